@@ -1,0 +1,19 @@
+"""Options shared by several commands, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the JSON report exactly to this file (atomically).", dir_okay=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Also print the JSON report to stdout.")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="YAML file of options; options given on the command line win.", dir_okay=False),
+]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]

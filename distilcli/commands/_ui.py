@@ -1,0 +1,116 @@
+"""Terminal plumbing for the commands: errors as one line, progress bars, report output.
+
+Human output goes to stderr; stdout carries only JSON asked for with ``--json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from distilcli import progress
+from distilcli.errors import DistilError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from distilcli.reports import Report
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print ``error: message`` as one line on stderr and return the Exit to raise."""
+    one_line = " ".join(message.split())
+    typer.echo(f"error: {one_line}", err=True)
+    return typer.Exit(code)
+
+
+class RichReporter:
+    """A :class:`distilcli.progress.Reporter` drawing rich progress bars on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        )
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: float | None) -> Iterator[progress.TaskHandle]:
+        progress_ = self._progress
+        task_id = progress_.add_task(description, total=total)
+        progress_.start()
+
+        class Handle:
+            def advance(self, amount: float = 1.0) -> None:
+                progress_.advance(task_id, amount)
+
+            def update(self, *, description: str | None = None, total: float | None = None) -> None:
+                progress_.update(task_id, description=description, total=total)
+
+        try:
+            yield Handle()
+        finally:
+            progress_.remove_task(task_id)
+            if not progress_.tasks:
+                progress_.stop()
+
+
+def show_progress(console: Console) -> bool:
+    """Progress bars only on an interactive terminal, never in CI logs."""
+    return console.is_terminal and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def command_context() -> Iterator[Console]:
+    """Run a command body: progress on terminals, errors mapped to exit codes.
+
+    DistilError subclasses become ``error: ...`` and their exit code (2 for bad input,
+    3 for a failed quality gate); anything unexpected is a runtime failure (exit 1),
+    with the traceback only when ``DISTIL_DEBUG=1``.
+    """
+    console = stderr_console()
+    reporter: progress.Reporter = RichReporter(console) if show_progress(console) else progress.NullReporter()
+    try:
+        with progress.use_reporter(reporter):
+            yield console
+    except typer.Exit:
+        raise
+    except DistilError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", 130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        if os.environ.get("DISTIL_DEBUG"):
+            traceback.print_exc()
+        hint = "" if os.environ.get("DISTIL_DEBUG") else " (set DISTIL_DEBUG=1 for the traceback)"
+        raise fail(f"{type(exc).__name__}: {exc}{hint}", 1) from None
+
+
+def emit_report(report: Report, output: Path | None, as_json: bool, console: Console) -> None:
+    """Write the report to ``--output`` and/or stdout (``--json``)."""
+    from distilcli.reports import write_report
+
+    if output is not None:
+        write_report(report, output)
+        console.print(f"report written to {output}", soft_wrap=True)
+    if as_json:
+        sys.stdout.write(report.to_json())
+        sys.stdout.flush()

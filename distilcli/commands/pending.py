@@ -1,0 +1,37 @@
+"""Commands whose work lands in later releases: listed in ``--help``, refusing plainly (exit 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import typer
+
+from distilcli.commands import _ui
+
+PENDING = {
+    "distill": "Distill a teacher into a smaller student with the DistilBERT triple loss.",
+    "finetune": "Fine-tune a model on a GLUE task or SQuAD.",
+    "eval-glue": "Evaluate a model on GLUE dev sets with the official metrics; --fail-under for CI.",
+    "eval-squad": "Evaluate a model (or a predictions file) on SQuAD v1.1 / v2.0 with the official scoring.",
+    "benchmark": "Measure size, latency, throughput and memory of one or more models.",
+}
+
+
+def make_pending(name: str) -> Callable[..., None]:
+    def command(ctx: typer.Context) -> None:
+        raise _ui.fail(
+            f"`distil {name}` is not available yet in this version of distilcli: no result was produced. "
+            "Available now: `distil models` (inspect, student) and `distil report`.",
+            2,
+        )
+
+    command.__doc__ = f"{PENDING[name]} [not available yet]"
+    return command
+
+
+def register(app: typer.Typer) -> None:
+    for name in PENDING:
+        app.command(
+            name,
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+        )(make_pending(name))

@@ -1,0 +1,1 @@
+"""The model layer: references, architecture adapters, loading and students."""

@@ -1,0 +1,69 @@
+"""Progress reporting that library code can use without importing rich.
+
+Library functions call :func:`task` (or :func:`track`); by default nothing is
+shown. The command line installs a rich-backed reporter with :func:`use_reporter`
+when stderr is a terminal, so progress bars appear there and stay out of CI logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class TaskHandle(Protocol):
+    def advance(self, amount: float = 1.0) -> None: ...
+
+    def update(self, *, description: str | None = None, total: float | None = None) -> None: ...
+
+
+class Reporter(Protocol):
+    def task(self, description: str, total: float | None) -> contextlib.AbstractContextManager[TaskHandle]: ...
+
+
+class _NullHandle:
+    def advance(self, amount: float = 1.0) -> None:
+        pass
+
+    def update(self, *, description: str | None = None, total: float | None = None) -> None:
+        pass
+
+
+class NullReporter:
+    """Shows nothing: the default for notebooks, tests and CI."""
+
+    @contextlib.contextmanager
+    def task(self, description: str, total: float | None) -> Iterator[TaskHandle]:
+        yield _NullHandle()
+
+
+_current: contextvars.ContextVar[Reporter] = contextvars.ContextVar("distilcli_reporter", default=NullReporter())
+
+
+@contextlib.contextmanager
+def use_reporter(reporter: Reporter) -> Iterator[None]:
+    """Route progress of everything run inside the block to ``reporter``."""
+    token = _current.set(reporter)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def task(description: str, total: float | None = None) -> contextlib.AbstractContextManager[TaskHandle]:
+    """Open a progress task on the current reporter."""
+    return _current.get().task(description, total)
+
+
+def track(items: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:
+    """Iterate over ``items``, advancing a progress task by one per item."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with task(description, total) as handle:
+        for item in items:
+            yield item
+            handle.advance()

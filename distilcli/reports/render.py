@@ -1,0 +1,112 @@
+"""Rich rendering of reports and comparisons (used by the CLI only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from distilcli.reports.compare import Comparison
+from distilcli.reports.schema import Report
+
+
+def fmt(value: Any) -> str:
+    """Integers with thousands separators, floats to 4 significant decimals, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 1000):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _inspect_body(body: dict[str, Any], console: Console) -> None:
+    params = body["parameters"]
+    table = Table(title=f"{body['model']['spec']}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    rows = [
+        ("type", body["model_type"]),
+        ("layers", body["num_layers"]),
+        ("hidden size", body["hidden_size"]),
+        ("attention heads", body["num_attention_heads"]),
+        ("intermediate size", body["intermediate_size"]),
+        ("vocab size", body["vocab_size"]),
+        ("max positions", body["max_position_embeddings"]),
+        ("parameters, total", params["total"]),
+        ("  embeddings", params["embeddings"]),
+        ("  encoder", params["encoder"]),
+        ("MLM head (own weights)", params["mlm_head"]),
+        ("trained MLM head", body["has_trained_mlm_head"]),
+        ("token type ids", body["uses_token_type_ids"]),
+        ("folder", body["model"]["path"]),
+    ]
+    if body.get("distilcli"):
+        info = body["distilcli"]
+        rows.append(("teacher", f"{info.get('teacher')} (layers {info.get('layer_map')})"))
+    for key, value in rows:
+        table.add_row(key, fmt(value))
+    console.print(table)
+
+
+def _student_body(body: dict[str, Any], console: Console) -> None:
+    table = Table(title="student", show_header=True, title_justify="left")
+    for column in ("", "teacher", "student"):
+        table.add_column(column)
+    table.add_row("type", body["teacher_model_type"], body["student_model_type"])
+    table.add_row("layers", fmt(body["teacher_num_layers"]), fmt(len(body["layer_map"])))
+    for part in ("total", "embeddings", "encoder", "mlm_head"):
+        table.add_row(f"parameters, {part}", fmt(body["teacher_parameters"][part]), fmt(body["student_parameters"][part]))
+    console.print(table)
+    pairs = ", ".join(f"{i}←{t}" for i, t in enumerate(body["layer_map"]))
+    console.print(f"layer map (student←teacher): {pairs}", soft_wrap=True)
+    if not body["teacher_mlm_head_trained"]:
+        console.print("note: the teacher has no trained MLM head; the student's head is freshly initialised", soft_wrap=True)
+
+
+BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
+    "models inspect": _inspect_body,
+    "models student": _student_body,
+}
+
+
+def render_report(report: Report, console: Console, *, title: str | None = None) -> None:
+    """The command's own view of its body when it has one, then the metrics and artifacts."""
+    header = title or f"{report.command} — {report.created_at} — {report.duration_s:.1f} s"
+    console.print(header, style="bold", soft_wrap=True)
+    renderer = BODY_RENDERERS.get(report.command)
+    if renderer is not None:
+        renderer(report.body, console)
+    table = Table(show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report.metrics.items():
+        marker = " *" if name == report.primary_metric else ""
+        table.add_row(name + marker, fmt(value))
+    console.print(table)
+    for name, path in report.artifacts.items():
+        console.print(f"{name}: {path}", soft_wrap=True)
+
+
+def render_comparison(comparison: Comparison, console: Console) -> None:
+    """Metrics side by side, each later report with its ratio to the first."""
+    table = Table(show_header=True, title=f"ratios are to {comparison.labels[0]}", title_justify="left")
+    table.add_column("metric")
+    for index, label in enumerate(comparison.labels):
+        table.add_column(label, justify="right")
+        if index:
+            table.add_column("ratio", justify="right")
+    for name in comparison.metric_names:
+        row = [name]
+        for index, value in enumerate(comparison.values[name]):
+            row.append(fmt(value))
+            if index:
+                r = comparison.ratios[name][index]
+                row.append("—" if r is None else f"{r:.3f}×")
+        table.add_row(*row)
+    console.print(table)
