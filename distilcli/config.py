@@ -47,10 +47,16 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
             )
         values.update(from_file)
     values.update({key: value for key, value in cli_values.items() if value is not None})
-    try:
-        return cls(**values)
-    except TypeError as exc:
-        raise BadInput(f"incomplete configuration: {exc}") from None
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if values.get(name) is None]
+    if missing:
+        options = ", ".join("--" + name.replace("_", "-") for name in missing)
+        raise BadInput(f"missing required option(s) {options}: give them on the command line or in --config")
+    return cls(**values)
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

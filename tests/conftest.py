@@ -1,0 +1,105 @@
+"""Shared fixtures: tiny random models of every supported architecture, offline.
+
+Each model is a masked-LM model with hidden size 32, 4 layers and a ~100-token
+vocabulary, saved with a WordPiece tokenizer built from a small vocab file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Never touch the network from tests; a hub id must fail fast and clearly.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "the a an of to and in is was for on with as by at from that this it be are were he she they we you "
+    "model student teacher layer small large text word token train learn distill fast slow good bad "
+    "cat dog house tree river city music game book film day night year time world people water light"
+).split()
+VOCAB = SPECIAL + WORDS + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz.,!?")
+NUM_LAYERS = 4
+HIDDEN = 32
+
+ARCHITECTURES = ("bert", "roberta", "distilbert", "mpnet", "electra")
+
+
+def tiny_config(model_type: str):
+    """A tiny random config of ``model_type`` sized to the test vocabulary."""
+    import transformers as T
+
+    common = dict(vocab_size=len(VOCAB), pad_token_id=0)
+    bert_like = dict(
+        hidden_size=HIDDEN,
+        num_hidden_layers=NUM_LAYERS,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=66,
+        **common,
+    )
+    if model_type == "bert":
+        return T.BertConfig(**bert_like)
+    if model_type == "roberta":
+        return T.RobertaConfig(**bert_like, type_vocab_size=1)
+    if model_type == "mpnet":
+        return T.MPNetConfig(**bert_like)
+    if model_type == "electra":
+        # embedding_size != hidden_size exercises ELECTRA's embeddings projection.
+        return T.ElectraConfig(**bert_like, embedding_size=16)
+    if model_type == "distilbert":
+        return T.DistilBertConfig(
+            dim=HIDDEN, n_layers=NUM_LAYERS, n_heads=2, hidden_dim=64, max_position_embeddings=66, **common
+        )
+    raise ValueError(model_type)
+
+
+@pytest.fixture(scope="session")
+def vocab_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokenizer(vocab_file: Path):
+    from transformers import BertTokenizerFast
+
+    return BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+
+
+def _save_tiny(folder: Path, model_type: str, tokenizer, *, with_head: bool) -> Path:
+    import torch
+    from transformers import AutoModel, AutoModelForMaskedLM
+
+    torch.manual_seed(0)
+    config = tiny_config(model_type)
+    model = AutoModelForMaskedLM.from_config(config) if with_head else AutoModel.from_config(config)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> dict[str, Path]:
+    """model_type -> folder of a tiny masked-LM model with a (random but saved) MLM head."""
+    root = tmp_path_factory.mktemp("tiny")
+    return {arch: _save_tiny(root / arch, arch, tokenizer, with_head=True) for arch in ARCHITECTURES}
+
+
+@pytest.fixture(scope="session")
+def tiny_encoders(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> dict[str, Path]:
+    """model_type -> folder of a tiny encoder saved without any MLM head (like the packaged models)."""
+    root = tmp_path_factory.mktemp("tiny-encoders")
+    return {arch: _save_tiny(root / arch, arch, tokenizer, with_head=False) for arch in ARCHITECTURES}
+
+
+@pytest.fixture
+def sample_batch(tokenizer):
+    """A padded two-sentence batch of real token ids from the test vocabulary."""
+    return tokenizer(
+        ["the teacher and the student train fast", "a small model"], padding=True, return_tensors="pt"
+    )

@@ -1,0 +1,55 @@
+"""Config dataclasses from YAML files with command-line values on top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from distilcli.config import build_config, config_to_dict
+from distilcli.errors import BadInput
+
+
+@dataclass
+class Cfg:
+    teacher: str
+    layers: int | None = None
+    out: Path | None = None
+    layer_map: str | None = None
+
+
+def test_file_then_cli(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("teacher: a\nlayers: 3\n")
+    assert build_config(Cfg, path, layers=None) == Cfg(teacher="a", layers=3)
+    assert build_config(Cfg, path, layers=2) == Cfg(teacher="a", layers=2)
+    assert build_config(Cfg, None, teacher="b") == Cfg(teacher="b")
+
+
+def test_dashed_keys_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("teacher: a\nlayer-map: 0,2\n")
+    assert build_config(Cfg, path).layer_map == "0,2"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("- a\n- b\n", "mapping"), ("teacher: a\nbogus: 1\n", "unknown option"), ("a: [", "not readable YAML")],
+)
+def test_bad_config_files(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(BadInput, match=message):
+        build_config(Cfg, path)
+
+
+def test_missing_file_and_required(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="does not exist"):
+        build_config(Cfg, tmp_path / "none.yaml")
+    with pytest.raises(BadInput, match="missing required option.s. --teacher"):
+        build_config(Cfg, None)
+
+
+def test_config_to_dict() -> None:
+    assert config_to_dict(Cfg("a", 1, Path("x"))) == {"teacher": "a", "layers": 1, "out": "x", "layer_map": None}
