@@ -76,6 +76,11 @@ def load_mlm_model(spec: str | Path | ModelRef, **kwargs: Any) -> LoadedModel:
     if mismatched:
         raise BadInput(f"weights of {ref.spec} do not match its config.json (e.g. {sorted(mismatched)[0]})")
     has_head = not any(key in missing for key in adapter.mlm_head_required_keys)
+    # A student made from a head-less teacher carries head weights that were never trained;
+    # its provenance says so (and `distil distill` flips it once the head is trained).
+    provenance = getattr(model.config, "distilcli", None)
+    if isinstance(provenance, dict) and provenance.get("mlm_head_trained") is False:
+        has_head = False
     # Anything else missing outside the head means the weights do not belong to this config.
     outside_head = [k for k in missing if not k.startswith(tuple(p + "." for p in adapter.mlm_head_paths))]
     if outside_head:

@@ -145,6 +145,8 @@ def _provenance(cfg: StudentConfig, teacher: LoadedModel, layer_map: list[int], 
         "layer_map": layer_map,
         "student_model_type": student_type,
         "teacher_mlm_head_trained": teacher.has_trained_mlm_head,
+        # The student's own head status, read back by the loader (see loading.load_mlm_model).
+        "mlm_head_trained": teacher.has_trained_mlm_head,
         "fold_token_type": cfg.fold_token_type,
     }
 

@@ -229,3 +229,10 @@ def test_head_status_recorded(tiny_encoders: dict[str, Path], tmp_path: Path) ->
     report = run_student(StudentConfig(teacher=str(tiny_encoders["bert"]), out=tmp_path / "s", layers=2))
     assert report.body["teacher_mlm_head_trained"] is False
     assert "no trained MLM head" in (tmp_path / "s" / "README.md").read_text()
+    # The student's checkpoint holds head weights, but they were never trained.
+    assert load_mlm_model(str(tmp_path / "s")).has_trained_mlm_head is False
+
+
+def test_trained_head_carried_to_student(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=tmp_path / "s", layers=2))
+    assert load_mlm_model(str(tmp_path / "s")).has_trained_mlm_head is True
