@@ -168,9 +168,10 @@ def join_and_unzip(pieces: list[ZipPiece], folder: Path, *, strip_prefix: str) -
                     target.parent.mkdir(parents=True, exist_ok=True)
                     # ZipFile checks each member's CRC-32 as it is read.
                     with archive.open(member) as src, target.open("wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 22)
+                        while chunk := src.read(1 << 22):
+                            dst.write(chunk)
+                            bar.advance(len(chunk))
                     files[name] = member.file_size
-                    bar.advance(member.file_size)
         joined.unlink()
         marker = {"pieces": fingerprint, "files": files}
         (unpacked / CACHE_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")

@@ -100,3 +100,14 @@ def test_student_bad_inputs(distil, tiny_models: dict[str, Path], tmp_path: Path
     assert_one_line_error(mpnet, 2, "needs a bert teacher")
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_inspect_unreadable_weights(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "broken"
+    shutil.copytree(tiny_models["bert"], folder)
+    (folder / "model.safetensors").write_bytes(b"\x00" * 16)
+    assert_one_line_error(distil("models", "inspect", folder), 2, "cannot load the weights")
+    (folder / "config.json").unlink()
+    assert_one_line_error(distil("models", "inspect", folder), 2, "no config.json")
