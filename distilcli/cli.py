@@ -6,14 +6,39 @@ import happens inside the command that needs it, so ``distil --help`` is instant
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from distilcli import __version__
-from distilcli.commands import models, pending, report
+from distilcli.commands import distill, models, pending, report
+
+class OneLineErrors(TyperGroup):
+    """The root group: usage errors become one ``error:`` line and exit 2 (no usage box)."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        from typer._click import exceptions as click_exceptions  # typer vendors its own click
+
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click_exceptions.NoArgsIsHelpError:
+            code = 0  # typer has printed the help already
+        except click_exceptions.UsageError as exc:
+            typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+            code = 2
+        except click_exceptions.Abort:
+            typer.echo("error: aborted", err=True)
+            code = 130
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     name="distil",
     help="Distill, fine-tune, evaluate and benchmark BERT-family models (the DistilBERT recipe).",
     no_args_is_help=True,
@@ -42,7 +67,8 @@ def root(
 
 
 # The explicit command list, in the order --help shows it.
-pending.register(app)  # distill, finetune, eval-glue, eval-squad, benchmark
+app.command("distill")(distill.distill_cmd)
+pending.register(app)  # finetune, eval-glue, eval-squad, benchmark
 app.add_typer(report.app, name="report")
 app.add_typer(models.app, name="models")
 

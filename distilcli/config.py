@@ -34,6 +34,39 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return {str(key).replace("-", "_"): value for key, value in data.items()}
 
 
+def _allowed(annotation: Any) -> tuple[Any, ...]:
+    """The concrete types of a field annotation: ``int | None`` -> (int, NoneType)."""
+    import types
+    import typing
+
+    if isinstance(annotation, (types.UnionType,)) or typing.get_origin(annotation) is typing.Union:
+        return tuple(t for arg in typing.get_args(annotation) for t in _allowed(arg))
+    return (typing.get_origin(annotation) or annotation,)
+
+
+def _coerce(name: str, value: Any, annotation: Any, source: Path) -> Any:
+    """Check a config-file value against its field's type; YAML gives bools, ints, floats, strings, lists."""
+    allowed = _allowed(annotation)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return None
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind is str and isinstance(value, str):
+            return value
+        if kind is Path and isinstance(value, str) and value:
+            return Path(value)
+        if kind is list and isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return value
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path", list: "a list of integers"}
+    wanted = " or ".join(names.get(k, getattr(k, "__name__", str(k))) for k in allowed if k is not type(None))
+    raise BadInput(f"config file {source}: option {name.replace('_', '-')} must be {wanted}, got {value!r}")
+
+
 def build_config(cls: type[C], config_file: Path | None = None, **cli_values: Any) -> C:
     """Make a ``cls`` dataclass from an optional config file, then command-line values on top."""
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -45,7 +78,10 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
             raise BadInput(
                 f"config file {config_file}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
             )
-        values.update(from_file)
+        import typing
+
+        hints = typing.get_type_hints(cls)
+        values.update({key: _coerce(key, value, hints[key], config_file) for key, value in from_file.items()})
     values.update({key: value for key, value in cli_values.items() if value is not None})
     required = [
         f.name

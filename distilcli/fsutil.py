@@ -12,17 +12,40 @@ from pathlib import Path
 from distilcli.errors import BadInput
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_output_file(path: Path | str | None) -> None:
+    """Refuse an output file path that cannot be written, before any work is done."""
+    if path is None:
+        return
+    text = str(path)
+    path = Path(path)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise BadInput(f"output {text} is a folder: give a file name, e.g. {path / 'report.json'}")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BadInput(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise BadInput(f"cannot write {path}: no permission to write in {parent}")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temp file in the same folder, then rename."""
+    check_output_file(path)
     path = Path(path)
-    if path.is_dir():
-        raise BadInput(f"output {path} is a folder: give a file name")
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"cannot create folder {parent} for {path}: {exc.strerror}") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -42,6 +65,14 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
         raise BadInput(f"output folder {out} already exists: pass --overwrite to replace it, or choose another --out")
     if out.exists() and not out.is_dir():
         raise BadInput(f"output {out} exists and is not a folder: choose another --out")
+    resolved = out.resolve()
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise BadInput(f"--out {out} is the current folder or one of its parents: choose a new folder")
+    parent = resolved.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise BadInput(f"cannot create output folder {out}: {parent} is not a writable folder")
 
 
 @contextlib.contextmanager
@@ -55,19 +86,22 @@ def atomic_output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     # mkdtemp makes a private (0700) folder; the result should get the usual mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
-    except BaseException:
+        if out.exists():
+            # Move the old folder aside first so the swap itself is a single rename;
+            # if that rename fails, the old folder goes back where it was.
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, trash / "old")
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(trash / "old", out)
+                raise
+            finally:
+                shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out.exists():
-        # Move the old folder aside first so the swap itself is a single rename.
-        trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-        os.replace(out, trash / "old")
-        os.replace(tmp, out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, out)

@@ -24,6 +24,8 @@ class TaskHandle(Protocol):
 class Reporter(Protocol):
     def task(self, description: str, total: float | None) -> contextlib.AbstractContextManager[TaskHandle]: ...
 
+    def log(self, message: str) -> None: ...
+
 
 class _NullHandle:
     def advance(self, amount: float = 1.0) -> None:
@@ -39,6 +41,9 @@ class NullReporter:
     @contextlib.contextmanager
     def task(self, description: str, total: float | None) -> Iterator[TaskHandle]:
         yield _NullHandle()
+
+    def log(self, message: str) -> None:
+        pass
 
 
 _current: contextvars.ContextVar[Reporter] = contextvars.ContextVar("distilcli_reporter", default=NullReporter())
@@ -57,6 +62,11 @@ def use_reporter(reporter: Reporter) -> Iterator[None]:
 def task(description: str, total: float | None = None) -> contextlib.AbstractContextManager[TaskHandle]:
     """Open a progress task on the current reporter."""
     return _current.get().task(description, total)
+
+
+def log(message: str) -> None:
+    """A plain status line (e.g. every N training steps) for logs where no bar is drawn."""
+    _current.get().log(message)
 
 
 def track(items: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:

@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
+# A string, not a Path: Path("dir/") drops the trailing slash that shows a folder was meant.
 OutputOpt = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", help="Write the JSON report exactly to this file (atomically).", dir_okay=False),
+    str | None,
+    typer.Option("--output", "-o", help="Write the JSON report exactly to this file (atomically)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Also print the JSON report to stdout.")]
 ConfigOpt = Annotated[

@@ -72,6 +72,17 @@ class RichReporter:
             if not progress_.tasks:
                 progress_.stop()
 
+    def log(self, message: str) -> None:
+        # The bar already shows live status; keep milestones above it.
+        self._progress.console.print(message, soft_wrap=True, markup=False)
+
+
+class PlainReporter(progress.NullReporter):
+    """No bars (CI logs, pipes): only the occasional status line, plainly, on stderr."""
+
+    def log(self, message: str) -> None:
+        typer.echo(message, err=True)
+
 
 def show_progress(console: Console) -> bool:
     """Progress bars only on an interactive terminal, never in CI logs."""
@@ -87,7 +98,7 @@ def command_context() -> Iterator[Console]:
     with the traceback only when ``DISTIL_DEBUG=1``.
     """
     console = stderr_console()
-    reporter: progress.Reporter = RichReporter(console) if show_progress(console) else progress.NullReporter()
+    reporter: progress.Reporter = RichReporter(console) if show_progress(console) else PlainReporter()
     try:
         with progress.use_reporter(reporter):
             yield console
@@ -104,12 +115,19 @@ def command_context() -> Iterator[Console]:
         raise fail(f"{type(exc).__name__}: {exc}{hint}", 1) from None
 
 
-def emit_report(report: Report, output: Path | None, as_json: bool, console: Console) -> None:
+def check_output(output: str | Path | None) -> None:
+    """Fail on an unwritable ``--output`` before any work, not after it."""
+    from distilcli.fsutil import check_output_file
+
+    check_output_file(output)
+
+
+def emit_report(report: Report, output: str | Path | None, as_json: bool, console: Console) -> None:
     """Write the report to ``--output`` and/or stdout (``--json``)."""
     from distilcli.reports import write_report
 
     if output is not None:
-        write_report(report, output)
+        write_report(report, Path(output))
         console.print(f"report written to {output}", soft_wrap=True)
     if as_json:
         sys.stdout.write(report.to_json())

@@ -82,6 +82,7 @@ def inspect_cmd(
 ) -> None:
     """Print type, layers, hidden size, heads, vocabulary, parameters and MLM-head status."""
     with _ui.command_context() as console:
+        _ui.check_output(output)
         from distilcli.models.inspect import InspectConfig, run_inspect
         from distilcli.reports.render import render_report
 
@@ -118,6 +119,7 @@ def student_cmd(
 ) -> None:
     """Make a smaller student from a teacher: chosen teacher layers, embeddings and MLM head copied in."""
     with _ui.command_context() as console:
+        _ui.check_output(output)
         from distilcli.config import build_config
         from distilcli.models.student import StudentConfig, run_student
         from distilcli.reports.render import render_report

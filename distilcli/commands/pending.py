@@ -9,7 +9,6 @@ import typer
 from distilcli.commands import _ui
 
 PENDING = {
-    "distill": "Distill a teacher into a smaller student with the DistilBERT triple loss.",
     "finetune": "Fine-tune a model on a GLUE task or SQuAD.",
     "eval-glue": "Evaluate a model on GLUE dev sets with the official metrics; --fail-under for CI.",
     "eval-squad": "Evaluate a model (or a predictions file) on SQuAD v1.1 / v2.0 with the official scoring.",
@@ -21,15 +20,16 @@ def make_pending(name: str) -> Callable[..., None]:
     def command(ctx: typer.Context) -> None:
         raise _ui.fail(
             f"`distil {name}` is not available yet in this version of distilcli: no result was produced. "
-            "Available now: `distil models` (inspect, student) and `distil report`.",
+            "Available now: `distil distill`, `distil models` (inspect, student) and `distil report`.",
             2,
         )
 
-    command.__doc__ = f"{PENDING[name]} [not available yet]"
+    command.__doc__ = f"(not available yet) {PENDING[name]}"
     return command
 
 
 def register(app: typer.Typer) -> None:
+    """Add the pending commands to ``app``: they accept any arguments and refuse plainly."""
     for name in PENDING:
         app.command(
             name,

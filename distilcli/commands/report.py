@@ -38,6 +38,7 @@ def compare_cmd(
 ) -> None:
     """Put the metrics of several reports side by side, with ratios to the first (student/teacher)."""
     with _ui.command_context() as console:
+        _ui.check_output(output)
         from distilcli.errors import BadInput
         from distilcli.reports import Report, load_report
         from distilcli.reports.compare import compare_reports

@@ -78,10 +78,27 @@ class ArchitectureAdapter:
     def mlm_head(self, model: PreTrainedModel) -> list[nn.Module]:
         return [_get(model, path) for path in self.mlm_head_paths]
 
+    def mlm_logits(self, model: PreTrainedModel, hidden: Any) -> Any:
+        """Vocabulary logits of the MLM head for ``hidden`` states of any shape ``[..., H]``.
+
+        Lets callers project only the positions a loss needs (not padding), which is most
+        of the compute of distillation.
+        """
+        return _MLM_HEADS[self.model_type](model, hidden)
+
     def layer_key_prefix(self) -> str:
         """The state-dict prefix of the layer list, e.g. ``bert.encoder.layer``."""
         return self.layers_path
 
+
+# How each masked-LM class turns last hidden states into vocabulary logits.
+_MLM_HEADS: dict[str, Any] = {
+    "bert": lambda m, h: m.cls(h),
+    "roberta": lambda m, h: m.lm_head(h),
+    "mpnet": lambda m, h: m.lm_head(h),
+    "distilbert": lambda m, h: m.vocab_projector(m.vocab_layer_norm(m.activation(m.vocab_transform(h)))),
+    "electra": lambda m, h: m.generator_lm_head(m.generator_predictions(h)),
+}
 
 ADAPTERS: Registry[ArchitectureAdapter] = Registry("architecture")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from distilcli.errors import BadInput
 from distilcli.models.adapters import ArchitectureAdapter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +86,7 @@ def distilbert_config_from_bert(bert: PretrainedConfig, n_layers: int) -> Pretra
     from transformers import DistilBertConfig
 
     if getattr(bert, "position_embedding_type", "absolute") != "absolute":
-        raise ValueError("a DistilBERT student needs a teacher with absolute position embeddings")
+        raise BadInput("--arch distilbert needs a teacher with absolute position embeddings")
     return DistilBertConfig(
         vocab_size=bert.vocab_size,
         max_position_embeddings=bert.max_position_embeddings,

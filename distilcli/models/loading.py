@@ -75,6 +75,11 @@ def load_mlm_model(spec: str | Path | ModelRef, **kwargs: Any) -> LoadedModel:
     mismatched = info.get("mismatched_keys") or []
     if mismatched:
         raise BadInput(f"weights of {ref.spec} do not match its config.json (e.g. {sorted(mismatched)[0]})")
+    # Extra layers or embeddings in the checkpoint: config.json describes a smaller model.
+    layer_list = adapter.layers_path.split(".", 1)[1] + "."
+    extra = sorted(k for k in info.get("unexpected_keys", ()) if layer_list in k or "embeddings." in k)
+    if extra:
+        raise BadInput(f"weights of {ref.spec} hold tensors its config.json does not describe (e.g. {extra[0]}): fix config.json")
     has_head = not any(key in missing for key in adapter.mlm_head_required_keys)
     # A student made from a head-less teacher carries head weights that were never trained;
     # its provenance says so (and `distil distill` flips it once the head is trained).

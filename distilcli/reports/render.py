@@ -77,11 +77,15 @@ BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
 
 def render_report(report: Report, console: Console, *, title: str | None = None) -> None:
     """The command's own view of its body when it has one, then the metrics and artifacts."""
-    header = title or f"{report.command} — {report.created_at} — {report.duration_s:.1f} s"
+    header = title or f"{report.command} — {report.created_at} — {float(report.duration_s):.1f} s"
     console.print(header, style="bold", soft_wrap=True)
     renderer = BODY_RENDERERS.get(report.command)
     if renderer is not None:
-        renderer(report.body, console)
+        try:
+            renderer(report.body, console)
+        except (KeyError, TypeError, AttributeError, IndexError):
+            # A body from another version (or hand-edited): the metrics below still show.
+            console.print(f"({report.command} details not shown: the body has an unexpected layout)")
     table = Table(show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")

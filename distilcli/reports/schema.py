@@ -38,6 +38,22 @@ REQUIRED_KEYS = (
 )
 
 
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "schema_version": (int,),
+    "command": (str,),
+    "distilcli_version": (str,),
+    "created_at": (str,),
+    "argv": (list,),
+    "config": (dict,),
+    "env": (dict,),
+    "duration_s": (int, float),
+    "metrics": (dict,),
+    "primary_metric": (str, type(None)),
+    "artifacts": (dict,),
+    "body": (dict,),
+}
+
+
 def _utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -127,7 +143,7 @@ def load_report(path: Path) -> Report:
     if not isinstance(data, dict) or "schema_version" not in data:
         raise BadInput(f"{path} is not a distilcli report: no schema_version field")
     version = data["schema_version"]
-    if version not in KNOWN_SCHEMA_VERSIONS:
+    if isinstance(version, bool) or version not in KNOWN_SCHEMA_VERSIONS:
         known = ", ".join(str(v) for v in KNOWN_SCHEMA_VERSIONS)
         raise BadInput(
             f"{path} has report schema version {version!r}, which this distilcli ({__version__}) "
@@ -136,6 +152,12 @@ def load_report(path: Path) -> Report:
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
         raise BadInput(f"{path} is not a valid distilcli report: missing {', '.join(missing)}")
+    for key, kinds in _FIELD_TYPES.items():
+        value = data[key]
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            raise BadInput(f"{path} is not a valid distilcli report: {key} has the wrong type ({type(value).__name__})")
+    if not all(isinstance(v, str) for v in data["artifacts"].values()):
+        raise BadInput(f"{path} is not a valid distilcli report: artifacts must map names to paths")
     metrics = data["metrics"]
     if not isinstance(metrics, dict) or not all(_is_number(v) for v in metrics.values()):
         raise BadInput(f"{path} is not a valid distilcli report: metrics must map names to numbers")

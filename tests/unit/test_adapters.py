@@ -48,3 +48,21 @@ def test_unknown_architecture_is_bad_input() -> None:
 def test_registry_suggests_close_names() -> None:
     with pytest.raises(BadInput, match="did you mean 'roberta'"):
         ADAPTERS.get("roberto")
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_mlm_logits_on_selected_positions_match_full_model(arch: str) -> None:
+    from transformers import AutoModelForMaskedLM
+
+    torch.manual_seed(0)
+    config = tiny_config(arch)
+    model = AutoModelForMaskedLM.from_config(config).eval()
+    adapter = adapter_for(config)
+    ids = torch.randint(5, config.vocab_size, (2, 7))
+    mask = torch.ones_like(ids)
+    mask[1, 4:] = 0
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=mask).logits
+        hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
+        selected = adapter.mlm_logits(model, hidden[mask.bool()])
+    torch.testing.assert_close(selected, full[mask.bool()], rtol=1e-5, atol=1e-5)

@@ -1,0 +1,74 @@
+"""``distil distill``: the DistilBERT triple-loss distillation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from distilcli.commands import _ui
+from distilcli.commands._options import ConfigOpt, JsonOpt, OutputOpt, OverwriteOpt
+
+
+def _opt(*names: str, help: str) -> typer.models.OptionInfo:  # noqa: A002 - typer's own name
+    return typer.Option(*names, help=help, show_default=False)
+
+
+def distill_cmd(
+    teacher: Annotated[str | None, _opt("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")] = None,
+    corpus: Annotated[str | None, _opt("--corpus", help="Text file or folder, JSONL, a saved datasets folder, or a hub dataset id.")] = None,
+    out: Annotated[Path | None, _opt("--out", help="Run folder: the student, checkpoints and the fitted teacher head.")] = None,
+    student: Annotated[str | None, _opt("--student", help="Distill into this existing model instead of one made from the teacher.")] = None,
+    layers: Annotated[int | None, _opt("--layers", help="Student layers, teacher layers spread evenly [default: half].")] = None,
+    layer_map: Annotated[str | None, _opt("--layer-map", help="Teacher layers to copy, e.g. 0,2,4 (reference: 0,2,4,7,9,11).")] = None,
+    arch: Annotated[str | None, _opt("--arch", help="Student architecture: the teacher's, or distilbert for a BERT teacher.")] = None,
+    text_field: Annotated[str | None, _opt("--text-field", help="Text column of JSONL / datasets corpora [default: text].")] = None,
+    document_per: Annotated[str | None, _opt("--document-per", help="Text files: a document per 'line' or per 'file' [default: line].")] = None,
+    max_steps: Annotated[int | None, _opt("--max-steps", help="Optimizer steps (overrides --epochs).")] = None,
+    epochs: Annotated[int | None, _opt("--epochs", help="Passes over the corpus [default: 3].")] = None,
+    batch_size: Annotated[int | None, _opt("--batch-size", help="Sequences per micro-batch and process [default: 8].")] = None,
+    grad_accum: Annotated[int | None, _opt("--grad-accum", help="Micro-batches per optimizer step [default: 1].")] = None,
+    max_seq_length: Annotated[int | None, _opt("--max-seq-length", help="Tokens per chunk, [CLS]/[SEP] included [default: 128].")] = None,
+    lr: Annotated[float | None, _opt("--lr", help="Peak learning rate [default: 5e-4].")] = None,
+    seed: Annotated[int | None, _opt("--seed", help="Random seed [default: 42].")] = None,
+    alpha_ce: Annotated[float | None, _opt("--alpha-ce", help="Soft-target KL weight [default: 5].")] = None,
+    alpha_mlm: Annotated[float | None, _opt("--alpha-mlm", help="Masked-LM weight [default: 2].")] = None,
+    alpha_cos: Annotated[float | None, _opt("--alpha-cos", help="Last-hidden-state cosine weight [default: 1].")] = None,
+    alpha_mse: Annotated[float | None, _opt("--alpha-mse", help="Logits MSE weight [default: 0].")] = None,
+    alpha_hidden: Annotated[float | None, _opt("--alpha-hidden", help="Intermediate hidden-state loss weight, mapped layers [default: 0].")] = None,
+    hidden_loss: Annotated[str | None, _opt("--hidden-loss", help="Intermediate loss: mse or cosine [default: mse].")] = None,
+    alpha_attention: Annotated[float | None, _opt("--alpha-attention", help="Attention-map KL weight, mapped layers [default: 0].")] = None,
+    temperature: Annotated[float | None, _opt("--temperature", help="Softmax temperature of L_ce [default: 2].")] = None,
+    fit_teacher_head: Annotated[int | None, _opt("--fit-teacher-head", help="First train the teacher's MLM head for N steps (encoder frozen).")] = None,
+    no_length_grouping: Annotated[bool, typer.Option("--no-length-grouping", help="Random batches, as the reference's default.")] = False,
+    save_every: Annotated[int | None, _opt("--save-every", help="Checkpoint every N steps [default: 500].")] = None,
+    log_every: Annotated[int | None, _opt("--log-every", help="Status line every N steps [default: 10].")] = None,
+    precision: Annotated[str | None, _opt("--precision", help="no, bf16 or fp16 (GPU) [default: no].")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
+    overwrite: OverwriteOpt = False,
+    config: ConfigOpt = None,
+    output: OutputOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Distill a teacher into a smaller student with the DistilBERT triple loss (L_ce + L_mlm + L_cos)."""
+    values = dict(locals())  # the options, before any other name is bound here
+    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite"):
+        values.pop(name)
+    values.update(
+        group_by_length=False if no_length_grouping else None,
+        resume=resume or None,
+        overwrite=overwrite or None,
+    )
+    with _ui.command_context() as console:
+        _ui.check_output(output)
+        from distilcli.config import build_config
+        from distilcli.distill.config import DistillConfig
+        from distilcli.distill.engine import is_main_process, run_distill
+        from distilcli.reports.render import render_report
+
+        cfg = build_config(DistillConfig, config, **values)
+        report = run_distill(cfg)
+        if is_main_process():
+            render_report(report, console)
+            _ui.emit_report(report, output, json_, console)

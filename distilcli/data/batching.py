@@ -1,0 +1,110 @@
+"""Batches of similar length, and right-padding collation.
+
+Chunks vary from a dozen to ``max_seq_length`` tokens; batching them at random pads most
+batches to their longest member. Grouping by length within shuffled "mega-batches" (as the
+DistilBERT reference's ``group_by_size`` and HF's ``LengthGroupedSampler`` do) keeps batches
+nearly pad-free while the order stays random from epoch to epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Sampler
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Yield lists of dataset indices of similar length; deterministic for ``(seed, epoch)``.
+
+    Each epoch: shuffle all indices, cut them into mega-batches of ``batch_size * mega_batch_mult``,
+    sort each mega-batch by length (longest first), cut it into batches, then shuffle the batch
+    order. Every index appears exactly once per epoch; the one short batch is kept unless
+    ``drop_last``.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        *,
+        seed: int = 0,
+        mega_batch_mult: int = 50,
+        drop_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if mega_batch_mult < 1:
+            raise ValueError(f"mega_batch_mult must be >= 1, got {mega_batch_mult}")
+        if isinstance(lengths, torch.Tensor):
+            values = lengths.detach().cpu().to(torch.int64)
+        else:
+            # A datasets Column or other lazy sequence: materialise it once.
+            raw = lengths if isinstance(lengths, np.ndarray | list | tuple) else list(lengths)
+            values = torch.from_numpy(np.asarray(raw, dtype=np.int64).copy())
+        if values.dim() != 1:
+            raise ValueError(f"lengths must be 1-D, got shape {tuple(values.shape)}")
+        self.lengths = values
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.mega_batch_mult = int(mega_batch_mult)
+        self.drop_last = bool(drop_last)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order ``__iter__`` gives (call it before each epoch)."""
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + self.epoch)
+        n = self.lengths.numel()
+        order = torch.randperm(n, generator=generator)
+        mega = self.batch_size * self.mega_batch_mult
+        batches: list[list[int]] = []
+        for start in range(0, n, mega):
+            group = order[start : start + mega]
+            # A stable sort keeps ties in shuffled order, so equal lengths still mix across epochs.
+            by_length = torch.sort(self.lengths[group], descending=True, stable=True).indices
+            members = group[by_length].tolist()
+            batches.extend(members[i : i + self.batch_size] for i in range(0, len(members), self.batch_size))
+        # Mega-batches are whole multiples of batch_size, so only the very last batch can be short.
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        for position in torch.randperm(len(batches), generator=generator).tolist():
+            yield batches[position]
+
+    def __len__(self) -> int:
+        n = self.lengths.numel()
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+class _PadCollate:
+    """A class rather than a closure so DataLoader workers started with "spawn" can pickle it."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = int(pad_token_id)
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        if not features:
+            raise ValueError("cannot collate an empty batch")
+        sequences = [torch.as_tensor(feature["input_ids"], dtype=torch.long).reshape(-1) for feature in features]
+        width = max(seq.numel() for seq in sequences)
+        input_ids = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, seq in enumerate(sequences):
+            input_ids[row, : seq.numel()] = seq
+            attention_mask[row, : seq.numel()] = 1
+        return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def pad_collate(pad_token_id: int) -> Callable[[list[dict]], dict[str, torch.Tensor]]:
+    """A collate function: right-pad each example's ``input_ids`` to the batch's longest.
+
+    Returns ``{"input_ids": LongTensor [B, L_max], "attention_mask": LongTensor [B, L_max]}``;
+    other keys of the examples (such as ``length``) are ignored.
+    """
+    return _PadCollate(pad_token_id)

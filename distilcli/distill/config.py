@@ -1,0 +1,63 @@
+"""The options of ``distil distill``, with the DistilBERT reference defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Fields that may change between a run and its --resume (everything else must match).
+RESUMABLE_CHANGES = frozenset({"resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision"})
+
+
+@dataclass
+class DistillConfig:
+    """General (task-agnostic) distillation of ``teacher`` into a smaller student on ``corpus``.
+
+    Defaults follow the reference implementation: AdamW lr 5e-4, betas (0.9, 0.98), eps 1e-6,
+    5% linear warm-up, gradient clipping 5.0, losses 5.0 / 2.0 / 1.0 at temperature 2,
+    15% dynamic masking with count^-0.7 smoothing.
+    """
+
+    teacher: str
+    corpus: str
+    out: Path
+    student: str | None = None  # an existing student instead of one made from the teacher
+    layers: int | None = None
+    layer_map: list[int] | str | None = None
+    arch: str | None = None
+    text_field: str = "text"
+    document_per: str = "line"
+    max_steps: int | None = None
+    epochs: int = 3
+    batch_size: int = 8
+    grad_accum: int = 1
+    max_seq_length: int = 128
+    min_tokens: int = 12
+    group_by_length: bool = True
+    lr: float = 5e-4
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.0
+    adam_eps: float = 1e-6
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.98
+    max_grad_norm: float = 5.0
+    seed: int = 42
+    alpha_ce: float = 5.0
+    alpha_mlm: float = 2.0
+    alpha_cos: float = 1.0
+    alpha_mse: float = 0.0
+    alpha_hidden: float = 0.0
+    hidden_loss: str = "mse"
+    alpha_attention: float = 0.0
+    temperature: float = 2.0
+    mlm_probability: float = 0.15
+    mlm_smoothing: float = 0.7
+    fit_teacher_head: int = 0
+    head_lr: float = 1e-3
+    heldout_chunks: int = 256
+    save_every: int = 500
+    log_every: int = 10
+    precision: str = "no"
+    resume: bool = False
+    overwrite: bool = False
+    cache_dir: Path | None = None

@@ -1,0 +1,378 @@
+"""The loss terms of DistilBERT-style distillation, one ``nn.Module`` each.
+
+DistilBERT trains the student on ``alpha_ce * L_ce + alpha_mlm * L_mlm + alpha_cos * L_cos``
+(HF ``examples/research_projects/distillation/distiller.py``); ``alpha_mse`` on the logits,
+TinyBERT-style intermediate hidden states and attention maps are optional extras.
+
+Conventions shared by every loss here:
+
+* The training loop selects the non-padding token rows (``select_tokens``) *before*
+  calling the logits and hidden-state losses, so those take flat ``[N, ...]`` tensors
+  and refuse anything else: a forgotten selection would silently let padding into the
+  loss and change the normalisation.
+* Teacher tensors are detached, so no gradient ever reaches the teacher even if the
+  caller forgot ``torch.no_grad()``.
+* Everything is computed in float32: softmax/log at temperature and KL sums lose too
+  much precision in half precision.
+* With no rows to average over, a loss returns ``0 * student.sum()``: a zero that still
+  belongs to the graph, so ``backward()`` works on a batch with nothing to learn from.
+
+Hyper-parameters are validated in ``__init__`` and raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+#: Label value that ``MaskedLMLoss`` ignores (the PyTorch / HF convention).
+IGNORE_INDEX = -100
+
+HIDDEN_KINDS = ("mse", "cosine")
+
+
+# -- helpers --------------------------------------------------------------------------------
+def select_tokens(x: Tensor, mask: Tensor) -> Tensor:
+    """Rows of ``x`` [B, L, ...] where ``mask`` [B, L] (bool or 0/1) is set: ``[N, ...]``."""
+    if mask.shape != x.shape[:2]:
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not match x of shape {tuple(x.shape)} ([B, L, ...])")
+    return x[mask.bool()]
+
+
+def _zero_like_graph(t: Tensor) -> Tensor:
+    # A zero that keeps ``t`` in the graph, so backward() on the total still works.
+    return t.float().sum() * 0.0
+
+
+def _check_rows(name: str, student: Tensor, teacher: Tensor) -> None:
+    if student.dim() != 2 or teacher.dim() != 2:
+        raise ValueError(
+            f"{name} takes token-selected [N, D] tensors (see select_tokens), "
+            f"got {tuple(student.shape)} and {tuple(teacher.shape)}"
+        )
+    if student.shape != teacher.shape:
+        raise ValueError(f"{name}: student {tuple(student.shape)} and teacher {tuple(teacher.shape)} differ in shape")
+
+
+def _check_positive(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _mean_one_minus_cos(student: Tensor, teacher: Tensor) -> Tensor:
+    # nn.CosineEmbeddingLoss with target 1 and reduction "mean": mean over rows of 1 - cos.
+    if student.shape[0] == 0:
+        return _zero_like_graph(student)
+    return (1.0 - F.cosine_similarity(student.float(), teacher.detach().float(), dim=-1)).mean()
+
+
+# -- DistilBERT's triple loss (+ logits MSE) ------------------------------------------------
+class SoftTargetLoss(nn.Module):
+    """DistilBERT's ``L_ce``: KL between teacher and student distributions at temperature T."""
+
+    def __init__(self, temperature: float = 2.0) -> None:
+        super().__init__()
+        self.temperature = _check_positive("temperature", temperature)
+
+    def forward(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
+        """``KL(softmax(t/T) || softmax(s/T)) * T**2``, "batchmean" over the N rows of [N, V].
+
+        The ``T**2`` keeps the gradient scale independent of T (Hinton et al., 2015).
+        """
+        _check_rows("SoftTargetLoss", student_logits, teacher_logits)
+        if student_logits.shape[0] == 0:
+            return _zero_like_graph(student_logits)
+        t = self.temperature
+        log_p_student = F.log_softmax(student_logits.float() / t, dim=-1)
+        p_teacher = F.softmax(teacher_logits.detach().float() / t, dim=-1)
+        return F.kl_div(log_p_student, p_teacher, reduction="batchmean") * (t**2)
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}"
+
+
+class MaskedLMLoss(nn.Module):
+    """DistilBERT's ``L_mlm``: cross-entropy at T=1 against the masked-token labels."""
+
+    def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Mean cross-entropy over rows of ``logits`` [N, V] whose ``labels`` [N] are not -100."""
+        if logits.dim() != 2 or labels.dim() != 1 or labels.shape[0] != logits.shape[0]:
+            raise ValueError(
+                f"MaskedLMLoss takes logits [N, V] and labels [N], got {tuple(logits.shape)} and {tuple(labels.shape)}"
+            )
+        if not bool((labels != IGNORE_INDEX).any()):
+            # cross_entropy would return nan (0 / 0) here.
+            return _zero_like_graph(logits)
+        return F.cross_entropy(logits.float(), labels.long(), ignore_index=IGNORE_INDEX)
+
+
+class HiddenCosineLoss(nn.Module):
+    """DistilBERT's ``L_cos``: aligns the directions of student and teacher last hidden states."""
+
+    def forward(self, student_hidden: Tensor, teacher_hidden: Tensor) -> Tensor:
+        """Mean over rows of ``1 - cos(s, t)`` for [N, H] tensors (``CosineEmbeddingLoss``, target 1)."""
+        _check_rows("HiddenCosineLoss", student_hidden, teacher_hidden)
+        return _mean_one_minus_cos(student_hidden, teacher_hidden)
+
+
+class LogitsMSELoss(nn.Module):
+    """Optional ``L_mse`` on the logits: summed squared error divided by the number of rows."""
+
+    def forward(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
+        """``MSELoss(reduction="sum")(s, t) / N`` for [N, V] tensors, as HF's distiller.py."""
+        _check_rows("LogitsMSELoss", student_logits, teacher_logits)
+        n = student_logits.shape[0]
+        if n == 0:
+            return _zero_like_graph(student_logits)
+        return F.mse_loss(student_logits.float(), teacher_logits.detach().float(), reduction="sum") / n
+
+
+# -- intermediate layers --------------------------------------------------------------------
+class HiddenStateLoss(nn.Module):
+    """Intermediate-layer loss over mapped (student layer, teacher layer) pairs.
+
+    When the student is narrower than the teacher, a learned ``nn.Linear(student_dim,
+    teacher_dim)`` projects the student states first (TinyBERT). Its parameters belong to
+    this module, so the optimizer must be given ``objective.parameters()`` as well as the
+    student's, and the projection is thrown away after training.
+    """
+
+    def __init__(self, kind: str = "mse", student_dim: int | None = None, teacher_dim: int | None = None) -> None:
+        super().__init__()
+        if kind not in HIDDEN_KINDS:
+            raise ValueError(f"hidden loss kind must be one of {', '.join(HIDDEN_KINDS)}, got {kind!r}")
+        if (student_dim is None) != (teacher_dim is None):
+            raise ValueError("give both student_dim and teacher_dim, or neither")
+        for name, dim in (("student_dim", student_dim), ("teacher_dim", teacher_dim)):
+            if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0):
+                raise ValueError(f"{name} must be a positive integer, got {dim!r}")
+        self.kind = kind
+        self.student_dim = student_dim
+        self.teacher_dim = teacher_dim
+        self.projection: nn.Linear | None = (
+            nn.Linear(student_dim, teacher_dim) if student_dim is not None and student_dim != teacher_dim else None
+        )
+
+    def forward(self, student_states: Sequence[Tensor], teacher_states: Sequence[Tensor]) -> Tensor:
+        """Mean over pairs of MSE (mean over elements) or of mean ``1 - cos`` over rows; [N, H] each."""
+        if len(student_states) != len(teacher_states) or not student_states:
+            raise ValueError(
+                f"HiddenStateLoss needs as many student as teacher states (at least one), "
+                f"got {len(student_states)} and {len(teacher_states)}"
+            )
+        terms = []
+        for s, t in zip(student_states, teacher_states):
+            if s.dim() != 2:
+                raise ValueError(f"HiddenStateLoss takes token-selected [N, H] states, got {tuple(s.shape)}")
+            s = s.float()
+            if self.projection is not None:
+                if s.shape[-1] != self.student_dim:
+                    raise ValueError(
+                        f"student states have width {s.shape[-1]}, expected student_dim={self.student_dim}"
+                    )
+                s = self.projection(s)
+            _check_rows("HiddenStateLoss", s, t)
+            if s.shape[0] == 0:
+                terms.append(_zero_like_graph(s))
+            elif self.kind == "mse":
+                terms.append(F.mse_loss(s, t.detach().float(), reduction="mean"))
+            else:
+                terms.append(_mean_one_minus_cos(s, t))
+        return torch.stack(terms).mean()
+
+    def extra_repr(self) -> str:
+        return f"kind={self.kind!r}, student_dim={self.student_dim}, teacher_dim={self.teacher_dim}"
+
+
+class AttentionKLLoss(nn.Module):
+    """Attention-map distillation: ``KL(teacher || student)`` of each query row over the keys.
+
+    Attentions are [B, heads, L, L] (softmax over the last axis). The KL of every valid
+    query row is summed over keys and averaged over valid query rows x heads x layer pairs.
+    Padded query rows are excluded; padded key columns are dropped from the sum (a real
+    model gives them ~0 probability anyway, so this only guards against garbage), and
+    probabilities are clamped to ``eps`` before the log.
+
+    When student and teacher have different head counts, each side's heads are averaged
+    into one map first (a mean of distributions is still a distribution), so that pair
+    compares mean attention rather than head-by-head.
+    """
+
+    def __init__(self, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.eps = _check_positive("eps", eps)
+
+    def forward(
+        self, student_attentions: Sequence[Tensor], teacher_attentions: Sequence[Tensor], attention_mask: Tensor
+    ) -> Tensor:
+        """Mean KL(teacher || student) per valid query row, head and layer pair (float32)."""
+        if len(student_attentions) != len(teacher_attentions) or not student_attentions:
+            raise ValueError(
+                f"AttentionKLLoss needs as many student as teacher attention maps (at least one), "
+                f"got {len(student_attentions)} and {len(teacher_attentions)}"
+            )
+        if attention_mask.dim() != 2:
+            raise ValueError(f"attention_mask must be [B, L], got {tuple(attention_mask.shape)}")
+        mask = attention_mask.bool()
+        batch, length = mask.shape
+        query_mask = mask[:, None, :].float()  # [B, 1, L]
+        key_mask = mask[:, None, None, :].float()  # [B, 1, 1, L]
+        n_queries = query_mask.sum()
+
+        terms = []
+        for s, t in zip(student_attentions, teacher_attentions):
+            for name, a in (("student", s), ("teacher", t)):
+                if a.dim() != 4 or a.shape[0] != batch or a.shape[2:] != (length, length):
+                    raise ValueError(
+                        f"{name} attention must be [B, heads, L, L] = [{batch}, heads, {length}, {length}], "
+                        f"got {tuple(a.shape)}"
+                    )
+            s = s.float()
+            t = t.detach().float()
+            if s.shape[1] != t.shape[1]:
+                s = s.mean(dim=1, keepdim=True)
+                t = t.mean(dim=1, keepdim=True)
+            if n_queries == 0:
+                terms.append(_zero_like_graph(s))
+                continue
+            # t * (log t - log s) is 0 where t is 0 (the xlogy convention), whatever s is.
+            pointwise = t * (t.clamp_min(self.eps).log() - s.clamp_min(self.eps).log())
+            per_query = (pointwise * key_mask).sum(dim=-1)  # [B, heads, L]
+            heads = s.shape[1]
+            terms.append((per_query * query_mask).sum() / (n_queries * heads))
+        return torch.stack(terms).mean()
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}"
+
+
+# -- the whole recipe -----------------------------------------------------------------------
+class DistillationObjective(nn.Module):
+    """Weights of the distillation recipe and the loss modules they switch on.
+
+    Defaults are DistilBERT's (``alpha_ce=5, alpha_mlm=2, alpha_cos=1, T=2``). A term whose
+    alpha is 0 is neither computed nor reported, and its inputs may be left out. Give the
+    optimizer this module's parameters too: the hidden-state projection lives here.
+    """
+
+    def __init__(
+        self,
+        alpha_ce: float = 5.0,
+        alpha_mlm: float = 2.0,
+        alpha_cos: float = 1.0,
+        alpha_mse: float = 0.0,
+        temperature: float = 2.0,
+        alpha_hidden: float = 0.0,
+        hidden_kind: str = "mse",
+        alpha_attention: float = 0.0,
+        student_dim: int | None = None,
+        teacher_dim: int | None = None,
+    ) -> None:
+        super().__init__()
+        alphas = {
+            "ce": alpha_ce,
+            "mlm": alpha_mlm,
+            "cos": alpha_cos,
+            "mse": alpha_mse,
+            "hidden": alpha_hidden,
+            "attention": alpha_attention,
+        }
+        for name, value in alphas.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"alpha_{name} must be a finite number >= 0, got {value!r}")
+        if not any(value > 0 for value in alphas.values()):
+            raise ValueError("at least one alpha must be > 0, or there is nothing to train on")
+        self.temperature = _check_positive("temperature", temperature)
+        if hidden_kind not in HIDDEN_KINDS:
+            raise ValueError(f"hidden_kind must be one of {', '.join(HIDDEN_KINDS)}, got {hidden_kind!r}")
+        if alpha_cos > 0 and student_dim is not None and teacher_dim is not None and student_dim != teacher_dim:
+            # L_cos compares last hidden states directly; only the intermediate loss has a projection.
+            raise ValueError(
+                f"alpha_cos > 0 needs student and teacher of the same hidden size, got {student_dim} and {teacher_dim}"
+            )
+        #: Name -> weight of the active terms only, in a fixed order.
+        self.alphas: dict[str, float] = {name: float(value) for name, value in alphas.items() if value > 0}
+
+        self.ce = SoftTargetLoss(temperature) if "ce" in self.alphas else None
+        self.mlm = MaskedLMLoss() if "mlm" in self.alphas else None
+        self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
+        self.mse = LogitsMSELoss() if "mse" in self.alphas else None
+        # Built only when used, so an unused projection never sits in the optimizer.
+        self.hidden = HiddenStateLoss(hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
+        self.attention = AttentionKLLoss() if "attention" in self.alphas else None
+
+    @property
+    def needs_vocab_logits(self) -> bool:
+        """Whether the student's MLM head must run (ce, mlm or mse is on)."""
+        return any(name in self.alphas for name in ("ce", "mlm", "mse"))
+
+    @property
+    def needs_teacher_logits(self) -> bool:
+        """Whether the teacher's MLM head must run (ce or mse is on)."""
+        return any(name in self.alphas for name in ("ce", "mse"))
+
+    @property
+    def needs_hidden_states(self) -> bool:
+        """Whether hidden states are needed (cos on the last layer, or intermediate layers)."""
+        return any(name in self.alphas for name in ("cos", "hidden"))
+
+    @property
+    def needs_attentions(self) -> bool:
+        """Whether attention maps are needed (the model must run eager attention to return them)."""
+        return "attention" in self.alphas
+
+    def forward(
+        self,
+        *,
+        student_logits: Tensor | None = None,
+        teacher_logits: Tensor | None = None,
+        mlm_logits: Tensor | None = None,
+        mlm_labels: Tensor | None = None,
+        student_last_hidden: Tensor | None = None,
+        teacher_last_hidden: Tensor | None = None,
+        student_layer_states: Sequence[Tensor] | None = None,
+        teacher_layer_states: Sequence[Tensor] | None = None,
+        student_attentions: Sequence[Tensor] | None = None,
+        teacher_attentions: Sequence[Tensor] | None = None,
+        attention_mask: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """``{"loss": sum of alpha_i * term_i, <term>: term_i ...}`` for the active terms only.
+
+        Logits and hidden states are token-selected [N, ...]; attentions are full
+        [B, heads, L, L] with ``attention_mask`` [B, L].
+        """
+        inputs = {
+            "ce": (student_logits, teacher_logits),
+            "mlm": (mlm_logits, mlm_labels),
+            "cos": (student_last_hidden, teacher_last_hidden),
+            "mse": (student_logits, teacher_logits),
+            "hidden": (student_layer_states, teacher_layer_states),
+            "attention": (student_attentions, teacher_attentions, attention_mask),
+        }
+        needed = {
+            "ce": "student_logits, teacher_logits",
+            "mlm": "mlm_logits, mlm_labels",
+            "cos": "student_last_hidden, teacher_last_hidden",
+            "mse": "student_logits, teacher_logits",
+            "hidden": "student_layer_states, teacher_layer_states",
+            "attention": "student_attentions, teacher_attentions, attention_mask",
+        }
+        out: dict[str, Tensor] = {}
+        total: Tensor | None = None
+        for name, alpha in self.alphas.items():
+            args = inputs[name]
+            if any(a is None for a in args):
+                raise ValueError(f"alpha_{name} > 0 needs {needed[name]}")
+            term = getattr(self, name)(*args)
+            out[name] = term
+            total = alpha * term if total is None else total + alpha * term
+        assert total is not None  # __init__ guarantees at least one active term
+        return {"loss": total, **out}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"alpha_{k}={v}" for k, v in self.alphas.items()) + f", temperature={self.temperature}"

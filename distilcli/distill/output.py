@@ -1,0 +1,59 @@
+"""Saving the distilled student: plain Hugging Face files, tokenizer and model card, placed atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from distilcli.models.card import render_model_card
+
+
+def distilled_card(info: dict[str, Any]) -> str:
+    """The model card of a distilled student: teacher, layers, losses, corpus, steps, results."""
+    d = info["distillation"]
+    pairs = ", ".join(f"{i}←{t}" for i, t in enumerate(info["layer_map"]))
+    losses = ", ".join(f"{name} ×{alpha:g}" for name, alpha in d["alphas"].items())
+    facts = [
+        ("teacher", f"`{info['teacher']}` ({info['teacher_model_type']}, {info['teacher_num_layers']} layers)"),
+        ("student", f"{info['student_model_type']}, {len(info['layer_map'])} layers"),
+        ("layer map (student←teacher)", pairs),
+        ("losses", f"{losses}; temperature {d['temperature']:g}"),
+        ("corpus", f"`{d['corpus']}`: {d['train_chunks']:,} chunks of at most {d['max_seq_length']} tokens"),
+        ("training", f"{d['steps']:,} steps × batch {d['batch_size']} × accumulation {d['grad_accum']} × {d['processes']} process(es)"),
+        ("loss", f"{d['loss_first']:.3f} → {d['loss_final']:.3f}"),
+    ]
+    if d.get("teacher_head"):
+        head = d["teacher_head"]
+        facts.append(
+            ("teacher MLM head", f"fitted for {head['steps']} steps; held-out masked-token accuracy {head['accuracy_before']:.1%} → {head['accuracy_after']:.1%}")
+        )
+    facts.append(("made with", f"distilcli {info['distilcli_version']}, `distil distill`"))
+    summary = (
+        f"A {len(info['layer_map'])}-layer student distilled from `{info['teacher']}` with the DistilBERT "
+        "triple loss. Full provenance is in config.json under `distilcli`."
+    )
+    return render_model_card(f"Distilled from {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "distilbert-recipe"])
+
+
+def save_student(out: Path, model: Any, tokenizer: Any, card: str) -> None:
+    """Write the student into ``out`` beside the run's checkpoints.
+
+    Files are written to a temp folder first, then moved in one by one with config.json
+    last, so ``out`` never looks like a complete model before it is one.
+    """
+    out = Path(out)
+    tmp = Path(tempfile.mkdtemp(prefix=".student-", suffix=".tmp", dir=out))
+    try:
+        model.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+        (tmp / "README.md").write_text(card, encoding="utf-8")
+        names = sorted(p.name for p in tmp.iterdir())
+        names.sort(key=lambda name: name == "config.json")
+        for name in names:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Evaluation: task metrics (GLUE, ...) and the scores the DistilBERT paper reports."""
