@@ -21,7 +21,8 @@ WORDS = (
     "model student teacher layer small large text word token train learn distill fast slow good bad "
     "cat dog house tree river city music game book film day night year time world people water light"
 ).split()
-VOCAB = SPECIAL + WORDS + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz.,!?")
+# dict.fromkeys: one entry per token ("a" is a word and a letter), in order.
+VOCAB = list(dict.fromkeys(SPECIAL + WORDS + [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + list("abcdefghijklmnopqrstuvwxyz.,!?")))
 NUM_LAYERS = 4
 HIDDEN = 32
 
@@ -66,9 +67,12 @@ def vocab_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tokenizer(vocab_file: Path):
-    from transformers import BertTokenizerFast
+    from transformers import BertTokenizer
 
-    return BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    # transformers 5: the (fast) BertTokenizer takes `vocab=`; `vocab_file=` is silently ignored.
+    tokenizer = BertTokenizer(vocab=str(vocab_file), do_lower_case=True)
+    assert len(tokenizer) == len(VOCAB)
+    return tokenizer
 
 
 def _save_tiny(folder: Path, model_type: str, tokenizer, *, with_head: bool) -> Path:

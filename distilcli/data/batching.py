@@ -39,6 +39,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if mega_batch_mult < 1:
             raise ValueError(f"mega_batch_mult must be >= 1, got {mega_batch_mult}")
+        super().__init__()
         if isinstance(lengths, torch.Tensor):
             values = lengths.detach().cpu().to(torch.int64)
         else:

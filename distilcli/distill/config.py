@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Fields that may change between a run and its --resume (everything else must match).
-RESUMABLE_CHANGES = frozenset({"resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision"})
+RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision"})
 
 
 @dataclass

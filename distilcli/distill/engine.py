@@ -210,6 +210,12 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     if tokenizer is None or tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
         raise BadInput(f"teacher {cfg.teacher} has no tokenizer with mask and pad tokens: add its tokenizer files to the folder")
     teacher.model.to(accelerator.device)
+    if cfg.overwrite and not cfg.resume and cfg.out.exists() and main:
+        # Checked and confirmed: the old run goes now, so its files never mix with this run's.
+        import shutil
+
+        shutil.rmtree(cfg.out)
+    accelerator.wait_for_everyone()
 
     # Corpus: tokenised once (cached on disk), chunked, split into held-out and training chunks.
     spec = CorpusSpec(cfg.corpus, cfg.text_field, cfg.document_per)
@@ -404,7 +410,7 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
 
     # Every process must hold the same student: compare a checksum across ranks.
     final = accelerator.unwrap_model(model)
-    checksum = torch.tensor([sum(float(p.double().sum()) for p in final.model.parameters())], device=accelerator.device)
+    checksum = torch.tensor([sum(float(p.detach().double().sum()) for p in final.model.parameters())], device=accelerator.device)
     checksums = [float(x) for x in accelerator.gather(checksum)]
     accelerator.wait_for_everyone()
 

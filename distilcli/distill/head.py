@@ -99,7 +99,7 @@ def fit_mlm_head(
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
-            losses.append(float(loss))
+            losses.append(loss.item())
             bar.advance()
             if (step + 1) % 50 == 0:
                 progress.log(f"head step {step + 1}/{steps}  loss {sum(losses[-50:]) / 50:.3f}")

@@ -45,6 +45,7 @@ def save_student(out: Path, model: Any, tokenizer: Any, card: str) -> None:
     last, so ``out`` never looks like a complete model before it is one.
     """
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".student-", suffix=".tmp", dir=out))
     try:
         model.save_pretrained(tmp)

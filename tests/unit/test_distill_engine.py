@@ -1,0 +1,159 @@
+"""``run_distill`` on tiny models: outputs, the MLM-head rule, interrupt + resume, refusals."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from distilcli.distill import checkpoint as ckpt
+from distilcli.distill.config import DistillConfig
+from distilcli.distill.engine import Interrupted, run_distill
+from distilcli.errors import BadInput
+from tests.conftest import WORDS
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """160 'documents' of 8-60 words from the test vocabulary (so lengths vary, as real text does)."""
+    rng = random.Random(0)
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    lines = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 60))) for _ in range(160)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def config(teacher: Path, corpus: Path, out: Path, **overrides) -> DistillConfig:
+    base = dict(
+        teacher=str(teacher),
+        corpus=str(corpus),
+        out=out,
+        layer_map=[0, 2],
+        max_steps=6,
+        batch_size=4,
+        max_seq_length=32,
+        save_every=3,
+        log_every=2,
+        cache_dir=out.parent / "cache",
+    )
+    base.update(overrides)
+    return DistillConfig(**base)
+
+
+def test_distill_writes_student_and_report(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    from transformers import AutoModel, AutoModelForMaskedLM
+
+    out = tmp_path / "run"
+    report = run_distill(config(tiny_models["bert"], corpus, out))
+    assert report.command == "distill"
+    assert report.metrics["steps"] == 6
+    assert report.metrics["tokens"] > 0 and report.metrics["tokens_per_s"] > 0
+    for term in ("ce_final", "mlm_final", "cos_final", "loss_first", "loss_final", "peak_memory_mb"):
+        assert term in report.metrics
+    curves = report.body["loss_curves"]
+    assert curves["step"] == [2, 4, 6] and len(curves["loss"]) == 3 and len(curves["ce"]) == 3
+    AutoModel.from_pretrained(out)
+    student = AutoModelForMaskedLM.from_pretrained(out)
+    assert student.config.num_hidden_layers == 2
+    provenance = json.loads((out / "config.json").read_text())["distilcli"]
+    assert provenance["layer_map"] == [0, 2] and provenance["distillation"]["steps"] == 6
+    assert "Distilled from" in (out / "README.md").read_text()
+    assert (out / "tokenizer.json").is_file()
+    assert [step for step, _ in ckpt.list_checkpoints(out)] == [3, 6]
+    assert report.body["rank_param_checksums"] and len(set(report.body["rank_param_checksums"])) == 1
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_headless_teacher_needs_a_way_out(tiny_encoders: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadInput) as info:
+        run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "a"))
+    assert "--fit-teacher-head" in str(info.value) and "--alpha-ce 0 --alpha-mlm 0" in str(info.value)
+    assert not (tmp_path / "a").exists()
+    # Way out 1: only the cosine loss.
+    report = run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "b", alpha_ce=0.0, alpha_mlm=0.0, max_steps=2))
+    assert set(report.body["distillation"]["alphas"]) == {"cos"}
+    # Way out 2: fit the head first; it is kept with the run and reported.
+    report = run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "c", fit_teacher_head=5, max_steps=2))
+    head = report.body["distillation"]["teacher_head"]
+    assert head["steps"] == 5 and 0.0 <= head["accuracy_after"] <= 1.0
+    assert (tmp_path / "c" / "teacher-head" / "head.pt").is_file()
+    assert "teacher_head_accuracy_after" in report.metrics
+
+
+def _student_state(out: Path) -> dict[str, torch.Tensor]:
+    from transformers import AutoModelForMaskedLM
+
+    return AutoModelForMaskedLM.from_pretrained(out).state_dict()
+
+
+def test_interrupt_then_resume_equals_uninterrupted(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    run_distill(config(tiny_models["bert"], corpus, reference))
+
+    def stop_at_4(step: int) -> None:
+        if step == 4:
+            raise KeyboardInterrupt
+
+    interrupted = tmp_path / "interrupted"
+    with pytest.raises(Interrupted, match="--resume"):
+        run_distill(config(tiny_models["bert"], corpus, interrupted), on_step=stop_at_4)
+    assert [step for step, _ in ckpt.list_checkpoints(interrupted)] == [3, 4]  # periodic + Ctrl-C
+    assert not (interrupted / "config.json").exists()  # no final student yet
+
+    # Resume from the periodic checkpoint (drop the Ctrl-C one) on a copy, and from the Ctrl-C one.
+    from_periodic = tmp_path / "from-periodic"
+    shutil.copytree(interrupted, from_periodic)
+    shutil.rmtree(ckpt.list_checkpoints(from_periodic)[-1][1])
+    run_distill(config(tiny_models["bert"], corpus, from_periodic, resume=True))
+    report = run_distill(config(tiny_models["bert"], corpus, interrupted, resume=True))
+    assert report.metrics["steps"] == 6
+
+    expected = _student_state(reference)
+    for folder in (interrupted, from_periodic):
+        got = _student_state(folder)
+        assert got.keys() == expected.keys()
+        for name, tensor in expected.items():
+            assert torch.equal(got[name], tensor), f"{folder.name}: {name}"
+
+
+def test_refusals(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    with pytest.raises(BadInput, match="--overwrite"):
+        run_distill(config(tiny_models["bert"], corpus, out))
+    with pytest.raises(BadInput, match="no checkpoint"):
+        run_distill(config(tiny_models["bert"], corpus, out, resume=True))
+    shutil.rmtree(out)
+    run_distill(config(tiny_models["bert"], corpus, out, max_steps=3))
+    with pytest.raises(BadInput, match="different options.*lr"):
+        run_distill(config(tiny_models["bert"], corpus, out, max_steps=3, lr=1e-3, resume=True))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(BadInput):
+        run_distill(config(tiny_models["bert"], empty, tmp_path / "e"))
+    with pytest.raises(BadInput, match="alpha"):
+        run_distill(config(tiny_models["bert"], corpus, tmp_path / "f", alpha_ce=-1.0))
+    with pytest.raises(BadInput, match="too few"):
+        run_distill(config(tiny_models["bert"], corpus, tmp_path / "g", grad_accum=1000))
+    assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
+
+
+def test_distilbert_student_and_intermediate_losses(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    report = run_distill(
+        config(
+            tiny_models["bert"],
+            corpus,
+            tmp_path / "d",
+            arch="distilbert",
+            alpha_hidden=1.0,
+            alpha_attention=1.0,
+            alpha_mse=0.5,
+            max_steps=2,
+        )
+    )
+    assert report.body["student_model_type"] == "distilbert"
+    assert {"hidden_final", "attention_final", "mse_final"} <= set(report.metrics)
