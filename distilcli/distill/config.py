@@ -53,7 +53,7 @@ class DistillConfig:
     mlm_probability: float = 0.15
     mlm_smoothing: float = 0.7
     fit_teacher_head: int = 0
-    head_lr: float = 1e-3
+    head_lr: float = 5e-3
     heldout_chunks: int = 256
     save_every: int = 500
     log_every: int = 10
