@@ -22,7 +22,9 @@ class TaskHandle(Protocol):
 
 
 class Reporter(Protocol):
-    def task(self, description: str, total: float | None) -> contextlib.AbstractContextManager[TaskHandle]: ...
+    def task(
+        self, description: str, total: float | None, unit: str = "steps"
+    ) -> contextlib.AbstractContextManager[TaskHandle]: ...
 
     def log(self, message: str) -> None: ...
 
@@ -39,7 +41,7 @@ class NullReporter:
     """Shows nothing: the default for notebooks, tests and CI."""
 
     @contextlib.contextmanager
-    def task(self, description: str, total: float | None) -> Iterator[TaskHandle]:
+    def task(self, description: str, total: float | None, unit: str = "steps") -> Iterator[TaskHandle]:
         yield _NullHandle()
 
     def log(self, message: str) -> None:
@@ -59,9 +61,11 @@ def use_reporter(reporter: Reporter) -> Iterator[None]:
         _current.reset(token)
 
 
-def task(description: str, total: float | None = None) -> contextlib.AbstractContextManager[TaskHandle]:
-    """Open a progress task on the current reporter."""
-    return _current.get().task(description, total)
+def task(
+    description: str, total: float | None = None, unit: str = "steps"
+) -> contextlib.AbstractContextManager[TaskHandle]:
+    """Open a progress task on the current reporter; ``unit`` is "steps" (a count) or "bytes"."""
+    return _current.get().task(description, total, unit)
 
 
 def log(message: str) -> None:

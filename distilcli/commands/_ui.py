@@ -41,21 +41,34 @@ class RichReporter:
     """A :class:`distilcli.progress.Reporter` drawing rich progress bars on stderr."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.text import Text
+
+        class CountColumn(ProgressColumn):
+            """``12/300`` for steps, ``12.0/404.4 MB`` for bytes."""
+
+            def render(self, task):  # type: ignore[no-untyped-def]
+                if task.fields.get("unit") == "bytes":
+                    total = "?" if task.total is None else f"{task.total / 1e6:.1f}"
+                    return Text(f"{task.completed / 1e6:.1f}/{total} MB")
+                total = "?" if task.total is None else f"{int(task.total)}"
+                return Text(f"{int(task.completed)}/{total}")
 
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            DownloadColumn(),
+            CountColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
             transient=True,
         )
 
     @contextlib.contextmanager
-    def task(self, description: str, total: float | None) -> Iterator[progress.TaskHandle]:
+    def task(self, description: str, total: float | None, unit: str = "steps") -> Iterator[progress.TaskHandle]:
         progress_ = self._progress
-        task_id = progress_.add_task(description, total=total)
+        task_id = progress_.add_task(description, total=total, unit=unit)
         progress_.start()
 
         class Handle:

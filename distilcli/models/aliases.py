@@ -144,7 +144,7 @@ def join_and_unzip(pieces: list[ZipPiece], folder: Path, *, strip_prefix: str) -
     try:
         joined = work / "joined.zip"
         total = sum(piece.path.stat().st_size for piece in pieces)
-        with progress.task(f"joining {len(pieces)} pieces", total) as bar, joined.open("wb") as out:
+        with progress.task(f"joining {len(pieces)} pieces", total, unit="bytes") as bar, joined.open("wb") as out:
             for piece in pieces:
                 digest = hashlib.sha256()
                 with piece.path.open("rb") as src:
@@ -159,7 +159,7 @@ def join_and_unzip(pieces: list[ZipPiece], folder: Path, *, strip_prefix: str) -
         files: dict[str, int] = {}
         with zipfile.ZipFile(joined) as archive:
             members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.endswith("desktop.ini")]
-            with progress.task("unzipping", sum(m.file_size for m in members)) as bar:
+            with progress.task("unzipping", sum(m.file_size for m in members), unit="bytes") as bar:
                 for member in members:
                     name = member.filename.removeprefix(strip_prefix)
                     if name.startswith("/") or ".." in Path(name).parts:
