@@ -103,8 +103,8 @@ def show_progress(console: Console) -> bool:
 
 
 @contextlib.contextmanager
-def command_context() -> Iterator[Console]:
-    """Run a command body: progress on terminals, errors mapped to exit codes.
+def command_context(output: str | Path | None = None) -> Iterator[Console]:
+    """Run a command body: ``--output`` checked first, progress on terminals, errors mapped to exit codes.
 
     DistilError subclasses become ``error: ...`` and their exit code (2 for bad input,
     3 for a failed quality gate); anything unexpected is a runtime failure (exit 1),
@@ -114,6 +114,8 @@ def command_context() -> Iterator[Console]:
     reporter: progress.Reporter = RichReporter(console) if show_progress(console) else PlainReporter()
     try:
         with progress.use_reporter(reporter):
+            # An unwritable --output fails here, before any work, not after it.
+            check_output(output)
             yield console
     except typer.Exit:
         raise

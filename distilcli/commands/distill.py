@@ -60,8 +60,7 @@ def distill_cmd(
         resume=resume or None,
         overwrite=overwrite or None,
     )
-    with _ui.command_context() as console:
-        _ui.check_output(output)
+    with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.distill.config import DistillConfig
         from distilcli.distill.engine import is_main_process, run_distill

@@ -81,8 +81,7 @@ def inspect_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Print type, layers, hidden size, heads, vocabulary, parameters and MLM-head status."""
-    with _ui.command_context() as console:
-        _ui.check_output(output)
+    with _ui.command_context(output) as console:
         from distilcli.models.inspect import InspectConfig, run_inspect
         from distilcli.reports.render import render_report
 
@@ -118,8 +117,7 @@ def student_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Make a smaller student from a teacher: chosen teacher layers, embeddings and MLM head copied in."""
-    with _ui.command_context() as console:
-        _ui.check_output(output)
+    with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.models.student import StudentConfig, run_student
         from distilcli.reports.render import render_report

@@ -37,8 +37,7 @@ def compare_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Put the metrics of several reports side by side, with ratios to the first (student/teacher)."""
-    with _ui.command_context() as console:
-        _ui.check_output(output)
+    with _ui.command_context(output) as console:
         from distilcli.errors import BadInput
         from distilcli.reports import Report, load_report
         from distilcli.reports.compare import compare_reports
