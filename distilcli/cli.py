@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from distilcli import __version__
-from distilcli.commands import distill, models, pending, report
+from distilcli.commands import distill, finetune, models, pending, report
 
 class OneLineErrors(TyperGroup):
     """The root group: usage errors become one ``error:`` line and exit 2 (no usage box)."""
@@ -68,7 +68,8 @@ def root(
 
 # The explicit command list, in the order --help shows it.
 app.command("distill")(distill.distill_cmd)
-pending.register(app)  # finetune, eval-glue, eval-squad, benchmark
+app.command("finetune")(finetune.finetune_cmd)
+pending.register(app)  # eval-glue, eval-squad, benchmark
 app.add_typer(report.app, name="report")
 app.add_typer(models.app, name="models")
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def render_model_card(title: str, summary: str, facts: list[tuple[str, str]], usage_path: str, tags: list[str]) -> str:
+def render_model_card(
+    title: str,
+    summary: str,
+    facts: list[tuple[str, str]],
+    usage_path: str,
+    tags: list[str],
+    auto_class: str = "AutoModelForMaskedLM",
+) -> str:
     """A Hugging Face model card: YAML front matter, a facts table and how to load the model."""
     lines = ["---", "library_name: transformers", "tags:"]
     lines += [f"- {tag}" for tag in tags]
@@ -16,9 +23,9 @@ def render_model_card(title: str, summary: str, facts: list[tuple[str, str]], us
         "## Loading",
         "",
         "```python",
-        "from transformers import AutoModelForMaskedLM, AutoTokenizer",
+        f"from transformers import {auto_class}, AutoTokenizer",
         "",
-        f'model = AutoModelForMaskedLM.from_pretrained("{usage_path}")',
+        f'model = {auto_class}.from_pretrained("{usage_path}")',
         f'tokenizer = AutoTokenizer.from_pretrained("{usage_path}")',
         "```",
         "",

@@ -1,0 +1,71 @@
+"""``distil finetune``: fine-tune a model on a GLUE task, keep the best dev checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from distilcli.commands import _ui
+from distilcli.commands._options import ConfigOpt, JsonOpt, OutputOpt, OverwriteOpt
+
+
+def _opt(*names: str, help: str) -> typer.models.OptionInfo:  # noqa: A002 - typer's own name
+    return typer.Option(*names, help=help, show_default=False)
+
+
+def finetune_cmd(
+    model: Annotated[str | None, _opt("--model", help="Model to fine-tune: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")] = None,
+    task: Annotated[str | None, _opt("--task", help="GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli (any usual spelling).")] = None,
+    out: Annotated[Path | None, _opt("--out", help="Folder for the best model (top level), checkpoints and, with --seeds, one folder per seed.")] = None,
+    glue_dir: Annotated[Path | None, _opt("--glue-dir", help="GLUE in the original layout: <DIR>/SST-2/train.tsv, dev.tsv, ...")] = None,
+    hub_dir: Annotated[Path | None, _opt("--hub-dir", help="Local copy of the hub's nyu-mll/glue parquet files: <DIR>/sst2/train-*.parquet ...")] = None,
+    train_file: Annotated[Path | None, _opt("--train-file", help="Training file: .tsv (GLUE layout), .parquet (hub layout), .csv or .jsonl.")] = None,
+    dev_file: Annotated[Path | None, _opt("--dev-file", help="Dev file, same formats as --train-file.")] = None,
+    text_a: Annotated[str | None, _opt("--text-a", help="CSV/JSONL: first text column [default: the hub's, e.g. sentence].")] = None,
+    text_b: Annotated[str | None, _opt("--text-b", help="CSV/JSONL: second text column of pair tasks [default: the hub's].")] = None,
+    label_column: Annotated[str | None, _opt("--label-column", help="CSV/JSONL: label column [default: label].")] = None,
+    epochs: Annotated[int | None, _opt("--epochs", help="Passes over the training data [default: 3].")] = None,
+    max_steps: Annotated[int | None, _opt("--max-steps", help="Optimizer steps (overrides --epochs).")] = None,
+    batch_size: Annotated[int | None, _opt("--batch-size", help="Examples per micro-batch and process [default: 32].")] = None,
+    grad_accum: Annotated[int | None, _opt("--grad-accum", help="Micro-batches per optimizer step [default: 1].")] = None,
+    eval_batch_size: Annotated[int | None, _opt("--eval-batch-size", help="Examples per evaluation batch [default: 128].")] = None,
+    lr: Annotated[float | None, _opt("--lr", help="Peak learning rate [default: 5e-5].")] = None,
+    warmup_ratio: Annotated[float | None, _opt("--warmup-ratio", help="Share of steps of linear warm-up [default: 0.1].")] = None,
+    weight_decay: Annotated[float | None, _opt("--weight-decay", help="AdamW weight decay, not on biases or LayerNorm [default: 0.01].")] = None,
+    max_seq_length: Annotated[int | None, _opt("--max-seq-length", help="Tokens per example after truncation [default: 128].")] = None,
+    seed: Annotated[int | None, _opt("--seed", help="Random seed [default: 42].")] = None,
+    seeds: Annotated[str | None, _opt("--seeds", help="Run each seed (e.g. 1,2,3,4,5) and report the median, as the DistilBERT paper.")] = None,
+    eval_every: Annotated[int | None, _opt("--eval-every", help="Evaluate on dev every N steps [default: once per epoch].")] = None,
+    early_stopping: Annotated[int | None, _opt("--early-stopping", help="Stop after N evaluations without a better primary metric [default: off].")] = None,
+    train_limit: Annotated[int | None, _opt("--train-limit", help="Train on a fixed random subsample of N examples (recorded in the report).")] = None,
+    no_length_grouping: Annotated[bool, typer.Option("--no-length-grouping", help="Random batches instead of length-grouped ones.")] = False,
+    log_every: Annotated[int | None, _opt("--log-every", help="Status line every N steps [default: 50].")] = None,
+    precision: Annotated[str | None, _opt("--precision", help="no, bf16 or fp16 (GPU) [default: no].")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
+    overwrite: OverwriteOpt = False,
+    config: ConfigOpt = None,
+    output: OutputOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Fine-tune a model on a GLUE task; the best dev checkpoint is kept in --out."""
+    values = dict(locals())
+    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite"):
+        values.pop(name)
+    values.update(
+        group_by_length=False if no_length_grouping else None,
+        resume=resume or None,
+        overwrite=overwrite or None,
+    )
+    with _ui.command_context(output) as console:
+        from distilcli.config import build_config
+        from distilcli.finetune.config import FinetuneConfig
+        from distilcli.finetune.engine import is_main_process, run_finetune
+        from distilcli.reports.render import render_report
+
+        cfg = build_config(FinetuneConfig, config, **values)
+        report = run_finetune(cfg)
+        if is_main_process():
+            render_report(report, console)
+            _ui.emit_report(report, output, json_, console)

@@ -1,0 +1,1 @@
+"""Fine-tuning on GLUE tasks: classifier loading, features, the training engine."""

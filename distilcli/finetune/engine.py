@@ -1,0 +1,481 @@
+"""``run_finetune``: fine-tune a model on one GLUE task, keep the best dev checkpoint.
+
+Built on Accelerate like distillation: one code path for the CPU, a GPU with mixed
+precision and several processes (each takes its share of the length-grouped batches;
+every process evaluates the whole dev set, so all agree on "best" without messaging).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from distilcli import __version__, progress
+from distilcli.config import config_to_dict
+from distilcli.data.glue import ColumnMap, GlueSplit, GlueTask, resolve_task
+from distilcli.distill import checkpoint as ckpt
+from distilcli.errors import BadInput, DistilError
+from distilcli.reports import Report
+
+RESULT_FILE = "finetune_result.json"
+
+
+class Interrupted(DistilError):
+    """Ctrl-C during fine-tuning: a checkpoint was saved; --resume continues."""
+
+    exit_code = 130
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+# -- validation and data (no model needed) -------------------------------------------------------
+
+
+@dataclass
+class FinetuneData:
+    task: GlueTask
+    train: GlueSplit
+    dev: GlueSplit
+    #: Training examples actually used (after --train-limit), in file order.
+    train_examples: list[Any]
+
+
+def parse_seeds(value: list[int] | str | None) -> list[int] | None:
+    """``1,2,3`` (or a YAML list) as a list of distinct integers; None when not given."""
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [part for part in str(value).replace(" ", "").split(",") if part]
+    try:
+        seeds = [int(item) for item in items]
+    except (TypeError, ValueError):
+        raise BadInput(f"--seeds {value!r}: expected comma-separated integers, e.g. 1,2,3,4,5") from None
+    if not seeds:
+        raise BadInput("--seeds is empty: give at least one seed, e.g. 1,2,3,4,5")
+    if len(set(seeds)) != len(seeds):
+        raise BadInput(f"--seeds {value!r} repeats a seed")
+    return seeds
+
+
+def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise BadInput(f"--{name.replace('_', '-')} must be > 0, got {value}")
+
+
+def subsample(n: int, limit: int | None) -> list[int]:
+    """Indices of a fixed random subsample of ``limit`` rows, in file order.
+
+    The draw does not depend on ``--seed``, so every seed of ``--seeds`` trains on the
+    same examples and their spread measures the seed alone.
+    """
+    if limit is None or limit >= n:
+        return list(range(n))
+    rng = np.random.default_rng(0)
+    return sorted(rng.choice(n, size=limit, replace=False).tolist())
+
+
+def prepare(cfg: Any) -> FinetuneData:
+    """Every check that needs no model, and the data itself: bad rows fail before any weight is read."""
+    from distilcli.data.glue import load_task_split
+    from distilcli.fsutil import check_output_dir
+
+    for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "lr", "max_seq_length", "log_every"):
+        _positive(name, getattr(cfg, name))
+    for name in ("max_steps", "eval_every", "train_limit"):
+        _positive(name, getattr(cfg, name), allow_none=True)
+    if cfg.max_seq_length < 8:
+        raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
+    if cfg.early_stopping < 0:
+        raise BadInput(f"--early-stopping must be >= 0 evaluations, got {cfg.early_stopping}")
+    if not 0 <= cfg.warmup_ratio < 1:
+        raise BadInput(f"--warmup-ratio must be in [0, 1), got {cfg.warmup_ratio}")
+    if cfg.precision not in ("no", "fp16", "bf16"):
+        raise BadInput(f"--precision {cfg.precision!r} is not one of no, fp16, bf16")
+    if cfg.precision == "fp16" and not torch.cuda.is_available():
+        raise BadInput("--precision fp16 needs a GPU: use --precision bf16 or no on the CPU")
+    if str(cfg.task).strip().lower().replace("-", "_") in ("squad", "squad_v2", "squadv2"):
+        raise BadInput("SQuAD fine-tuning is not available yet in this version: --task takes a GLUE task (e.g. sst2)")
+    task = resolve_task(cfg.task)
+    parse_seeds(cfg.seeds)
+    if cfg.resume:
+        if not Path(cfg.out).is_dir():
+            raise BadInput(f"--resume: {cfg.out} does not exist: start without --resume")
+    else:
+        check_output_dir(Path(cfg.out), cfg.overwrite)
+    columns = ColumnMap(cfg.text_a, cfg.text_b, cfg.label_column)
+    use_hub = cfg.glue_dir is None and cfg.hub_dir is None
+    sources = {"glue_dir": cfg.glue_dir, "hub_dir": cfg.hub_dir, "columns": columns}
+    train = load_task_split(task, "train", file=cfg.train_file, use_hub=use_hub and cfg.train_file is None, **sources)
+    dev = load_task_split(task, "dev", file=cfg.dev_file, use_hub=use_hub and cfg.dev_file is None, **sources)
+    where = " and ".join(f"{flag} {value}" for flag, value in (("--glue-dir", cfg.glue_dir), ("--hub-dir", cfg.hub_dir)) if value)
+    if train is None:
+        raise BadInput(f"no {task.display_name} training data in {where}: pass --train-file FILE (or a folder that has {task.folder}/train.tsv)")
+    if dev is None:
+        raise BadInput(f"no {task.display_name} dev data in {where}: pass --dev-file FILE (or a folder that has {task.folder}/{task.dev_file})")
+    for split in (train, dev):
+        if not split.examples:
+            raise BadInput(f"{split.source}: no examples in the {split.split} data of {task.display_name}")
+    keep = subsample(len(train.examples), cfg.train_limit)
+    return FinetuneData(task, train, dev, [train.examples[i] for i in keep])
+
+
+def _check_resume_config(cfg: Any, saved: dict[str, Any]) -> None:
+    from distilcli.finetune.config import RESUMABLE_CHANGES
+
+    now = config_to_dict(cfg)
+    changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k])
+    if changed:
+        first = changed[0]
+        raise BadInput(
+            f"--resume with different options ({', '.join(changed)}; e.g. {first} was {saved.get(first)!r}, "
+            f"now {now[first]!r}): resume with the run's own options"
+        )
+
+
+# -- evaluation -------------------------------------------------------------------------------
+
+
+def score_predictions(task: GlueTask, predictions: np.ndarray, references: list[Any]) -> dict[str, float]:
+    """The task's metrics plus ``score`` (their mean).
+
+    A correlation is undefined when all predictions are equal (an untrained regressor);
+    it counts as 0, the value scikit-learn's Matthews correlation gives in the same case.
+    """
+    import warnings
+
+    from distilcli.evaluate.glue_metrics import compute_glue_metrics, task_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy's ConstantInputWarning, sklearn's zero-division warning
+        metrics = compute_glue_metrics(task, predictions, np.asarray(references))
+    metrics = {name: (value if math.isfinite(value) else 0.0) for name, value in metrics.items()}
+    metrics["score"] = task_score(metrics, task)
+    return metrics
+
+
+# -- one training run -------------------------------------------------------------------------------
+
+
+def _optimizer(model: torch.nn.Module, cfg: Any) -> torch.optim.Optimizer:
+    # No weight decay on biases and LayerNorm weights, as BERT and HF's Trainer do.
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def finetuned_card(info: dict[str, Any]) -> str:
+    from distilcli.models.card import render_model_card
+
+    ft = info["finetune"]
+    best = ft["best"]
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in best["metrics"].items())
+    facts = [
+        ("base model", f"`{ft['base_model']}` ({ft['model_type']})"),
+        ("task", f"{ft['task_display']} ({ft['train_examples']:,} training examples{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''})"),
+        ("training data", f"`{ft['train_source']}`"),
+        ("dev data", f"`{ft['dev_source']}` ({ft['dev_examples']:,} examples)"),
+        ("training", f"{ft['steps']:,} steps × batch {ft['batch_size']}, lr {ft['lr']:g}, seed {ft['seed']}"),
+        ("best checkpoint", f"step {best['step']:,}: {metrics}"),
+        ("made with", f"distilcli {ft['distilcli_version']}, `distil finetune`"),
+    ]
+    summary = (
+        f"`{ft['base_model']}` fine-tuned on {ft['task_display']}; this folder holds the checkpoint with the best "
+        f"dev {ft['primary_metric']}. Full provenance is in config.json under `distilcli`."
+    )
+    return render_model_card(
+        f"{ft['base_model']} fine-tuned on {ft['task_display']}", summary, facts, ".", ["distilcli", "glue", ft["task"]],
+        auto_class="AutoModelForSequenceClassification",
+    )
+
+
+def run_single(cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Train one seed into ``cfg.out`` (best model at the top, checkpoints below); return its result."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from transformers import get_linear_schedule_with_warmup
+
+    from distilcli.distill.engine import Batches
+    from distilcli.distill.output import save_student
+    from distilcli.evaluate.predict import logits_to_predictions, predict_logits
+    from distilcli.finetune.classifier import FeatureCollate, encode, load_classifier
+    from distilcli.models.resolve import resolve_model
+
+    out = Path(cfg.out)
+    task = data.task
+    accelerator = Accelerator(mixed_precision=cfg.precision, cpu=not torch.cuda.is_available())
+    main = accelerator.is_main_process
+    log = progress.log if main else (lambda message: None)
+    set_seed(cfg.seed)
+
+    loaded = load_classifier(resolve_model(cfg.model), task, for_training=True)
+    if loaded.missing_keys and main and not cfg.resume:
+        log(f"{cfg.model}: classification head for {task.display_name} initialised fresh ({len(loaded.missing_keys)} tensors)")
+    model, tokenizer = loaded.model, loaded.tokenizer
+    train_features = encode(data.train_examples, tokenizer, loaded.adapter, cfg.max_seq_length)
+    dev_features = encode(data.dev.examples, tokenizer, loaded.adapter, cfg.max_seq_length)
+    collate = FeatureCollate(train_features, tokenizer.pad_token_id, task.is_regression)
+    batches = Batches(cfg, train_features.input_ids, tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
+    if batches.steps_per_epoch == 0:
+        raise BadInput(
+            f"{len(train_features)} training examples are too few for --batch-size {cfg.batch_size} × --grad-accum "
+            f"{cfg.grad_accum} × {accelerator.num_processes} process(es)"
+        )
+    total_steps = cfg.max_steps or cfg.epochs * batches.steps_per_epoch
+    eval_every = cfg.eval_every or batches.steps_per_epoch
+    references = [example.label for example in data.dev.examples]
+
+    optimizer = _optimizer(model, cfg)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    step, epoch, position = 0, 0, 0
+    history: list[dict[str, Any]] = []
+    losses: list[tuple[int, float]] = []
+    best: dict[str, Any] | None = None
+    bad_evals = 0
+    elapsed_before, examples_before = 0.0, 0
+    rng_at_step = None
+    if cfg.resume and ckpt.list_checkpoints(out):
+        _, folder = ckpt.list_checkpoints(out)[-1]
+        state = ckpt.load_checkpoint(folder)
+        _check_resume_config(cfg, state["config"])
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, epoch, position = state["step"], state["epoch"], state["position"]
+        history, losses, best, bad_evals = state["history"], state["losses"], state["best"], state["bad_evals"]
+        elapsed_before, examples_before = state["elapsed_s"], state["examples"]
+        rng_at_step = state["rng"]
+        log(f"resuming {out} from step {step} of {total_steps}")
+    model.train()
+    model, optimizer = accelerator.prepare(model, optimizer)
+    if rng_at_step is not None:
+        ckpt.restore_rng_states(rng_at_step)
+    examples_seen = examples_before
+    loop_start = time.perf_counter()
+
+    def checkpoint_state() -> dict[str, Any]:
+        return {
+            "step": step, "epoch": epoch, "position": position,
+            "model": accelerator.unwrap_model(model).state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "rng": rng_at_step, "history": history, "losses": losses, "best": best, "bad_evals": bad_evals,
+            "elapsed_s": elapsed_before + time.perf_counter() - loop_start, "examples": examples_seen,
+            "config": config_to_dict(cfg),
+        }  # fmt: skip
+
+    def save_best() -> None:
+        final = accelerator.unwrap_model(model)
+        info = dict(getattr(final.config, "distilcli", None) or {})
+        info["finetune"] = {
+            "task": task.name, "task_display": task.display_name, "base_model": cfg.model,
+            "model_type": final.config.model_type, "primary_metric": task.primary_metric,
+            "train_source": data.train.source, "dev_source": data.dev.source,
+            "train_examples": len(data.train_examples), "train_total": len(data.train.examples),
+            "train_limit": cfg.train_limit, "dev_examples": len(data.dev.examples),
+            "steps": step, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
+            "max_seq_length": cfg.max_seq_length, "best": best, "distilcli_version": __version__,
+        }  # fmt: skip
+        final.config.distilcli = info
+        final.config.architectures = [type(final).__name__]
+        save_student(out, final, tokenizer, finetuned_card(info))
+
+    def evaluate_now() -> bool:
+        """Evaluate on dev, keep the best; True when early stopping says stop."""
+        nonlocal best, bad_evals
+        logits = predict_logits(
+            accelerator.unwrap_model(model), dev_features, tokenizer.pad_token_id,
+            batch_size=cfg.eval_batch_size, device=accelerator.device, description=f"dev {task.display_name}",
+        )  # fmt: skip
+        metrics = score_predictions(task, logits_to_predictions(logits, task.is_regression), references)
+        recent = [loss for s, loss in losses if s > (history[-1]["step"] if history else 0)]
+        entry = {"step": step, "epoch": round(step / batches.steps_per_epoch, 3), "train_loss": float(np.mean(recent)) if recent else None, "metrics": metrics}
+        history.append(entry)
+        improved = best is None or metrics[task.primary_metric] > best["metrics"][task.primary_metric]
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "score")
+        log(f"eval step {step}/{total_steps}  {shown}" + ("  (best so far)" if improved else ""))
+        if improved:
+            best = {"step": step, "metrics": metrics}
+            bad_evals = 0
+            if main:
+                save_best()
+        else:
+            bad_evals += 1
+        accelerator.wait_for_everyone()
+        return bool(cfg.early_stopping) and bad_evals >= cfg.early_stopping
+
+    rng_at_step = ckpt.rng_states()
+    stopped_early = False
+    window: list[float] = []
+    try:
+        with progress.task(f"fine-tuning {task.display_name}", total_steps) as bar:
+            bar.advance(step)
+            while step < total_steps and not stopped_early:
+                plan = batches.steps(epoch)
+                while position < len(plan) and step < total_steps:
+                    micro = plan[position]
+                    loss_value = 0.0
+                    for k, indices in enumerate(micro):
+                        batch = {key: value.to(accelerator.device) for key, value in collate(indices).items()}
+                        context = accelerator.no_sync(model) if k < len(micro) - 1 else _nullcontext()
+                        with context, accelerator.autocast():
+                            loss = model(**batch).loss
+                            accelerator.backward(loss / len(micro))
+                        loss_value += float(loss.detach()) / len(micro)
+                        examples_seen += len(indices) * accelerator.num_processes
+                    accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    step += 1
+                    position += 1
+                    rng_at_step = ckpt.rng_states()
+                    losses.append((step, loss_value))
+                    window.append(loss_value)
+                    bar.advance()
+                    if step % cfg.log_every == 0:
+                        log(f"step {step}/{total_steps}  loss {np.mean(window):.4f}")
+                        bar.update(description=f"fine-tuning {task.display_name}  loss {np.mean(window):.4f}")
+                        window = []
+                    if step % eval_every == 0 or step == total_steps:
+                        stopped_early = evaluate_now()
+                        if main:
+                            ckpt.save_checkpoint(out, step, checkpoint_state(), keep=1)
+                        if stopped_early:
+                            log(f"early stopping: no better {task.primary_metric} in {cfg.early_stopping} evaluations")
+                            break
+                    if on_step is not None:
+                        on_step(step)
+                if position >= len(plan):
+                    epoch, position = epoch + 1, 0
+    except KeyboardInterrupt:
+        optimizer.zero_grad(set_to_none=True)
+        if main:
+            folder = ckpt.save_checkpoint(out, step, checkpoint_state(), keep=1)
+            raise Interrupted(f"interrupted at step {step}: checkpoint saved in {folder}; continue with --resume") from None
+        raise Interrupted(f"interrupted at step {step}") from None
+    wall = elapsed_before + time.perf_counter() - loop_start
+    assert best is not None
+    result = {
+        "seed": cfg.seed,
+        "out": str(out),
+        "best": best,
+        "history": history,
+        "loss_curve": {"step": [s for s, _ in losses], "loss": [v for _, v in losses]},
+        "steps": step,
+        "total_steps": total_steps,
+        "steps_per_epoch": batches.steps_per_epoch,
+        "stopped_early": stopped_early,
+        "wall_s": wall,
+        "train_examples_per_s": examples_seen / wall if wall > 0 else 0.0,
+        "head_initialised": loaded.missing_keys,
+        "device": str(accelerator.device),
+        "processes": accelerator.num_processes,
+    }
+    if main:
+        from distilcli.fsutil import atomic_write_text
+
+        atomic_write_text(out / RESULT_FILE, json.dumps(result, indent=2))
+    accelerator.wait_for_everyone()
+    return result
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+# -- the command's entry point ----------------------------------------------------------------------
+
+
+def run_finetune(cfg: Any, on_step: Callable[[int], None] | None = None) -> Report:
+    """Fine-tune (one seed, or each of ``--seeds`` with the median reported); return the report."""
+    start = time.perf_counter()
+    cfg = replace(cfg, out=Path(cfg.out))
+    data = prepare(cfg)
+    seeds = parse_seeds(cfg.seeds)
+    if cfg.overwrite and not cfg.resume and cfg.out.exists() and is_main_process():
+        import shutil
+
+        shutil.rmtree(cfg.out)  # checked and confirmed by --overwrite: no old file mixes with this run's
+    if seeds is None:
+        results = [run_single(cfg, data, on_step)]
+    else:
+        results = []
+        for seed in seeds:
+            sub = replace(cfg, seed=seed, seeds=None, out=cfg.out / f"seed-{seed}", overwrite=False)
+            done = sub.out / RESULT_FILE
+            if cfg.resume and done.is_file():
+                progress.log(f"seed {seed}: already done in {sub.out}")
+                results.append(json.loads(done.read_text(encoding="utf-8")))
+                continue
+            progress.log(f"seed {seed} ({len(results) + 1} of {len(seeds)})")
+            results.append(run_single(replace(sub, resume=cfg.resume and sub.out.is_dir()), data, on_step))
+    return build_report(cfg, data, results, time.perf_counter() - start)
+
+
+def median_metrics(results: list[dict[str, Any]]) -> dict[str, float]:
+    """The median over seeds of each best-checkpoint metric (the DistilBERT paper's protocol)."""
+    names = results[0]["best"]["metrics"].keys()
+    return {name: float(statistics.median(r["best"]["metrics"][name] for r in results)) for name in names}
+
+
+def build_report(cfg: Any, data: FinetuneData, results: list[dict[str, Any]], duration: float) -> Report:
+    task = data.task
+    metrics = median_metrics(results)
+    primary = task.primary_metric
+    # The seed whose best score is the median (the lower middle one for an even count).
+    ranked = sorted(results, key=lambda r: r["best"]["metrics"][primary])
+    median_run = ranked[(len(ranked) - 1) // 2]
+    flat: dict[str, float] = {
+        **metrics,
+        "train_examples": len(data.train_examples),
+        "dev_examples": len(data.dev.examples),
+        "steps": median_run["steps"],
+        "best_step": median_run["best"]["step"],
+        "wall_s": sum(r["wall_s"] for r in results),
+        "train_examples_per_s": float(statistics.median(r["train_examples_per_s"] for r in results)),
+        "seeds": len(results),
+    }
+    body = {
+        "task": task.name,
+        "task_display": task.display_name,
+        "primary_metric": primary,
+        "train_source": data.train.source,
+        "dev_source": data.dev.source,
+        "train_limit": cfg.train_limit,
+        "train_total": len(data.train.examples),
+        "median_seed": median_run["seed"],
+        "model_dir": median_run["out"],
+        "runs": results,
+    }
+    artifacts = {"model": median_run["out"]}
+    if len(results) > 1:
+        artifacts |= {f"seed-{r['seed']}": r["out"] for r in results}
+    return Report.create(
+        "finetune",
+        config=config_to_dict(cfg),
+        metrics=flat,
+        primary_metric=primary,
+        artifacts=artifacts,
+        body=body,
+        duration_s=duration,
+    )
