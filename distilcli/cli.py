@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from distilcli import __version__
-from distilcli.commands import distill, finetune, models, pending, report
+from distilcli.commands import distill, eval_glue, finetune, models, pending, report
 
 class OneLineErrors(TyperGroup):
     """The root group: usage errors become one ``error:`` line and exit 2 (no usage box)."""
@@ -69,7 +69,8 @@ def root(
 # The explicit command list, in the order --help shows it.
 app.command("distill")(distill.distill_cmd)
 app.command("finetune")(finetune.finetune_cmd)
-pending.register(app)  # eval-glue, eval-squad, benchmark
+app.command("eval-glue")(eval_glue.eval_glue_cmd)
+pending.register(app)  # eval-squad, benchmark
 app.add_typer(report.app, name="report")
 app.add_typer(models.app, name="models")
 

@@ -44,6 +44,20 @@ def _allowed(annotation: Any) -> tuple[Any, ...]:
     return (typing.get_origin(annotation) or annotation,)
 
 
+def _list_element(annotation: Any) -> type:
+    """The element type of the ``list[...]`` in a field annotation (int when unspecified)."""
+    import types
+    import typing
+
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        for arg in typing.get_args(annotation):
+            if typing.get_origin(arg) is list:
+                return _list_element(arg)
+        return int
+    args = typing.get_args(annotation)
+    return args[0] if typing.get_origin(annotation) is list and args and isinstance(args[0], type) else int
+
+
 def _coerce(name: str, value: Any, annotation: Any, source: Path) -> Any:
     """Check a config-file value against its field's type; YAML gives bools, ints, floats, strings, lists."""
     allowed = _allowed(annotation)
@@ -60,9 +74,12 @@ def _coerce(name: str, value: Any, annotation: Any, source: Path) -> Any:
             return value
         if kind is Path and isinstance(value, str) and value:
             return Path(value)
-        if kind is list and isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return value
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path", list: "a list of integers"}
+        if kind is list and isinstance(value, list):
+            element = _list_element(annotation)
+            if all(isinstance(v, element) and not isinstance(v, bool) for v in value):
+                return value
+    list_name = "a list of strings" if _list_element(annotation) is str else "a list of integers"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path", list: list_name}
     wanted = " or ".join(names.get(k, getattr(k, "__name__", str(k))) for k in allowed if k is not type(None))
     raise BadInput(f"config file {source}: option {name.replace('_', '-')} must be {wanted}, got {value!r}")
 

@@ -107,3 +107,47 @@ def sample_batch(tokenizer):
     return tokenizer(
         ["the teacher and the student train fast", "a small model"], padding=True, return_tensors="pt"
     )
+
+
+# -- tiny GLUE data in the original layouts -------------------------------------------------------
+
+_GOOD = "good fast light music film book".split()
+_BAD = "bad slow night water dog river".split()
+_FILLER = "the a of to and in is".split()
+
+
+def _sentence(rng, positive: bool) -> str:
+    words = _GOOD if positive else _BAD
+    return " ".join(rng.choice(words) if rng.random() < 0.5 else rng.choice(_FILLER) for _ in range(rng.randint(3, 12)))
+
+
+def write_tiny_glue(root: Path, n_train: int = 96, n_dev: int = 40) -> Path:
+    """A GLUE folder (original layout) for SST-2, CoLA, STS-B, MRPC and RTE with learnable labels.
+
+    SST-2/CoLA/MRPC labels follow the words used (good vs bad); STS-B's score is the share
+    of good words on both sides times 5; RTE's label says whether both sides agree.
+    """
+    import random
+
+    rng = random.Random(0)
+    for split, n in (("train", n_train), ("dev", n_dev)):
+        sst, cola, stsb, mrpc, rte = ["sentence\tlabel"], [], ["index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore"], ["\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String"], ["index\tsentence1\tsentence2\tlabel"]
+        for i in range(n):
+            label = rng.randint(0, 1)
+            a, b = _sentence(rng, bool(label)), _sentence(rng, bool(rng.randint(0, 1)))
+            sst.append(f"{a}\t{label}")
+            cola.append(f"src\t{label}\t\t{a}")
+            score = 5.0 * (sum(w in _GOOD for w in (a + " " + b).split()) / max(1, sum(w in _GOOD + _BAD for w in (a + " " + b).split())))
+            stsb.append(f"{i}\tmain\tf\t2012\t{i}\tnone\tnone\t{a}\t{b}\t{score:.3f}")
+            same = (sum(w in _GOOD for w in a.split()) > 0) == (sum(w in _GOOD for w in b.split()) > 0)
+            mrpc.append(f"{int(same)}\t{i}\t{i + 1}\t{a}\t{b}")
+            rte.append(f"{i}\t{a}\t{b}\t{'entailment' if same else 'not_entailment'}")
+        for folder, rows in (("SST-2", sst), ("CoLA", cola), ("STS-B", stsb), ("MRPC", mrpc), ("RTE", rte)):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            (root / folder / f"{split}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_glue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_glue(tmp_path_factory.mktemp("glue"))

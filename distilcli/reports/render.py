@@ -69,9 +69,51 @@ def _student_body(body: dict[str, Any], console: Console) -> None:
         console.print("note: the teacher has no trained MLM head; the student's head is freshly initialised", soft_wrap=True)
 
 
+def _eval_glue_body(body: dict[str, Any], console: Console) -> None:
+    table = Table(title="GLUE dev", show_header=True, title_justify="left")
+    for column in ("task", "examples", "metrics", "score", "retention", "examples/s"):
+        table.add_column(column, justify="left" if column in ("task", "metrics") else "right")
+    retention = (body.get("retention") or {}).get("teacher_scores") or {}
+    for name, task in body["tasks"].items():
+        if task["status"] != "ok":
+            table.add_row(task["display_name"], "—", f"missing: {task['reason']}", "—", "—", "—")
+            continue
+        metrics = task["metrics"]
+        shown = ", ".join(f"{k} {100 * v:.2f}" for k, v in metrics.items() if k != "score")
+        kept = f"{metrics['score'] / retention[name]:.1%}" if retention.get(name) else "—"
+        speed = f"{task['examples_per_s']:,.0f}" if task.get("examples_per_s") else "—"
+        table.add_row(task["display_name"], fmt(task["examples"]), shown, f"{100 * metrics['score']:.2f}", kept, speed)
+    console.print(table)
+    for gate in body.get("gates", []):
+        mark = "pass" if gate["passed"] else "FAIL"
+        value = "not measured" if gate["value"] is None else f"{gate['value']:.4f}"
+        console.print(f"gate {gate['gate']}: {gate['metric']} {value} (bar {gate['bar']:g}) {mark}", soft_wrap=True)
+
+
+def _finetune_body(body: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"{body['task_display']} dev, by evaluation", show_header=True, title_justify="left")
+    runs = body["runs"]
+    table.add_column("seed", justify="right")
+    table.add_column("step", justify="right")
+    table.add_column("train loss", justify="right")
+    metric_names = list(runs[0]["best"]["metrics"])
+    for name in metric_names:
+        table.add_column(name, justify="right")
+    for run in runs:
+        for entry in run["history"]:
+            best = " *" if entry["step"] == run["best"]["step"] else ""
+            loss = "—" if entry["train_loss"] is None else f"{entry['train_loss']:.4f}"
+            table.add_row(str(run["seed"]), f"{entry['step']}{best}", loss, *(f"{entry['metrics'][n]:.4f}" for n in metric_names))
+    console.print(table)
+    limit = f" (a {body['train_limit']:,}-example subsample of {body['train_total']:,})" if body.get("train_limit") else ""
+    console.print(f"trained on {body['train_source']}{limit}; * = best checkpoint, kept in {body['model_dir']}", soft_wrap=True)
+
+
 BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
     "models inspect": _inspect_body,
     "models student": _student_body,
+    "eval-glue": _eval_glue_body,
+    "finetune": _finetune_body,
 }
 
 
