@@ -212,3 +212,23 @@ def test_cli_finetune(distil, tiny_encoders: dict[str, Path], tiny_glue: Path, t
     assert sorted(p.name for p in out.glob("seed-*")) == ["seed-3", "seed-4"]
     unknown = distil("finetune", "--model", tiny_encoders["bert"], "--task", "sst3", "--glue-dir", tiny_glue, "--out", tmp_path / "x")
     assert_one_line_error(unknown, 2, "did you mean 'sst2'")
+
+
+def test_finetune_in_two_processes(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out, report = tmp_path / "ddp", tmp_path / "ddp.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29518",
+        "-m", "distilcli", "finetune", "--model", str(tiny_encoders["bert"]), "--task", "sst2", "--glue-dir", str(tiny_glue),
+        "--out", str(out), "--output", str(report), "--max-steps", "4", "--batch-size", "8", "--eval-every", "2",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads(report.read_text())
+    assert data["body"]["runs"][0]["processes"] == 2
+    assert result.stderr.count("report written to") == 1  # written once, by rank 0
+    assert (out / "config.json").is_file()
