@@ -27,10 +27,10 @@ def distill_cmd(
     document_per: Annotated[str | None, _opt("--document-per", help="Text files: a document per 'line' or per 'file' [default: line].")] = None,
     max_steps: Annotated[int | None, _opt("--max-steps", help="Optimizer steps (overrides --epochs).")] = None,
     epochs: Annotated[int | None, _opt("--epochs", help="Passes over the corpus [default: 3].")] = None,
-    batch_size: Annotated[int | None, _opt("--batch-size", help="Sequences per micro-batch and process [default: 8].")] = None,
+    batch_size: Annotated[int | None, _opt("--batch-size", help="Sequences per micro-batch and process [default: 8; 32 with --task].")] = None,
     grad_accum: Annotated[int | None, _opt("--grad-accum", help="Micro-batches per optimizer step [default: 1].")] = None,
     max_seq_length: Annotated[int | None, _opt("--max-seq-length", help="Tokens per chunk, [CLS]/[SEP] included [default: 128].")] = None,
-    lr: Annotated[float | None, _opt("--lr", help="Peak learning rate [default: 5e-4].")] = None,
+    lr: Annotated[float | None, _opt("--lr", help="Peak learning rate [default: 5e-4; 5e-5 with --task].")] = None,
     seed: Annotated[int | None, _opt("--seed", help="Random seed [default: 42].")] = None,
     alpha_ce: Annotated[float | None, _opt("--alpha-ce", help="Soft-target KL weight [default: 5].")] = None,
     alpha_mlm: Annotated[float | None, _opt("--alpha-mlm", help="Masked-LM weight [default: 2].")] = None,
@@ -45,17 +45,28 @@ def distill_cmd(
     save_every: Annotated[int | None, _opt("--save-every", help="Checkpoint every N steps [default: 500].")] = None,
     log_every: Annotated[int | None, _opt("--log-every", help="Status line every N steps [default: 10].")] = None,
     precision: Annotated[str | None, _opt("--precision", help="no, bf16 or fp16 (GPU) [default: no].")] = None,
+    task: Annotated[str | None, _opt("--task", help="Task-specific distillation: glue:<name> with a teacher fine-tuned on it.")] = None,
+    glue_dir: Annotated[Path | None, _opt("--glue-dir", help="--task: GLUE in the original layout (train.tsv, dev.tsv).")] = None,
+    hub_dir: Annotated[Path | None, _opt("--hub-dir", help="--task: a local copy of the hub's nyu-mll/glue parquet files.")] = None,
+    train_file: Annotated[Path | None, _opt("--train-file", help="--task: training file (.tsv GLUE layout, .parquet, .csv, .jsonl).")] = None,
+    dev_file: Annotated[Path | None, _opt("--dev-file", help="--task: dev file, same formats.")] = None,
+    alpha_task: Annotated[float | None, _opt("--alpha-task", help="--task: weight of the task loss on gold labels [default: 1].")] = None,
+    cache_teacher: Annotated[bool, typer.Option("--cache-teacher", help="--task: compute the teacher's outputs once and reuse them every epoch.")] = False,
+    eval_every: Annotated[int | None, _opt("--eval-every", help="--task: evaluate on dev every N steps [default: once per epoch].")] = None,
+    early_stopping: Annotated[int | None, _opt("--early-stopping", help="--task: stop after N evaluations without improvement.")] = None,
+    train_limit: Annotated[int | None, _opt("--train-limit", help="--task: a fixed random subsample of N training examples.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
     overwrite: OverwriteOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Distill a teacher into a smaller student with the DistilBERT triple loss (L_ce + L_mlm + L_cos)."""
+    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>."""
     values = dict(locals())  # the options, before any other name is bound here
-    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite"):
+    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher"):
         values.pop(name)
     values.update(
+        cache_teacher=cache_teacher or None,
         group_by_length=False if no_length_grouping else None,
         resume=resume or None,
         overwrite=overwrite or None,

@@ -19,8 +19,8 @@ class DistillConfig:
     """
 
     teacher: str
-    corpus: str
     out: Path
+    corpus: str | None = None  # general distillation: the text to distill on
     student: str | None = None  # an existing student instead of one made from the teacher
     layers: int | None = None
     layer_map: list[int] | str | None = None
@@ -29,12 +29,12 @@ class DistillConfig:
     document_per: str = "line"
     max_steps: int | None = None
     epochs: int = 3
-    batch_size: int = 8
+    batch_size: int | None = None  # 8 for general distillation, 32 with --task
     grad_accum: int = 1
     max_seq_length: int = 128
     min_tokens: int = 12
     group_by_length: bool = True
-    lr: float = 5e-4
+    lr: float | None = None  # 5e-4 for general distillation, 5e-5 with --task
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
     adam_eps: float = 1e-6
@@ -61,3 +61,28 @@ class DistillConfig:
     resume: bool = False
     overwrite: bool = False
     cache_dir: Path | None = None
+    # Task-specific distillation (--task glue:<name>): a teacher fine-tuned on the task.
+    task: str | None = None
+    glue_dir: Path | None = None
+    hub_dir: Path | None = None
+    train_file: Path | None = None
+    dev_file: Path | None = None
+    alpha_task: float = 1.0
+    cache_teacher: bool = False
+    eval_every: int | None = None
+    early_stopping: int = 0
+    train_limit: int | None = None
+    eval_batch_size: int = 128
+
+
+#: Defaults that differ between general and task-specific distillation.
+MODE_DEFAULTS = {"general": {"batch_size": 8, "lr": 5e-4}, "task": {"batch_size": 32, "lr": 5e-5}}
+
+
+def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
+    """Fill the options left unset with their mode's defaults (general or --task)."""
+    from dataclasses import replace
+
+    mode = "task" if cfg.task else "general"
+    unset = {name: value for name, value in MODE_DEFAULTS[mode].items() if getattr(cfg, name) is None}
+    return replace(cfg, **unset)

@@ -94,6 +94,8 @@ def validate(cfg: DistillConfig) -> None:
         raise BadInput(f"--document-per must be line or file, got {cfg.document_per!r}")
     make_objective(cfg)
     parse_layer_map(cfg.layer_map)
+    if not cfg.corpus:
+        raise BadInput("missing required option --corpus (general distillation), or pass --task glue:<name> for task-specific distillation")
     if cfg.resume:
         if not ckpt.list_checkpoints(cfg.out):
             raise BadInput(f"--resume: no checkpoint in {Path(cfg.out) / ckpt.CHECKPOINTS}: start without --resume")
@@ -167,8 +169,14 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
 
     ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
     """
+    from distilcli.distill.config import with_mode_defaults
+
+    cfg = with_mode_defaults(replace(cfg, out=Path(cfg.out)))
+    if cfg.task:
+        from distilcli.distill.task import run_task_distill
+
+        return run_task_distill(cfg, on_step)
     start = time.perf_counter()
-    cfg = replace(cfg, out=Path(cfg.out))
     validate(cfg)
 
     from accelerate import Accelerator

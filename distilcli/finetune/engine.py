@@ -52,6 +52,46 @@ class FinetuneData:
     train_examples: list[Any]
 
 
+@dataclass
+class TaskTeacher:
+    """Task-specific distillation: a teacher fine-tuned on the task guides the student.
+
+    The loss becomes ``alpha_ce · KL(teacher/T ‖ student/T) · T²`` (MSE between the two
+    outputs for a regression task such as STS-B) plus ``alpha_task`` times the task's own loss.
+    With ``cache`` (``--cache-teacher``) the teacher's logits for every training example are
+    computed once: the teacher runs in eval mode, so they are the same every epoch.
+    """
+
+    model: Any
+    alpha_ce: float
+    alpha_task: float
+    temperature: float
+    #: Maps the teacher's label order onto the task's (None: the same order).
+    permutation: list[int] | None = None
+    cache: bool = False
+    #: Called with the freshly loaded student (e.g. to copy the teacher's head into it).
+    init_student: Callable[[Any], None] | None = None
+
+    def task_order(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.permutation is None:
+            return logits
+        inverse = torch.argsort(torch.as_tensor(self.permutation))
+        return logits[:, inverse.to(logits.device)]
+
+    def loss(self, student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, regression: bool) -> dict[str, torch.Tensor]:
+        import torch.nn.functional as F
+
+        t = teacher_logits.to(student_logits.dtype)
+        if regression:
+            kd = F.mse_loss(student_logits.squeeze(-1), t.squeeze(-1))
+            task = F.mse_loss(student_logits.squeeze(-1), labels.to(student_logits.dtype))
+        else:
+            T = self.temperature
+            kd = F.kl_div(F.log_softmax(student_logits / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean") * T**2
+            task = F.cross_entropy(student_logits, labels)
+        return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
+
+
 def parse_seeds(value: list[int] | str | None) -> list[int] | None:
     """``1,2,3`` (or a YAML list) as a list of distinct integers; None when not given."""
     if value is None:
@@ -205,8 +245,13 @@ def finetuned_card(info: dict[str, Any]) -> str:
     )
 
 
-def run_single(cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Train one seed into ``cfg.out`` (best model at the top, checkpoints below); return its result."""
+def run_single(
+    cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | None = None, teacher: TaskTeacher | None = None
+) -> dict[str, Any]:
+    """Train one seed into ``cfg.out`` (best model at the top, checkpoints below); return its result.
+
+    With ``teacher``, the student also learns the teacher's outputs (task-specific distillation).
+    """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from transformers import get_linear_schedule_with_warmup
@@ -227,6 +272,8 @@ def run_single(cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | No
     loaded = load_classifier(resolve_model(cfg.model), task, for_training=True)
     if loaded.missing_keys and main and not cfg.resume:
         log(f"{cfg.model}: classification head for {task.display_name} initialised fresh ({len(loaded.missing_keys)} tensors)")
+    if teacher is not None and teacher.init_student is not None and not cfg.resume:
+        teacher.init_student(loaded)
     model, tokenizer = loaded.model, loaded.tokenizer
     train_features = encode(data.train_examples, tokenizer, loaded.adapter, cfg.max_seq_length)
     dev_features = encode(data.dev.examples, tokenizer, loaded.adapter, cfg.max_seq_length)
@@ -240,7 +287,18 @@ def run_single(cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | No
     total_steps = cfg.max_steps or cfg.epochs * batches.steps_per_epoch
     eval_every = cfg.eval_every or batches.steps_per_epoch
     references = [example.label for example in data.dev.examples]
+    teacher_collate, teacher_cache = None, None
+    if teacher is not None:
+        from distilcli.models.adapters import adapter_for
 
+        teacher.model.to(accelerator.device).eval()
+        # The teacher reads the same tokens, with segment ids only if its architecture has them.
+        teacher_features = encode(data.train_examples, tokenizer, adapter_for(teacher.model.config), cfg.max_seq_length)
+        teacher_collate = FeatureCollate(teacher_features, tokenizer.pad_token_id, task.is_regression)
+        if teacher.cache:
+            logits = predict_logits(teacher.model, teacher_features, tokenizer.pad_token_id, batch_size=cfg.eval_batch_size,
+                                    device=accelerator.device, description="teacher outputs")  # fmt: skip
+            teacher_cache = teacher.task_order(torch.from_numpy(logits))
     optimizer = _optimizer(model, cfg)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     step, epoch, position = 0, 0, 0
@@ -322,6 +380,7 @@ def run_single(cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | No
     rng_at_step = ckpt.rng_states()
     stopped_early = False
     window: list[float] = []
+    part_window: dict[str, list[float]] = {}
     try:
         with progress.task(f"fine-tuning {task.display_name}", total_steps) as bar:
             bar.advance(step)
@@ -334,7 +393,22 @@ def run_single(cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | No
                         batch = {key: value.to(accelerator.device) for key, value in collate(indices).items()}
                         context = accelerator.no_sync(model) if k < len(micro) - 1 else _nullcontext()
                         with context, accelerator.autocast():
-                            loss = model(**batch).loss
+                            if teacher is None:
+                                loss = model(**batch).loss
+                            else:
+                                labels = batch.pop("labels")
+                                student_logits = model(**batch).logits
+                                if teacher_cache is not None:
+                                    teacher_logits = teacher_cache[indices].to(accelerator.device)
+                                else:
+                                    assert teacher_collate is not None
+                                    teacher_batch = {k: v.to(accelerator.device) for k, v in teacher_collate(indices, with_labels=False).items()}
+                                    with torch.no_grad():
+                                        teacher_logits = teacher.task_order(teacher.model(**teacher_batch).logits.float())
+                                parts = teacher.loss(student_logits, teacher_logits, labels, task.is_regression)
+                                loss = parts["loss"]
+                                for name in ("loss_kd", "loss_task"):
+                                    part_window.setdefault(name, []).append(float(parts[name].detach()))
                             accelerator.backward(loss / len(micro))
                         loss_value += float(loss.detach()) / len(micro)
                         examples_seen += len(indices) * accelerator.num_processes
@@ -349,7 +423,9 @@ def run_single(cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | No
                     window.append(loss_value)
                     bar.advance()
                     if step % cfg.log_every == 0:
-                        log(f"step {step}/{total_steps}  loss {np.mean(window):.4f}")
+                        parts_text = "".join(f"  {name.removeprefix('loss_')} {np.mean(values):.4f}" for name, values in part_window.items())
+                        log(f"step {step}/{total_steps}  loss {np.mean(window):.4f}{parts_text}")
+                        part_window = {}
                         bar.update(description=f"fine-tuning {task.display_name}  loss {np.mean(window):.4f}")
                         window = []
                     if step % eval_every == 0 or step == total_steps:

@@ -1,0 +1,173 @@
+"""Task-specific distillation (``distil distill --task glue:<name>``), DistilBERT's "(D)" step.
+
+A teacher already fine-tuned on the task teaches a student on the task's training data:
+``alpha_ce · KL(teacher/T ‖ student/T) · T²`` on the task logits (MSE for STS-B's scores) plus
+``alpha_task`` times the task loss against the gold labels. The loop, evaluation, best
+checkpoint, early stopping and resume are the fine-tuning engine's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from distilcli import __version__, progress
+from distilcli.config import config_to_dict
+from distilcli.distill.config import DistillConfig
+from distilcli.errors import BadInput
+from distilcli.reports import Report
+
+INIT_DIR = "student-init"
+
+
+def parse_task(spec: str) -> str:
+    """``glue:sst2`` -> ``sst2``; SQuAD and unknown kinds are :class:`BadInput`."""
+    kind, sep, name = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind in ("squad", "squad_v2"):
+        raise BadInput("--task squad: SQuAD task distillation is not available yet in this version; use --task glue:<name>")
+    if kind != "glue" or not sep or not name.strip():
+        raise BadInput(f"--task {spec!r}: expected glue:<name>, e.g. glue:sst2 or glue:mnli")
+    return name.strip()
+
+
+def _finetune_config(cfg: DistillConfig, task: str, model: str) -> Any:
+    from distilcli.finetune.config import FinetuneConfig
+
+    return FinetuneConfig(
+        model=model, task=task, out=cfg.out, glue_dir=cfg.glue_dir, hub_dir=cfg.hub_dir,
+        train_file=cfg.train_file, dev_file=cfg.dev_file, epochs=cfg.epochs, max_steps=cfg.max_steps,
+        batch_size=cfg.batch_size, grad_accum=cfg.grad_accum, eval_batch_size=cfg.eval_batch_size, lr=cfg.lr,
+        max_seq_length=cfg.max_seq_length, seed=cfg.seed, eval_every=cfg.eval_every, early_stopping=cfg.early_stopping,
+        train_limit=cfg.train_limit, group_by_length=cfg.group_by_length, log_every=cfg.log_every,
+        precision=cfg.precision, resume=cfg.resume, overwrite=cfg.overwrite,
+    )  # fmt: skip
+
+
+def copy_head(teacher_model: Any, student: Any) -> list[str]:
+    """Start the student's fresh head (pooler, classifier) from the teacher's where names and shapes match."""
+    import torch
+
+    teacher_state = teacher_model.state_dict()
+    student_state = student.model.state_dict()
+    copied = [k for k in student.missing_keys if k in teacher_state and teacher_state[k].shape == student_state[k].shape]
+    with torch.no_grad():
+        for key in copied:
+            student_state[key].copy_(teacher_state[key])
+    return copied
+
+
+def _backbone_parameters(model: Any) -> int:
+    return sum(p.numel() for p in model.base_model.parameters())
+
+
+def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
+    """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report."""
+    import shutil
+
+    from accelerate import PartialState
+
+    from distilcli.distill.output import save_student
+    from distilcli.evaluate.glue_metrics import retention
+    from distilcli.evaluate.predict import logits_to_predictions, predict_logits
+    from distilcli.finetune.classifier import encode, load_classifier
+    from distilcli.finetune.engine import TaskTeacher, build_report, is_main_process, prepare, run_single, score_predictions
+    from distilcli.models.loading import load_mlm_model
+    from distilcli.models.resolve import resolve_model
+    from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
+
+    start = time.perf_counter()
+    task_name = parse_task(cfg.task or "")
+    for name in ("alpha_ce", "alpha_task"):
+        if getattr(cfg, name) < 0:
+            raise BadInput(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if cfg.alpha_ce + cfg.alpha_task <= 0:
+        raise BadInput("--alpha-ce and --alpha-task are both 0: nothing to learn from")
+    if cfg.temperature <= 0:
+        raise BadInput(f"--temperature must be > 0, got {cfg.temperature}")
+    if cfg.student and (cfg.layers or cfg.layer_map or cfg.arch):
+        raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
+    parse_layer_map(cfg.layer_map)
+    init_dir = Path(cfg.out) / INIT_DIR
+    ft = _finetune_config(cfg, task_name, cfg.student or str(init_dir))
+    data = prepare(ft)  # every data and option check, before any weight is read
+    task = data.task
+
+    # The teacher must already be fine-tuned on this task (a trained head with the task's labels).
+    teacher = load_classifier(resolve_model(cfg.teacher), task, for_training=False)
+    teacher_layers = teacher.adapter.num_layers(teacher.model.config)
+    if cfg.overwrite and not cfg.resume and Path(cfg.out).exists() and is_main_process():
+        shutil.rmtree(cfg.out)
+    layer_map: list[int] | None = None
+    if cfg.student:
+        student_config = resolve_model(cfg.student)
+        from distilcli.models.loading import load_config
+
+        if load_config(student_config).vocab_size != teacher.model.config.vocab_size:
+            raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
+    elif cfg.resume and (init_dir / "config.json").is_file():
+        layer_map = load_mlm_model(resolve_model(str(init_dir))).config.distilcli["layer_map"]
+    else:
+        layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
+    if layer_map is not None and not (cfg.resume and (init_dir / "config.json").is_file()):
+        # Rank 0 writes the initial student; the other processes wait, then read it.
+        with PartialState().main_process_first():
+            if is_main_process():
+                encoder = load_mlm_model(teacher.ref)
+                student = build_student(encoder, layer_map, cfg.arch)
+                student.config.distilcli = {
+                    "created_by": "distil distill --task", "distilcli_version": __version__, "teacher": cfg.teacher,
+                    "teacher_model_type": teacher.model.config.model_type, "teacher_num_layers": teacher_layers,
+                    "layer_map": layer_map, "mlm_head_trained": False,
+                }  # fmt: skip
+                save_student(init_dir, student, teacher.tokenizer, f"# Student initialised from {cfg.teacher}\n")
+    if layer_map is not None:
+        progress.log(f"student: layers {','.join(map(str, layer_map))} of the teacher's {teacher_layers}")
+
+    def init_student(student: Any) -> None:
+        copied = copy_head(teacher.model, student)
+        if copied:
+            progress.log(f"student head started from the teacher's ({len(copied)} tensors)")
+
+    distiller = TaskTeacher(
+        model=teacher.model, alpha_ce=cfg.alpha_ce, alpha_task=cfg.alpha_task, temperature=cfg.temperature,
+        permutation=teacher.label_permutation, cache=cfg.cache_teacher, init_student=init_student,
+    )  # fmt: skip
+    result = run_single(ft, data, on_step, teacher=distiller)
+
+    # The teacher's own dev score, for retention.
+    device = next(teacher.model.parameters()).device
+    features = encode(data.dev.examples, teacher.tokenizer, teacher.adapter, cfg.max_seq_length)
+    logits = predict_logits(teacher.model, features, teacher.tokenizer.pad_token_id, batch_size=cfg.eval_batch_size, device=device, description="teacher on dev")
+    teacher_metrics = score_predictions(task, logits_to_predictions(logits, task.is_regression, teacher.label_permutation), [e.label for e in data.dev.examples])
+    base = build_report(ft, data, [result], time.perf_counter() - start)
+    student_model = load_classifier(resolve_model(str(cfg.out)), task, for_training=False).model
+    metrics = dict(base.metrics)
+    metrics.update({f"teacher_{k}": v for k, v in teacher_metrics.items()})
+    if teacher_metrics["score"] != 0:
+        metrics["retention"] = retention(metrics["score"], teacher_metrics["score"])
+    metrics["student_parameters_total"] = _backbone_parameters(student_model)
+    metrics["teacher_parameters_total"] = _backbone_parameters(teacher.model)
+    body = {
+        **base.body,
+        "mode": "task",
+        "teacher": cfg.teacher,
+        "teacher_path": str(teacher.ref.path),
+        "teacher_dev_metrics": teacher_metrics,
+        "layer_map": layer_map,
+        "student": cfg.student,
+        "alphas": {"ce": cfg.alpha_ce, "task": cfg.alpha_task},
+        "temperature": cfg.temperature,
+        "cache_teacher": cfg.cache_teacher,
+    }
+    return Report.create(
+        "distill",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric=task.primary_metric,
+        artifacts={"student": str(cfg.out), "checkpoints": str(Path(cfg.out) / "checkpoints")},
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )
