@@ -232,3 +232,17 @@ def test_finetune_in_two_processes(tiny_encoders: dict[str, Path], tiny_glue: Pa
     assert data["body"]["runs"][0]["processes"] == 2
     assert result.stderr.count("report written to") == 1  # written once, by rank 0
     assert (out / "config.json").is_file()
+
+
+def test_cli_task_distillation(distil, models: Path, tiny_glue: Path, tmp_path: Path) -> None:
+    report_path = tmp_path / "kd.json"
+    args = ["distill", "--teacher", models / "SST-2", "--task", "glue:sst2", "--glue-dir", tiny_glue, "--out", tmp_path / "kd",
+            "--layer-map", "0,2", "--max-steps", "4", "--batch-size", "8", "--cache-teacher", "--log-every", "2"]  # fmt: skip
+    result = distil(*args, "--output", report_path)
+    assert result.exit_code == 0, result.stderr
+    assert "kd " in result.stderr and "task " in result.stderr  # both loss terms on the status lines
+    data = json.loads(report_path.read_text())
+    assert data["body"]["mode"] == "task" and data["config"]["cache_teacher"] is True
+    assert_one_line_error(distil(*args), 2, "--overwrite")
+    no_corpus = distil("distill", "--teacher", models / "SST-2", "--out", tmp_path / "x")
+    assert_one_line_error(no_corpus, 2, "--corpus", "--task glue:<name>")
