@@ -633,6 +633,8 @@ def read_task_file(
     task = resolve_task(task)
     path = Path(path)
     suffix = path.suffix.lower()
+    if columns == ColumnMap():
+        columns = None  # no mapping given: a .tsv is in the original GLUE layout
     if suffix == ".parquet":
         return GlueSplit(task, split, read_glue_parquet(path, task, require_labels=True), str(path), "parquet")
     if suffix == ".tsv" and columns is None:

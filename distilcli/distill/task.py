@@ -73,7 +73,18 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     from distilcli.evaluate.glue_metrics import retention
     from distilcli.evaluate.predict import logits_to_predictions, predict_logits
     from distilcli.finetune.classifier import encode, load_classifier
-    from distilcli.finetune.engine import TaskTeacher, build_report, is_main_process, prepare, run_single, score_predictions
+    from distilcli.distill.config import RESUMABLE_CHANGES
+    from distilcli.finetune.engine import (
+        TaskTeacher,
+        build_report,
+        check_model_outside,
+        check_run_config,
+        is_main_process,
+        prepare,
+        record_run_config,
+        run_single,
+        score_predictions,
+    )
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.resolve import resolve_model
     from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
@@ -92,14 +103,17 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     parse_layer_map(cfg.layer_map)
     init_dir = Path(cfg.out) / INIT_DIR
     ft = _finetune_config(cfg, task_name, cfg.student or str(init_dir))
-    data = prepare(ft)  # every data and option check, before any weight is read
+    data = prepare(ft, check_model=False)  # every data and option check, before any weight is read
     task = data.task
+    check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
+    if cfg.student:
+        check_model_outside(cfg.student, Path(cfg.out), "--student")
+    if cfg.resume:
+        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
 
     # The teacher must already be fine-tuned on this task (a trained head with the task's labels).
     teacher = load_classifier(resolve_model(cfg.teacher), task, for_training=False)
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
-    if cfg.overwrite and not cfg.resume and Path(cfg.out).exists() and is_main_process():
-        shutil.rmtree(cfg.out)
     layer_map: list[int] | None = None
     if cfg.student:
         student_config = resolve_model(cfg.student)
@@ -111,6 +125,11 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
         layer_map = load_mlm_model(resolve_model(str(init_dir))).config.distilcli["layer_map"]
     else:
         layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
+    if not cfg.resume and is_main_process():
+        # Every input is checked: only now may --overwrite remove the old run.
+        if cfg.overwrite and Path(cfg.out).exists():
+            shutil.rmtree(cfg.out)
+        record_run_config(cfg.out, cfg)
     if layer_map is not None and not (cfg.resume and (init_dir / "config.json").is_file()):
         # Rank 0 writes the initial student; the other processes wait, then read it.
         with PartialState().main_process_first():

@@ -256,6 +256,12 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
         result.model = models[name]
     if len(tasks) == 1 and results[tasks[0].name].status == "missing":
         raise BadInput(f"{tasks[0].display_name}: {results[tasks[0].name].reason}; point --glue-dir, --hub-dir or --dev-file at its dev set")
+    # Every model's config is checked (labels, recorded task) before any weights are read.
+    from distilcli.finetune.classifier import check_classifier_config
+
+    for result in results.values():
+        if result.status == "ok" and result.model is not None:
+            check_classifier_config(resolve_model(str(result.model)), result.task)
     if not any(r.status == "ok" for r in results.values()):
         reasons = "; ".join(f"{r.task.display_name}: {r.reason}" for r in results.values())
         raise BadInput(f"no task could be evaluated ({reasons})")
@@ -318,7 +324,8 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
         },
         "evaluated": evaluated,
         "missing": [name for name, r in results.items() if r.status != "ok"],
-        "macro_over": evaluated if len(tasks) > 1 else [],
+        # The paper's macro counts MNLI once: matched, when both are there.
+        "macro_over": [n for n in evaluated if not (n == "mnli-mm" and "mnli" in evaluated)] if len(tasks) > 1 else [],
         "retention": retention_body,
         "gates": outcomes,
         "device": str(device),
@@ -380,9 +387,12 @@ def _check_predictions_out(path: Path | None, n_tasks: int) -> None:
 
 
 def predictions_tsv(split: GlueSplit, predictions: Any) -> str:
-    """``index``/``prediction`` rows in dev-file order, labels written as the file writes them."""
+    """``index``/``prediction`` rows in dev-file order, labels written as the file writes them.
+
+    ``index`` is the 0-based data row of the dev file (not its own index column, if any).
+    """
     lines = ["index\tprediction"]
-    lines += [f"{example.index}\t{split.label_as_written(value)}" for example, value in zip(split.examples, predictions)]
+    lines += [f"{row}\t{split.label_as_written(value)}" for row, value in enumerate(predictions)]
     return "\n".join(lines) + "\n"
 
 

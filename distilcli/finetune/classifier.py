@@ -69,6 +69,28 @@ def _label_permutation(config: Any, task: GlueTask) -> list[int] | None:
     return [wanted.index(name) for name in names]
 
 
+def check_classifier_config(ref: ModelRef, task: GlueTask, config: Any | None = None) -> None:
+    """From config.json alone: is this a model fine-tuned for ``task``? Else :class:`BadInput`.
+
+    Cheap (no weights), so callers check every model before loading any.
+    """
+    from distilcli.data.glue import resolve_task
+
+    config = config if config is not None else load_config(ref)
+    own = int(getattr(config, "num_labels", 0) or 0)
+    if own != task.num_labels:
+        raise BadInput(
+            f"model {ref.spec} has {own} output label(s) but {task.display_name} needs {task.num_labels}: "
+            f"evaluate a model fine-tuned on {task.display_name} (distil finetune --task {task.name})"
+        )
+    recorded = task_of(config)
+    if recorded is not None and resolve_task(recorded).hub_config != task.hub_config:
+        raise BadInput(
+            f"model {ref.spec} was fine-tuned on {resolve_task(recorded).display_name}, not {task.display_name}: "
+            "pass the model fine-tuned on this task"
+        )
+
+
 def load_classifier(ref: ModelRef, task: GlueTask, *, for_training: bool, **kwargs: Any) -> LoadedClassifier:
     """Load ``ref`` as a classifier for ``task``.
 
@@ -90,21 +112,7 @@ def load_classifier(ref: ModelRef, task: GlueTask, *, for_training: bool, **kwar
         options["label2id"] = {name: i for i, name in enumerate(names)}
         options["ignore_mismatched_sizes"] = True
     else:
-        own = int(getattr(config, "num_labels", 0) or 0)
-        if own != task.num_labels:
-            raise BadInput(
-                f"model {ref.spec} has {own} output label(s) but {task.display_name} needs {task.num_labels}: "
-                f"evaluate a model fine-tuned on {task.display_name} (distil finetune --task {task.name})"
-            )
-        recorded = task_of(config)
-        if recorded is not None:
-            from distilcli.data.glue import resolve_task
-
-            if resolve_task(recorded).hub_config != task.hub_config:
-                raise BadInput(
-                    f"model {ref.spec} was fine-tuned on {resolve_task(recorded).display_name}, not {task.display_name}: "
-                    "pass the model fine-tuned on this task"
-                )
+        check_classifier_config(ref, task, config)
         permutation = _label_permutation(config, task)
     try:
         model, info = AutoModelForSequenceClassification.from_pretrained(

@@ -127,7 +127,7 @@ def subsample(n: int, limit: int | None) -> list[int]:
     return sorted(rng.choice(n, size=limit, replace=False).tolist())
 
 
-def prepare(cfg: Any) -> FinetuneData:
+def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
     """Every check that needs no model, and the data itself: bad rows fail before any weight is read."""
     from distilcli.data.glue import load_task_split
     from distilcli.fsutil import check_output_dir
@@ -169,7 +169,46 @@ def prepare(cfg: Any) -> FinetuneData:
         if not split.examples:
             raise BadInput(f"{split.source}: no examples in the {split.split} data of {task.display_name}")
     keep = subsample(len(train.examples), cfg.train_limit)
+    if check_model:
+        check_model_outside(cfg.model, Path(cfg.out), "--model")
     return FinetuneData(task, train, dev, [train.examples[i] for i in keep])
+
+
+def check_model_outside(spec: str, out: Path, flag: str) -> None:
+    """The model must exist and must not live inside --out (which --overwrite would delete)."""
+    from distilcli.models.resolve import resolve_model
+
+    path = resolve_model(spec).path.resolve()
+    out = Path(out).resolve()
+    if path == out or out in path.parents:
+        raise BadInput(f"{flag} {spec} is inside --out {out}: write the run to another folder")
+
+
+RUN_CONFIG = "run_config.json"
+
+
+def record_run_config(out: Path, cfg: Any) -> None:
+    """Keep the run's options in ``out`` so a later --resume can be checked against them."""
+    from distilcli.fsutil import atomic_write_text
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(Path(out) / RUN_CONFIG, json.dumps(config_to_dict(cfg), indent=2))
+
+
+def check_run_config(out: Path, cfg: Any, resumable: frozenset[str]) -> None:
+    """On --resume: the options must be the recorded run's, apart from ``resumable`` ones."""
+    path = Path(out) / RUN_CONFIG
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    now = config_to_dict(cfg)
+    changed = sorted(k for k in now if k not in resumable and saved.get(k) != now[k])
+    if changed:
+        first = changed[0]
+        raise BadInput(
+            f"--resume with different options ({', '.join(changed)}; e.g. {first} was {saved.get(first)!r}, "
+            f"now {now[first]!r}): resume with the run's own options"
+        )
 
 
 def _check_resume_config(cfg: Any, saved: dict[str, Any]) -> None:
@@ -308,6 +347,7 @@ def run_single(
     bad_evals = 0
     elapsed_before, examples_before = 0.0, 0
     rng_at_step = None
+    resumed_stopped_early, resumed_scaler = False, None
     if cfg.resume and ckpt.list_checkpoints(out):
         _, folder = ckpt.list_checkpoints(out)[-1]
         state = ckpt.load_checkpoint(folder)
@@ -319,9 +359,13 @@ def run_single(
         history, losses, best, bad_evals = state["history"], state["losses"], state["best"], state["bad_evals"]
         elapsed_before, examples_before = state["elapsed_s"], state["examples"]
         rng_at_step = state["rng"]
+        resumed_stopped_early = state.get("stopped_early", False)
+        resumed_scaler = state.get("scaler")
         log(f"resuming {out} from step {step} of {total_steps}")
     model.train()
     model, optimizer = accelerator.prepare(model, optimizer)
+    if resumed_scaler is not None and accelerator.scaler is not None:
+        accelerator.scaler.load_state_dict(resumed_scaler)
     if rng_at_step is not None:
         ckpt.restore_rng_states(rng_at_step)
     examples_seen = examples_before
@@ -333,6 +377,8 @@ def run_single(
             "model": accelerator.unwrap_model(model).state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "rng": rng_at_step, "history": history, "losses": losses, "best": best, "bad_evals": bad_evals,
+            "stopped_early": stopped_early,
+            "scaler": accelerator.scaler.state_dict() if accelerator.scaler is not None else None,
             "elapsed_s": elapsed_before + time.perf_counter() - loop_start, "examples": examples_seen,
             "config": config_to_dict(cfg),
         }  # fmt: skip
@@ -378,7 +424,12 @@ def run_single(
         return bool(cfg.early_stopping) and bad_evals >= cfg.early_stopping
 
     rng_at_step = ckpt.rng_states()
-    stopped_early = False
+    stopped_early = resumed_stopped_early
+    if step and not stopped_early and (step % eval_every == 0 or step == total_steps) and (not history or history[-1]["step"] != step):
+        # Interrupted during this step's evaluation: do it now, as the uninterrupted run did.
+        stopped_early = evaluate_now()
+        if main:
+            ckpt.save_checkpoint(out, step, checkpoint_state(), keep=1)
     window: list[float] = []
     part_window: dict[str, list[float]] = {}
     try:
@@ -486,12 +537,18 @@ def run_finetune(cfg: Any, on_step: Callable[[int], None] | None = None) -> Repo
     """Fine-tune (one seed, or each of ``--seeds`` with the median reported); return the report."""
     start = time.perf_counter()
     cfg = replace(cfg, out=Path(cfg.out))
+    from distilcli.finetune.config import RESUMABLE_CHANGES
+
     data = prepare(cfg)
     seeds = parse_seeds(cfg.seeds)
-    if cfg.overwrite and not cfg.resume and cfg.out.exists() and is_main_process():
-        import shutil
+    if cfg.resume:
+        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    elif is_main_process():
+        if cfg.overwrite and cfg.out.exists():
+            import shutil
 
-        shutil.rmtree(cfg.out)  # checked and confirmed by --overwrite: no old file mixes with this run's
+            shutil.rmtree(cfg.out)  # checked and confirmed by --overwrite: no old file mixes with this run's
+        record_run_config(cfg.out, cfg)
     if seeds is None:
         results = [run_single(cfg, data, on_step)]
     else:
@@ -516,13 +573,13 @@ def median_metrics(results: list[dict[str, Any]]) -> dict[str, float]:
 
 def build_report(cfg: Any, data: FinetuneData, results: list[dict[str, Any]], duration: float) -> Report:
     task = data.task
-    metrics = median_metrics(results)
     primary = task.primary_metric
-    # The seed whose best score is the median (the lower middle one for an even count).
+    # The seed whose best primary metric is the median (the lower middle one for an even count);
+    # its metrics are reported together, so they describe one model (the one in artifacts.model).
     ranked = sorted(results, key=lambda r: r["best"]["metrics"][primary])
     median_run = ranked[(len(ranked) - 1) // 2]
     flat: dict[str, float] = {
-        **metrics,
+        **median_run["best"]["metrics"],
         "train_examples": len(data.train_examples),
         "dev_examples": len(data.dev.examples),
         "steps": median_run["steps"],
@@ -540,6 +597,7 @@ def build_report(cfg: Any, data: FinetuneData, results: list[dict[str, Any]], du
         "train_limit": cfg.train_limit,
         "train_total": len(data.train.examples),
         "median_seed": median_run["seed"],
+        "median_of_each_metric": median_metrics(results),
         "model_dir": median_run["out"],
         "runs": results,
     }

@@ -236,3 +236,53 @@ def test_custom_csv_and_parquet_files(tiny_encoders: dict[str, Path], tiny_glue:
     assert report.metrics["train_examples"] == 96 and report.metrics["dev_examples"] == 40
     assert report.body["dev_source"].endswith("dev.parquet")
     assert json.loads((tmp_path / "run" / "finetune_result.json").read_text())["steps"] == 3
+
+
+def test_interrupt_during_an_evaluation_is_redone_on_resume(
+    tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import distilcli.finetune.engine as engine
+
+    cfg = _cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "full", eval_every=4, max_steps=8)
+    full = run_finetune(cfg)
+    real = engine.score_predictions
+    calls = {"n": 0}
+
+    def interrupted_second_time(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # Ctrl-C during the evaluation at step 8, the last step
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "score_predictions", interrupted_second_time)
+    cut = replace(cfg, out=tmp_path / "cut")
+    with pytest.raises(Interrupted):
+        run_finetune(cut)
+    monkeypatch.setattr(engine, "score_predictions", real)
+    resumed = run_finetune(replace(cut, resume=True))
+    assert resumed.body["runs"][0]["history"] == full.body["runs"][0]["history"]
+
+
+def test_overwrite_keeps_the_old_run_when_the_model_is_wrong(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run_finetune(_cfg(tiny_encoders["bert"], tiny_glue, out, max_steps=2))
+    with pytest.raises(BadInput, match="does not exist"):
+        run_finetune(_cfg(tmp_path / "typo", tiny_glue, out, max_steps=2, overwrite=True))
+    assert (out / "config.json").is_file()
+    with pytest.raises(BadInput, match="inside --out"):
+        run_finetune(_cfg(out, tiny_glue, tmp_path, max_steps=2, overwrite=True))
+
+
+def test_resume_of_seeds_checks_the_options(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    cfg = _cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "run", seeds="1,2", max_steps=2)
+    run_finetune(cfg)
+    with pytest.raises(BadInput, match="train_limit"):
+        run_finetune(replace(cfg, resume=True, train_limit=10))
+    again = run_finetune(replace(cfg, resume=True))  # done seeds are reused as they are
+    assert [r["seed"] for r in again.body["runs"]] == [1, 2]
+
+
+def test_glue_layout_tsv_as_dev_file(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    report = run_finetune(_cfg(tiny_encoders["bert"], None, tmp_path / "run", task="mrpc", max_steps=2,
+                               train_file=tiny_glue / "MRPC" / "train.tsv", dev_file=tiny_glue / "MRPC" / "dev.tsv"))  # fmt: skip
+    assert report.metrics["dev_examples"] == 40
