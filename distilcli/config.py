@@ -112,6 +112,18 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
     return cls(**values)
 
 
+def check_unchanged(saved: dict[str, Any], config: Any, resumable: frozenset[str]) -> None:
+    """On --resume: ``config`` must match the ``saved`` run's options, except the ``resumable`` ones."""
+    now = config_to_dict(config)
+    changed = sorted(k for k in now if k not in resumable and saved.get(k) != now[k])
+    if changed:
+        first = changed[0]
+        raise BadInput(
+            f"--resume with different options ({', '.join(changed)}; e.g. {first} was {saved.get(first)!r}, "
+            f"now {now[first]!r}): resume with the run's own options"
+        )
+
+
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass (paths become strings)."""
 

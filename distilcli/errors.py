@@ -8,6 +8,15 @@ matching exit code, never a traceback.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """An exception's first line (its type name when it has no text), cut to ``limit`` characters.
+
+    For error messages that must stay on one line when they quote a library's error.
+    """
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+
+
 class DistilError(Exception):
     """Base class for errors the user can act on; ``exit_code`` is the CLI's."""
 
@@ -22,6 +31,12 @@ class BadInput(DistilError):
 
 class NotAvailableYet(BadInput):
     """A command that exists in the CLI but whose work has not landed."""
+
+
+class Interrupted(DistilError):
+    """Ctrl-C during training: a checkpoint was saved; --resume continues."""
+
+    exit_code = 130
 
 
 class QualityGateFailed(DistilError):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from distilcli.errors import BadInput
+from distilcli.errors import BadInput, first_line
 
 if TYPE_CHECKING:
     import datasets
@@ -232,7 +232,7 @@ def _open_saved(path: Path, field: str) -> datasets.Dataset:
         loaded = datasets.load_from_disk(str(path))
     except Exception as exc:  # noqa: BLE001 - damaged or foreign files: datasets raises many kinds
         raise BadInput(
-            f"cannot load the saved dataset {path} ({_first_line(exc)}): save it again with save_to_disk"
+            f"cannot load the saved dataset {path} ({first_line(exc, limit=160)}): save it again with save_to_disk"
         ) from None
     if isinstance(loaded, datasets.DatasetDict):
         if "train" not in loaded:
@@ -241,14 +241,9 @@ def _open_saved(path: Path, field: str) -> datasets.Dataset:
     return _checked_column(loaded, field, f"saved dataset {path}")
 
 
-def _first_line(exc: BaseException, limit: int = 160) -> str:
-    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _unreachable(source: str, exc: BaseException) -> BadInput:
     return BadInput(
-        f"corpus {source!r} is neither a local path nor reachable on the Hugging Face hub ({_first_line(exc)}): "
+        f"corpus {source!r} is neither a local path nor reachable on the Hugging Face hub ({first_line(exc, limit=160)}): "
         "give an existing file or folder, or a dataset id that can be downloaded"
     )
 

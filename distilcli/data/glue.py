@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from distilcli.errors import BadInput
+from distilcli.errors import BadInput, first_line
 from distilcli.registry import Registry
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -179,12 +179,13 @@ _task(
 )  # fmt: skip
 
 
-def _squash(name: str) -> str:
+def squash_name(name: str) -> str:
+    """A task or folder name without case, hyphens, underscores or spaces (``SST-2`` -> ``sst2``)."""
     return name.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
 
 
 # Squashed spelling -> task name; every canonical name also resolves through its squashed form.
-_ALIASES: dict[str, str] = {_squash(name): name for name in GLUE_TASKS}
+_ALIASES: dict[str, str] = {squash_name(name): name for name in GLUE_TASKS}
 _ALIASES.update(
     {
         "mnlim": "mnli",
@@ -199,7 +200,7 @@ def resolve_task(name: str | GlueTask) -> GlueTask:
     """The task for ``name`` in any usual spelling (``SST-2``, ``sst_2``, ``mnli-mm``, ``MNLI_matched``)."""
     if isinstance(name, GlueTask):
         return name
-    key = _squash(name)
+    key = squash_name(name)
     if key in _ALIASES:
         return GLUE_TASKS.get(_ALIASES[key])
     close = difflib.get_close_matches(key, list(_ALIASES), n=1)
@@ -399,14 +400,9 @@ def read_glue_parquet(
         try:
             table = pq.read_table(file)
         except Exception as exc:  # pyarrow raises several types for a damaged or non-parquet file
-            raise BadInput(f"{file}: not a readable parquet file ({_first_line(exc)})") from None
+            raise BadInput(f"{file}: not a readable parquet file ({first_line(exc)})") from None
         examples += _from_arrow(table, task, str(file), require_labels, start=len(examples))
     return examples
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _from_arrow(
@@ -467,7 +463,7 @@ def load_glue_hub(
     except Exception as exc:  # offline, unknown split, hub outage: all become one line for the user
         raise BadInput(
             f"cannot load {HUB_DATASET} config {task.hub_config!r} split {split!r} from the Hugging Face hub "
-            f"({_first_line(exc)}); point at a local copy (GLUE TSV folder or the hub's parquet files) instead"
+            f"({first_line(exc)}); point at a local copy (GLUE TSV folder or the hub's parquet files) instead"
         ) from None
     table = dataset.with_format("arrow")[:]
     return _from_arrow(table, task, f"{HUB_DATASET}/{task.hub_config}[{split}]", _labels_expected(split))

@@ -19,23 +19,17 @@ from typing import Any
 import torch
 
 from distilcli import __version__, progress
-from distilcli.config import config_to_dict
+from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill import checkpoint as ckpt
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
 from distilcli.distill.losses import DistillationObjective
 from distilcli.distill.modules import DistillationStudent, teacher_forward
 from distilcli.distill.output import distilled_card, save_student
-from distilcli.errors import BadInput, DistilError
+from distilcli.errors import BadInput, Interrupted
 from distilcli.reports import Report
 
 HEAD_DIR = "teacher-head"
 HEAD_FILE = "head.pt"
-
-
-class Interrupted(DistilError):
-    """Ctrl-C during training: a checkpoint was saved; --resume continues."""
-
-    exit_code = 130
 
 
 def is_main_process() -> bool:
@@ -46,7 +40,8 @@ def is_main_process() -> bool:
 # -- validation ---------------------------------------------------------------------------------
 
 
-def _positive(name: str, value: int | float | None, allow_none: bool = False) -> None:
+def check_positive(name: str, value: int | float | None, allow_none: bool = False) -> None:
+    """``--name`` must be > 0 (or absent, with ``allow_none``); else :class:`BadInput`."""
     if value is None and allow_none:
         return
     if value is None or value <= 0:
@@ -78,8 +73,8 @@ def validate(cfg: DistillConfig) -> None:
     from distilcli.models.student import parse_layer_map
 
     for name in ("batch_size", "grad_accum", "epochs", "save_every", "log_every", "max_seq_length", "lr"):
-        _positive(name, getattr(cfg, name))
-    _positive("max_steps", cfg.max_steps, allow_none=True)
+        check_positive(name, getattr(cfg, name))
+    check_positive("max_steps", cfg.max_steps, allow_none=True)
     if cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     if cfg.precision not in ("no", "fp16", "bf16"):
@@ -102,17 +97,6 @@ def validate(cfg: DistillConfig) -> None:
     else:
         check_output_dir(cfg.out, cfg.overwrite)
     check_corpus(CorpusSpec(cfg.corpus, cfg.text_field, cfg.document_per))
-
-
-def _check_resume_config(cfg: DistillConfig, saved: dict[str, Any]) -> None:
-    now = config_to_dict(cfg)
-    changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k])
-    if changed:
-        first = changed[0]
-        raise BadInput(
-            f"--resume with different options ({', '.join(changed)}; e.g. {first} was {saved.get(first)!r}, now {now[first]!r}): "
-            "resume with the run's own options"
-        )
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -325,7 +309,7 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     if cfg.resume:
         _, folder = ckpt.list_checkpoints(cfg.out)[-1]
         state = ckpt.load_checkpoint(folder)
-        _check_resume_config(cfg, state["config"])
+        check_unchanged(state["config"], cfg, RESUMABLE_CHANGES)
         student.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

@@ -15,7 +15,7 @@ from typing import Any
 
 from distilcli import progress
 from distilcli.config import config_to_dict
-from distilcli.data.glue import GLUE_TASKS, ColumnMap, GlueSplit, GlueTask, resolve_task
+from distilcli.data.glue import GLUE_TASKS, ColumnMap, GlueSplit, GlueTask, resolve_task, squash_name
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 
@@ -134,8 +134,7 @@ def parse_tasks(text: str) -> list[GlueTask]:
 
 
 def _task_folder_names(task: GlueTask) -> set[str]:
-    squash = lambda s: s.lower().replace("-", "").replace("_", "")  # noqa: E731
-    return {squash(task.name), squash(task.display_name), squash(task.folder)}
+    return {squash_name(task.name), squash_name(task.display_name), squash_name(task.folder)}
 
 
 def assign_models(specs: list[str], tasks: list[GlueTask]) -> dict[str, Path | None]:
@@ -183,7 +182,11 @@ def assign_models(specs: list[str], tasks: list[GlueTask]) -> dict[str, Path | N
                 found = None
                 for candidate in candidates:
                     names = _task_folder_names(candidate)
-                    found = next((child for child in sorted(root.iterdir()) if child.is_dir() and child.name.lower().replace("-", "").replace("_", "") in names and (child / "config.json").is_file()), None)
+                    found = next(
+                        (child for child in sorted(root.iterdir())
+                         if child.is_dir() and squash_name(child.name) in names and (child / "config.json").is_file()),
+                        None,
+                    )  # fmt: skip
                     if found:
                         break
                 if found is None and provenance is not None and resolve_task(provenance).hub_config == task.hub_config:

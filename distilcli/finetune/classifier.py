@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from distilcli.data.glue import GlueExample, GlueTask
-from distilcli.errors import BadInput
+from distilcli.errors import BadInput, first_line
 from distilcli.models.adapters import ArchitectureAdapter, adapter_for
 from distilcli.models.loading import load_config, load_tokenizer, quiet_transformers
 from distilcli.models.resolve import ModelRef
@@ -38,11 +38,6 @@ class LoadedClassifier:
     @property
     def head_is_trained(self) -> bool:
         return not self.missing_keys
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def task_of(config: Any) -> str | None:
@@ -119,7 +114,7 @@ def load_classifier(ref: ModelRef, task: GlueTask, *, for_training: bool, **kwar
             ref.path, output_loading_info=True, **options, **kwargs
         )
     except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
-        raise BadInput(f"cannot load {ref.spec} as a classifier ({_first_line(exc)})") from None
+        raise BadInput(f"cannot load {ref.spec} as a classifier ({first_line(exc)})") from None
     missing = sorted(set(info.get("missing_keys", ())) | {m[0] if isinstance(m, tuple) else m for m in info.get("mismatched_keys", ())})
     if not for_training and missing:
         raise BadInput(

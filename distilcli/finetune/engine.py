@@ -7,9 +7,9 @@ every process evaluates the whole dev set, so all agree on "best" without messag
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -21,23 +21,15 @@ import numpy as np
 import torch
 
 from distilcli import __version__, progress
-from distilcli.config import config_to_dict
+from distilcli.config import check_unchanged, config_to_dict
 from distilcli.data.glue import ColumnMap, GlueSplit, GlueTask, resolve_task
 from distilcli.distill import checkpoint as ckpt
-from distilcli.errors import BadInput, DistilError
+from distilcli.distill.engine import check_positive, is_main_process
+from distilcli.errors import BadInput, Interrupted
+from distilcli.finetune.config import RESUMABLE_CHANGES as FINETUNE_RESUMABLE
 from distilcli.reports import Report
 
 RESULT_FILE = "finetune_result.json"
-
-
-class Interrupted(DistilError):
-    """Ctrl-C during fine-tuning: a checkpoint was saved; --resume continues."""
-
-    exit_code = 130
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 # -- validation and data (no model needed) -------------------------------------------------------
@@ -108,13 +100,6 @@ def parse_seeds(value: list[int] | str | None) -> list[int] | None:
     return seeds
 
 
-def _positive(name: str, value: float | None, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or value <= 0:
-        raise BadInput(f"--{name.replace('_', '-')} must be > 0, got {value}")
-
-
 def subsample(n: int, limit: int | None) -> list[int]:
     """Indices of a fixed random subsample of ``limit`` rows, in file order.
 
@@ -133,9 +118,9 @@ def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
     from distilcli.fsutil import check_output_dir
 
     for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "lr", "max_seq_length", "log_every"):
-        _positive(name, getattr(cfg, name))
+        check_positive(name, getattr(cfg, name))
     for name in ("max_steps", "eval_every", "train_limit"):
-        _positive(name, getattr(cfg, name), allow_none=True)
+        check_positive(name, getattr(cfg, name), allow_none=True)
     if cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     if cfg.early_stopping < 0:
@@ -200,28 +185,7 @@ def check_run_config(out: Path, cfg: Any, resumable: frozenset[str]) -> None:
     path = Path(out) / RUN_CONFIG
     if not path.is_file():
         return
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    now = config_to_dict(cfg)
-    changed = sorted(k for k in now if k not in resumable and saved.get(k) != now[k])
-    if changed:
-        first = changed[0]
-        raise BadInput(
-            f"--resume with different options ({', '.join(changed)}; e.g. {first} was {saved.get(first)!r}, "
-            f"now {now[first]!r}): resume with the run's own options"
-        )
-
-
-def _check_resume_config(cfg: Any, saved: dict[str, Any]) -> None:
-    from distilcli.finetune.config import RESUMABLE_CHANGES
-
-    now = config_to_dict(cfg)
-    changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k])
-    if changed:
-        first = changed[0]
-        raise BadInput(
-            f"--resume with different options ({', '.join(changed)}; e.g. {first} was {saved.get(first)!r}, "
-            f"now {now[first]!r}): resume with the run's own options"
-        )
+    check_unchanged(json.loads(path.read_text(encoding="utf-8")), cfg, resumable)
 
 
 # -- evaluation -------------------------------------------------------------------------------
@@ -351,7 +315,7 @@ def run_single(
     if cfg.resume and ckpt.list_checkpoints(out):
         _, folder = ckpt.list_checkpoints(out)[-1]
         state = ckpt.load_checkpoint(folder)
-        _check_resume_config(cfg, state["config"])
+        check_unchanged(state["config"], cfg, FINETUNE_RESUMABLE)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -442,7 +406,7 @@ def run_single(
                     loss_value = 0.0
                     for k, indices in enumerate(micro):
                         batch = {key: value.to(accelerator.device) for key, value in collate(indices).items()}
-                        context = accelerator.no_sync(model) if k < len(micro) - 1 else _nullcontext()
+                        context = accelerator.no_sync(model) if k < len(micro) - 1 else contextlib.nullcontext()
                         with context, accelerator.autocast():
                             if teacher is None:
                                 loss = model(**batch).loss
@@ -522,14 +486,6 @@ def run_single(
     return result
 
 
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 # -- the command's entry point ----------------------------------------------------------------------
 
 
@@ -537,12 +493,10 @@ def run_finetune(cfg: Any, on_step: Callable[[int], None] | None = None) -> Repo
     """Fine-tune (one seed, or each of ``--seeds`` with the median reported); return the report."""
     start = time.perf_counter()
     cfg = replace(cfg, out=Path(cfg.out))
-    from distilcli.finetune.config import RESUMABLE_CHANGES
-
     data = prepare(cfg)
     seeds = parse_seeds(cfg.seeds)
     if cfg.resume:
-        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+        check_run_config(cfg.out, cfg, FINETUNE_RESUMABLE)
     elif is_main_process():
         if cfg.overwrite and cfg.out.exists():
             import shutil

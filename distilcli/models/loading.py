@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from distilcli.errors import BadInput
+from distilcli.errors import BadInput, first_line
 from distilcli.models.adapters import ArchitectureAdapter, adapter_for
 from distilcli.models.resolve import ModelRef, resolve_model
 
@@ -22,11 +22,6 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def load_config(ref: ModelRef) -> Any:
     """The model's config; an unsupported architecture is :class:`BadInput`."""
     from transformers import AutoConfig
@@ -35,7 +30,7 @@ def load_config(ref: ModelRef) -> Any:
     try:
         config = AutoConfig.from_pretrained(ref.path)
     except Exception as exc:  # noqa: BLE001 - any failure here is a bad model folder
-        raise BadInput(f"cannot read the config of {ref.spec} ({_first_line(exc)})") from None
+        raise BadInput(f"cannot read the config of {ref.spec} ({first_line(exc)})") from None
     adapter_for(config)
     return config
 
@@ -70,7 +65,7 @@ def load_mlm_model(spec: str | Path | ModelRef, **kwargs: Any) -> LoadedModel:
     try:
         model, info = AutoModelForMaskedLM.from_pretrained(ref.path, output_loading_info=True, **kwargs)
     except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
-        raise BadInput(f"cannot load the weights of {ref.spec} from {ref.path} ({_first_line(exc)})") from None
+        raise BadInput(f"cannot load the weights of {ref.spec} from {ref.path} ({first_line(exc)})") from None
     missing = sorted(info.get("missing_keys", ()))
     mismatched = info.get("mismatched_keys") or []
     if mismatched:
