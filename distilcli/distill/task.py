@@ -67,6 +67,7 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report."""
     import shutil
 
+    import torch
     from accelerate import PartialState
 
     from distilcli.distill.output import save_student
@@ -125,6 +126,8 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
         layer_map = load_mlm_model(resolve_model(str(init_dir))).config.distilcli["layer_map"]
     else:
         layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
+    # Every process has checked every input (--out included) before rank 0 touches --out.
+    PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
     if not cfg.resume and is_main_process():
         # Every input is checked: only now may --overwrite remove the old run.
         if cfg.overwrite and Path(cfg.out).exists():
@@ -132,7 +135,7 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
         record_run_config(cfg.out, cfg)
     if layer_map is not None and not (cfg.resume and (init_dir / "config.json").is_file()):
         # Rank 0 writes the initial student; the other processes wait, then read it.
-        with PartialState().main_process_first():
+        with PartialState(cpu=not torch.cuda.is_available()).main_process_first():
             if is_main_process():
                 encoder = load_mlm_model(teacher.ref)
                 student = build_student(encoder, layer_map, cfg.arch)

@@ -493,8 +493,12 @@ def run_finetune(cfg: Any, on_step: Callable[[int], None] | None = None) -> Repo
     """Fine-tune (one seed, or each of ``--seeds`` with the median reported); return the report."""
     start = time.perf_counter()
     cfg = replace(cfg, out=Path(cfg.out))
+    from accelerate import PartialState
+
     data = prepare(cfg)
     seeds = parse_seeds(cfg.seeds)
+    # Every process has checked --out (prepare) before rank 0 deletes it or writes into it.
+    PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
     if cfg.resume:
         check_run_config(cfg.out, cfg, FINETUNE_RESUMABLE)
     elif is_main_process():
