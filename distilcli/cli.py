@@ -13,7 +13,8 @@ import typer
 from typer.core import TyperGroup
 
 from distilcli import __version__
-from distilcli.commands import distill, eval_glue, finetune, models, pending, report
+from distilcli.commands import distill, eval_glue, eval_squad, finetune, models, pending, report
+
 
 class OneLineErrors(TyperGroup):
     """The root group: usage errors become one ``error:`` line and exit 2 (no usage box)."""
@@ -70,7 +71,8 @@ def root(
 app.command("distill")(distill.distill_cmd)
 app.command("finetune")(finetune.finetune_cmd)
 app.command("eval-glue")(eval_glue.eval_glue_cmd)
-pending.register(app)  # eval-squad, benchmark
+app.command("eval-squad")(eval_squad.eval_squad_cmd)
+pending.register(app)  # benchmark
 app.add_typer(report.app, name="report")
 app.add_typer(models.app, name="models")
 

@@ -151,3 +151,66 @@ def write_tiny_glue(root: Path, n_train: int = 96, n_dev: int = 40) -> Path:
 @pytest.fixture(scope="session")
 def tiny_glue(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_glue(tmp_path_factory.mktemp("glue"))
+
+
+# -- tiny SQuAD data in the official JSON layout ----------------------------------------------------
+
+
+def tiny_squad_document(version_2: bool = False, articles: int = 3, seed: int = 0) -> dict:
+    """An official-layout SQuAD document over the test vocabulary.
+
+    Each paragraph is 20-40 words; each question asks for a word that follows a marker
+    ("what comes after the <word>"), so the answer is a real span. With ``version_2`` a
+    third of the questions name a word that is not in the paragraph and are unanswerable.
+    Some paragraphs are long enough to need several windows at 64 tokens.
+    """
+    import random
+
+    rng = random.Random(seed)
+    pool = [w for w in WORDS if len(w) > 2 and w not in ("the", "and", "was", "are", "were", "for", "with", "from", "that", "this")]
+    data = []
+    for a in range(articles):
+        paragraphs = []
+        for p in range(3):
+            words = [rng.choice(pool) for _ in range(rng.randint(20, 70))]
+            context = " ".join(words)
+            qas = []
+            for q in range(4):
+                qid = f"s{seed}a{a}p{p}q{q}"
+                if version_2 and q % 3 == 2:
+                    missing = next(w for w in pool if w not in words)
+                    qas.append({"id": qid, "question": f"what comes after the {missing}", "answers": [], "is_impossible": True})
+                    continue
+                k = rng.randrange(0, len(words) - 2)
+                start = len(" ".join(words[: k + 1])) + 1
+                answer = words[k + 1]
+                answers = [{"text": answer, "answer_start": start}]
+                if q % 2 == 1:  # a second, longer gold answer, as the dev files have
+                    answers.append({"text": f"{answer} {words[k + 2]}", "answer_start": start})
+                entry = {"id": qid, "question": f"what comes after {words[k]}", "answers": answers}
+                if version_2:
+                    entry["is_impossible"] = False
+                qas.append(entry)
+            paragraphs.append({"context": context, "qas": qas})
+        data.append({"title": f"Article_{a}", "paragraphs": paragraphs})
+    return {"version": "v2.0" if version_2 else "1.1", "data": data}
+
+
+def write_tiny_squad(folder: Path, version_2: bool = False) -> Path:
+    """``train.json`` (4 articles) and ``dev.json`` (2 other articles) in ``folder``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.json").write_text(json.dumps(tiny_squad_document(version_2, 4, seed=1)), encoding="utf-8")
+    (folder / "dev.json").write_text(json.dumps(tiny_squad_document(version_2, 2, seed=2)), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_squad(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_squad(tmp_path_factory.mktemp("squad11"))
+
+
+@pytest.fixture(scope="session")
+def tiny_squad_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_squad(tmp_path_factory.mktemp("squad20"), version_2=True)

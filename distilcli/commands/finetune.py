@@ -1,4 +1,4 @@
-"""``distil finetune``: fine-tune a model on a GLUE task, keep the best dev checkpoint."""
+"""``distil finetune``: fine-tune a model on a GLUE task or SQuAD, keep the best dev checkpoint."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ def _opt(*names: str, help: str) -> typer.models.OptionInfo:  # noqa: A002 - typ
 
 def finetune_cmd(
     model: Annotated[str | None, _opt("--model", help="Model to fine-tune: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")] = None,
-    task: Annotated[str | None, _opt("--task", help="GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli (any usual spelling).")] = None,
+    task: Annotated[str | None, _opt("--task", help="GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli; any usual spelling), or squad / squad_v2.")] = None,
     out: Annotated[Path | None, _opt("--out", help="Folder for the best model (top level), checkpoints and, with --seeds, one folder per seed.")] = None,
     glue_dir: Annotated[Path | None, _opt("--glue-dir", help="GLUE in the original layout: <DIR>/SST-2/train.tsv, dev.tsv, ...")] = None,
     hub_dir: Annotated[Path | None, _opt("--hub-dir", help="Local copy of the hub's nyu-mll/glue parquet files: <DIR>/sst2/train-*.parquet ...")] = None,
-    train_file: Annotated[Path | None, _opt("--train-file", help="Training file: .tsv (GLUE layout), .parquet (hub layout), .csv or .jsonl.")] = None,
+    train_file: Annotated[Path | None, _opt("--train-file", help="Training file: .tsv (GLUE layout), .parquet (hub layout), .csv or .jsonl; SQuAD: the official JSON.")] = None,
     dev_file: Annotated[Path | None, _opt("--dev-file", help="Dev file, same formats as --train-file.")] = None,
     text_a: Annotated[str | None, _opt("--text-a", help="CSV/JSONL: first text column [default: the hub's, e.g. sentence].")] = None,
     text_b: Annotated[str | None, _opt("--text-b", help="CSV/JSONL: second text column of pair tasks [default: the hub's].")] = None,
@@ -34,7 +34,7 @@ def finetune_cmd(
     lr: Annotated[float | None, _opt("--lr", help="Peak learning rate [default: 5e-5].")] = None,
     warmup_ratio: Annotated[float | None, _opt("--warmup-ratio", help="Share of steps of linear warm-up [default: 0.1].")] = None,
     weight_decay: Annotated[float | None, _opt("--weight-decay", help="AdamW weight decay, not on biases or LayerNorm [default: 0.01].")] = None,
-    max_seq_length: Annotated[int | None, _opt("--max-seq-length", help="Tokens per example after truncation [default: 128].")] = None,
+    max_seq_length: Annotated[int | None, _opt("--max-seq-length", help="Tokens per example (SQuAD: per window) [default: 128; SQuAD 384].")] = None,
     seed: Annotated[int | None, _opt("--seed", help="Random seed [default: 42].")] = None,
     seeds: Annotated[str | None, _opt("--seeds", help="Run each seed (e.g. 1,2,3,4,5) and report the median, as the DistilBERT paper.")] = None,
     eval_every: Annotated[int | None, _opt("--eval-every", help="Evaluate on dev every N steps [default: once per epoch].")] = None,
@@ -43,13 +43,18 @@ def finetune_cmd(
     no_length_grouping: Annotated[bool, typer.Option("--no-length-grouping", help="Random batches instead of length-grouped ones.")] = False,
     log_every: Annotated[int | None, _opt("--log-every", help="Status line every N steps [default: 50].")] = None,
     precision: Annotated[str | None, _opt("--precision", help="no, bf16 or fp16 (GPU) [default: no].")] = None,
+    doc_stride: Annotated[int | None, _opt("--doc-stride", help="SQuAD: tokens shared by consecutive windows of a long context [default: 128].")] = None,
+    max_query_length: Annotated[int | None, _opt("--max-query-length", help="SQuAD: questions are cut after this many tokens [default: 64].")] = None,
+    n_best: Annotated[int | None, _opt("--n-best", help="SQuAD: start and end candidates per window [default: 20].")] = None,
+    max_answer_length: Annotated[int | None, _opt("--max-answer-length", help="SQuAD: longest answer in tokens [default: 30].")] = None,
+    null_threshold: Annotated[float | None, _opt("--null-threshold", help="SQuAD v2.0: predict no answer when null score − best span score exceeds this [default: 0.0].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
     overwrite: OverwriteOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Fine-tune a model on a GLUE task; the best dev checkpoint is kept in --out."""
+    """Fine-tune a model on a GLUE task or SQuAD v1.1/v2.0; the best dev checkpoint is kept in --out."""
     values = dict(locals())
     for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite"):
         values.pop(name)

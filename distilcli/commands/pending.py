@@ -9,7 +9,6 @@ import typer
 from distilcli.commands import _ui
 
 PENDING = {
-    "eval-squad": "Evaluate a model (or a predictions file) on SQuAD v1.1 / v2.0 with the official scoring.",
     "benchmark": "Measure size, latency, throughput and memory of one or more models.",
 }
 
@@ -18,7 +17,7 @@ def make_pending(name: str) -> Callable[..., None]:
     def command(ctx: typer.Context) -> None:
         raise _ui.fail(
             f"`distil {name}` is not available yet in this version of distilcli: no result was produced. "
-            "Available now: `distil distill`, `distil finetune`, `distil eval-glue`, `distil models` (inspect, student) and `distil report`.",
+            "Available now: `distil distill`, `distil finetune`, `distil eval-glue`, `distil eval-squad`, `distil models` (inspect, student) and `distil report`.",
             2,
         )
 

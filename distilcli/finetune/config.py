@@ -11,7 +11,7 @@ RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "log_every", "outpu
 
 @dataclass
 class FinetuneConfig:
-    """Fine-tune ``model`` on one GLUE task; defaults follow HF ``run_glue`` / BERT's recipe.
+    """Fine-tune ``model`` on one GLUE task or SQuAD; defaults follow HF ``run_glue``/``run_qa`` and BERT.
 
     AdamW (weight decay 0.01, none on biases and LayerNorm), 10% linear warm-up, clipping
     at 1.0, evaluation on dev once per epoch unless ``eval_every`` says otherwise.
@@ -36,7 +36,7 @@ class FinetuneConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
-    max_seq_length: int = 128
+    max_seq_length: int | None = None  # 128 for GLUE, 384 for SQuAD
     seed: int = 42
     seeds: list[int] | str | None = None
     eval_every: int | None = None
@@ -45,5 +45,18 @@ class FinetuneConfig:
     group_by_length: bool = True
     log_every: int = 50
     precision: str = "no"
+    # SQuAD only: windows over long contexts, and how answers are read from the logits.
+    doc_stride: int = 128
+    max_query_length: int = 64
+    n_best: int = 20
+    max_answer_length: int = 30
+    null_threshold: float = 0.0
     resume: bool = False
     overwrite: bool = False
+
+
+def default_max_seq_length(task_name: str) -> int:
+    """128 tokens for GLUE sentences, 384 for SQuAD's question + context windows (as BERT)."""
+    from distilcli.data.squad import squad_task
+
+    return 384 if squad_task(task_name) is not None else 128

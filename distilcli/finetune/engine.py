@@ -1,4 +1,6 @@
-"""``run_finetune``: fine-tune a model on one GLUE task, keep the best dev checkpoint.
+"""``run_finetune``: fine-tune a model on one GLUE task or SQuAD, keep the best dev checkpoint.
+
+The task-specific parts (head, features, scoring) come from a job (:mod:`distilcli.finetune.jobs`).
 
 Built on Accelerate like distillation: one code path for the CPU, a GPU with mixed
 precision and several processes (each takes its share of the length-grouped batches;
@@ -23,6 +25,7 @@ import torch
 from distilcli import __version__, progress
 from distilcli.config import check_unchanged, config_to_dict
 from distilcli.data.glue import ColumnMap, GlueSplit, GlueTask, resolve_task
+from distilcli.data.squad import SquadSplit, SquadTask, load_squad_split, squad_task
 from distilcli.distill import checkpoint as ckpt
 from distilcli.distill.engine import check_positive, is_main_process
 from distilcli.errors import BadInput, Interrupted
@@ -37,9 +40,9 @@ RESULT_FILE = "finetune_result.json"
 
 @dataclass
 class FinetuneData:
-    task: GlueTask
-    train: GlueSplit
-    dev: GlueSplit
+    task: GlueTask | SquadTask
+    train: GlueSplit | SquadSplit
+    dev: GlueSplit | SquadSplit
     #: Training examples actually used (after --train-limit), in file order.
     train_examples: list[Any]
 
@@ -83,6 +86,28 @@ class TaskTeacher:
             task = F.cross_entropy(student_logits, labels)
         return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
 
+    def span_loss(
+        self, student: torch.Tensor, teacher: torch.Tensor, positions: tuple[torch.Tensor, torch.Tensor], attention_mask: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """SQuAD, as DistilBERT (D): ``T² · (KL_start + KL_end) / 2`` plus the mean start/end cross-entropy.
+
+        ``student`` and ``teacher`` are ``[batch, tokens, 2]`` start/end logits. Padding is
+        masked out of both distributions, so it carries no probability and no loss.
+        """
+        import torch.nn.functional as F
+
+        T = self.temperature
+        padding = ~attention_mask.bool()
+        teacher = teacher.to(student.dtype)
+        kd_parts, task_parts = [], []
+        for k, gold in enumerate(positions):
+            s = student[..., k].masked_fill(padding, torch.finfo(student.dtype).min)
+            t = teacher[..., k].masked_fill(padding, torch.finfo(student.dtype).min)
+            kd_parts.append(F.kl_div(F.log_softmax(s / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean") * T**2)
+            task_parts.append(F.cross_entropy(s, gold))
+        kd, task = (kd_parts[0] + kd_parts[1]) / 2, (task_parts[0] + task_parts[1]) / 2
+        return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
+
 
 def parse_seeds(value: list[int] | str | None) -> list[int] | None:
     """``1,2,3`` (or a YAML list) as a list of distinct integers; None when not given."""
@@ -117,11 +142,11 @@ def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
     from distilcli.data.glue import load_task_split
     from distilcli.fsutil import check_output_dir
 
-    for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "lr", "max_seq_length", "log_every"):
+    for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "lr", "log_every"):
         check_positive(name, getattr(cfg, name))
-    for name in ("max_steps", "eval_every", "train_limit"):
+    for name in ("max_steps", "eval_every", "train_limit", "max_seq_length"):
         check_positive(name, getattr(cfg, name), allow_none=True)
-    if cfg.max_seq_length < 8:
+    if cfg.max_seq_length is not None and cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     if cfg.early_stopping < 0:
         raise BadInput(f"--early-stopping must be >= 0 evaluations, got {cfg.early_stopping}")
@@ -131,15 +156,19 @@ def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
         raise BadInput(f"--precision {cfg.precision!r} is not one of no, fp16, bf16")
     if cfg.precision == "fp16" and not torch.cuda.is_available():
         raise BadInput("--precision fp16 needs a GPU: use --precision bf16 or no on the CPU")
-    if str(cfg.task).strip().lower().replace("-", "_") in ("squad", "squad_v2", "squadv2"):
-        raise BadInput("SQuAD fine-tuning is not available yet in this version: --task takes a GLUE task (e.g. sst2)")
-    task = resolve_task(cfg.task)
+    squad = squad_task(str(cfg.task))
+    task = squad or resolve_task(cfg.task)
     parse_seeds(cfg.seeds)
     if cfg.resume:
         if not Path(cfg.out).is_dir():
             raise BadInput(f"--resume: {cfg.out} does not exist: start without --resume")
     else:
         check_output_dir(Path(cfg.out), cfg.overwrite)
+    if squad is not None:
+        data = _prepare_squad(cfg, squad)
+        if check_model:
+            check_model_outside(cfg.model, Path(cfg.out), "--model")
+        return data
     columns = ColumnMap(cfg.text_a, cfg.text_b, cfg.label_column)
     use_hub = cfg.glue_dir is None and cfg.hub_dir is None
     sources = {"glue_dir": cfg.glue_dir, "hub_dir": cfg.hub_dir, "columns": columns}
@@ -156,6 +185,30 @@ def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
     keep = subsample(len(train.examples), cfg.train_limit)
     if check_model:
         check_model_outside(cfg.model, Path(cfg.out), "--model")
+    return FinetuneData(task, train, dev, [train.examples[i] for i in keep])
+
+
+def _prepare_squad(cfg: Any, task: SquadTask) -> FinetuneData:
+    """SQuAD's data checks: the window options, then the official JSON files (or the hub)."""
+    from distilcli.data.squad_features import check_window_options
+    from distilcli.evaluate.squad_post import check_post_options
+
+    for flag, value in (("--glue-dir", cfg.glue_dir), ("--hub-dir", cfg.hub_dir), ("--text-a", cfg.text_a), ("--text-b", cfg.text_b), ("--label-column", cfg.label_column)):
+        if value is not None:
+            raise BadInput(f"{flag} is a GLUE option: SQuAD reads the official JSON files given with --train-file and --dev-file")
+    check_window_options(cfg.max_seq_length or 384, cfg.doc_stride, cfg.max_query_length)
+    check_post_options(cfg.n_best, cfg.max_answer_length)
+    use_hub = cfg.train_file is None and cfg.dev_file is None
+    train = load_squad_split(task, "train", cfg.train_file, use_hub)
+    dev = load_squad_split(task, "dev", cfg.dev_file, use_hub)
+    if train is None:
+        raise BadInput(f"no {task.display_name} training data: pass --train-file FILE (the official JSON layout)")
+    if dev is None:
+        raise BadInput(f"no {task.display_name} dev data: pass --dev-file FILE (the official JSON layout)")
+    overlap = {e.id for e in train.examples} & {e.id for e in dev.examples}
+    if overlap:
+        raise BadInput(f"{len(overlap)} question(s) of {dev.source} are also in {train.source} (e.g. {sorted(overlap)[0]}): train and dev must not share questions")
+    keep = subsample(len(train.examples), cfg.train_limit)
     return FinetuneData(task, train, dev, [train.examples[i] for i in keep])
 
 
@@ -223,7 +276,7 @@ def _optimizer(model: torch.nn.Module, cfg: Any) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.lr)
 
 
-def finetuned_card(info: dict[str, Any]) -> str:
+def finetuned_card(info: dict[str, Any], job: Any = None) -> str:
     from distilcli.models.card import render_model_card
 
     ft = info["finetune"]
@@ -243,8 +296,9 @@ def finetuned_card(info: dict[str, Any]) -> str:
         f"dev {ft['primary_metric']}. Full provenance is in config.json under `distilcli`."
     )
     return render_model_card(
-        f"{ft['base_model']} fine-tuned on {ft['task_display']}", summary, facts, ".", ["distilcli", "glue", ft["task"]],
-        auto_class="AutoModelForSequenceClassification",
+        f"{ft['base_model']} fine-tuned on {ft['task_display']}", summary, facts, ".",
+        job.tags if job is not None else ["distilcli", "glue", ft["task"]],
+        auto_class=job.auto_class if job is not None else "AutoModelForSequenceClassification",
     )
 
 
@@ -261,26 +315,26 @@ def run_single(
 
     from distilcli.distill.engine import Batches
     from distilcli.distill.output import save_student
-    from distilcli.evaluate.predict import logits_to_predictions, predict_logits
-    from distilcli.finetune.classifier import FeatureCollate, encode, load_classifier
+    from distilcli.finetune.jobs import job_for
     from distilcli.models.resolve import resolve_model
 
     out = Path(cfg.out)
     task = data.task
+    job = job_for(task)
     accelerator = Accelerator(mixed_precision=cfg.precision, cpu=not torch.cuda.is_available())
     main = accelerator.is_main_process
     log = progress.log if main else (lambda message: None)
     set_seed(cfg.seed)
 
-    loaded = load_classifier(resolve_model(cfg.model), task, for_training=True)
+    loaded = job.load(resolve_model(cfg.model), for_training=True)
     if loaded.missing_keys and main and not cfg.resume:
-        log(f"{cfg.model}: classification head for {task.display_name} initialised fresh ({len(loaded.missing_keys)} tensors)")
+        log(f"{cfg.model}: {task.display_name} head initialised fresh ({len(loaded.missing_keys)} tensors)")
     if teacher is not None and teacher.init_student is not None and not cfg.resume:
         teacher.init_student(loaded)
     model, tokenizer = loaded.model, loaded.tokenizer
-    train_features = encode(data.train_examples, tokenizer, loaded.adapter, cfg.max_seq_length)
-    dev_features = encode(data.dev.examples, tokenizer, loaded.adapter, cfg.max_seq_length)
-    collate = FeatureCollate(train_features, tokenizer.pad_token_id, task.is_regression)
+    train_features = job.features(data.train_examples, tokenizer, loaded.adapter, cfg)
+    evaluate_dev = job.evaluator(loaded, data.dev, cfg)
+    collate = job.collate(train_features, tokenizer)
     batches = Batches(cfg, train_features.input_ids, tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
     if batches.steps_per_epoch == 0:
         raise BadInput(
@@ -289,19 +343,16 @@ def run_single(
         )
     total_steps = cfg.max_steps or cfg.epochs * batches.steps_per_epoch
     eval_every = cfg.eval_every or batches.steps_per_epoch
-    references = [example.label for example in data.dev.examples]
     teacher_collate, teacher_cache = None, None
     if teacher is not None:
         from distilcli.models.adapters import adapter_for
 
         teacher.model.to(accelerator.device).eval()
         # The teacher reads the same tokens, with segment ids only if its architecture has them.
-        teacher_features = encode(data.train_examples, tokenizer, adapter_for(teacher.model.config), cfg.max_seq_length)
-        teacher_collate = FeatureCollate(teacher_features, tokenizer.pad_token_id, task.is_regression)
+        teacher_features = job.features(data.train_examples, tokenizer, adapter_for(teacher.model.config), cfg)
+        teacher_collate = job.collate(teacher_features, tokenizer)
         if teacher.cache:
-            logits = predict_logits(teacher.model, teacher_features, tokenizer.pad_token_id, batch_size=cfg.eval_batch_size,
-                                    device=accelerator.device, description="teacher outputs")  # fmt: skip
-            teacher_cache = teacher.task_order(torch.from_numpy(logits))
+            teacher_cache = job.cache(teacher, teacher_features, tokenizer.pad_token_id, cfg, accelerator.device)
     optimizer = _optimizer(model, cfg)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     step, epoch, position = 0, 0, 0
@@ -359,23 +410,21 @@ def run_single(
             "steps": step, "batch_size": cfg.batch_size, "lr": cfg.lr, "seed": cfg.seed,
             "max_seq_length": cfg.max_seq_length, "best": best, "distilcli_version": __version__,
         }  # fmt: skip
+        if isinstance(task, SquadTask):
+            info["finetune"] |= {"doc_stride": cfg.doc_stride, "max_query_length": cfg.max_query_length}
         final.config.distilcli = info
         final.config.architectures = [type(final).__name__]
-        save_student(out, final, tokenizer, finetuned_card(info))
+        save_student(out, final, tokenizer, finetuned_card(info, job))
 
     def evaluate_now() -> bool:
         """Evaluate on dev, keep the best; True when early stopping says stop."""
         nonlocal best, bad_evals
-        logits = predict_logits(
-            accelerator.unwrap_model(model), dev_features, tokenizer.pad_token_id,
-            batch_size=cfg.eval_batch_size, device=accelerator.device, description=f"dev {task.display_name}",
-        )  # fmt: skip
-        metrics = score_predictions(task, logits_to_predictions(logits, task.is_regression), references)
+        metrics = evaluate_dev(accelerator.unwrap_model(model), accelerator.device)
         recent = [loss for s, loss in losses if s > (history[-1]["step"] if history else 0)]
         entry = {"step": step, "epoch": round(step / batches.steps_per_epoch, 3), "train_loss": float(np.mean(recent)) if recent else None, "metrics": metrics}
         history.append(entry)
         improved = best is None or metrics[task.primary_metric] > best["metrics"][task.primary_metric]
-        shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "score")
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k in task.metrics)
         log(f"eval step {step}/{total_steps}  {shown}" + ("  (best so far)" if improved else ""))
         if improved:
             best = {"step": step, "metrics": metrics}
@@ -411,16 +460,16 @@ def run_single(
                             if teacher is None:
                                 loss = model(**batch).loss
                             else:
-                                labels = batch.pop("labels")
-                                student_logits = model(**batch).logits
+                                labels = job.pop_labels(batch)
+                                student_out = job.outputs(model(**batch))
                                 if teacher_cache is not None:
-                                    teacher_logits = teacher_cache[indices].to(accelerator.device)
+                                    teacher_out = teacher_cache.get(indices, batch["input_ids"].shape[1]).to(accelerator.device)
                                 else:
                                     assert teacher_collate is not None
                                     teacher_batch = {k: v.to(accelerator.device) for k, v in teacher_collate(indices, with_labels=False).items()}
                                     with torch.no_grad():
-                                        teacher_logits = teacher.task_order(teacher.model(**teacher_batch).logits.float())
-                                parts = teacher.loss(student_logits, teacher_logits, labels, task.is_regression)
+                                        teacher_out = job.teacher_outputs(teacher, teacher.model(**teacher_batch))
+                                parts = job.distill_loss(teacher, student_out, teacher_out, labels, batch["attention_mask"])
                                 loss = parts["loss"]
                                 for name in ("loss_kd", "loss_task"):
                                     part_window.setdefault(name, []).append(float(parts[name].detach()))
@@ -492,7 +541,9 @@ def run_single(
 def run_finetune(cfg: Any, on_step: Callable[[int], None] | None = None) -> Report:
     """Fine-tune (one seed, or each of ``--seeds`` with the median reported); return the report."""
     start = time.perf_counter()
-    cfg = replace(cfg, out=Path(cfg.out))
+    from distilcli.finetune.config import default_max_seq_length
+
+    cfg = replace(cfg, out=Path(cfg.out), max_seq_length=cfg.max_seq_length or default_max_seq_length(str(cfg.task)))
     from accelerate import PartialState
 
     data = prepare(cfg)

@@ -215,7 +215,7 @@ def test_bad_rows_fail_before_any_model_is_read(tmp_path: Path, tiny_glue: Path)
 def test_missing_training_data_and_squad(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no QNLI training data"):
         run_finetune(_cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "run", task="qnli"))
-    with pytest.raises(BadInput, match="SQuAD"):
+    with pytest.raises(BadInput, match="--glue-dir is a GLUE option: SQuAD reads the official JSON"):
         run_finetune(_cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "run", task="squad"))
 
 

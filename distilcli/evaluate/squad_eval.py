@@ -1,0 +1,273 @@
+"""``run_eval_squad``: score a model, or an existing predictions file, on a SQuAD dev set.
+
+With a model: windowed features, batched length-sorted inference, the standard
+post-processing, then the official scoring. With ``predictions``: the official script's
+job alone, in our report format. Everything the user passed is checked (files readable,
+gates well formed, outputs writable) before any weight is read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distilcli.config import config_to_dict
+from distilcli.data.squad import SquadSplit, squad_task
+from distilcli.errors import BadInput, first_line
+from distilcli.reports import Report
+
+
+@dataclass
+class EvalSquadConfig:
+    """Evaluate ``model`` (or score ``predictions``) on ``dev_file``."""
+
+    model: str | None = None
+    predictions: Path | None = None
+    null_odds: Path | None = None
+    dev_file: Path | None = None
+    #: squad or squad_v2: which hub dataset to use when no --dev-file is given.
+    task: str | None = None
+    predictions_out: Path | None = None
+    nbest_out: Path | None = None
+    null_odds_out: Path | None = None
+    fail_under: list[str] | None = field(default=None)
+    max_seq_length: int | None = None  # default: the model's fine-tuning length, else 384
+    doc_stride: int | None = None  # default: the model's, else 128
+    max_query_length: int | None = None  # default: the model's, else 64
+    n_best: int = 20
+    max_answer_length: int = 30
+    null_threshold: float = 0.0
+    #: The official v2.0 script's --na-prob-thresh, for --predictions with --null-odds.
+    na_prob_thresh: float = 1.0
+    eval_batch_size: int = 64
+
+
+# -- scoring --------------------------------------------------------------------------------------
+
+
+def score(dev: SquadSplit, answers: dict[str, str], null_odds: dict[str, float] | None = None, na_prob_thresh: float = 1.0) -> dict[str, float]:
+    """The official metrics of ``dev``'s version for an ``{id: answer}`` map."""
+    from distilcli.evaluate.squad_metrics import golds, score_v1, score_v2
+
+    questions = golds(dev.examples)
+    if dev.task.version_2:
+        return score_v2(questions, answers, null_odds, na_prob_thresh)
+    return score_v1(questions, answers)
+
+
+def score_model(model: Any, tokenizer: Any, dev: SquadSplit, features: Any, cfg: Any, device: Any) -> tuple[dict[str, float], Any]:
+    """Predict, post-process and score; returns the metrics and the :class:`QAPredictions`.
+
+    The answers already apply ``cfg.null_threshold``, so the official no-answer threshold is
+    not applied a second time: v2.0's ``exact``/``f1`` score exactly the answers written out.
+    """
+    from distilcli.evaluate.squad_post import postprocess
+    from distilcli.finetune.qa import predict_spans
+
+    starts, ends = predict_spans(model, features, tokenizer.pad_token_id, batch_size=cfg.eval_batch_size, device=device, description=f"dev {dev.task.display_name}")
+    predictions = postprocess(
+        dev.examples, features, starts, ends, version_2=dev.task.version_2,
+        n_best=cfg.n_best, max_answer_length=cfg.max_answer_length, null_threshold=cfg.null_threshold,
+    )  # fmt: skip
+    return score(dev, predictions.answers, predictions.null_odds, na_prob_thresh=math.inf), predictions
+
+
+# -- gates ----------------------------------------------------------------------------------------
+
+_GATE_ALIASES = {"em": "exact", "exact_match": "exact", "exact": "exact", "f1": "f1"}
+
+
+def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
+    """``f1=80`` / ``em=70`` / ``HasAns_f1=75`` as (report metric, bar); SQuAD metrics are percentages."""
+    name, sep, raw = spec.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise BadInput(f"--fail-under {spec!r}: expected METRIC=VALUE, e.g. f1=80 or em=70")
+    try:
+        bar = float(raw)
+    except ValueError:
+        raise BadInput(f"--fail-under {spec!r}: {raw.strip()!r} is not a number") from None
+    if not math.isfinite(bar):
+        raise BadInput(f"--fail-under {spec!r}: the bar must be a finite number")
+    if 0 < bar < 1:
+        raise BadInput(f"--fail-under {spec!r}: SQuAD metrics are percentages (80 means 80%); write {name}={bar * 100:g}")
+    key = _GATE_ALIASES.get(name.lower(), name)
+    if key == "exact" and not version_2:
+        key = "exact_match"
+    known = ("exact_match", "f1") if not version_2 else (
+        "exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact", "best_f1")  # fmt: skip
+    if key not in known:
+        raise BadInput(f"--fail-under {spec!r}: unknown metric {name!r} for {'SQuAD v2.0' if version_2 else 'SQuAD v1.1'} (known: {', '.join(known)})")
+    return key, bar
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def _read_json_map(path: Path, what: str, value_type: type | tuple[type, ...]) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{path}: not a JSON {what} file ({first_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: expected a JSON object {{question id: {what}}}, found {type(data).__name__}")
+    for key, value in data.items():
+        if not isinstance(value, value_type) or isinstance(value, bool):
+            raise BadInput(f"{path}: the {what} of question {key!r} is {type(value).__name__}, not {getattr(value_type, '__name__', 'a number')}")
+    return data
+
+
+def _check_writable(paths: list[Path | None]) -> None:
+    for path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise BadInput(f"{path} is a folder: give a file name")
+        if not path.parent.exists():
+            raise BadInput(f"{path.parent}: folder does not exist")
+
+
+def _write_json(path: Path | None, data: Any) -> str | None:
+    from distilcli.fsutil import atomic_write_text
+
+    if path is None:
+        return None
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
+    return str(path)
+
+
+def _recorded(config: Any, name: str) -> int | None:
+    info = getattr(config, "distilcli", None)
+    if isinstance(info, dict) and isinstance(info.get("finetune"), dict):
+        value = info["finetune"].get(name)
+        return int(value) if isinstance(value, int) else None
+    return None
+
+
+# -- the command's entry point --------------------------------------------------------------------
+
+
+def load_dev(cfg: EvalSquadConfig) -> SquadSplit:
+    from distilcli.data.squad import load_squad_hub, read_squad_json
+
+    if cfg.dev_file is not None:
+        forced = squad_task(cfg.task) if cfg.task else None
+        if cfg.task and forced is None:
+            raise BadInput(f"--task {cfg.task!r}: expected squad or squad_v2")
+        dev = read_squad_json(cfg.dev_file, forced, "dev")
+    else:
+        task = squad_task(cfg.task or "")
+        if task is None:
+            raise BadInput("no SQuAD dev data: pass --dev-file FILE (the official dev-v1.1.json or dev-v2.0.json), or --task squad|squad_v2 for the hub")
+        dev = load_squad_hub(task, "validation")
+    if not dev.examples:
+        raise BadInput(f"{dev.source}: no questions in this SQuAD file")
+    return dev
+
+
+def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
+    """Score ``cfg.model`` or ``cfg.predictions`` on the dev set; returns the report and gate outcomes."""
+    start = time.perf_counter()
+    if (cfg.model is None) == (cfg.predictions is None):
+        raise BadInput("give either --model DIR (to run a model) or --predictions FILE (to score a predictions file)")
+    if cfg.model is None and any(p is not None for p in (cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out)):
+        raise BadInput("--predictions-out, --nbest-out and --null-odds-out need --model: a predictions file is only scored")
+    if cfg.model is not None and cfg.null_odds is not None:
+        raise BadInput("--null-odds scores a --predictions file: with --model the null odds come from the model")
+    for name in ("max_query_length", "n_best", "max_answer_length", "eval_batch_size"):
+        value = getattr(cfg, name)
+        if value is None and name == "max_query_length":
+            continue
+        if not isinstance(value, int) or value < 1:
+            raise BadInput(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+    for name in ("null_threshold", "na_prob_thresh"):
+        if not math.isfinite(getattr(cfg, name)):
+            raise BadInput(f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}: use a large one (e.g. 1e9) to never predict no-answer")
+    _check_writable([cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out])
+    dev = load_dev(cfg)
+    version_2 = dev.task.version_2
+    if cfg.null_odds_out is not None and not version_2:
+        raise BadInput(f"--null-odds-out: {dev.source} is SQuAD v1.1, which has no unanswerable questions and no null odds")
+    gates = [parse_squad_gate(spec, version_2) for spec in cfg.fail_under or []]
+    body: dict[str, Any] = {
+        "task": dev.task.name, "task_display": dev.task.display_name, "dev_source": dev.source,
+        "questions": len(dev.examples), "articles": dev.articles,
+    }  # fmt: skip
+    artifacts: dict[str, str] = {}
+    if cfg.predictions is not None:
+        answers = _read_json_map(cfg.predictions, "answer", str)
+        odds = _read_json_map(cfg.null_odds, "null odds", (int, float)) if cfg.null_odds is not None else None
+        if odds is not None and not version_2:
+            raise BadInput(f"--null-odds: {dev.source} is SQuAD v1.1; null odds only apply to v2.0")
+        metrics = score(dev, answers, odds, cfg.na_prob_thresh)
+        body |= {"mode": "predictions", "predictions": str(cfg.predictions), "null_odds": None if cfg.null_odds is None else str(cfg.null_odds),
+                 "unknown_predictions": sum(1 for k in answers if k not in {e.id for e in dev.examples})}  # fmt: skip
+    else:
+        metrics, body_model, artifacts = _run_model(cfg, dev)
+        body |= body_model
+    outcomes = []
+    for key, bar in gates:
+        value = metrics.get(key)
+        outcomes.append({"gate": f"{key}={bar:g}", "metric": key, "bar": bar, "value": value, "passed": value is not None and value >= bar})
+    body["gates"] = outcomes
+    report = Report.create(
+        "eval-squad", config=config_to_dict(cfg), metrics=metrics, primary_metric="f1",
+        artifacts=artifacts, body=body, duration_s=time.perf_counter() - start,
+    )  # fmt: skip
+    return report, outcomes
+
+
+def _run_model(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float], dict[str, Any], dict[str, str]]:
+    from dataclasses import replace
+
+    import torch
+
+    from distilcli.data.squad_features import check_window_options, encode_squad
+    from distilcli.finetune.qa import check_qa_config, load_qa_model
+    from distilcli.models.loading import load_config
+    from distilcli.models.resolve import resolve_model
+
+    assert cfg.model is not None
+    ref = resolve_model(cfg.model)
+    config = load_config(ref)
+    check_qa_config(ref, config)
+    max_positions = int(getattr(config, "max_position_embeddings", 512) or 512)
+    # The window the model was fine-tuned with, unless the user says otherwise.
+    max_seq_length = cfg.max_seq_length or _recorded(config, "max_seq_length") or min(384, max_positions)
+    doc_stride = cfg.doc_stride or _recorded(config, "doc_stride") or min(128, max(1, max_seq_length // 3))
+    max_query_length = cfg.max_query_length or _recorded(config, "max_query_length") or min(64, max(1, max_seq_length // 4))
+    if max_seq_length > max_positions:
+        raise BadInput(f"--max-seq-length {max_seq_length} exceeds the model's maximum of {max_positions} positions")
+    check_window_options(max_seq_length, doc_stride, max_query_length)
+    cfg = replace(cfg, max_seq_length=max_seq_length, doc_stride=doc_stride, max_query_length=max_query_length)
+    loaded = load_qa_model(ref, for_training=False)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    loaded.model.to(device)
+    began = time.perf_counter()
+    features = encode_squad(dev.examples, loaded.tokenizer, loaded.adapter, max_seq_length=max_seq_length,
+                            doc_stride=doc_stride, max_query_length=max_query_length)  # fmt: skip
+    metrics, predictions = score_model(loaded.model, loaded.tokenizer, dev, features, cfg, device)
+    seconds = time.perf_counter() - began
+    metrics = {**metrics, "eval_s": seconds, "questions_per_s": len(dev.examples) / seconds if seconds > 0 else 0.0}
+    artifacts = {
+        name: path
+        for name, path in (
+            ("predictions", _write_json(cfg.predictions_out, predictions.answers)),
+            ("nbest", _write_json(cfg.nbest_out, predictions.nbest)),
+            ("null_odds", _write_json(cfg.null_odds_out, predictions.null_odds)),
+        )
+        if path is not None
+    }
+    body = {
+        "mode": "model", "model": cfg.model, "model_path": str(ref.path), "model_type": config.model_type,
+        "windows": len(features), "max_seq_length": max_seq_length, "doc_stride": doc_stride,
+        "max_query_length": max_query_length, "n_best": cfg.n_best, "max_answer_length": cfg.max_answer_length,
+        "null_threshold": cfg.null_threshold if dev.task.version_2 else None, "device": str(device),
+    }  # fmt: skip
+    return metrics, body, artifacts

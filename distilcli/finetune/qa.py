@@ -1,0 +1,105 @@
+"""Question-answering models (a start/end span head) on every architecture of the model layer.
+
+``AutoModelForQuestionAnswering`` supplies the head (one linear layer giving a start and an
+end logit per token). This module tells a trained head from a fresh one, refuses a model
+fine-tuned on another task, and runs batched inference over SQuAD windows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from distilcli import progress
+from distilcli.errors import BadInput, first_line
+from distilcli.finetune.classifier import LoadedClassifier, task_of
+from distilcli.models.adapters import adapter_for
+from distilcli.models.loading import load_config, load_tokenizer, quiet_transformers
+from distilcli.models.resolve import ModelRef
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from transformers import PreTrainedModel
+
+    from distilcli.data.squad_features import QAFeatures
+
+
+def check_qa_config(ref: ModelRef, config: Any | None = None) -> None:
+    """From config.json alone: refuse a model that distilcli fine-tuned on a GLUE task."""
+    from distilcli.data.squad import squad_task
+
+    config = config if config is not None else load_config(ref)
+    recorded = task_of(config)
+    if recorded is not None and squad_task(recorded) is None:
+        raise BadInput(f"model {ref.spec} was fine-tuned on {recorded}, not SQuAD: pass a model fine-tuned with --task squad or squad_v2")
+
+
+def load_qa_model(ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
+    """Load ``ref`` with a span head; for evaluation the head must be trained, else :class:`BadInput`."""
+    from transformers import AutoModelForQuestionAnswering
+
+    quiet_transformers()
+    config = load_config(ref)
+    adapter = adapter_for(config)
+    if not for_training:
+        check_qa_config(ref, config)
+    try:
+        model, info = AutoModelForQuestionAnswering.from_pretrained(
+            ref.path, output_loading_info=True, num_labels=2, ignore_mismatched_sizes=for_training
+        )
+    except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
+        raise BadInput(f"cannot load {ref.spec} as a question-answering model ({first_line(exc)})") from None
+    missing = sorted(set(info.get("missing_keys", ())) | {m[0] if isinstance(m, tuple) else m for m in info.get("mismatched_keys", ())})
+    if not for_training and missing:
+        raise BadInput(
+            f"model {ref.spec} has no trained question-answering head (missing {missing[0]}"
+            f"{' and more' if len(missing) > 1 else ''}): fine-tune it first with `distil finetune --model {ref.spec} --task squad`"
+        )
+    tokenizer = load_tokenizer(ref)
+    if tokenizer is None or tokenizer.pad_token_id is None:
+        raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
+    if not getattr(tokenizer, "is_fast", False):
+        raise BadInput(f"model {ref.spec}: SQuAD needs a fast tokenizer (tokenizer.json) for character offsets")
+    return LoadedClassifier(ref, model, tokenizer, adapter, missing)
+
+
+def predict_spans(
+    model: PreTrainedModel,
+    features: QAFeatures,
+    pad_token_id: int,
+    *,
+    batch_size: int = 64,
+    device: torch.device | str | None = None,
+    description: str | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Start and end logits of every window (each trimmed to the window's length), in window order.
+
+    Windows run longest first, so a batch is padded only to its own longest member, under
+    ``torch.inference_mode``.
+    """
+    import torch
+
+    from distilcli.data.squad_features import QACollate
+
+    collate = QACollate(features, pad_token_id)
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    order = sorted(range(len(features)), key=lambda i: -len(features.input_ids[i]))
+    starts: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(features)
+    ends: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(features)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), progress.task(description or "evaluating", len(order), unit="windows") as bar:
+            for first in range(0, len(order), batch_size):
+                indices = order[first : first + batch_size]
+                batch = {k: v.to(device) for k, v in collate(indices, with_labels=False).items()}
+                output = model(**batch)
+                start, end = output.start_logits.float().cpu().numpy(), output.end_logits.float().cpu().numpy()
+                for row, i in enumerate(indices):
+                    n = len(features.input_ids[i])
+                    starts[i], ends[i] = start[row, :n].copy(), end[row, :n].copy()
+                bar.advance(len(indices))
+    finally:
+        model.train(was_training)
+    return starts, ends
