@@ -29,7 +29,7 @@ def distill_cmd(
     epochs: Annotated[int | None, _opt("--epochs", help="Passes over the corpus [default: 3].")] = None,
     batch_size: Annotated[int | None, _opt("--batch-size", help="Sequences per micro-batch and process [default: 8; 32 with --task].")] = None,
     grad_accum: Annotated[int | None, _opt("--grad-accum", help="Micro-batches per optimizer step [default: 1].")] = None,
-    max_seq_length: Annotated[int | None, _opt("--max-seq-length", help="Tokens per chunk, [CLS]/[SEP] included [default: 128].")] = None,
+    max_seq_length: Annotated[int | None, _opt("--max-seq-length", help="Tokens per chunk, [CLS]/[SEP] included [default: 128; 384 with --task squad].")] = None,
     lr: Annotated[float | None, _opt("--lr", help="Peak learning rate [default: 5e-4; 5e-5 with --task].")] = None,
     seed: Annotated[int | None, _opt("--seed", help="Random seed [default: 42].")] = None,
     alpha_ce: Annotated[float | None, _opt("--alpha-ce", help="Soft-target KL weight [default: 5].")] = None,
@@ -45,23 +45,25 @@ def distill_cmd(
     save_every: Annotated[int | None, _opt("--save-every", help="Checkpoint every N steps [default: 500].")] = None,
     log_every: Annotated[int | None, _opt("--log-every", help="Status line every N steps [default: 10].")] = None,
     precision: Annotated[str | None, _opt("--precision", help="no, bf16 or fp16 (GPU) [default: no].")] = None,
-    task: Annotated[str | None, _opt("--task", help="Task-specific distillation: glue:<name> with a teacher fine-tuned on it.")] = None,
+    task: Annotated[str | None, _opt("--task", help="Task-specific distillation: glue:<name>, squad or squad_v2, with a teacher fine-tuned on that task.")] = None,
     glue_dir: Annotated[Path | None, _opt("--glue-dir", help="--task: GLUE in the original layout (train.tsv, dev.tsv).")] = None,
     hub_dir: Annotated[Path | None, _opt("--hub-dir", help="--task: a local copy of the hub's nyu-mll/glue parquet files.")] = None,
-    train_file: Annotated[Path | None, _opt("--train-file", help="--task: training file (.tsv GLUE layout, .parquet, .csv, .jsonl).")] = None,
+    train_file: Annotated[Path | None, _opt("--train-file", help="--task: training file (.tsv GLUE layout, .parquet, .csv, .jsonl; SQuAD: the official JSON).")] = None,
     dev_file: Annotated[Path | None, _opt("--dev-file", help="--task: dev file, same formats.")] = None,
     alpha_task: Annotated[float | None, _opt("--alpha-task", help="--task: weight of the task loss on gold labels [default: 1].")] = None,
     cache_teacher: Annotated[bool, typer.Option("--cache-teacher", help="--task: compute the teacher's outputs once and reuse them every epoch.")] = False,
     eval_every: Annotated[int | None, _opt("--eval-every", help="--task: evaluate on dev every N steps [default: once per epoch].")] = None,
     early_stopping: Annotated[int | None, _opt("--early-stopping", help="--task: stop after N evaluations without improvement.")] = None,
     train_limit: Annotated[int | None, _opt("--train-limit", help="--task: a fixed random subsample of N training examples.")] = None,
+    doc_stride: Annotated[int | None, _opt("--doc-stride", help="--task squad: tokens shared by consecutive windows [default: 128].")] = None,
+    max_query_length: Annotated[int | None, _opt("--max-query-length", help="--task squad: questions are cut after this many tokens [default: 64].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")] = False,
     overwrite: OverwriteOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>."""
+    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>|squad|squad_v2."""
     values = dict(locals())  # the options, before any other name is bound here
     for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher"):
         values.pop(name)

@@ -31,7 +31,7 @@ class DistillConfig:
     epochs: int = 3
     batch_size: int | None = None  # 8 for general distillation, 32 with --task
     grad_accum: int = 1
-    max_seq_length: int = 128
+    max_seq_length: int | None = None  # 128; 384 with --task squad
     min_tokens: int = 12
     group_by_length: bool = True
     lr: float | None = None  # 5e-4 for general distillation, 5e-5 with --task
@@ -73,6 +73,8 @@ class DistillConfig:
     early_stopping: int = 0
     train_limit: int | None = None
     eval_batch_size: int = 128
+    doc_stride: int = 128  # --task squad: windows over long contexts
+    max_query_length: int = 64
 
 
 #: Defaults that differ between general and task-specific distillation.
@@ -83,6 +85,11 @@ def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
     """Fill the options left unset with their mode's defaults (general or --task)."""
     from dataclasses import replace
 
+    from distilcli.data.squad import squad_task
+
     mode = "task" if cfg.task else "general"
     unset = {name: value for name, value in MODE_DEFAULTS[mode].items() if getattr(cfg, name) is None}
+    if cfg.max_seq_length is None:
+        # SQuAD's question + context windows are 384 tokens, as BERT's; sentences (GLUE, corpus chunks) 128.
+        unset["max_seq_length"] = 384 if cfg.task and squad_task(cfg.task) is not None else 128
     return replace(cfg, **unset)

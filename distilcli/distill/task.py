@@ -1,9 +1,10 @@
-"""Task-specific distillation (``distil distill --task glue:<name>``), DistilBERT's "(D)" step.
+"""Task-specific distillation (``distil distill --task glue:<name>|squad|squad_v2``), DistilBERT's "(D)" step.
 
 A teacher already fine-tuned on the task teaches a student on the task's training data:
-``alpha_ce · KL(teacher/T ‖ student/T) · T²`` on the task logits (MSE for STS-B's scores) plus
-``alpha_task`` times the task loss against the gold labels. The loop, evaluation, best
-checkpoint, early stopping and resume are the fine-tuning engine's.
+``alpha_ce · KL(teacher/T ‖ student/T) · T²`` on the task logits (MSE for STS-B's scores; on
+SQuAD the mean of the start and end KLs) plus ``alpha_task`` times the task loss against the
+gold labels. The loop, evaluation, best checkpoint, early stopping and resume are the
+fine-tuning engine's.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ INIT_DIR = "student-init"
 
 
 def parse_task(spec: str) -> str:
-    """``glue:sst2`` -> ``sst2``; SQuAD and unknown kinds are :class:`BadInput`."""
+    """``glue:sst2`` -> ``sst2``; ``squad`` / ``squad_v2`` as they are; anything else is :class:`BadInput`."""
+    from distilcli.data.squad import squad_task
+
+    squad = squad_task(spec.strip())
+    if squad is not None:
+        return squad.name
     kind, sep, name = spec.partition(":")
-    kind = kind.strip().lower()
-    if kind in ("squad", "squad_v2"):
-        raise BadInput("--task squad: SQuAD task distillation is not available yet in this version; use --task glue:<name>")
-    if kind != "glue" or not sep or not name.strip():
-        raise BadInput(f"--task {spec!r}: expected glue:<name>, e.g. glue:sst2 or glue:mnli")
+    if kind.strip().lower() != "glue" or not sep or not name.strip():
+        raise BadInput(f"--task {spec!r}: expected glue:<name> (e.g. glue:sst2 or glue:mnli), squad or squad_v2")
     return name.strip()
 
 
@@ -43,6 +46,7 @@ def _finetune_config(cfg: DistillConfig, task: str, model: str) -> Any:
         max_seq_length=cfg.max_seq_length, seed=cfg.seed, eval_every=cfg.eval_every, early_stopping=cfg.early_stopping,
         train_limit=cfg.train_limit, group_by_length=cfg.group_by_length, log_every=cfg.log_every,
         precision=cfg.precision, resume=cfg.resume, overwrite=cfg.overwrite,
+        doc_stride=cfg.doc_stride, max_query_length=cfg.max_query_length,
     )  # fmt: skip
 
 
@@ -71,10 +75,8 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     from accelerate import PartialState
 
     from distilcli.distill.output import save_student
-    from distilcli.evaluate.glue_metrics import retention
-    from distilcli.evaluate.predict import logits_to_predictions, predict_logits
-    from distilcli.finetune.classifier import encode, load_classifier
     from distilcli.distill.config import RESUMABLE_CHANGES
+    from distilcli.evaluate.glue_metrics import retention
     from distilcli.finetune.engine import (
         TaskTeacher,
         build_report,
@@ -84,8 +86,8 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
         prepare,
         record_run_config,
         run_single,
-        score_predictions,
     )
+    from distilcli.finetune.jobs import job_for
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.resolve import resolve_model
     from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
@@ -106,6 +108,7 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     ft = _finetune_config(cfg, task_name, cfg.student or str(init_dir))
     data = prepare(ft, check_model=False)  # every data and option check, before any weight is read
     task = data.task
+    job = job_for(task)
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
     if cfg.student:
         check_model_outside(cfg.student, Path(cfg.out), "--student")
@@ -113,7 +116,7 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
         check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
 
     # The teacher must already be fine-tuned on this task (a trained head with the task's labels).
-    teacher = load_classifier(resolve_model(cfg.teacher), task, for_training=False)
+    teacher = job.load(resolve_model(cfg.teacher), for_training=False)
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
     layer_map: list[int] | None = None
     if cfg.student:
@@ -159,17 +162,16 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     )  # fmt: skip
     result = run_single(ft, data, on_step, teacher=distiller)
 
-    # The teacher's own dev score, for retention.
+    # The teacher's own dev score, for retention (of the primary metric: SQuAD's F1, GLUE's task score).
     device = next(teacher.model.parameters()).device
-    features = encode(data.dev.examples, teacher.tokenizer, teacher.adapter, cfg.max_seq_length)
-    logits = predict_logits(teacher.model, features, teacher.tokenizer.pad_token_id, batch_size=cfg.eval_batch_size, device=device, description="teacher on dev")
-    teacher_metrics = score_predictions(task, logits_to_predictions(logits, task.is_regression, teacher.label_permutation), [e.label for e in data.dev.examples])
+    teacher_metrics = job.evaluator(teacher, data.dev, ft)(teacher.model, device)
     base = build_report(ft, data, [result], time.perf_counter() - start)
-    student_model = load_classifier(resolve_model(str(cfg.out)), task, for_training=False).model
+    student_model = job.load(resolve_model(str(cfg.out)), for_training=False).model
     metrics = dict(base.metrics)
     metrics.update({f"teacher_{k}": v for k, v in teacher_metrics.items()})
-    if teacher_metrics["score"] != 0:
-        metrics["retention"] = retention(metrics["score"], teacher_metrics["score"])
+    kept = "score" if "score" in teacher_metrics else task.primary_metric
+    if teacher_metrics[kept] != 0:
+        metrics["retention"] = retention(metrics[kept], teacher_metrics[kept])
     metrics["student_parameters_total"] = _backbone_parameters(student_model)
     metrics["teacher_parameters_total"] = _backbone_parameters(teacher.model)
     body = {

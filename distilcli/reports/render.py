@@ -96,7 +96,8 @@ def _finetune_body(body: dict[str, Any], console: Console) -> None:
     table.add_column("seed", justify="right")
     table.add_column("step", justify="right")
     table.add_column("train loss", justify="right")
-    metric_names = list(runs[0]["best"]["metrics"])
+    # Counts and thresholds (SQuAD's total, missing_predictions, best_f1_thresh) are in the metrics table below.
+    metric_names = [n for n in runs[0]["best"]["metrics"] if not (n == "total" or n.endswith(("_total", "_thresh")) or n.startswith("missing_"))]
     for name in metric_names:
         table.add_column(name, justify="right")
     for run in runs:
@@ -109,7 +110,24 @@ def _finetune_body(body: dict[str, Any], console: Console) -> None:
     console.print(f"trained on {body['train_source']}{limit}; * = best checkpoint, kept in {body['model_dir']}", soft_wrap=True)
 
 
+def _eval_squad_body(body: dict[str, Any], console: Console) -> None:
+    console.print(f"{body['task_display']}: {body['dev_source']} ({body['questions']:,} questions, {body['articles']:,} articles)", soft_wrap=True)
+    if body.get("mode") == "model":
+        console.print(
+            f"model {body['model']} ({body['model_type']}): {body['windows']:,} windows of {body['max_seq_length']} tokens, "
+            f"doc stride {body['doc_stride']}, on {body['device']}",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"predictions {body['predictions']}" + (f", null odds {body['null_odds']}" if body.get("null_odds") else ""), soft_wrap=True)
+    for gate in body.get("gates", []):
+        value = "not measured" if gate["value"] is None else f"{gate['value']:.2f}"
+        mark = "passed" if gate["passed"] else "FAILED"
+        console.print(f"gate {gate['gate']}: {gate['metric']} {value} (bar {gate['bar']:g}) {mark}", soft_wrap=True)
+
+
 BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
+    "eval-squad": _eval_squad_body,
     "models inspect": _inspect_body,
     "models student": _student_body,
     "eval-glue": _eval_glue_body,
