@@ -456,6 +456,9 @@ def load_glue_hub(
     split = split or task.hub_dev_split
     import datasets
 
+    from distilcli.models.loading import quiet_hub
+
+    quiet_hub()
     try:
         dataset = datasets.load_dataset(
             HUB_DATASET, task.hub_config, split=split, cache_dir=None if cache_dir is None else str(cache_dir)

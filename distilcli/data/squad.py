@@ -74,6 +74,13 @@ class SquadExample:
     def answer_texts(self) -> list[str]:
         return [answer.text for answer in self.answers]
 
+    def misaligned(self) -> bool:
+        """The first answer's text is not at its ``answer_start`` in the context (training needs it there)."""
+        if not self.answers:
+            return False
+        first = self.answers[0]
+        return self.context[first.start : first.start + len(first.text)] != first.text
+
 
 @dataclass
 class SquadSplit:
@@ -111,6 +118,8 @@ def _answers(qa: Mapping[str, Any], context: str, where: str, required: bool) ->
     for k, answer in enumerate(raw):
         at = f"{where} answer {k}"
         text = _field(answer, "text", str, at)
+        if not text.strip():
+            raise BadInput(f"{at}: the answer text is empty")
         start = _field(answer, "answer_start", int, at)
         if not 0 <= start <= len(context):
             raise BadInput(f"{at}: answer_start {start} is outside the context ({len(context)} characters)")
@@ -134,6 +143,8 @@ def parse_squad(data: Any, source: str, task: SquadTask | None = None) -> tuple[
         for p, paragraph in enumerate(paragraphs):
             at_paragraph = f"{at_article} paragraph {p}"
             context = _field(paragraph, "context", str, at_paragraph)
+            if not context.strip():
+                raise BadInput(f"{at_paragraph}: the context is empty")
             for q, qa in enumerate(_field(paragraph, "qas", list, at_paragraph)):
                 qid = qa.get("id") if isinstance(qa, Mapping) else None
                 where = f"{at_paragraph} question {qid!r}" if isinstance(qid, str) else f"{at_paragraph} question {q}"
@@ -175,6 +186,9 @@ def load_squad_hub(task: SquadTask, split: str = "validation") -> SquadSplit:
     """The hub's ``rajpurkar/squad`` / ``rajpurkar/squad_v2`` split; BadInput when unreachable."""
     import datasets
 
+    from distilcli.models.loading import quiet_hub
+
+    quiet_hub()
     try:
         dataset = datasets.load_dataset(task.hub_dataset, split=split)
     except Exception as exc:  # offline, unknown split, hub outage: one line for the user

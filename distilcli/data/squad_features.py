@@ -107,10 +107,12 @@ def encode_squad(
         offsets = encoded["offset_mapping"][row]
         cls = ids.index(tokenizer.cls_token_id) if tokenizer.cls_token_id in ids else 0
         start = end = cls
-        if example.answers:
+        context_tokens = [i for i, s in enumerate(sequence_ids) if s == 1]
+        if example.answers and context_tokens:
             answer = example.answers[0]
-            start_char, end_char = answer.start, answer.start + len(answer.text)
-            context_tokens = [i for i, s in enumerate(sequence_ids) if s == 1]
+            # Spaces around an answer would widen the span to a neighbouring token, or lose it.
+            start_char = answer.start + len(answer.text) - len(answer.text.lstrip())
+            end_char = start_char + len(answer.text.strip())
             first, last = context_tokens[0], context_tokens[-1]
             if offsets[first][0] <= start_char and offsets[last][1] >= end_char:
                 start = first

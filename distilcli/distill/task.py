@@ -110,6 +110,11 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     task = data.task
     job = job_for(task)
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
+    if ft.max_seq_length is not None:
+        from distilcli.finetune.qa import check_fits
+        from distilcli.models.loading import load_config
+
+        check_fits(cfg.teacher, load_config(resolve_model(cfg.teacher)), ft.max_seq_length)
     if cfg.student:
         check_model_outside(cfg.student, Path(cfg.out), "--student")
     if cfg.resume:

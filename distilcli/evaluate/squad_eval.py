@@ -49,13 +49,19 @@ class EvalSquadConfig:
 # -- scoring --------------------------------------------------------------------------------------
 
 
-def score(dev: SquadSplit, answers: dict[str, str], null_odds: dict[str, float] | None = None, na_prob_thresh: float = 1.0) -> dict[str, float]:
+def score(
+    dev: SquadSplit,
+    answers: dict[str, str],
+    null_odds: dict[str, float] | None = None,
+    na_prob_thresh: float = 1.0,
+    search_answers: dict[str, str] | None = None,
+) -> dict[str, float]:
     """The official metrics of ``dev``'s version for an ``{id: answer}`` map."""
     from distilcli.evaluate.squad_metrics import golds, score_v1, score_v2
 
     questions = golds(dev.examples)
     if dev.task.version_2:
-        return score_v2(questions, answers, null_odds, na_prob_thresh)
+        return score_v2(questions, answers, null_odds, na_prob_thresh, search_answers)
     return score_v1(questions, answers)
 
 
@@ -64,6 +70,8 @@ def score_model(model: Any, tokenizer: Any, dev: SquadSplit, features: Any, cfg:
 
     The answers already apply ``cfg.null_threshold``, so the official no-answer threshold is
     not applied a second time: v2.0's ``exact``/``f1`` score exactly the answers written out.
+    The best-threshold search switches to each question's best span, so ``best_f1_thresh``
+    is a value worth passing as ``--null-threshold``.
     """
     from distilcli.evaluate.squad_post import postprocess
     from distilcli.finetune.qa import predict_spans
@@ -73,12 +81,14 @@ def score_model(model: Any, tokenizer: Any, dev: SquadSplit, features: Any, cfg:
         dev.examples, features, starts, ends, version_2=dev.task.version_2,
         n_best=cfg.n_best, max_answer_length=cfg.max_answer_length, null_threshold=cfg.null_threshold,
     )  # fmt: skip
-    return score(dev, predictions.answers, predictions.null_odds, na_prob_thresh=math.inf), predictions
+    search = predictions.best_spans if dev.task.version_2 else None
+    return score(dev, predictions.answers, predictions.null_odds, na_prob_thresh=math.inf, search_answers=search), predictions
 
 
 # -- gates ----------------------------------------------------------------------------------------
 
 _GATE_ALIASES = {"em": "exact", "exact_match": "exact", "exact": "exact", "f1": "f1"}
+_V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact", "best_f1")
 
 
 def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
@@ -95,11 +105,10 @@ def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
         raise BadInput(f"--fail-under {spec!r}: the bar must be a finite number")
     if 0 < bar < 1:
         raise BadInput(f"--fail-under {spec!r}: SQuAD metrics are percentages (80 means 80%); write {name}={bar * 100:g}")
-    key = _GATE_ALIASES.get(name.lower(), name)
+    key = _GATE_ALIASES.get(name.lower()) or next((m for m in _V2_METRICS if m.lower() == name.lower()), name)
     if key == "exact" and not version_2:
         key = "exact_match"
-    known = ("exact_match", "f1") if not version_2 else (
-        "exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact", "best_f1")  # fmt: skip
+    known = ("exact_match", "f1") if not version_2 else _V2_METRICS
     if key not in known:
         raise BadInput(f"--fail-under {spec!r}: unknown metric {name!r} for {'SQuAD v2.0' if version_2 else 'SQuAD v1.1'} (known: {', '.join(known)})")
     return key, bar
@@ -113,6 +122,10 @@ def _read_json_map(path: Path, what: str, value_type: type | tuple[type, ...]) -
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path} is a folder: give the {what} JSON file") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read it ({first_line(exc)})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(f"{path}: not a JSON {what} file ({first_line(exc)})") from None
     if not isinstance(data, dict):
@@ -140,6 +153,22 @@ def _write_json(path: Path | None, data: Any) -> str | None:
         return None
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
     return str(path)
+
+
+def _check_coverage(cfg: EvalSquadConfig, dev: SquadSplit, answers: dict[str, str], odds: dict[str, float] | None) -> None:
+    """A predictions file for another dev set is an error; a partial one is scored, with a warning."""
+    from distilcli import progress
+
+    ids = [e.id for e in dev.examples]
+    found = sum(1 for qid in ids if qid in answers)
+    if found == 0:
+        raise BadInput(f"{cfg.predictions}: none of its {len(answers):,} answers is for a question of {dev.source}: is it the right dev file?")
+    if odds is not None:
+        lacking = [qid for qid in ids if qid in answers and qid not in odds]
+        if lacking:
+            raise BadInput(f"{cfg.null_odds}: no null odds for {len(lacking):,} answered question(s) (e.g. {lacking[0]!r}): write odds for every question")
+    if found < len(ids):
+        progress.log(f"warning: {len(ids) - found:,} of {len(ids):,} questions have no prediction in {cfg.predictions}: each scores 0")
 
 
 def _recorded(config: Any, name: str) -> int | None:
@@ -205,9 +234,11 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
         odds = _read_json_map(cfg.null_odds, "null odds", (int, float)) if cfg.null_odds is not None else None
         if odds is not None and not version_2:
             raise BadInput(f"--null-odds: {dev.source} is SQuAD v1.1; null odds only apply to v2.0")
+        _check_coverage(cfg, dev, answers, odds)
         metrics = score(dev, answers, odds, cfg.na_prob_thresh)
+        ids = {e.id for e in dev.examples}
         body |= {"mode": "predictions", "predictions": str(cfg.predictions), "null_odds": None if cfg.null_odds is None else str(cfg.null_odds),
-                 "unknown_predictions": sum(1 for k in answers if k not in {e.id for e in dev.examples})}  # fmt: skip
+                 "unknown_predictions": sum(1 for k in answers if k not in ids)}  # fmt: skip
     else:
         metrics, body_model, artifacts = _run_model(cfg, dev)
         body |= body_model
@@ -229,7 +260,7 @@ def _run_model(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float],
     import torch
 
     from distilcli.data.squad_features import check_window_options, encode_squad
-    from distilcli.finetune.qa import check_qa_config, load_qa_model
+    from distilcli.finetune.qa import check_fits, check_qa_config, load_qa_model, usable_positions
     from distilcli.models.loading import load_config
     from distilcli.models.resolve import resolve_model
 
@@ -237,13 +268,16 @@ def _run_model(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float],
     ref = resolve_model(cfg.model)
     config = load_config(ref)
     check_qa_config(ref, config)
-    max_positions = int(getattr(config, "max_position_embeddings", 512) or 512)
+    max_positions = usable_positions(config)
+
+    def first(*values: int | None) -> int:
+        return next(v for v in values if v is not None)
+
     # The window the model was fine-tuned with, unless the user says otherwise.
-    max_seq_length = cfg.max_seq_length or _recorded(config, "max_seq_length") or min(384, max_positions)
-    doc_stride = cfg.doc_stride or _recorded(config, "doc_stride") or min(128, max(1, max_seq_length // 3))
-    max_query_length = cfg.max_query_length or _recorded(config, "max_query_length") or min(64, max(1, max_seq_length // 4))
-    if max_seq_length > max_positions:
-        raise BadInput(f"--max-seq-length {max_seq_length} exceeds the model's maximum of {max_positions} positions")
+    max_seq_length = first(cfg.max_seq_length, _recorded(config, "max_seq_length"), min(384, max_positions))
+    doc_stride = first(cfg.doc_stride, _recorded(config, "doc_stride"), min(128, max(1, max_seq_length // 3)))
+    max_query_length = first(cfg.max_query_length, _recorded(config, "max_query_length"), min(64, max(1, max_seq_length // 4)))
+    check_fits(cfg.model, config, max_seq_length)
     check_window_options(max_seq_length, doc_stride, max_query_length)
     cfg = replace(cfg, max_seq_length=max_seq_length, doc_stride=doc_stride, max_query_length=max_query_length)
     loaded = load_qa_model(ref, for_training=False)

@@ -7,8 +7,9 @@ normalisation, an unanswerable question's only gold answer is "", F1 is 1 when b
 are empty, HasAns/NoAns breakdowns, and with null odds the best thresholds.
 
 Where the official v2.0 script stops with a KeyError (a question missing from the
-predictions or from the null odds) we score the missing prediction as "" and the missing
-odds as 0.0, and report how many were missing.
+predictions) we score the question 0, as v1.1 does, also when it has no answer: an empty
+predictions file must not earn the NoAns questions. With no question missing, every figure
+is the official script's.
 """
 
 from __future__ import annotations
@@ -96,10 +97,13 @@ def _v2_golds(q: Gold) -> list[str]:
 
 
 def raw_scores_v2(questions: list[Gold], predictions: Mapping[str, str]) -> tuple[dict[str, float], dict[str, float]]:
-    """Per question: exact and F1 before any null threshold (a missing prediction counts as "")."""
+    """Per question: exact and F1 before any null threshold (a missing prediction scores 0)."""
     exact, f1 = {}, {}
     for q in questions:
-        prediction = predictions.get(q.id, "")
+        if q.id not in predictions:
+            exact[q.id] = f1[q.id] = 0.0
+            continue
+        prediction = predictions[q.id]
         answers = _v2_golds(q)
         exact[q.id] = float(max(exact_match(prediction, a) for a in answers))
         f1[q.id] = max(f1_v2(prediction, a) for a in answers)
@@ -125,11 +129,12 @@ def find_best_threshold(
 
     Start from predicting "" everywhere (every unanswerable question right), then lower the
     bar one question at a time in increasing odds: a question switches to its prediction.
+    A question without a prediction is never right (it scores 0 whatever the threshold).
     """
-    current = best = float(sum(1 for k in has_answer if not has_answer[k]))
+    current = best = float(sum(1 for k in has_answer if not has_answer[k] and k in predictions))
     best_threshold = 0.0
     for qid in sorted(null_odds, key=lambda k: null_odds[k]):
-        if qid not in scores:
+        if qid not in scores or qid not in predictions:
             continue
         if has_answer[qid]:
             diff = scores[qid]
@@ -146,11 +151,15 @@ def score_v2(
     predictions: Mapping[str, str],
     null_odds: Mapping[str, float] | None = None,
     na_prob_thresh: float = 1.0,
+    search_predictions: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """The official v2.0 report: ``exact``, ``f1``, ``total``, HasAns_*/NoAns_*, and with null odds best_*.
 
     ``na_prob_thresh`` is the official ``--na-prob-thresh`` (default 1.0): a question whose
     null odds exceed it is scored as answered "". It only applies when ``null_odds`` are given.
+    ``search_predictions`` (default ``predictions``) are the answers the best-threshold search
+    switches to: a model's best non-null spans, so that the threshold found is not capped by
+    the one its predictions already applied.
     """
     # As the official make_qid_to_has_ans: a question "has an answer" when its answer list is not empty.
     has_answer = {q.id: bool(q.answers) for q in questions}
@@ -158,15 +167,15 @@ def score_v2(
     exact_raw, f1_raw = raw_scores_v2(questions, predictions)
     ids = [q.id for q in questions]
     odds = {qid: 0.0 for qid in ids}
-    missing_odds = 0
     if null_odds is not None:
         # In the odds file's own order: the threshold search breaks ties by it, as the official script.
+        # (Callers check that every answered question has odds; any other counts as 0.0.)
         known = set(ids)
         odds = {qid: float(value) for qid, value in null_odds.items() if qid in known}
-        missing_odds = len(ids) - len(odds)
         odds.update({qid: 0.0 for qid in ids if qid not in odds})
-    exact = apply_no_answer_threshold(exact_raw, odds, has_answer, na_prob_thresh)
-    f1 = apply_no_answer_threshold(f1_raw, odds, has_answer, na_prob_thresh)
+    answered = {qid for qid in ids if qid in predictions}
+    exact = {k: v if k in answered else 0.0 for k, v in apply_no_answer_threshold(exact_raw, odds, has_answer, na_prob_thresh).items()}
+    f1 = {k: v if k in answered else 0.0 for k, v in apply_no_answer_threshold(f1_raw, odds, has_answer, na_prob_thresh).items()}
     out: dict[str, float] = {}
     out["exact"], out["f1"], out["total"] = _summary(exact, f1, ids)
     for prefix, wanted in (("HasAns", True), ("NoAns", False)):
@@ -174,8 +183,9 @@ def score_v2(
         if subset:
             out[f"{prefix}_exact"], out[f"{prefix}_f1"], out[f"{prefix}_total"] = _summary(exact, f1, subset)
     if null_odds is not None:
-        out["best_exact"], out["best_exact_thresh"] = find_best_threshold(predictions, exact_raw, odds, has_answer)
-        out["best_f1"], out["best_f1_thresh"] = find_best_threshold(predictions, f1_raw, odds, has_answer)
-        out["missing_null_odds"] = missing_odds
+        searched = predictions if search_predictions is None else search_predictions
+        exact_s, f1_s = (exact_raw, f1_raw) if search_predictions is None else raw_scores_v2(questions, searched)
+        out["best_exact"], out["best_exact_thresh"] = find_best_threshold(searched, exact_s, odds, has_answer)
+        out["best_f1"], out["best_f1_thresh"] = find_best_threshold(searched, f1_s, odds, has_answer)
     out["missing_predictions"] = missing
     return out

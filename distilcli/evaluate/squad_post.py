@@ -30,6 +30,8 @@ class QAPredictions:
     answers: dict[str, str] = field(default_factory=dict)
     nbest: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     null_odds: dict[str, float] | None = None
+    #: v2.0: the best non-null span of every question, whatever the threshold decided.
+    best_spans: dict[str, str] = field(default_factory=dict)
 
 
 def check_post_options(n_best: int, max_answer_length: int) -> None:
@@ -95,6 +97,7 @@ def postprocess(
             assert out.null_odds is not None
             odds = null[0] - best[0]["score"] if best and null is not None else NO_SPAN_ODDS
             out.null_odds[example.id] = float(odds)
+            out.best_spans[example.id] = best_text
             out.answers[example.id] = "" if odds > null_threshold else best_text
         else:
             out.answers[example.id] = best_text

@@ -100,11 +100,13 @@ class TaskTeacher:
         padding = ~attention_mask.bool()
         teacher = teacher.to(student.dtype)
         kd_parts, task_parts = [], []
+        lowest = torch.finfo(student.dtype).min
         for k, gold in enumerate(positions):
-            s = student[..., k].masked_fill(padding, torch.finfo(student.dtype).min)
-            t = teacher[..., k].masked_fill(padding, torch.finfo(student.dtype).min)
-            kd_parts.append(F.kl_div(F.log_softmax(s / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean") * T**2)
-            task_parts.append(F.cross_entropy(s, gold))
+            # Scale first, then mask: the lowest float divided by a temperature below 1 would be -inf.
+            s = (student[..., k] / T).masked_fill(padding, lowest)
+            t = (teacher[..., k] / T).masked_fill(padding, lowest)
+            kd_parts.append(F.kl_div(F.log_softmax(s, dim=-1), F.softmax(t, dim=-1), reduction="batchmean") * T**2)
+            task_parts.append(F.cross_entropy(student[..., k].masked_fill(padding, lowest), gold))
         kd, task = (kd_parts[0] + kd_parts[1]) / 2, (task_parts[0] + task_parts[1]) / 2
         return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
 
@@ -167,7 +169,12 @@ def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
     if squad is not None:
         data = _prepare_squad(cfg, squad)
         if check_model:
+            from distilcli.finetune.qa import check_fits
+            from distilcli.models.loading import load_config
+            from distilcli.models.resolve import resolve_model
+
             check_model_outside(cfg.model, Path(cfg.out), "--model")
+            check_fits(cfg.model, load_config(resolve_model(cfg.model)), cfg.max_seq_length or 384)
         return data
     columns = ColumnMap(cfg.text_a, cfg.text_b, cfg.label_column)
     use_hub = cfg.glue_dir is None and cfg.hub_dir is None
@@ -198,6 +205,8 @@ def _prepare_squad(cfg: Any, task: SquadTask) -> FinetuneData:
             raise BadInput(f"{flag} is a GLUE option: SQuAD reads the official JSON files given with --train-file and --dev-file")
     check_window_options(cfg.max_seq_length or 384, cfg.doc_stride, cfg.max_query_length)
     check_post_options(cfg.n_best, cfg.max_answer_length)
+    if not math.isfinite(cfg.null_threshold):
+        raise BadInput(f"--null-threshold must be a finite number, got {cfg.null_threshold}")
     use_hub = cfg.train_file is None and cfg.dev_file is None
     train = load_squad_split(task, "train", cfg.train_file, use_hub)
     dev = load_squad_split(task, "dev", cfg.dev_file, use_hub)
@@ -205,6 +214,13 @@ def _prepare_squad(cfg: Any, task: SquadTask) -> FinetuneData:
         raise BadInput(f"no {task.display_name} training data: pass --train-file FILE (the official JSON layout)")
     if dev is None:
         raise BadInput(f"no {task.display_name} dev data: pass --dev-file FILE (the official JSON layout)")
+    misaligned = next((e for e in train.examples if e.misaligned()), None)
+    if misaligned is not None:
+        answer = misaligned.answers[0]
+        raise BadInput(
+            f"{train.source}: question {misaligned.id!r}: the answer {answer.text!r} is not at answer_start "
+            f"{answer.start} of its context: fix answer_start (training reads the answer there)"
+        )
     overlap = {e.id for e in train.examples} & {e.id for e in dev.examples}
     if overlap:
         raise BadInput(f"{len(overlap)} question(s) of {dev.source} are also in {train.source} (e.g. {sorted(overlap)[0]}): train and dev must not share questions")

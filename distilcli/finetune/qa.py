@@ -35,6 +35,21 @@ def check_qa_config(ref: ModelRef, config: Any | None = None) -> None:
         raise BadInput(f"model {ref.spec} was fine-tuned on {recorded}, not SQuAD: pass a model fine-tuned with --task squad or squad_v2")
 
 
+def usable_positions(config: Any) -> int:
+    """How many tokens one sequence may have: RoBERTa and MPNet start counting at pad_token_id + 1."""
+    positions = int(getattr(config, "max_position_embeddings", 512) or 512)
+    if config.model_type in ("roberta", "mpnet", "xlm-roberta", "camembert"):
+        positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
+    return positions
+
+
+def check_fits(spec: str, config: Any, max_seq_length: int) -> None:
+    """``--max-seq-length`` within the model's positions (else :class:`BadInput`, before any weight is read)."""
+    limit = usable_positions(config)
+    if max_seq_length > limit:
+        raise BadInput(f"--max-seq-length {max_seq_length} exceeds the {limit} positions of {spec}: use --max-seq-length {limit} or less")
+
+
 def load_qa_model(ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
     """Load ``ref`` with a span head; for evaluation the head must be trained, else :class:`BadInput`."""
     from transformers import AutoModelForQuestionAnswering

@@ -22,6 +22,16 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
+def quiet_hub() -> None:
+    """Silence huggingface_hub's and datasets' retry warnings: an unreachable hub ends in one error line."""
+    import datasets
+    from huggingface_hub.utils import logging as hub_logging
+
+    hub_logging.set_verbosity_error()
+    datasets.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+
+
 def load_config(ref: ModelRef) -> Any:
     """The model's config; an unsupported architecture is :class:`BadInput`."""
     from transformers import AutoConfig

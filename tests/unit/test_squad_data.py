@@ -53,6 +53,8 @@ def test_reads_v1_and_v2_with_unanswerable_questions(tiny_squad: Path, tiny_squa
         ({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": [{"text": "a", "answer_start": 9}]}]}]}]}, "outside the context"),
         ({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": 5, "question": "?", "answers": []}]}]}]}, "field 'id' should be str"),
         ({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": []}]}]}]}, "no answers and not marked is_impossible"),
+        ({"data": [{"paragraphs": [{"context": " ", "qas": []}]}]}, "paragraph 0: the context is empty"),
+        ({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q1", "question": "?", "answers": [{"text": " ", "answer_start": 0}]}]}]}]}, "answer 0: the answer text is empty"),
     ],
 )
 def test_bad_files_name_the_file_and_the_record(tmp_path: Path, document: object, message: str) -> None:
@@ -122,6 +124,16 @@ def test_long_context_is_windowed_and_windows_without_the_answer_point_at_cls(to
     last = features.offsets[-1]
     assert context[last[features.start_positions[-1]][0] : last[features.end_positions[-1]][1]] == "water"
     assert features.start_positions[0] == features.end_positions[0] == features.cls_index[0] == 0
+
+
+def test_spaces_around_an_answer_do_not_move_its_span(tokenizer) -> None:
+    from transformers import BertConfig
+
+    context = "the cat sat on the mat"
+    padded = SquadExample("q", "", "where did the cat sit", context, (Answer(" the mat ", context.index(" the mat")),))
+    features = encode_squad([padded], tokenizer, adapter_for(BertConfig()), max_seq_length=64, doc_stride=16, max_query_length=16)
+    offsets = features.offsets[0]
+    assert context[offsets[features.start_positions[0]][0] : offsets[features.end_positions[0]][1]] == "the mat"
 
 
 def test_unanswerable_points_at_cls_and_distilbert_gets_no_segments(tokenizer) -> None:

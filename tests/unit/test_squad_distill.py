@@ -37,12 +37,12 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum())
 
 
-def test_span_loss_is_the_mean_of_start_and_end_kl_times_t_squared_over_real_tokens() -> None:
+@pytest.mark.parametrize("T", [2.0, 0.5])
+def test_span_loss_is_the_mean_of_start_and_end_kl_times_t_squared_over_real_tokens(T: float) -> None:
     rng = np.random.default_rng(0)
     student, teacher = rng.normal(size=(2, 5, 2)), rng.normal(size=(2, 5, 2))
     mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
     starts, ends = np.array([1, 2]), np.array([3, 2])
-    T = 2.0
     # Independent computation: per row, softmax over the real tokens only.
     kd, ce = [], []
     for k, gold in enumerate((starts, ends)):

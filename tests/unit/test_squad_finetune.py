@@ -42,8 +42,7 @@ def test_squad_training_lowers_the_loss_and_keeps_the_best_f1(tiny_encoders: dic
     assert sum(losses[-4:]) / 4 < sum(losses[:4]) / 4
     best = max(run["history"], key=lambda h: h["metrics"]["f1"])
     assert report.metrics["f1"] == best["metrics"]["f1"] and report.metrics["best_step"] == best["step"]
-    # More windows than questions: some contexts were longer than one 64-token window.
-    assert report.metrics["dev_examples"] == 24
+    assert report.metrics["dev_examples"] == 24  # questions, however many windows they span
 
 
 def test_squad_v2_metrics(tiny_encoders: dict[str, Path], tiny_squad_v2: Path, tmp_path: Path) -> None:
@@ -82,3 +81,23 @@ def test_squad_data_errors_come_before_any_model(tmp_path: Path, tiny_squad: Pat
     with pytest.raises(BadInput, match="--doc-stride"):
         run_finetune(_cfg(tmp_path / "no-model", tiny_squad, tmp_path / "run", doc_stride=60))
     assert not (tmp_path / "run").exists()
+
+
+def test_squad_model_checks_before_training(tiny_encoders: dict[str, Path], tiny_squad: Path, tmp_path: Path) -> None:
+    # The tiny RoBERTa has 66 position embeddings, of which 65 are usable (they start at pad_token_id + 1).
+    with pytest.raises(BadInput, match="exceeds the 65 positions"):
+        run_finetune(_cfg(tiny_encoders["roberta"], tiny_squad, tmp_path / "run", max_seq_length=66, doc_stride=16))
+    with pytest.raises(BadInput, match="--null-threshold must be a finite"):
+        run_finetune(_cfg(tiny_encoders["bert"], tiny_squad, tmp_path / "run", null_threshold=float("nan")))
+    assert not (tmp_path / "run").exists()
+
+
+def test_misaligned_training_answer_is_refused(tiny_encoders: dict[str, Path], tiny_squad: Path, tmp_path: Path) -> None:
+    import json
+
+    document = json.loads((tiny_squad / "train.json").read_text())
+    qa = document["data"][0]["paragraphs"][0]["qas"][0]
+    qa["answers"][0]["answer_start"] += 1
+    (tmp_path / "train.json").write_text(json.dumps(document))
+    with pytest.raises(BadInput, match=f"question '{qa['id']}': the answer .* is not at answer_start"):
+        run_finetune(_cfg(tiny_encoders["bert"], tiny_squad, tmp_path / "run", train_file=tmp_path / "train.json"))

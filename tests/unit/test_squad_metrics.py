@@ -129,7 +129,19 @@ def test_score_v2_gold_answers_that_normalise_to_nothing_are_dropped() -> None:
     assert only_article["exact"] == 100.0 and only_article["HasAns_total"] == 1
 
 
-def test_score_v2_missing_predictions_count_as_empty() -> None:
-    result = score_v2(_v2_questions(), {"a": "Paris"})
+def test_score_v2_missing_predictions_score_zero_even_without_an_answer() -> None:
+    # The official v2.0 script stops with a KeyError here; an empty file must not earn the NoAns questions.
+    result = score_v2(_v2_questions(), {"a": "Paris"}, {"a": -1.0})
     assert result["missing_predictions"] == 3
-    assert result["exact"] == pytest.approx(75.0)  # a right; c and d right as ""
+    assert result["exact"] == pytest.approx(25.0)  # only a
+    assert result["NoAns_exact"] == 0.0
+    assert result["best_exact"] == pytest.approx(25.0)  # no threshold makes a missing answer right
+    assert score_v2(_v2_questions(), {})["f1"] == 0.0
+
+
+def test_best_threshold_ties_follow_the_odds_file_order() -> None:
+    # a (has answer, right) and c (no answer, answered "x") share odds 0.0. Official: sorted() is
+    # stable, so the file order decides: a first reaches 2/2 before c costs 1; c first never beats 1.
+    has, predictions, exact = {"a": True, "c": False}, {"a": "yes", "c": "x"}, {"a": 1.0, "c": 0.0}
+    assert find_best_threshold(predictions, exact, {"a": 0.0, "c": 0.0}, has) == (100.0, 0.0)
+    assert find_best_threshold(predictions, exact, {"c": 0.0, "a": 0.0}, has) == (50.0, 0.0)
