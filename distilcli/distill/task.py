@@ -16,6 +16,7 @@ from typing import Any
 
 from distilcli import __version__, progress
 from distilcli.config import config_to_dict
+from distilcli.data.squad import SquadTask
 from distilcli.distill.config import DistillConfig
 from distilcli.errors import BadInput
 from distilcli.reports import Report
@@ -110,7 +111,8 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     task = data.task
     job = job_for(task)
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
-    if ft.max_seq_length is not None:
+    if isinstance(task, SquadTask):
+        # SQuAD windows fill --max-seq-length; GLUE sentences are truncated there but rarely reach it.
         from distilcli.finetune.qa import check_fits
         from distilcli.models.loading import load_config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from distilcli.evaluate.squad_post import postprocess
 from distilcli.models.aliases import ALIASES
 
 pytestmark = pytest.mark.slow
-SQUAD = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "squad"
+SQUAD = Path(os.environ.get("DISTILCLI_REAL_DATA", "/work/shared/data")) / "squad"
 
 
 @pytest.mark.parametrize("alias", ["minilm-l6", "mpnet-base"])
@@ -25,7 +26,7 @@ def test_gold_positions_decode_to_the_gold_answers(alias: str) -> None:
     (length 192, stride 64), offsets and the v2.0 null answer, on the first 600 questions.
     """
     if not SQUAD.is_dir():
-        pytest.skip("../shared/data/squad not present")
+        pytest.skip("the shared SQuAD files are not present")
     if not ALIASES.get(alias).is_installed():
         pytest.skip(f"{alias} not installed: {ALIASES.get(alias).install_command()}")
     from distilcli.models.adapters import adapter_for

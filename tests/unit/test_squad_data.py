@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from distilcli.errors import BadInput
 from distilcli.evaluate.squad_post import postprocess
 from distilcli.models.adapters import adapter_for
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "squad"
+SHARED = Path(os.environ.get("DISTILCLI_REAL_DATA", "/work/shared/data")) / "squad"
 
 
 def _write(tmp_path: Path, document: object, name: str = "data.json") -> Path:
@@ -76,7 +77,7 @@ def test_duplicate_question_ids_refused(tmp_path: Path) -> None:
         read_squad_json(path)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/squad not present")
+@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared SQuAD files are not present")
 def test_official_dev_files() -> None:
     v1 = read_squad_json(SHARED / "dev-v1.1.json")
     v2 = read_squad_json(SHARED / "dev-v2.0.json")
