@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -135,6 +135,16 @@ def check_output(output: str | Path | None) -> None:
     from distilcli.fsutil import check_output_file
 
     check_output_file(output)
+
+
+def raise_failed_gates(outcomes: list[dict[str, Any]], digits: str) -> None:
+    """After the report is out: exit 3 naming every --fail-under gate that failed (``digits`` formats values)."""
+    from distilcli.errors import QualityGateFailed
+
+    failed = [o for o in outcomes if not o["passed"]]
+    if failed:
+        shown = "; ".join(f"{o['metric']} {'not measured' if o['value'] is None else format(o['value'], digits)} < {o['bar']:g}" for o in failed)
+        raise QualityGateFailed(f"quality gate failed: {shown}")
 
 
 def emit_report(report: Report, output: str | Path | None, as_json: bool, console: Console) -> None:

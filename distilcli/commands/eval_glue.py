@@ -41,7 +41,6 @@ def eval_glue_cmd(
     values["fail_under"] = fail_under or None
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
-        from distilcli.errors import QualityGateFailed
         from distilcli.evaluate.glue_eval import EvalGlueConfig, run_eval_glue
         from distilcli.reports.render import render_report
 
@@ -49,9 +48,4 @@ def eval_glue_cmd(
         report, outcomes = run_eval_glue(cfg)
         render_report(report, console)
         _ui.emit_report(report, output, json_, console)
-        failed = [o for o in outcomes if not o["passed"]]
-        if failed:
-            shown = "; ".join(
-                f"{o['metric']} {'not measured' if o['value'] is None else format(o['value'], '.4f')} < {o['bar']:g}" for o in failed
-            )
-            raise QualityGateFailed(f"quality gate failed: {shown}")
+        _ui.raise_failed_gates(outcomes, ".4f")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,6 @@ class SquadSplit:
     kind: str = "json"
     #: Articles in the file (questions are grouped in them).
     articles: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def _field(record: Mapping[str, Any], name: str, kind: type | tuple[type, ...], where: str) -> Any:

@@ -11,7 +11,7 @@ are dropped so post-processing can only pick spans inside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from distilcli.data.squad import SquadExample
 from distilcli.errors import BadInput
@@ -144,20 +144,9 @@ class QACollate:
     def __call__(self, indices: list[int], with_labels: bool = True) -> dict[str, torch.Tensor]:
         import torch
 
-        rows = [self.features.input_ids[i] for i in indices]
-        width = max(len(row) for row in rows)
-        input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, row in enumerate(rows):
-            input_ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
-            attention_mask[r, : len(row)] = 1
-        batch: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if self.features.token_type_ids is not None:
-            token_type_ids = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, i in enumerate(indices):
-                types = self.features.token_type_ids[i]
-                token_type_ids[r, : len(types)] = torch.tensor(types, dtype=torch.long)
-            batch["token_type_ids"] = token_type_ids
+        from distilcli.finetune.classifier import pad_inputs
+
+        batch = pad_inputs(self.features.input_ids, self.features.token_type_ids, indices, self.pad_token_id)
         if with_labels:
             batch["start_positions"] = torch.tensor([self.features.start_positions[i] for i in indices], dtype=torch.long)
             batch["end_positions"] = torch.tensor([self.features.end_positions[i] for i in indices], dtype=torch.long)

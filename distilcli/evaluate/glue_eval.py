@@ -69,18 +69,25 @@ class Gate:
         return [f"{task}.{self.metric}" for task in evaluated if f"{task}.{self.metric}" in metrics]
 
 
-def parse_gate(spec: str) -> Gate:
-    """Parse ``accuracy=0.9``, ``sst2.accuracy=0.9``, ``macro=0.75`` or ``retention=0.97``."""
+def split_gate(spec: str, example: str) -> tuple[str, float]:
+    """``METRIC=VALUE`` as (the metric name as written, a finite bar); ``example`` shows the form in errors."""
     name, sep, raw = spec.partition("=")
-    name = name.strip().lower()
+    name = name.strip()
     if not sep or not name:
-        raise BadInput(f"--fail-under {spec!r}: expected METRIC=VALUE, e.g. accuracy=0.9 or sst2.accuracy=0.9")
+        raise BadInput(f"--fail-under {spec!r}: expected METRIC=VALUE, e.g. {example}")
     try:
         bar = float(raw)
     except ValueError:
         raise BadInput(f"--fail-under {spec!r}: {raw.strip()!r} is not a number") from None
     if not math.isfinite(bar):
         raise BadInput(f"--fail-under {spec!r}: the bar must be a finite number")
+    return name, bar
+
+
+def parse_gate(spec: str) -> Gate:
+    """Parse ``accuracy=0.9``, ``sst2.accuracy=0.9``, ``macro=0.75`` or ``retention=0.97``."""
+    name, bar = split_gate(spec, "accuracy=0.9 or sst2.accuracy=0.9")
+    name = name.lower()
     task: str | None = None
     if name in _GLOBAL_ALIASES:
         metric = _GLOBAL_ALIASES[name]

@@ -1,8 +1,9 @@
-"""Fast batched inference for classification: sorted by length, dynamically padded, no autograd."""
+"""Fast batched inference: sorted by length, dynamically padded, no autograd."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +16,40 @@ if TYPE_CHECKING:  # pragma: no cover
     from distilcli.finetune.classifier import Features
 
 
+def run_longest_first(
+    model: PreTrainedModel,
+    lengths: list[int],
+    collate: Callable[[list[int]], dict[str, torch.Tensor]],
+    take: Callable[[list[int], Any], None],
+    *,
+    batch_size: int,
+    device: torch.device | str | None = None,
+    description: str | None = None,
+    unit: str = "examples",
+) -> None:
+    """Run ``model`` over every row, longest first, and hand each batch's output to ``take(indices, output)``.
+
+    Longest first, so each batch is padded only to its own longest member and the first
+    batch shows at once whether memory suffices. ``torch.inference_mode`` skips all autograd
+    bookkeeping; the model's train/eval mode is restored afterwards.
+    """
+    import torch
+
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), progress.task(description or "evaluating", len(order), unit=unit) as bar:
+            for start in range(0, len(order), batch_size):
+                indices = order[start : start + batch_size]
+                batch = {k: v.to(device) for k, v in collate(indices).items()}
+                take(indices, model(**batch))
+                bar.advance(len(indices))
+    finally:
+        model.train(was_training)
+
+
 def predict_logits(
     model: PreTrainedModel,
     features: Features,
@@ -24,33 +59,17 @@ def predict_logits(
     device: torch.device | str | None = None,
     description: str | None = None,
 ) -> np.ndarray:
-    """Logits ``[N, num_labels]`` (float32) for every example, in file order.
-
-    Examples are run longest first so each batch is padded only to its own longest
-    member and the first batch shows at once whether memory suffices; results are put
-    back in file order. ``torch.inference_mode`` skips all autograd bookkeeping.
-    """
-    import torch
-
+    """Logits ``[N, num_labels]`` (float32) for every example, in file order (run longest first)."""
     from distilcli.finetune.classifier import FeatureCollate
 
     collate = FeatureCollate(features, pad_token_id, regression=False)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    order = sorted(range(len(features)), key=lambda i: -len(features.input_ids[i]))
-    num_labels = int(model.config.num_labels)
-    out = np.zeros((len(features), num_labels), dtype=np.float32)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode(), progress.task(description or "evaluating", len(order), unit="examples") as bar:
-            for start in range(0, len(order), batch_size):
-                indices = order[start : start + batch_size]
-                batch = {k: v.to(device) for k, v in collate(indices, with_labels=False).items()}
-                logits = model(**batch).logits
-                out[indices] = logits.float().cpu().numpy()
-                bar.advance(len(indices))
-    finally:
-        model.train(was_training)
+    out = np.zeros((len(features), int(model.config.num_labels)), dtype=np.float32)
+
+    def take(indices: list[int], output: Any) -> None:
+        out[indices] = output.logits.float().cpu().numpy()
+
+    run_longest_first(model, features.lengths, lambda indices: collate(indices, with_labels=False), take,
+                      batch_size=batch_size, device=device, description=description)  # fmt: skip
     return out
 
 

@@ -93,16 +93,9 @@ _V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns
 
 def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
     """``f1=80`` / ``em=70`` / ``HasAns_f1=75`` as (report metric, bar); SQuAD metrics are percentages."""
-    name, sep, raw = spec.partition("=")
-    name = name.strip()
-    if not sep or not name:
-        raise BadInput(f"--fail-under {spec!r}: expected METRIC=VALUE, e.g. f1=80 or em=70")
-    try:
-        bar = float(raw)
-    except ValueError:
-        raise BadInput(f"--fail-under {spec!r}: {raw.strip()!r} is not a number") from None
-    if not math.isfinite(bar):
-        raise BadInput(f"--fail-under {spec!r}: the bar must be a finite number")
+    from distilcli.evaluate.glue_eval import split_gate
+
+    name, bar = split_gate(spec, "f1=80 or em=70")
     if 0 < bar < 1:
         raise BadInput(f"--fail-under {spec!r}: SQuAD metrics are percentages (80 means 80%); write {name}={bar * 100:g}")
     key = _GATE_ALIASES.get(name.lower()) or next((m for m in _V2_METRICS if m.lower() == name.lower()), name)
@@ -137,12 +130,11 @@ def _read_json_map(path: Path, what: str, value_type: type | tuple[type, ...]) -
 
 
 def _check_writable(paths: list[Path | None]) -> None:
+    from distilcli.fsutil import check_output_file
+
     for path in paths:
-        if path is None:
-            continue
-        if path.is_dir():
-            raise BadInput(f"{path} is a folder: give a file name")
-        if not path.parent.exists():
+        check_output_file(path)  # not a folder, somewhere writable
+        if path is not None and not path.parent.exists():
             raise BadInput(f"{path.parent}: folder does not exist")
 
 

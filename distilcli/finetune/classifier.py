@@ -115,17 +115,28 @@ def load_classifier(ref: ModelRef, task: GlueTask, *, for_training: bool, **kwar
         )
     except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
         raise BadInput(f"cannot load {ref.spec} as a classifier ({first_line(exc)})") from None
-    missing = sorted(set(info.get("missing_keys", ())) | {m[0] if isinstance(m, tuple) else m for m in info.get("mismatched_keys", ())})
+    missing = missing_weights(info)
     if not for_training and missing:
         raise BadInput(
             f"model {ref.spec} has no trained classification head for {task.display_name} "
             f"(missing {missing[0]}{' and more' if len(missing) > 1 else ''}): fine-tune it first with "
             f"`distil finetune --model {ref.spec} --task {task.name}`"
         )
+    return LoadedClassifier(ref, model, padded_tokenizer(ref), adapter, missing, permutation)
+
+
+def missing_weights(info: dict[str, Any]) -> list[str]:
+    """Weights a checkpoint lacked or had in another shape (``output_loading_info``): initialised fresh."""
+    mismatched = {m[0] if isinstance(m, tuple) else m for m in info.get("mismatched_keys", ())}
+    return sorted(set(info.get("missing_keys", ())) | mismatched)
+
+
+def padded_tokenizer(ref: ModelRef) -> Any:
+    """The model's tokenizer, which must have a pad token (batches are padded), else :class:`BadInput`."""
     tokenizer = load_tokenizer(ref)
     if tokenizer is None or tokenizer.pad_token_id is None:
         raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
-    return LoadedClassifier(ref, model, tokenizer, adapter, missing, permutation)
+    return tokenizer
 
 
 @dataclass
@@ -169,6 +180,28 @@ def encode(
     return Features(list(encoded["input_ids"]), None if token_types is None else list(token_types), labels)
 
 
+def pad_inputs(
+    input_ids: list[list[int]], token_type_ids: list[list[int]] | None, indices: list[int], pad_token_id: int
+) -> dict[str, torch.Tensor]:
+    """``input_ids``, ``attention_mask`` (and ``token_type_ids`` when given) of rows ``indices``, right-padded."""
+    import torch
+
+    rows = [input_ids[i] for i in indices]
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), int(pad_token_id), dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
+        attention_mask[r, : len(row)] = 1
+    batch = {"input_ids": ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        types = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(indices):
+            types[r, : len(token_type_ids[i])] = torch.tensor(token_type_ids[i], dtype=torch.long)
+        batch["token_type_ids"] = types
+    return batch
+
+
 class FeatureCollate:
     """Right-pad a batch of feature rows; adds ``labels`` (long, or float for regression)."""
 
@@ -180,20 +213,7 @@ class FeatureCollate:
     def __call__(self, indices: list[int], with_labels: bool = True) -> dict[str, torch.Tensor]:
         import torch
 
-        rows = [self.features.input_ids[i] for i in indices]
-        width = max(len(row) for row in rows)
-        input_ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, row in enumerate(rows):
-            input_ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
-            attention_mask[r, : len(row)] = 1
-        batch = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if self.features.token_type_ids is not None:
-            token_type_ids = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, i in enumerate(indices):
-                types = self.features.token_type_ids[i]
-                token_type_ids[r, : len(types)] = torch.tensor(types, dtype=torch.long)
-            batch["token_type_ids"] = token_type_ids
+        batch = pad_inputs(self.features.input_ids, self.features.token_type_ids, indices, self.pad_token_id)
         if with_labels:
             values = [self.features.labels[i] for i in indices]
             batch["labels"] = torch.tensor(values, dtype=torch.float if self.regression else torch.long)

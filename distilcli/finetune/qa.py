@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distilcli import progress
 from distilcli.errors import BadInput, first_line
-from distilcli.finetune.classifier import LoadedClassifier, task_of
+from distilcli.finetune.classifier import LoadedClassifier, missing_weights, padded_tokenizer, task_of
 from distilcli.models.adapters import adapter_for
-from distilcli.models.loading import load_config, load_tokenizer, quiet_transformers
+from distilcli.models.loading import load_config, quiet_transformers
 from distilcli.models.resolve import ModelRef
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,15 +64,13 @@ def load_qa_model(ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
         )
     except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
         raise BadInput(f"cannot load {ref.spec} as a question-answering model ({first_line(exc)})") from None
-    missing = sorted(set(info.get("missing_keys", ())) | {m[0] if isinstance(m, tuple) else m for m in info.get("mismatched_keys", ())})
+    missing = missing_weights(info)
     if not for_training and missing:
         raise BadInput(
             f"model {ref.spec} has no trained question-answering head (missing {missing[0]}"
             f"{' and more' if len(missing) > 1 else ''}): fine-tune it first with `distil finetune --model {ref.spec} --task squad`"
         )
-    tokenizer = load_tokenizer(ref)
-    if tokenizer is None or tokenizer.pad_token_id is None:
-        raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
+    tokenizer = padded_tokenizer(ref)
     if not getattr(tokenizer, "is_fast", False):
         raise BadInput(f"model {ref.spec}: SQuAD needs a fast tokenizer (tokenizer.json) for character offsets")
     return LoadedClassifier(ref, model, tokenizer, adapter, missing)
@@ -90,31 +87,21 @@ def predict_spans(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Start and end logits of every window (each trimmed to the window's length), in window order.
 
-    Windows run longest first, so a batch is padded only to its own longest member, under
-    ``torch.inference_mode``.
+    Windows run longest first (:func:`~distilcli.evaluate.predict.run_longest_first`).
     """
-    import torch
-
     from distilcli.data.squad_features import QACollate
+    from distilcli.evaluate.predict import run_longest_first
 
     collate = QACollate(features, pad_token_id)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    order = sorted(range(len(features)), key=lambda i: -len(features.input_ids[i]))
     starts: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(features)
     ends: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(features)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode(), progress.task(description or "evaluating", len(order), unit="windows") as bar:
-            for first in range(0, len(order), batch_size):
-                indices = order[first : first + batch_size]
-                batch = {k: v.to(device) for k, v in collate(indices, with_labels=False).items()}
-                output = model(**batch)
-                start, end = output.start_logits.float().cpu().numpy(), output.end_logits.float().cpu().numpy()
-                for row, i in enumerate(indices):
-                    n = len(features.input_ids[i])
-                    starts[i], ends[i] = start[row, :n].copy(), end[row, :n].copy()
-                bar.advance(len(indices))
-    finally:
-        model.train(was_training)
+
+    def take(indices: list[int], output: Any) -> None:
+        start, end = output.start_logits.float().cpu().numpy(), output.end_logits.float().cpu().numpy()
+        for row, i in enumerate(indices):
+            n = len(features.input_ids[i])
+            starts[i], ends[i] = start[row, :n].copy(), end[row, :n].copy()
+
+    run_longest_first(model, features.lengths, lambda indices: collate(indices, with_labels=False), take,
+                      batch_size=batch_size, device=device, description=description, unit="windows")  # fmt: skip
     return starts, ends

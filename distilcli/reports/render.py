@@ -84,9 +84,14 @@ def _eval_glue_body(body: dict[str, Any], console: Console) -> None:
         speed = f"{task['examples_per_s']:,.0f}" if task.get("examples_per_s") else "—"
         table.add_row(task["display_name"], fmt(task["examples"]), shown, f"{100 * metrics['score']:.2f}", kept, speed)
     console.print(table)
-    for gate in body.get("gates", []):
+    _gates(body.get("gates", []), ".4f", console)
+
+
+def _gates(gates: list[dict[str, Any]], digits: str, console: Console) -> None:
+    """One line per --fail-under outcome; ``digits`` formats the values (fractions or percentages)."""
+    for gate in gates:
         mark = "pass" if gate["passed"] else "FAIL"
-        value = "not measured" if gate["value"] is None else f"{gate['value']:.4f}"
+        value = "not measured" if gate["value"] is None else format(gate["value"], digits)
         console.print(f"gate {gate['gate']}: {gate['metric']} {value} (bar {gate['bar']:g}) {mark}", soft_wrap=True)
 
 
@@ -120,10 +125,7 @@ def _eval_squad_body(body: dict[str, Any], console: Console) -> None:
         )
     else:
         console.print(f"predictions {body['predictions']}" + (f", null odds {body['null_odds']}" if body.get("null_odds") else ""), soft_wrap=True)
-    for gate in body.get("gates", []):
-        value = "not measured" if gate["value"] is None else f"{gate['value']:.2f}"
-        mark = "passed" if gate["passed"] else "FAILED"
-        console.print(f"gate {gate['gate']}: {gate['metric']} {value} (bar {gate['bar']:g}) {mark}", soft_wrap=True)
+    _gates(body.get("gates", []), ".2f", console)
 
 
 BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
