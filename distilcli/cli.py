@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from distilcli import __version__
-from distilcli.commands import distill, eval_glue, eval_squad, finetune, models, pending, report
+from distilcli.commands import benchmark, distill, eval_glue, eval_squad, finetune, models, report
 
 
 class OneLineErrors(TyperGroup):
@@ -72,7 +72,7 @@ app.command("distill")(distill.distill_cmd)
 app.command("finetune")(finetune.finetune_cmd)
 app.command("eval-glue")(eval_glue.eval_glue_cmd)
 app.command("eval-squad")(eval_squad.eval_squad_cmd)
-pending.register(app)  # benchmark
+app.command("benchmark")(benchmark.benchmark_cmd)
 app.add_typer(report.app, name="report")
 app.add_typer(models.app, name="models")
 

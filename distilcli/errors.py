@@ -29,10 +29,6 @@ class BadInput(DistilError):
     exit_code = 2
 
 
-class NotAvailableYet(BadInput):
-    """A command that exists in the CLI but whose work has not landed."""
-
-
 class Interrupted(DistilError):
     """Ctrl-C during training: a checkpoint was saved; --resume continues."""
 

@@ -18,3 +18,8 @@ ConfigOpt = Annotated[
     typer.Option("--config", help="YAML file of options; options given on the command line win.", dir_okay=False),
 ]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
+
+
+def opt(*names: str, help: str) -> typer.models.OptionInfo:  # noqa: A002 - typer's own name
+    """An option whose default is shown in its help text ("[default: ...]"), not by typer."""
+    return typer.Option(*names, help=help, show_default=False)

@@ -10,7 +10,6 @@ fine-tuning engine's.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 

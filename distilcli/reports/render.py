@@ -128,7 +128,57 @@ def _eval_squad_body(body: dict[str, Any], console: Console) -> None:
     _gates(body.get("gates", []), ".2f", console)
 
 
+def _mb(value: float | None) -> str:
+    return "—" if value is None else f"{value / 1e6:,.1f}"
+
+
+def _benchmark_body(body: dict[str, Any], console: Console) -> None:
+    console.print(
+        f"{body['device_name']} ({body['device']}), {body['threads']} threads; "
+        f"{body['warmup']} warm-up and {body['repeats']} timed {'passes' if body['mode'] == 'paper' else 'runs'} per model, interleaved",
+        soft_wrap=True,
+    )
+    models = Table(title=f"models (ratios to {body['baseline']})", title_justify="left")
+    for column in ("model", "layers", "parameters", "embeddings", "encoder", "fewer params", "size MB", "peak MB", "max |Δ| vs eager"):
+        models.add_column(column, justify="left" if column == "model" else "right", overflow="fold")
+    for model in body["models"]:
+        params, memory, diff = model["parameters"], model["memory"], model["output_diff"]
+        reduction = model["parameter_reduction"]
+        models.add_row(
+            model["label"], str(model["num_layers"]), fmt(params["total"]), fmt(params["embeddings"]), fmt(params["encoder"]),
+            "—" if reduction is None else f"{reduction:.1%}", _mb(model["variant_bytes"]),
+            "—" if not memory else f"{memory['peak_mb']:,.0f}", "—" if not diff else f"{diff['max_abs_diff']:.2e}",
+        )  # fmt: skip
+    console.print(models)
+    if body["mode"] == "paper":
+        paper = body["paper"]
+        table = Table(title=f"STS-B dev: {paper['examples']:,} pairs at batch size 1", title_justify="left")
+        for column in ("model", "total s", "p50 ms", "p90 ms", "p99 ms", "pairs/s", "speed-up"):
+            table.add_column(column, justify="left" if column == "model" else "right", overflow="fold")
+        for row in paper["results"]:
+            lat = row["latency_ms"]
+            speed = "—" if row["speedup"] is None else f"{row['speedup']:.2f}×"
+            table.add_row(row["label"], f"{row['total_s']:.2f}", f"{lat['p50']:.2f}", f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", f"{row['examples_per_s']:.1f}", speed)
+        console.print(table)
+        return
+    table = Table(title="latency (ms) and throughput", title_justify="left")
+    for column in ("batch×length", "model", "p50", "p90", "p99", "mean", "seq/s", "tokens/s", "speed-up"):
+        table.add_column(column, justify="left" if column in ("batch×length", "model") else "right", overflow="fold")
+    for shape in body["shapes"]:
+        for index, row in enumerate(shape["results"]):
+            lat = row["latency_ms"]
+            speed = "—" if row["speedup"] is None else f"{row['speedup']:.2f}×"
+            table.add_row(
+                f"{shape['batch_size']}×{shape['seq_length']}" if index == 0 else "", row["label"],
+                *(f"{lat[k]:.2f}" for k in ("p50", "p90", "p99", "mean")),
+                f"{row['sequences_per_s']:,.1f}", f"{row['tokens_per_s']:,.0f}", speed,
+                end_section=index == len(shape["results"]) - 1,
+            )  # fmt: skip
+    console.print(table)
+
+
 BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
+    "benchmark": _benchmark_body,
     "eval-squad": _eval_squad_body,
     "models inspect": _inspect_body,
     "models student": _student_body,
@@ -137,17 +187,29 @@ BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
 }
 
 
+#: Commands whose body tables show all their metrics (the flat metrics table is left out).
+BODY_HOLDS_METRICS = frozenset({"benchmark"})
+
+
 def render_report(report: Report, console: Console, *, title: str | None = None) -> None:
     """The command's own view of its body when it has one, then the metrics and artifacts."""
     header = title or f"{report.command} — {report.created_at} — {float(report.duration_s):.1f} s"
     console.print(header, style="bold", soft_wrap=True)
     renderer = BODY_RENDERERS.get(report.command)
+    shown = False
     if renderer is not None:
         try:
             renderer(report.body, console)
+            shown = True
         except (KeyError, TypeError, AttributeError, IndexError):
             # A body from another version (or hand-edited): the metrics below still show.
             console.print(f"({report.command} details not shown: the body has an unexpected layout)")
+    if shown and report.command in BODY_HOLDS_METRICS and report.primary_metric is not None:
+        # Its tables already show every figure; the flat list would repeat them at length.
+        console.print(f"{report.primary_metric}: {fmt(report.metrics[report.primary_metric])}", soft_wrap=True)
+        for name, path in report.artifacts.items():
+            console.print(f"{name}: {path}", soft_wrap=True)
+        return
     table = Table(show_header=True)
     table.add_column("metric")
     table.add_column("value", justify="right")

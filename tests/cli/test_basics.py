@@ -1,15 +1,11 @@
-"""The root command: help, version, fast import, commands that have not landed yet."""
+"""The root command: help, version, fast import, unknown commands."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-import pytest
-
 from distilcli import __version__
-from distilcli.commands.pending import PENDING
-from tests.cli.conftest import assert_one_line_error
 
 ALL_COMMANDS = ("distill", "finetune", "eval-glue", "eval-squad", "benchmark", "report", "models")
 
@@ -40,13 +36,6 @@ def test_importing_cli_does_not_import_torch() -> None:
 def test_python_m_distilcli() -> None:
     result = subprocess.run([sys.executable, "-m", "distilcli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and __version__ in result.stdout
-
-
-@pytest.mark.parametrize("name", sorted(PENDING))
-def test_pending_commands_refuse_plainly(distil, name: str) -> None:
-    result = distil(name, "--teacher", "x", "--output", "r.json")
-    assert_one_line_error(result, 2, f"distil {name}", "not available yet")
-    assert result.stdout == ""
 
 
 def test_unknown_command_is_usage_error(distil) -> None:

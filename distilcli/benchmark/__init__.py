@@ -1,0 +1,1 @@
+"""``distil benchmark``: size, latency, throughput and memory of models, measured side by side."""

@@ -1,0 +1,349 @@
+"""``distil benchmark``: load each model once, build every variant, time them interleaved, report."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from distilcli import progress
+from distilcli.benchmark.config import PAPER_TASK, BenchmarkConfig, Variant, check_options, variants
+from distilcli.benchmark.inputs import Batch, encode_pairs, synthetic_batch
+from distilcli.benchmark.runners import Encoder, Runner, build_runner, disk_bytes, load_encoder, parameter_counts
+from distilcli.benchmark.timing import latency_stats, reduction, speedup, time_interleaved
+from distilcli.config import config_to_dict
+from distilcli.errors import BadInput
+from distilcli.models.resolve import resolve_model
+from distilcli.reports import Report
+
+
+def resolve_device(name: str) -> Any:
+    """``auto``: the GPU when there is one, else the CPU; ``cuda`` without a GPU is :class:`BadInput`."""
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise BadInput("--device cuda, but torch sees no GPU here: use --device cpu (or auto)")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and torch.cuda.is_available()) else "cpu")
+
+
+def _check_plot(path: Path | None) -> None:
+    if path is None:
+        return
+    from distilcli.fsutil import check_output_file
+
+    if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise BadInput(f"--plot {path}: name a .png, .svg or .pdf file")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise BadInput("--plot needs matplotlib: pip install 'distilcli[plot]'") from None
+    check_output_file(path)
+
+
+def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
+    """Every model, checked against the shapes asked for (from its config, before any weight is read)."""
+    from distilcli.finetune.qa import usable_positions
+    from distilcli.models.loading import load_config, load_tokenizer
+
+    refs = {}
+    for spec in cfg.model:
+        ref = resolve_model(spec)
+        limit = usable_positions(load_config(ref))
+        longest = max(cfg.seq_lengths)  # type: ignore[type-var]
+        if not cfg.preset and longest > limit:
+            raise BadInput(f"--seq-lengths {longest} exceeds the {limit} positions of {spec}: use {limit} or less")
+        if cfg.preset and load_tokenizer(ref) is None:
+            raise BadInput(f"{spec} has no tokenizer files, which --preset paper needs to read STS-B: save the tokenizer with the model")
+        refs[spec] = ref
+    with progress.task("loading models", total=len(refs)) as handle:
+        encoders = {}
+        for spec, ref in refs.items():
+            encoders[spec] = load_encoder(ref)
+            handle.advance()
+    return encoders
+
+
+def _paper_batches(cfg: BenchmarkConfig, encoders: dict[str, Encoder]) -> dict[str, list[Batch]]:
+    from distilcli.data.glue import load_glue_dev
+    from distilcli.finetune.qa import usable_positions
+
+    examples = load_glue_dev(PAPER_TASK, glue_dir=cfg.glue_dir)
+    if not examples:
+        raise BadInput(f"--glue-dir {cfg.glue_dir} has no STS-B/dev.tsv: point it at GLUE in the original layout")
+    return {spec: encode_pairs(e.tokenizer, examples, usable_positions(e.config), e.names) for spec, e in encoders.items()}
+
+
+def _max_abs_diff(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
+    diff = np.abs(output.astype(np.float64) - reference.astype(np.float64))
+    return {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()), "max_abs_reference": float(np.abs(reference).max())}
+
+
+def _compare(runners: list[Runner], encoders: dict[str, Encoder], batches: dict[str, Batch]) -> list[dict[str, float] | None]:
+    """Each runner's last hidden states against eager fp32 on the CPU, on the same inputs."""
+    import torch
+
+    references: dict[str, np.ndarray] = {}
+    results: list[dict[str, float] | None] = []
+    for runner in runners:
+        spec = runner.variant.model
+        if runner.variant.is_reference and getattr(runner, "device", None) == torch.device("cpu"):
+            results.append(None)  # it is the reference
+            continue
+        if spec not in references:
+            tensors = {k: torch.from_numpy(v) for k, v in batches[spec].items()}
+            with torch.inference_mode():
+                references[spec] = encoders[spec].model(**tensors).last_hidden_state.numpy()
+        results.append(_max_abs_diff(references[spec], runner.output(runner.prepare(batches[spec]))))
+    return results
+
+
+def _grid(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder]) -> list[dict[str, Any]]:
+    shapes = [(b, s) for b in cfg.batch_sizes for s in cfg.seq_lengths]  # type: ignore[union-attr]
+    total = len(shapes) * (cfg.warmup + cfg.repeats) * len(runners)  # type: ignore[operator]
+    results = []
+    with progress.task("benchmarking", total=total) as handle:
+        for batch_size, seq_length in shapes:
+            handle.update(description=f"benchmarking {batch_size}×{seq_length}")
+            prepared = []
+            for runner in runners:
+                encoder = encoders[runner.variant.model]
+                batch = synthetic_batch(encoder.config, encoder.tokenizer, batch_size, seq_length, cfg.seed, encoder.names)
+                prepared.append(runner.prepare(batch))
+            samples = time_interleaved(runners, prepared, cfg.warmup, cfg.repeats, handle)  # type: ignore[arg-type]
+            rows = []
+            for runner, seconds in zip(runners, samples, strict=True):
+                median = float(np.median(seconds))
+                rows.append({
+                    "label": runner.variant.label,
+                    "latency_ms": latency_stats(seconds),
+                    "sequences_per_s": batch_size / median,
+                    "tokens_per_s": batch_size * seq_length / median,
+                    "speedup": None if not rows else speedup(float(np.median(samples[0])), median),
+                })  # fmt: skip
+            results.append({"batch_size": batch_size, "seq_length": seq_length, "results": rows})
+            progress.log(f"{batch_size}×{seq_length}: " + ", ".join(f"{r['label']} {r['latency_ms']['p50']:.1f} ms" for r in rows))
+    return results
+
+
+def _paper(cfg: BenchmarkConfig, runners: list[Runner], batches: dict[str, list[Batch]]) -> dict[str, Any]:
+    """The paper's protocol: each STS-B dev pair at batch size 1, models interleaved pair by pair."""
+    prepared = [[runner.prepare(b) for b in batches[runner.variant.model]] for runner in runners]
+    n = len(prepared[0])
+    warmup = min(cfg.warmup, n)  # type: ignore[type-var]
+    pass_totals: list[list[float]] = [[] for _ in runners]
+    per_example: list[list[list[float]]] = [[[] for _ in range(n)] for _ in runners]
+    with progress.task("STS-B dev, batch 1", total=(warmup + n * cfg.repeats) * len(runners)) as handle:  # type: ignore[operator]
+        for i in range(warmup):
+            for runner, items in zip(runners, prepared, strict=True):
+                runner.forward(items[i])
+                handle.advance()
+        for _ in range(cfg.repeats):  # type: ignore[arg-type]
+            totals = [0.0] * len(runners)
+            for i in range(n):
+                for index, (runner, items) in enumerate(zip(runners, prepared, strict=True)):
+                    start = time.perf_counter()
+                    runner.forward(items[i])
+                    elapsed = time.perf_counter() - start
+                    totals[index] += elapsed
+                    per_example[index][i].append(elapsed)
+                    handle.advance()
+            for index, total in enumerate(totals):
+                pass_totals[index].append(total)
+    rows = []
+    for index, runner in enumerate(runners):
+        total_s = float(np.median(pass_totals[index]))
+        lengths = [int(b["input_ids"].shape[1]) for b in batches[runner.variant.model]]
+        medians = [float(np.median(t)) for t in per_example[index]]
+        rows.append({
+            "label": runner.variant.label,
+            "total_s": total_s,
+            "pass_totals_s": pass_totals[index],
+            "latency_ms": latency_stats([t for times in per_example[index] for t in times]),
+            "examples_per_s": n / total_s,
+            "speedup": None if not rows else speedup(rows[0]["total_s"], total_s),
+            "tokens": {"mean": float(np.mean(lengths)), "max": max(lengths)},
+            # Median latency by sequence length, for the plot.
+            "by_length_ms": {str(k): 1000 * float(np.median([m for m, length in zip(medians, lengths, strict=True) if length == k])) for k in sorted(set(lengths))},
+        })  # fmt: skip
+    return {"task": PAPER_TASK, "examples": n, "passes": cfg.repeats, "warmup_examples": warmup, "results": rows}
+
+
+def _memory(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], batches: dict[str, Batch], device: Any, threads: int) -> list[dict[str, Any] | None]:
+    from distilcli.benchmark.memory import measure_in_child, measure_on_gpu
+
+    results: list[dict[str, Any] | None] = []
+    with progress.task("measuring memory", total=len(runners)) as handle:
+        for runner in runners:
+            variant = runner.variant
+            if device.type == "cuda":
+                # ONNX Runtime's GPU memory is not torch's: not measured.
+                results.append(None if variant.backend == "onnx" else measure_on_gpu(runner, batches[variant.model]))
+            else:
+                job = {
+                    "variant": dataclasses.asdict(variant),
+                    "ref": encoders[variant.model].ref.to_dict(),
+                    "device": "cpu",
+                    "threads": threads,
+                    "names": encoders[variant.model].names,
+                    "onnx_file": str(getattr(runner, "onnx_file", "")),
+                }
+                results.append(measure_in_child(job, batches[variant.model]))
+            handle.advance()
+    return results
+
+
+def _largest(cfg: BenchmarkConfig, encoders: dict[str, Encoder], paper: dict[str, list[Batch]] | None) -> dict[str, Batch]:
+    if paper is not None:
+        return {spec: max(items, key=lambda b: b["input_ids"].shape[1]) for spec, items in paper.items()}
+    b, s = max(cfg.batch_sizes), max(cfg.seq_lengths)  # type: ignore[type-var]
+    return {spec: synthetic_batch(e.config, e.tokenizer, b, s, cfg.seed, e.names) for spec, e in encoders.items()}
+
+
+def _first(cfg: BenchmarkConfig, encoders: dict[str, Encoder], paper: dict[str, list[Batch]] | None) -> dict[str, Batch]:
+    if paper is not None:
+        return {spec: items[0] for spec, items in paper.items()}
+    b, s = cfg.batch_sizes[0], cfg.seq_lengths[0]  # type: ignore[index]
+    return {spec: synthetic_batch(e.config, e.tokenizer, b, s, cfg.seed, e.names) for spec, e in encoders.items()}
+
+
+def run_benchmark(cfg: BenchmarkConfig) -> Report:
+    """Measure every variant of ``cfg`` and return the report (the plot, if asked, is written too)."""
+    import torch
+
+    start = time.perf_counter()
+    check_options(cfg)
+    _check_plot(cfg.plot)
+    device = resolve_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    threads = torch.get_num_threads()
+    encoders = _load_all(cfg)
+    paper = _paper_batches(cfg, encoders) if cfg.preset else None
+    runners: list[Runner] = []
+    with tempfile.TemporaryDirectory(prefix="distil-benchmark-") as work:
+        exports: dict[str, Path] = {}
+        for variant in variants(cfg):
+            from distilcli.finetune.qa import usable_positions
+
+            encoder = encoders[variant.model]
+            # A bar, not a log line: exports take a while, and a failure stays one line in CI logs.
+            with progress.task(f"preparing {variant.label}", total=None):
+                runners.append(build_runner(variant, encoder, device, threads, exports, Path(work), usable_positions(encoder.config)))
+        compare_batches = _first(cfg, encoders, paper)
+        diffs = _compare(runners, encoders, compare_batches)
+        timed = _paper(cfg, runners, paper) if paper is not None else _grid(cfg, runners, encoders)
+        memory = _memory(cfg, runners, encoders, _largest(cfg, encoders, paper), device, threads) if cfg.memory else [None] * len(runners)
+    body = _body(cfg, runners, encoders, diffs, memory, timed, compare_batches, device, threads)
+    artifacts = {}
+    if cfg.plot is not None:
+        from distilcli.benchmark.plot import write_plot
+
+        write_plot(body, Path(cfg.plot))
+        artifacts["plot"] = str(cfg.plot)
+    metrics, primary = _metrics(body)
+    return Report.create("benchmark", config=config_to_dict(cfg), metrics=metrics, primary_metric=primary,
+                         artifacts=artifacts, body=body, duration_s=time.perf_counter() - start)  # fmt: skip
+
+
+def _body(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], diffs: list[Any], memory: list[Any],
+          timed: Any, compare_batches: dict[str, Batch], device: Any, threads: int) -> dict[str, Any]:  # fmt: skip
+    models = []
+    first_params: int | None = None
+    first_size: int | None = None
+    for runner, diff, mem in zip(runners, diffs, memory, strict=True):
+        variant: Variant = runner.variant
+        encoder = encoders[variant.model]
+        params = parameter_counts(encoder)
+        first_params = first_params or params["total"]
+        first_size = first_size or runner.size_bytes
+        models.append({
+            "label": variant.label,
+            "model": encoder.ref.to_dict(),
+            "model_type": encoder.config.model_type,
+            "num_layers": encoder.adapter.num_layers(encoder.config),
+            "hidden_size": encoder.adapter.hidden_size(encoder.config),
+            **{k: getattr(variant, k) for k in ("backend", "quantize", "precision")},
+            "parameters": params,
+            "disk_bytes": disk_bytes(encoder.ref.path),
+            "variant_bytes": runner.size_bytes,
+            "setup_s": runner.setup_s,
+            "memory": mem,
+            "output_diff": diff,
+            "parameter_reduction": None if not models else reduction(first_params, params["total"]),
+            "size_ratio": None if not models else runner.size_bytes / first_size,
+        })  # fmt: skip
+    spec0 = runners[0].variant.model
+    return {
+        "mode": "paper" if cfg.preset else "grid",
+        "device": str(device),
+        "device_name": _device_name(device),
+        "threads": threads,
+        "warmup": cfg.warmup,
+        "repeats": cfg.repeats,
+        "baseline": runners[0].variant.label,
+        "models": models,
+        "diff_shape": list(compare_batches[spec0]["input_ids"].shape),
+        **({"paper": timed} if cfg.preset else {"shapes": timed}),
+    }
+
+
+def _device_name(device: Any) -> str:
+    import platform
+
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
+def _headline(models: list[dict[str, Any]]) -> str | None:
+    """The variant whose speed-up is the report's primary metric: the second model, run as the first is.
+
+    With one model run several ways, the second variant (e.g. its ONNX export) instead.
+    """
+    first = models[0]
+    how = ("backend", "quantize", "precision")
+    for model in models[1:]:
+        if model["model"]["spec"] != first["model"]["spec"] and all(model[k] == first[k] for k in how):
+            return model["label"]
+    return models[1]["label"] if len(models) > 1 else None
+
+
+def _metrics(body: dict[str, Any]) -> tuple[dict[str, float], str]:
+    """Flat numbers for ``distil report`` and CI: ``<label>.<figure>[@<batch>x<length>]``."""
+    metrics: dict[str, float] = {}
+    for model in body["models"]:
+        label = model["label"]
+        metrics[f"{label}.parameters_total"] = model["parameters"]["total"]
+        metrics[f"{label}.size_mb"] = round(model["variant_bytes"] / 1e6, 3)
+        if model["parameter_reduction"] is not None:
+            metrics[f"{label}.parameter_reduction"] = model["parameter_reduction"]
+        if model["memory"]:
+            metrics[f"{label}.peak_memory_mb"] = model["memory"]["peak_mb"]
+        if model["output_diff"]:
+            metrics[f"{label}.max_abs_diff"] = model["output_diff"]["max_abs_diff"]
+    labels = [m["label"] for m in body["models"]]
+    compared = _headline(body["models"])
+    if body["mode"] == "paper":
+        for row in body["paper"]["results"]:
+            metrics[f"{row['label']}.stsb_total_s"] = row["total_s"]
+            if row["speedup"] is not None:
+                metrics[f"{row['label']}.stsb_speedup"] = row["speedup"]
+        primary = f"{compared}.stsb_speedup" if compared else f"{labels[0]}.stsb_total_s"
+        return metrics, primary
+    for shape in body["shapes"]:
+        tag = f"{shape['batch_size']}x{shape['seq_length']}"
+        for row in shape["results"]:
+            metrics[f"{row['label']}.p50_ms@{tag}"] = row["latency_ms"]["p50"]
+            metrics[f"{row['label']}.sequences_per_s@{tag}"] = row["sequences_per_s"]
+            if row["speedup"] is not None:
+                metrics[f"{row['label']}.speedup@{tag}"] = row["speedup"]
+    tags = [f"{s['batch_size']}x{s['seq_length']}" for s in body["shapes"]]
+    tag = "1x128" if "1x128" in tags else tags[0]
+    primary = f"{compared}.speedup@{tag}" if compared else f"{labels[0]}.p50_ms@{tag}"
+    return metrics, primary

@@ -1,0 +1,302 @@
+"""Loading a model once and running it each way the benchmark asks: eager PyTorch, ONNX Runtime, int8.
+
+A runner's :meth:`Runner.forward` returns only when the work is done (a GPU is synchronised),
+so the time around it is the model's latency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import logging
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from distilcli.benchmark.config import Variant
+from distilcli.benchmark.inputs import Batch, input_names
+from distilcli.errors import BadInput, first_line
+from distilcli.models.adapters import ArchitectureAdapter, adapter_for
+from distilcli.models.resolve import ModelRef, resolve_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+
+@dataclass
+class Encoder:
+    """A model's encoder (no head), in fp32 on the CPU, with what the benchmark needs to know of it."""
+
+    ref: ModelRef
+    config: Any
+    adapter: ArchitectureAdapter
+    model: Any
+    tokenizer: Any
+
+    @property
+    def names(self) -> list[str]:
+        return input_names(self.adapter.uses_token_type_ids)
+
+
+def load_encoder(spec: str | ModelRef) -> Encoder:
+    """The encoder of ``spec`` (``AutoModel``: any head is left out), in eval mode; BadInput if unloadable."""
+    from transformers import AutoModel
+
+    from distilcli.models.loading import load_config, load_tokenizer
+
+    ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
+    config = load_config(ref)
+    try:
+        with _quiet():
+            model = AutoModel.from_pretrained(ref.path)
+    except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
+        raise BadInput(f"cannot load the weights of {ref.spec} from {ref.path} ({first_line(exc, 200)})") from None
+    model.eval()
+    return Encoder(ref, config, adapter_for(config), model, load_tokenizer(ref))
+
+
+def parameter_counts(encoder: Encoder) -> dict[str, int]:
+    """Encoder parameters: ``total`` (as papers count them), ``embeddings`` and ``encoder`` (the layers)."""
+    embeddings_path = encoder.adapter.embeddings_path.split(".", 1)[1]  # paths start at the MLM model
+    embeddings = encoder.model.get_submodule(embeddings_path)
+    total = sum(p.numel() for p in encoder.model.parameters())  # parameters() counts tied weights once
+    n_embeddings = sum(p.numel() for p in embeddings.parameters())
+    return {"total": total, "embeddings": n_embeddings, "encoder": total - n_embeddings}
+
+
+def disk_bytes(folder: Path) -> int:
+    """Bytes of the folder's weight files, sharded or not: the model's size on disk.
+
+    Only the format transformers loads is counted (safetensors when present), not both.
+    """
+    weights = [p for p in folder.iterdir() if p.is_file() and p.name.startswith(("model", "pytorch_model"))]
+    safetensors = [p for p in weights if p.suffix == ".safetensors"]
+    return sum(p.stat().st_size for p in safetensors or [p for p in weights if p.suffix == ".bin"])
+
+
+class Runner:
+    """One variant, ready to run: :meth:`prepare` a batch once, then time :meth:`forward`."""
+
+    variant: Variant
+    #: Bytes of the weights as this variant holds them (ONNX files, int8 state dict, tensors).
+    size_bytes: int
+    #: Seconds spent exporting or quantizing before the first run.
+    setup_s: float = 0.0
+
+    def prepare(self, batch: Batch) -> Any:
+        raise NotImplementedError
+
+    def forward(self, prepared: Any) -> None:
+        raise NotImplementedError
+
+    def output(self, prepared: Any) -> np.ndarray:
+        """The last hidden states, as float32 numpy, for comparing variants."""
+        raise NotImplementedError
+
+
+class TorchRunner(Runner):
+    """Eager PyTorch: fp32, fp16 or bf16 on the CPU or a GPU, or dynamically quantized int8 (CPU)."""
+
+    def __init__(self, variant: Variant, model: Any, device: torch.device) -> None:
+        import torch
+
+        self.variant = variant
+        self.device = device
+        start = time.perf_counter()
+        if variant.quantize == "dynamic-int8":
+            model = quantize_dynamic_int8(model)
+            buffer = io.BytesIO()
+            torch.save(model.state_dict(), buffer)
+            self.size_bytes = buffer.tell()
+        else:
+            dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[variant.precision]
+            if dtype != torch.float32 or device.type != "cpu":
+                # nn.Module.to works in place: copy, so the shared fp32 CPU encoder stays the reference.
+                model = copy.deepcopy(model).to(device=device, dtype=dtype)
+            self.size_bytes = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+        self.setup_s = time.perf_counter() - start
+        self.model = model.eval()
+        self._sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def prepare(self, batch: Batch) -> dict[str, torch.Tensor]:
+        import torch
+
+        return {name: torch.from_numpy(array).to(self.device) for name, array in batch.items()}
+
+    def forward(self, prepared: dict[str, torch.Tensor]) -> None:
+        import torch
+
+        with torch.inference_mode():
+            self.model(**prepared)
+        self._sync()
+
+    def output(self, prepared: dict[str, torch.Tensor]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            hidden = self.model(**prepared).last_hidden_state
+        return hidden.float().cpu().numpy()
+
+
+def quantize_dynamic_int8(model: Any) -> Any:
+    """A copy of ``model`` with int8 weights in every ``nn.Linear`` (activations quantized on the fly).
+
+    ``torch.ao.quantization.quantize_dynamic``: deprecated in favour of torchao, but part of
+    torch 2.13 itself, and the CPU recipe the DistilBERT-era benchmarks used.
+    """
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+class OnnxRunner(Runner):
+    """ONNX Runtime on an exported graph (optionally with int8 weights)."""
+
+    def __init__(self, variant: Variant, onnx_file: Path, names: list[str], device: torch.device, threads: int, setup_s: float = 0.0) -> None:
+        ort = import_onnx_runtime()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        providers = ["CPUExecutionProvider"]
+        if device.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise BadInput("--backend onnx on a GPU needs onnxruntime-gpu: install it, or add --device cpu")
+            providers.insert(0, "CUDAExecutionProvider")
+        self.variant = variant
+        self.names = names
+        self.onnx_file = onnx_file
+        self.session = ort.InferenceSession(str(onnx_file), options, providers=providers)
+        self.size_bytes = onnx_bytes(onnx_file)
+        self.setup_s = setup_s
+
+    def prepare(self, batch: Batch) -> dict[str, np.ndarray]:
+        return {name: batch[name] for name in self.names}
+
+    def forward(self, prepared: dict[str, np.ndarray]) -> None:
+        self.session.run(None, prepared)  # returns once the outputs are on the host
+
+    def output(self, prepared: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(self.session.run(None, prepared)[0], dtype=np.float32)
+
+
+def import_onnx_runtime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise BadInput("--backend onnx needs onnxruntime and onnxscript: pip install 'distilcli[onnx]'") from None
+    return onnxruntime
+
+
+def onnx_bytes(onnx_file: Path) -> int:
+    """The graph and its external weights (``model.onnx`` + ``model.onnx.data``)."""
+    data = onnx_file.with_name(onnx_file.name + ".data")
+    return onnx_file.stat().st_size + (data.stat().st_size if data.exists() else 0)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep exporters' and loaders' chatter (warnings, log lines, prints) out of the terminal and stdout."""
+    loggers = [logging.getLogger(name) for name in ("", "torch", "torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "transformers")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def export_onnx(encoder: Encoder, onnx_file: Path, max_length: int) -> None:
+    """Export the encoder's ``last_hidden_state`` with ``torch.onnx.export(dynamo=True)``, batch and length dynamic.
+
+    The legacy TorchScript exporter cannot follow transformers 5's keyword-only forward;
+    the dynamo exporter (it needs onnxscript) can, and ONNX Runtime reproduces it to ~1e-6.
+    """
+    import torch
+    from torch.export import Dim
+
+    try:
+        import onnxscript  # noqa: F401 - the dynamo exporter's dependency; fail here with the fix
+    except ImportError:
+        raise BadInput("--backend onnx needs onnxruntime and onnxscript: pip install 'distilcli[onnx]'") from None
+    import_onnx_runtime()
+
+    names = encoder.names
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+
+    seq = min(16, max_length)
+    example = tuple(torch.ones(2, seq, dtype=torch.long) if n == "attention_mask" else torch.full((2, seq), 5, dtype=torch.long) for n in names)
+    batch_dim, seq_dim = Dim("batch", min=1, max=4096), Dim("sequence", min=2, max=max_length)
+    shapes = {name: {0: batch_dim, 1: seq_dim} for name in names}
+    try:
+        with _quiet():
+            torch.onnx.export(
+                LastHiddenState(encoder.model), example, str(onnx_file), dynamo=True, input_names=names,
+                output_names=["last_hidden_state"], dynamic_shapes=shapes, optimize=True, verbose=False,
+            )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - exporter failures come in many types
+        raise BadInput(f"{encoder.ref.spec} could not be exported to ONNX ({first_line(exc, 200)}): benchmark it with --backend eager") from None
+
+
+def quantize_onnx_int8(source: Path, target: Path) -> None:
+    """ONNX Runtime's dynamic quantization: int8 weights of MatMul/Gemm, activations quantized on the fly."""
+    import_onnx_runtime()
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet():
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+
+
+def build_runner(
+    variant: Variant, encoder: Encoder, device: torch.device, threads: int, exports: dict[str, Path], workdir: Path, max_length: int
+) -> Runner:
+    """The runner of ``variant``: exports to ONNX (once per model, into ``workdir``) or quantizes as it asks.
+
+    ``exports`` maps model specs to their fp32 ONNX file, so ``--backend onnx --quantize
+    none,dynamic-int8`` exports each model once.
+    """
+    if variant.backend == "eager":
+        return TorchRunner(variant, encoder.model, device)
+    start = time.perf_counter()
+    onnx_file = exports.get(variant.model)
+    if onnx_file is None:
+        folder = workdir / f"model-{len(exports)}"
+        folder.mkdir()
+        onnx_file = exports[variant.model] = folder / "model.onnx"
+        export_onnx(encoder, onnx_file, max_length)
+    if variant.quantize == "dynamic-int8":
+        quantized = onnx_file.with_name("model.int8.onnx")
+        quantize_onnx_int8(onnx_file, quantized)
+        onnx_file = quantized
+    return OnnxRunner(variant, onnx_file, encoder.names, device, threads, time.perf_counter() - start)
+
+
+def runner_in_child(job: dict[str, Any]) -> Runner:
+    """Rebuild a runner in a fresh process (for memory): from the ONNX file already made, or from the folder."""
+    import torch
+
+    variant = Variant(**job["variant"])
+    device = torch.device(job["device"])
+    if variant.backend == "onnx":
+        return OnnxRunner(variant, Path(job["onnx_file"]), job["names"], device, job["threads"])
+    return TorchRunner(variant, load_encoder(ModelRef(**job["ref"])).model, device)
