@@ -2,9 +2,11 @@
 
 On the CPU there are no allocator statistics to reset between models, so each variant is
 rebuilt in a child process. The child reports, above its own baseline (the interpreter with
-torch and the runtimes imported): the resident memory once the model is ready, and the
-peak while it runs the largest shape. Linux resets the peak (``VmHWM``) through
-``/proc/self/clear_refs``, so the peak excludes the transient of loading.
+torch and the runtimes imported): the peak while the model runs the largest shape, its
+weights included (safetensors are memory-mapped, so they become resident as the first
+forward pass reads them). Linux resets the peak (``VmHWM``) through
+``/proc/self/clear_refs`` once the model is built, so the peak excludes the transient of
+loading (an int8 model's fp32 original, say).
 On a GPU the figures come from torch's allocator in the benchmark's own process.
 """
 
@@ -29,6 +31,18 @@ def _status_kb(field: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _trim_heap() -> None:
+    """Give freed heap pages back to the OS (glibc), so memory freed while building is not counted."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass  # not glibc: the figure may then include freed memory the allocator kept
 
 
 def _reset_peak() -> bool:
@@ -78,17 +92,17 @@ def _child(job: dict[str, Any], batch: Batch) -> dict[str, Any]:
     else:
         _warm_up_code(job["ref"]["path"])
     gc.collect()
+    _trim_heap()
     baseline = _resident_bytes()
     runner = runner_in_child(job)
     gc.collect()
-    ready = _resident_bytes()
+    _trim_heap()  # an int8 model is built from its fp32 copy, freed by now
     exact = _reset_peak()
     runner.forward(runner.prepare(batch))
     peak_kb = _status_kb("VmHWM") if exact else None
     peak = peak_kb * 1024 if peak_kb is not None else _max_rss_bytes()
     return {
-        "ready_mb": round((ready - baseline) / MB, 1),
-        "peak_mb": round((max(peak, ready) - baseline) / MB, 1),
+        "peak_mb": round((peak - baseline) / MB, 1),
         # Without clear_refs (not Linux) the peak is the process's, loading included.
         "peak_includes_loading": not exact,
     }
@@ -107,11 +121,11 @@ def measure_on_gpu(runner: Any, batch: Batch) -> dict[str, Any]:
     """torch's allocator on the GPU: the runner's tensors, and the peak while it runs ``batch``."""
     import torch
 
-    weights = getattr(runner, "size_bytes", 0)
+    weights = runner.size_bytes
     prepared = runner.prepare(batch)
     torch.cuda.synchronize()
     before = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
     runner.forward(prepared)
     peak = torch.cuda.max_memory_allocated() - before
-    return {"ready_mb": round(weights / MB, 1), "peak_mb": round((weights + peak) / MB, 1), "peak_includes_loading": False}
+    return {"peak_mb": round((weights + peak) / MB, 1), "peak_includes_loading": False}

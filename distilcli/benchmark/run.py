@@ -77,9 +77,25 @@ def _paper_batches(cfg: BenchmarkConfig, encoders: dict[str, Encoder]) -> dict[s
     return {spec: encode_pairs(e.tokenizer, examples, usable_positions(e.config), e.names) for spec, e in encoders.items()}
 
 
-def _max_abs_diff(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
-    diff = np.abs(output.astype(np.float64) - reference.astype(np.float64))
-    return {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()), "max_abs_reference": float(np.abs(reference).max())}
+def output_diff(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
+    """How far ``output`` is from ``reference`` (both ``[batch, length, hidden]``).
+
+    The largest and mean absolute differences, the largest reference value for scale, and
+    the cosine similarity of each token's vector (mean and worst): a quantized model can be
+    off by a little everywhere, or point its vectors elsewhere, and only the cosine tells.
+    """
+    ref, out = reference.astype(np.float64), output.astype(np.float64)
+    diff = np.abs(out - ref)
+    dots = (ref * out).sum(-1)
+    norms = np.linalg.norm(ref, axis=-1) * np.linalg.norm(out, axis=-1)
+    cosine = dots / np.maximum(norms, 1e-12)
+    return {
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "max_abs_reference": float(np.abs(ref).max()),
+        "mean_cosine": float(cosine.mean()),
+        "min_cosine": float(cosine.min()),
+    }
 
 
 def _compare(runners: list[Runner], encoders: dict[str, Encoder], batches: dict[str, Batch]) -> list[dict[str, float] | None]:
@@ -97,7 +113,7 @@ def _compare(runners: list[Runner], encoders: dict[str, Encoder], batches: dict[
             tensors = {k: torch.from_numpy(v) for k, v in batches[spec].items()}
             with torch.inference_mode():
                 references[spec] = encoders[spec].model(**tensors).last_hidden_state.numpy()
-        results.append(_max_abs_diff(references[spec], runner.output(runner.prepare(batches[spec]))))
+        results.append(output_diff(references[spec], runner.output(runner.prepare(batches[spec]))))
     return results
 
 
@@ -298,6 +314,13 @@ def _device_name(device: Any) -> str:
 
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
+    try:  # Linux names the CPU model here; platform.processor() is often empty
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
     return platform.processor() or platform.machine()
 
 
@@ -327,6 +350,7 @@ def _metrics(body: dict[str, Any]) -> tuple[dict[str, float], str]:
             metrics[f"{label}.peak_memory_mb"] = model["memory"]["peak_mb"]
         if model["output_diff"]:
             metrics[f"{label}.max_abs_diff"] = model["output_diff"]["max_abs_diff"]
+            metrics[f"{label}.mean_cosine"] = model["output_diff"]["mean_cosine"]
     labels = [m["label"] for m in body["models"]]
     compared = _headline(body["models"])
     if body["mode"] == "paper":

@@ -45,7 +45,7 @@ class Encoder:
 
 
 def load_encoder(spec: str | ModelRef) -> Encoder:
-    """The encoder of ``spec`` (``AutoModel``: any head is left out), in eval mode; BadInput if unloadable."""
+    """The encoder of ``spec`` (``AutoModel`` without pooler: any head is left out), in eval mode; BadInput if unloadable."""
     from transformers import AutoModel
 
     from distilcli.models.loading import load_config, load_tokenizer
@@ -57,6 +57,10 @@ def load_encoder(spec: str | ModelRef) -> Encoder:
             model = AutoModel.from_pretrained(ref.path)
     except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
         raise BadInput(f"cannot load the weights of {ref.spec} from {ref.path} ({first_line(exc, 200)})") from None
+    if getattr(model, "pooler", None) is not None:
+        # The encoder as `distil models inspect` counts it (embeddings + layers): the pooler
+        # belongs to a classification head, and DistilBERT has none to compare with.
+        model.pooler = None
     model.eval()
     return Encoder(ref, config, adapter_for(config), model, load_tokenizer(ref))
 
@@ -166,6 +170,9 @@ class OnnxRunner(Runner):
         options.intra_op_num_threads = threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # ONNX Runtime's workers spin for a while after each run; interleaved with other models
+        # on few cores, that spinning would take the cores from whichever model runs next.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         if device.type == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():

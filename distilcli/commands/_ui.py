@@ -27,7 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 def stderr_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Logs and pipes: Rich would assume 80 columns and fold every wide table.
+        console = Console(stderr=True, highlight=False, width=140)
+    return console
 
 
 def fail(message: str, code: int) -> typer.Exit:

@@ -133,21 +133,23 @@ def _mb(value: float | None) -> str:
 
 
 def _benchmark_body(body: dict[str, Any], console: Console) -> None:
+    from rich.markup import escape  # labels such as "minilm-l6 [int8]" are not markup
     console.print(
         f"{body['device_name']} ({body['device']}), {body['threads']} threads; "
         f"{body['warmup']} warm-up and {body['repeats']} timed {'passes' if body['mode'] == 'paper' else 'runs'} per model, interleaved",
         soft_wrap=True,
     )
-    models = Table(title=f"models (ratios to {body['baseline']})", title_justify="left")
-    for column in ("model", "layers", "parameters", "embeddings", "encoder", "fewer params", "size MB", "peak MB", "max |Δ| vs eager"):
+    models = Table(title=f"models (ratios to {escape(body['baseline'])})", title_justify="left")
+    for column in ("model", "layers", "parameters", "embeddings", "encoder", "fewer params", "size MB", "peak MB", "max |Δ| vs eager", "cosine"):
         models.add_column(column, justify="left" if column == "model" else "right", overflow="fold")
     for model in body["models"]:
         params, memory, diff = model["parameters"], model["memory"], model["output_diff"]
         reduction = model["parameter_reduction"]
         models.add_row(
-            model["label"], str(model["num_layers"]), fmt(params["total"]), fmt(params["embeddings"]), fmt(params["encoder"]),
+            escape(model["label"]), str(model["num_layers"]), fmt(params["total"]), fmt(params["embeddings"]), fmt(params["encoder"]),
             "—" if reduction is None else f"{reduction:.1%}", _mb(model["variant_bytes"]),
             "—" if not memory else f"{memory['peak_mb']:,.0f}", "—" if not diff else f"{diff['max_abs_diff']:.2e}",
+            "—" if not diff else f"{diff['mean_cosine']:.4f}",
         )  # fmt: skip
     console.print(models)
     if body["mode"] == "paper":
@@ -158,7 +160,7 @@ def _benchmark_body(body: dict[str, Any], console: Console) -> None:
         for row in paper["results"]:
             lat = row["latency_ms"]
             speed = "—" if row["speedup"] is None else f"{row['speedup']:.2f}×"
-            table.add_row(row["label"], f"{row['total_s']:.2f}", f"{lat['p50']:.2f}", f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", f"{row['examples_per_s']:.1f}", speed)
+            table.add_row(escape(row["label"]), f"{row['total_s']:.2f}", f"{lat['p50']:.2f}", f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", f"{row['examples_per_s']:.1f}", speed)
         console.print(table)
         return
     table = Table(title="latency (ms) and throughput", title_justify="left")
@@ -169,7 +171,7 @@ def _benchmark_body(body: dict[str, Any], console: Console) -> None:
             lat = row["latency_ms"]
             speed = "—" if row["speedup"] is None else f"{row['speedup']:.2f}×"
             table.add_row(
-                f"{shape['batch_size']}×{shape['seq_length']}" if index == 0 else "", row["label"],
+                f"{shape['batch_size']}×{shape['seq_length']}" if index == 0 else "", escape(row["label"]),
                 *(f"{lat[k]:.2f}" for k in ("p50", "p90", "p99", "mean")),
                 f"{row['sequences_per_s']:,.1f}", f"{row['tokens_per_s']:,.0f}", speed,
                 end_section=index == len(shape["results"]) - 1,

@@ -50,6 +50,18 @@ def test_latency_stats_are_numpy_percentiles_in_ms() -> None:
     assert stats["mean"] == pytest.approx(4.0)
 
 
+def test_output_diff_by_hand() -> None:
+    from distilcli.benchmark.run import output_diff
+
+    reference = np.array([[[1.0, 0.0], [0.0, 2.0]]])
+    output = np.array([[[1.0, 1.0], [0.0, -2.0]]])  # 45° off, then pointing the other way
+    diff = output_diff(reference, output)
+    assert diff["max_abs_diff"] == 4.0 and diff["mean_abs_diff"] == pytest.approx(5 / 4)
+    assert diff["max_abs_reference"] == 2.0
+    assert diff["min_cosine"] == pytest.approx(-1.0)
+    assert diff["mean_cosine"] == pytest.approx((2**-0.5 - 1) / 2)
+
+
 def test_speedup_and_reduction_are_the_papers_figures() -> None:
     assert speedup(1.6, 1.0) == pytest.approx(1.6)  # "60% faster"
     assert reduction(110e6, 66e6) == pytest.approx(0.4)  # "40% smaller"
@@ -131,12 +143,11 @@ def test_parameter_counts_and_reduction(pair_report) -> None:
     teacher, student = pair_report.body["models"]
     # A BERT layer of width 32 with intermediate 64: 4 linear maps of 32², two of 32×64, biases, two LayerNorms.
     per_layer = 4 * (32 * 32 + 32) + (32 * 64 + 64) + (64 * 32 + 32) + 2 * 2 * 32
-    pooler = 32 * 32 + 32
     assert teacher["parameters"]["encoder"] - student["parameters"]["encoder"] == 2 * per_layer
     for model in (teacher, student):
         p = model["parameters"]
         assert p["embeddings"] + p["encoder"] == p["total"]
-        assert p["encoder"] == model["num_layers"] * per_layer + pooler
+        assert p["encoder"] == model["num_layers"] * per_layer  # no pooler: the encoder as `models inspect` counts it
     assert teacher["parameter_reduction"] is None
     assert student["parameter_reduction"] == pytest.approx(1 - student["parameters"]["total"] / teacher["parameters"]["total"])
     assert pair_report.metrics[f"{student['label']}.parameter_reduction"] == student["parameter_reduction"]
@@ -168,6 +179,7 @@ def test_onnx_and_int8_variants_are_compared_with_eager(tiny_pair) -> None:
     assert list(models) == [label, f"{label} [int8]", f"{label} [onnx]", f"{label} [onnx+int8]"]
     assert models[label]["output_diff"] is None  # the reference itself
     assert models[f"{label} [onnx]"]["output_diff"]["max_abs_diff"] < 1e-4  # the same function, another runtime
+    assert models[f"{label} [onnx]"]["output_diff"]["min_cosine"] > 0.999999
     for quantized in (f"{label} [int8]", f"{label} [onnx+int8]"):
         diff = models[quantized]["output_diff"]
         assert 0 < diff["max_abs_diff"] < diff["max_abs_reference"]
@@ -188,8 +200,7 @@ def test_memory_is_measured_in_a_fresh_process(tiny_pair) -> None:
     report = run_benchmark(_cfg(*tiny_pair, batch_sizes="2", seq_lengths="16", memory=True))
     for model in report.body["models"]:
         memory = model["memory"]
-        assert memory["peak_mb"] >= memory["ready_mb"] >= 0
-        assert memory["peak_mb"] < 500  # a tiny model above a bare interpreter, not the whole process
+        assert 0 < memory["peak_mb"] < 200  # a tiny model above a bare interpreter, not the whole process
         assert report.metrics[f"{model['label']}.peak_memory_mb"] == memory["peak_mb"]
 
 
