@@ -33,7 +33,7 @@ def test_minilm_against_its_student_eager_onnx_int8(tmp_path: Path) -> None:
     for label in ("minilm-l6 [int8]", "minilm-l6 [onnx+int8]"):
         diff = models[label]["output_diff"]
         assert 1e-3 < diff["max_abs_diff"] and diff["mean_cosine"] > 0.8
-        assert models[label]["variant_bytes"] < models["minilm-l6"]["variant_bytes"] / 2
+        assert models[label]["variant_bytes"] < 0.7 * models["minilm-l6"]["variant_bytes"]  # embeddings may stay fp32
     assert report.primary_metric == f"{student}.speedup@1x128"
     # Half the layers: faster at every shape, even on a busy machine.
     assert all(row["speedup"] > 1.0 for shape in report.body["shapes"] for row in shape["results"] if row["label"] == str(student))
