@@ -52,3 +52,18 @@ def test_two_processes_stay_in_sync(tiny_models: dict[str, Path], corpus: Path, 
     assert len(checksums) == 2 and checksums[0] == checksums[1]
     assert result.stderr.count("report written to") == 1  # written once, by rank 0
     assert (out / "config.json").is_file()
+
+
+def test_bf16_mixed_precision_on_the_cpu(distil, tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:  # noqa: F811
+    """The mixed-precision path (Accelerate's autocast) on the CPU: the nearest check to a GPU run here."""
+    import math
+
+    report = tmp_path / "bf16.json"
+    result = distil("distill", "--teacher", tiny_models["bert"], "--corpus", corpus, "--out", tmp_path / "bf16", "--output", report,
+                    "--precision", "bf16", *ARGS)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["config"]["precision"] == "bf16" and data["metrics"]["steps"] == 4
+    assert all(math.isfinite(v) for v in data["metrics"].values())
+    fp16 = distil("distill", "--teacher", tiny_models["bert"], "--corpus", corpus, "--out", tmp_path / "fp16", "--precision", "fp16", *ARGS)
+    assert_one_line_error(fp16, 2, "--precision fp16 needs a GPU")
