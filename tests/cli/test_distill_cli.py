@@ -54,16 +54,21 @@ def test_two_processes_stay_in_sync(tiny_models: dict[str, Path], corpus: Path, 
     assert (out / "config.json").is_file()
 
 
-def test_bf16_mixed_precision_on_the_cpu(distil, tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:  # noqa: F811
-    """The mixed-precision path (Accelerate's autocast) on the CPU: the nearest check to a GPU run here."""
+def test_bf16_mixed_precision_on_the_cpu(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:  # noqa: F811
+    """The mixed-precision path (Accelerate's autocast) on the CPU: the nearest check to a GPU run here.
+
+    In a fresh process: Accelerate keeps one precision per process, and other tests ran without.
+    """
     import math
 
     report = tmp_path / "bf16.json"
-    result = distil("distill", "--teacher", tiny_models["bert"], "--corpus", corpus, "--out", tmp_path / "bf16", "--output", report,
-                    "--precision", "bf16", *ARGS)  # fmt: skip
-    assert result.exit_code == 0, result.stderr
+    command = [sys.executable, "-m", "distilcli", "distill", "--teacher", str(tiny_models["bert"]), "--corpus", str(corpus),
+               "--out", str(tmp_path / "bf16"), "--output", str(report), "--precision", "bf16", *ARGS]  # fmt: skip
+    env = {**os.environ, "DISTILCLI_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(report.read_text())
     assert data["config"]["precision"] == "bf16" and data["metrics"]["steps"] == 4
     assert all(math.isfinite(v) for v in data["metrics"].values())
-    fp16 = distil("distill", "--teacher", tiny_models["bert"], "--corpus", corpus, "--out", tmp_path / "fp16", "--precision", "fp16", *ARGS)
-    assert_one_line_error(fp16, 2, "--precision fp16 needs a GPU")
+    fp16 = subprocess.run([*command[:-len(ARGS) - 2], "--precision", "fp16", *ARGS], capture_output=True, text=True, env=env, timeout=300)
+    assert fp16.returncode == 2 and fp16.stderr.strip().startswith("error: --precision fp16 needs a GPU"), fp16.stderr
