@@ -13,7 +13,7 @@ import numpy as np
 from distilcli import progress
 from distilcli.benchmark.config import PAPER_TASK, BenchmarkConfig, Variant, check_options, variants
 from distilcli.benchmark.inputs import Batch, encode_pairs, synthetic_batch
-from distilcli.benchmark.runners import Encoder, Runner, build_runner, disk_bytes, load_encoder, parameter_counts
+from distilcli.benchmark.runners import Encoder, Runner, build_runner, disk_bytes, load_encoder
 from distilcli.benchmark.timing import latency_stats, reduction, speedup, time_interleaved
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
@@ -69,12 +69,11 @@ def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
 
 def _paper_batches(cfg: BenchmarkConfig, encoders: dict[str, Encoder]) -> dict[str, list[Batch]]:
     from distilcli.data.glue import load_glue_dev
-    from distilcli.finetune.qa import usable_positions
 
     examples = load_glue_dev(PAPER_TASK, glue_dir=cfg.glue_dir)
     if not examples:
         raise BadInput(f"--glue-dir {cfg.glue_dir} has no STS-B/dev.tsv: point it at GLUE in the original layout")
-    return {spec: encode_pairs(e.tokenizer, examples, usable_positions(e.config), e.names) for spec, e in encoders.items()}
+    return {spec: encode_pairs(e.tokenizer, examples, e.max_length, e.names) for spec, e in encoders.items()}
 
 
 def output_diff(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
@@ -154,21 +153,14 @@ def _paper(cfg: BenchmarkConfig, runners: list[Runner], batches: dict[str, list[
     per_example: list[list[list[float]]] = [[[] for _ in range(n)] for _ in runners]
     with progress.task("STS-B dev, batch 1", total=(warmup + n * cfg.repeats) * len(runners)) as handle:  # type: ignore[operator]
         for i in range(warmup):
-            for runner, items in zip(runners, prepared, strict=True):
-                runner.forward(items[i])
-                handle.advance()
+            time_interleaved(runners, [items[i] for items in prepared], 1, 0, handle)
         for _ in range(cfg.repeats):  # type: ignore[arg-type]
-            totals = [0.0] * len(runners)
             for i in range(n):
-                for index, (runner, items) in enumerate(zip(runners, prepared, strict=True)):
-                    start = time.perf_counter()
-                    runner.forward(items[i])
-                    elapsed = time.perf_counter() - start
-                    totals[index] += elapsed
+                seconds = time_interleaved(runners, [items[i] for items in prepared], 0, 1, handle)
+                for index, (elapsed,) in enumerate(seconds):
                     per_example[index][i].append(elapsed)
-                    handle.advance()
-            for index, total in enumerate(totals):
-                pass_totals[index].append(total)
+            for index in range(len(runners)):
+                pass_totals[index].append(sum(times[-1] for times in per_example[index]))
     rows = []
     for index, runner in enumerate(runners):
         total_s = float(np.median(pass_totals[index]))
@@ -243,12 +235,9 @@ def run_benchmark(cfg: BenchmarkConfig) -> Report:
     with tempfile.TemporaryDirectory(prefix="distil-benchmark-") as work:
         exports: dict[str, Path] = {}
         for variant in variants(cfg):
-            from distilcli.finetune.qa import usable_positions
-
-            encoder = encoders[variant.model]
             # A bar, not a log line: exports take a while, and a failure stays one line in CI logs.
             with progress.task(f"preparing {variant.label}", total=None):
-                runners.append(build_runner(variant, encoder, device, threads, exports, Path(work), usable_positions(encoder.config)))
+                runners.append(build_runner(variant, encoders[variant.model], device, threads, exports, Path(work)))
         compare_batches = _first(cfg, encoders, paper)
         diffs = _compare(runners, encoders, compare_batches)
         timed = _paper(cfg, runners, paper) if paper is not None else _grid(cfg, runners, encoders)
@@ -267,15 +256,15 @@ def run_benchmark(cfg: BenchmarkConfig) -> Report:
 
 def _body(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], diffs: list[Any], memory: list[Any],
           timed: Any, compare_batches: dict[str, Batch], device: Any, threads: int) -> dict[str, Any]:  # fmt: skip
+    from distilcli.models.params import backbone_parameters
+
+    counts = {spec: backbone_parameters(e.model, e.adapter) for spec, e in encoders.items()}
+    first_params, first_size = counts[runners[0].variant.model]["total"], runners[0].size_bytes
     models = []
-    first_params: int | None = None
-    first_size: int | None = None
     for runner, diff, mem in zip(runners, diffs, memory, strict=True):
         variant: Variant = runner.variant
         encoder = encoders[variant.model]
-        params = parameter_counts(encoder)
-        first_params = first_params or params["total"]
-        first_size = first_size or runner.size_bytes
+        params = counts[variant.model]
         models.append({
             "label": variant.label,
             "model": encoder.ref.to_dict(),

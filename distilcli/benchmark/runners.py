@@ -43,6 +43,13 @@ class Encoder:
     def names(self) -> list[str]:
         return input_names(self.adapter.uses_token_type_ids)
 
+    @property
+    def max_length(self) -> int:
+        """The longest sequence the model takes (RoBERTa and MPNet lose pad + 1 positions)."""
+        from distilcli.finetune.qa import usable_positions
+
+        return usable_positions(self.config)
+
 
 def load_encoder(spec: str | ModelRef) -> Encoder:
     """The encoder of ``spec`` (``AutoModel`` without pooler: any head is left out), in eval mode; BadInput if unloadable."""
@@ -63,15 +70,6 @@ def load_encoder(spec: str | ModelRef) -> Encoder:
         model.pooler = None
     model.eval()
     return Encoder(ref, config, adapter_for(config), model, load_tokenizer(ref))
-
-
-def parameter_counts(encoder: Encoder) -> dict[str, int]:
-    """Encoder parameters: ``total`` (as papers count them), ``embeddings`` and ``encoder`` (the layers)."""
-    embeddings_path = encoder.adapter.embeddings_path.split(".", 1)[1]  # paths start at the MLM model
-    embeddings = encoder.model.get_submodule(embeddings_path)
-    total = sum(p.numel() for p in encoder.model.parameters())  # parameters() counts tied weights once
-    n_embeddings = sum(p.numel() for p in embeddings.parameters())
-    return {"total": total, "embeddings": n_embeddings, "encoder": total - n_embeddings}
 
 
 def disk_bytes(folder: Path) -> int:
@@ -195,9 +193,13 @@ class OnnxRunner(Runner):
         return np.asarray(self.session.run(None, prepared)[0], dtype=np.float32)
 
 
-def import_onnx_runtime() -> Any:
+def import_onnx_runtime(exporting: bool = False) -> Any:
+    """onnxruntime (and, to export, onnxscript, which torch's dynamo exporter needs), or the fix."""
     try:
         import onnxruntime
+
+        if exporting:
+            import onnxscript  # noqa: F401
     except ImportError:
         raise BadInput("--backend onnx needs onnxruntime and onnxscript: pip install 'distilcli[onnx]'") from None
     return onnxruntime
@@ -225,7 +227,7 @@ def _quiet() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def export_onnx(encoder: Encoder, onnx_file: Path, max_length: int) -> None:
+def export_onnx(encoder: Encoder, onnx_file: Path) -> None:
     """Export the encoder's ``last_hidden_state`` with ``torch.onnx.export(dynamo=True)``, batch and length dynamic.
 
     The legacy TorchScript exporter cannot follow transformers 5's keyword-only forward;
@@ -234,11 +236,7 @@ def export_onnx(encoder: Encoder, onnx_file: Path, max_length: int) -> None:
     import torch
     from torch.export import Dim
 
-    try:
-        import onnxscript  # noqa: F401 - the dynamo exporter's dependency; fail here with the fix
-    except ImportError:
-        raise BadInput("--backend onnx needs onnxruntime and onnxscript: pip install 'distilcli[onnx]'") from None
-    import_onnx_runtime()
+    import_onnx_runtime(exporting=True)
 
     names = encoder.names
 
@@ -251,6 +249,7 @@ def export_onnx(encoder: Encoder, onnx_file: Path, max_length: int) -> None:
             extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
             return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
 
+    max_length = encoder.max_length
     seq = min(16, max_length)
     example = tuple(torch.ones(2, seq, dtype=torch.long) if n == "attention_mask" else torch.full((2, seq), 5, dtype=torch.long) for n in names)
     batch_dim, seq_dim = Dim("batch", min=1, max=4096), Dim("sequence", min=2, max=max_length)
@@ -274,9 +273,7 @@ def quantize_onnx_int8(source: Path, target: Path) -> None:
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
 
 
-def build_runner(
-    variant: Variant, encoder: Encoder, device: torch.device, threads: int, exports: dict[str, Path], workdir: Path, max_length: int
-) -> Runner:
+def build_runner(variant: Variant, encoder: Encoder, device: torch.device, threads: int, exports: dict[str, Path], workdir: Path) -> Runner:
     """The runner of ``variant``: exports to ONNX (once per model, into ``workdir``) or quantizes as it asks.
 
     ``exports`` maps model specs to their fp32 ONNX file, so ``--backend onnx --quantize
@@ -290,7 +287,7 @@ def build_runner(
         folder = workdir / f"model-{len(exports)}"
         folder.mkdir()
         onnx_file = exports[variant.model] = folder / "model.onnx"
-        export_onnx(encoder, onnx_file, max_length)
+        export_onnx(encoder, onnx_file)
     if variant.quantize == "dynamic-int8":
         quantized = onnx_file.with_name("model.int8.onnx")
         quantize_onnx_int8(onnx_file, quantized)
