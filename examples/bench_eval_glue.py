@@ -16,16 +16,15 @@ import sys
 import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
 
 def ours(model, tokenizer, adapter, task, examples, batch_size: int, max_len: int) -> tuple[dict, float]:
-    from distilcli.evaluate.predict import logits_to_predictions, predict_logits
-    from distilcli.finetune.classifier import encode
-    from distilcli.finetune.engine import score_predictions
+    from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
+    from distilcli.tasks.glue.features import encode
+    from distilcli.tasks.glue.metrics import score_predictions
 
     start = time.perf_counter()
     features = encode(examples, tokenizer, adapter, max_len)
@@ -38,7 +37,7 @@ def trainer(model, tokenizer, adapter, task, examples, batch_size: int, max_len:
     import datasets
     from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 
-    from distilcli.finetune.engine import score_predictions
+    from distilcli.tasks.glue.metrics import score_predictions
 
     def compute_metrics(prediction):
         logits = prediction.predictions
@@ -85,8 +84,8 @@ def main() -> None:
     datasets.disable_progress_bars()
     hf_logging.set_verbosity_error()
 
-    from distilcli.data.glue import load_task_split, resolve_task
-    from distilcli.finetune.classifier import load_classifier
+    from distilcli.tasks.glue.data import load_task_split, resolve_task
+    from distilcli.tasks.glue.head import load_classifier
     from distilcli.models.resolve import resolve_model
 
     task = resolve_task(args.task)

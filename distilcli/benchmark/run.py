@@ -46,7 +46,7 @@ def _check_plot(path: Path | None) -> None:
 
 def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
     """Every model, checked against the shapes asked for (from its config, before any weight is read)."""
-    from distilcli.finetune.qa import usable_positions
+    from distilcli.models.loading import usable_positions
     from distilcli.models.loading import load_config, load_tokenizer
 
     refs = {}
@@ -68,7 +68,7 @@ def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
 
 
 def _paper_batches(cfg: BenchmarkConfig, encoders: dict[str, Encoder]) -> dict[str, list[Batch]]:
-    from distilcli.data.glue import load_glue_dev
+    from distilcli.tasks.glue.data import load_glue_dev
 
     examples = load_glue_dev(PAPER_TASK, glue_dir=cfg.glue_dir)
     if not examples:

@@ -46,7 +46,7 @@ class Encoder:
     @property
     def max_length(self) -> int:
         """The longest sequence the model takes (RoBERTa and MPNet lose pad + 1 positions)."""
-        from distilcli.finetune.qa import usable_positions
+        from distilcli.models.loading import usable_positions
 
         return usable_positions(self.config)
 

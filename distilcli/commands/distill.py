@@ -72,7 +72,8 @@ def distill_cmd(
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.distill.config import DistillConfig
-        from distilcli.distill.engine import is_main_process, run_distill
+        from distilcli.training.runtime import is_main_process
+        from distilcli.distill.engine import run_distill
         from distilcli.reports.render import render_report
 
         cfg = build_config(DistillConfig, config, **values)

@@ -62,7 +62,8 @@ def finetune_cmd(
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.finetune.config import FinetuneConfig
-        from distilcli.finetune.engine import is_main_process, run_finetune
+        from distilcli.training.runtime import is_main_process
+        from distilcli.finetune.engine import run_finetune
         from distilcli.reports.render import render_report
 
         cfg = build_config(FinetuneConfig, config, **values)

@@ -85,7 +85,7 @@ def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
     """Fill the options left unset with their mode's defaults (general or --task)."""
     from dataclasses import replace
 
-    from distilcli.data.squad import squad_task
+    from distilcli.tasks.squad.data import squad_task
 
     mode = "task" if cfg.task else "general"
     unset = {name: value for name, value in MODE_DEFAULTS[mode].items() if getattr(cfg, name) is None}

@@ -8,7 +8,6 @@ batches, gradients are synchronised once per optimizer step, only the main proce
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -20,32 +19,26 @@ import torch
 
 from distilcli import __version__, progress
 from distilcli.config import check_unchanged, config_to_dict
-from distilcli.distill import checkpoint as ckpt
+from distilcli.training import checkpoint as ckpt
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
 from distilcli.distill.losses import DistillationObjective
 from distilcli.distill.modules import DistillationStudent, teacher_forward
-from distilcli.distill.output import distilled_card, save_student
+from distilcli.distill.card import distilled_card
+from distilcli.training.saving import save_student
 from distilcli.errors import BadInput, Interrupted
 from distilcli.reports import Report
+from distilcli.training.batches import Batches
+from distilcli.training.runtime import check_positive
 
 HEAD_DIR = "teacher-head"
 HEAD_FILE = "head.pt"
 
 
-def is_main_process() -> bool:
-    """True outside distributed runs and on rank 0 of one (before Accelerate is set up)."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 # -- validation ---------------------------------------------------------------------------------
 
 
-def check_positive(name: str, value: int | float | None, allow_none: bool = False) -> None:
-    """``--name`` must be > 0 (or absent, with ``allow_none``); else :class:`BadInput`."""
-    if value is None and allow_none:
-        return
-    if value is None or value <= 0:
-        raise BadInput(f"--{name.replace('_', '-')} must be > 0, got {value}")
 
 
 def make_objective(cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None) -> DistillationObjective:
@@ -102,40 +95,6 @@ def validate(cfg: DistillConfig) -> None:
 # -- data ---------------------------------------------------------------------------------------
 
 
-class Batches:
-    """Deterministic batches: the same (seed, epoch) always yields the same batches, per process."""
-
-    def __init__(self, cfg: DistillConfig, ids: list[list[int]], pad_id: int, rank: int, world: int) -> None:
-        from distilcli.data.batching import pad_collate
-
-        self.cfg, self.ids, self.rank, self.world = cfg, ids, rank, world
-        self.collate = pad_collate(pad_id)
-        self.lengths = [len(x) for x in ids]
-        per_rank = self._count_all() // world
-        self.steps_per_epoch = per_rank // cfg.grad_accum
-
-    def _count_all(self) -> int:
-        return math.ceil(len(self.ids) / self.cfg.batch_size)
-
-    def _epoch_batches(self, epoch: int) -> list[list[int]]:
-        from distilcli.data.batching import LengthGroupedBatchSampler
-
-        if self.cfg.group_by_length:
-            sampler = LengthGroupedBatchSampler(self.lengths, self.cfg.batch_size, seed=self.cfg.seed)
-            sampler.set_epoch(epoch)
-            return list(sampler)
-        # The reference way: random batches, whatever their lengths.
-        order = torch.randperm(len(self.ids), generator=torch.Generator().manual_seed(self.cfg.seed + epoch)).tolist()
-        return [order[i : i + self.cfg.batch_size] for i in range(0, len(order), self.cfg.batch_size)]
-
-    def steps(self, epoch: int) -> list[list[list[int]]]:
-        """This process's optimizer steps of an epoch, each a list of ``grad_accum`` micro-batches."""
-        mine = self._epoch_batches(epoch)[self.rank :: self.world][: self.steps_per_epoch * self.cfg.grad_accum]
-        ga = self.cfg.grad_accum
-        return [mine[i * ga : (i + 1) * ga] for i in range(self.steps_per_epoch)]
-
-    def tensors(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        return self.collate([{"input_ids": self.ids[i]} for i in indices])
 
 
 def _mask_seed(*parts: int) -> int:

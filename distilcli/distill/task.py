@@ -15,7 +15,7 @@ from typing import Any
 
 from distilcli import __version__, progress
 from distilcli.config import config_to_dict
-from distilcli.data.squad import SquadTask
+from distilcli.tasks.squad.data import SquadTask
 from distilcli.distill.config import DistillConfig
 from distilcli.errors import BadInput
 from distilcli.reports import Report
@@ -25,7 +25,7 @@ INIT_DIR = "student-init"
 
 def parse_task(spec: str) -> str:
     """``glue:sst2`` -> ``sst2``; ``squad`` / ``squad_v2`` as they are; anything else is :class:`BadInput`."""
-    from distilcli.data.squad import squad_task
+    from distilcli.tasks.squad.data import squad_task
 
     squad = squad_task(spec.strip())
     if squad is not None:
@@ -74,20 +74,12 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     import torch
     from accelerate import PartialState
 
-    from distilcli.distill.output import save_student
+    from distilcli.training.saving import save_student
     from distilcli.distill.config import RESUMABLE_CHANGES
-    from distilcli.evaluate.glue_metrics import retention
-    from distilcli.finetune.engine import (
-        TaskTeacher,
-        build_report,
-        check_model_outside,
-        check_run_config,
-        is_main_process,
-        prepare,
-        record_run_config,
-        run_single,
-    )
-    from distilcli.finetune.jobs import job_for
+    from distilcli.tasks.glue.metrics import retention
+    from distilcli.finetune.engine import TaskTeacher, build_report, check_model_outside, check_run_config, prepare, record_run_config, run_single
+    from distilcli.training.runtime import is_main_process
+    from distilcli.tasks.jobs import job_for
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.resolve import resolve_model
     from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
@@ -112,7 +104,7 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
     if isinstance(task, SquadTask):
         # SQuAD windows fill --max-seq-length; GLUE sentences are truncated there but rarely reach it.
-        from distilcli.finetune.qa import check_fits
+        from distilcli.tasks.squad.head import check_fits
         from distilcli.models.loading import load_config
 
         check_fits(cfg.teacher, load_config(resolve_model(cfg.teacher)), ft.max_seq_length)

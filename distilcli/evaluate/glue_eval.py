@@ -15,7 +15,7 @@ from typing import Any
 
 from distilcli import progress
 from distilcli.config import config_to_dict
-from distilcli.data.glue import GLUE_TASKS, ColumnMap, GlueSplit, GlueTask, resolve_task, squash_name
+from distilcli.tasks.glue.data import GLUE_TASKS, ColumnMap, GlueSplit, GlueTask, resolve_task, squash_name
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 
@@ -152,7 +152,7 @@ def assign_models(specs: list[str], tasks: list[GlueTask]) -> dict[str, Path | N
     ``DIR/SST-2`` ...) or one model used for the task it was fine-tuned on. MNLI-mm uses
     the MNLI model unless given its own.
     """
-    from distilcli.finetune.classifier import task_of
+    from distilcli.tasks.heads import task_of
     from distilcli.models.loading import load_config
     from distilcli.models.resolve import resolve_model
 
@@ -221,11 +221,12 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     """Evaluate; return the report and the gate outcomes (the caller writes, then exits 3 on a failure)."""
     import torch
 
-    from distilcli.data.glue import load_task_split
-    from distilcli.evaluate.glue_metrics import macro_score
-    from distilcli.evaluate.predict import logits_to_predictions, predict_logits
-    from distilcli.finetune.classifier import encode, load_classifier
-    from distilcli.finetune.engine import score_predictions
+    from distilcli.tasks.glue.data import load_task_split
+    from distilcli.tasks.glue.metrics import macro_score
+    from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
+    from distilcli.tasks.glue.features import encode
+    from distilcli.tasks.glue.head import load_classifier
+    from distilcli.tasks.glue.metrics import score_predictions
     from distilcli.models.resolve import resolve_model
 
     start = time.perf_counter()
@@ -267,7 +268,7 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     if len(tasks) == 1 and results[tasks[0].name].status == "missing":
         raise BadInput(f"{tasks[0].display_name}: {results[tasks[0].name].reason}; point --glue-dir, --hub-dir or --dev-file at its dev set")
     # Every model's config is checked (labels, recorded task) before any weights are read.
-    from distilcli.finetune.classifier import check_classifier_config
+    from distilcli.tasks.glue.head import check_classifier_config
 
     for result in results.values():
         if result.status == "ok" and result.model is not None:
@@ -371,7 +372,7 @@ def _teacher_scores(path: Path) -> dict[str, float]:
 
 def _retention(scores: dict[str, float], teacher: dict[str, float], metrics: dict[str, float]) -> dict[str, Any]:
     """Per-task retention (score / teacher's) and the macro retention over the tasks both have."""
-    from distilcli.evaluate.glue_metrics import macro_score, retention
+    from distilcli.tasks.glue.metrics import macro_score, retention
 
     common = [name for name in scores if name in teacher and teacher[name] != 0]
     for name in common:

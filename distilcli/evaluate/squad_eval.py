@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from distilcli.config import config_to_dict
-from distilcli.data.squad import SquadSplit, squad_task
+from distilcli.tasks.squad.data import SquadSplit, squad_task
 from distilcli.errors import BadInput, first_line
 from distilcli.reports import Report
+from distilcli.tasks.squad.scoring import score, score_model
 
 
 @dataclass
@@ -49,40 +50,8 @@ class EvalSquadConfig:
 # -- scoring --------------------------------------------------------------------------------------
 
 
-def score(
-    dev: SquadSplit,
-    answers: dict[str, str],
-    null_odds: dict[str, float] | None = None,
-    na_prob_thresh: float = 1.0,
-    search_answers: dict[str, str] | None = None,
-) -> dict[str, float]:
-    """The official metrics of ``dev``'s version for an ``{id: answer}`` map."""
-    from distilcli.evaluate.squad_metrics import golds, score_v1, score_v2
-
-    questions = golds(dev.examples)
-    if dev.task.version_2:
-        return score_v2(questions, answers, null_odds, na_prob_thresh, search_answers)
-    return score_v1(questions, answers)
 
 
-def score_model(model: Any, tokenizer: Any, dev: SquadSplit, features: Any, cfg: Any, device: Any) -> tuple[dict[str, float], Any]:
-    """Predict, post-process and score; returns the metrics and the :class:`QAPredictions`.
-
-    The answers already apply ``cfg.null_threshold``, so the official no-answer threshold is
-    not applied a second time: v2.0's ``exact``/``f1`` score exactly the answers written out.
-    The best-threshold search switches to each question's best span, so ``best_f1_thresh``
-    is a value worth passing as ``--null-threshold``.
-    """
-    from distilcli.evaluate.squad_post import postprocess
-    from distilcli.finetune.qa import predict_spans
-
-    starts, ends = predict_spans(model, features, tokenizer.pad_token_id, batch_size=cfg.eval_batch_size, device=device, description=f"dev {dev.task.display_name}")
-    predictions = postprocess(
-        dev.examples, features, starts, ends, version_2=dev.task.version_2,
-        n_best=cfg.n_best, max_answer_length=cfg.max_answer_length, null_threshold=cfg.null_threshold,
-    )  # fmt: skip
-    search = predictions.best_spans if dev.task.version_2 else None
-    return score(dev, predictions.answers, predictions.null_odds, na_prob_thresh=math.inf, search_answers=search), predictions
 
 
 # -- gates ----------------------------------------------------------------------------------------
@@ -175,7 +144,7 @@ def _recorded(config: Any, name: str) -> int | None:
 
 
 def load_dev(cfg: EvalSquadConfig) -> SquadSplit:
-    from distilcli.data.squad import load_squad_hub, read_squad_json
+    from distilcli.tasks.squad.data import load_squad_hub, read_squad_json
 
     if cfg.dev_file is not None:
         forced = squad_task(cfg.task) if cfg.task else None
@@ -251,8 +220,9 @@ def _run_model(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float],
 
     import torch
 
-    from distilcli.data.squad_features import check_window_options, encode_squad
-    from distilcli.finetune.qa import check_fits, check_qa_config, load_qa_model, usable_positions
+    from distilcli.tasks.squad.features import check_window_options, encode_squad
+    from distilcli.tasks.squad.head import check_fits, check_qa_config, load_qa_model
+    from distilcli.models.loading import usable_positions
     from distilcli.models.loading import load_config
     from distilcli.models.resolve import resolve_model
 

@@ -1,6 +1,6 @@
 """``run_finetune``: fine-tune a model on one GLUE task or SQuAD, keep the best dev checkpoint.
 
-The task-specific parts (head, features, scoring) come from a job (:mod:`distilcli.finetune.jobs`).
+The task-specific parts (head, features, scoring) come from a job (:mod:`distilcli.tasks.jobs`).
 
 Built on Accelerate like distillation: one code path for the CPU, a GPU with mixed
 precision and several processes (each takes its share of the length-grouped batches;
@@ -24,12 +24,13 @@ import torch
 
 from distilcli import __version__, progress
 from distilcli.config import check_unchanged, config_to_dict
-from distilcli.data.glue import ColumnMap, GlueSplit, GlueTask, resolve_task
-from distilcli.data.squad import SquadSplit, SquadTask, load_squad_split, squad_task
-from distilcli.distill import checkpoint as ckpt
-from distilcli.distill.engine import check_positive, is_main_process
+from distilcli.tasks.glue.data import ColumnMap, GlueSplit, GlueTask, resolve_task
+from distilcli.tasks.squad.data import SquadSplit, SquadTask, load_squad_split, squad_task
+from distilcli.training import checkpoint as ckpt
+from distilcli.training.runtime import check_positive, is_main_process
 from distilcli.errors import BadInput, Interrupted
 from distilcli.finetune.config import RESUMABLE_CHANGES as FINETUNE_RESUMABLE
+from distilcli.finetune.card import finetuned_card
 from distilcli.reports import Report
 
 RESULT_FILE = "finetune_result.json"
@@ -141,7 +142,7 @@ def subsample(n: int, limit: int | None) -> list[int]:
 
 def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
     """Every check that needs no model, and the data itself: bad rows fail before any weight is read."""
-    from distilcli.data.glue import load_task_split
+    from distilcli.tasks.glue.data import load_task_split
     from distilcli.fsutil import check_output_dir
 
     for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "lr", "log_every"):
@@ -169,7 +170,7 @@ def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
     if squad is not None:
         data = _prepare_squad(cfg, squad)
         if check_model:
-            from distilcli.finetune.qa import check_fits
+            from distilcli.tasks.squad.head import check_fits
             from distilcli.models.loading import load_config
             from distilcli.models.resolve import resolve_model
 
@@ -197,8 +198,8 @@ def prepare(cfg: Any, check_model: bool = True) -> FinetuneData:
 
 def _prepare_squad(cfg: Any, task: SquadTask) -> FinetuneData:
     """SQuAD's data checks: the window options, then the official JSON files (or the hub)."""
-    from distilcli.data.squad_features import check_window_options
-    from distilcli.evaluate.squad_post import check_post_options
+    from distilcli.tasks.squad.features import check_window_options
+    from distilcli.tasks.squad.post import check_post_options
 
     for flag, value in (("--glue-dir", cfg.glue_dir), ("--hub-dir", cfg.hub_dir), ("--text-a", cfg.text_a), ("--text-b", cfg.text_b), ("--label-column", cfg.label_column)):
         if value is not None:
@@ -260,22 +261,6 @@ def check_run_config(out: Path, cfg: Any, resumable: frozenset[str]) -> None:
 # -- evaluation -------------------------------------------------------------------------------
 
 
-def score_predictions(task: GlueTask, predictions: np.ndarray, references: list[Any]) -> dict[str, float]:
-    """The task's metrics plus ``score`` (their mean).
-
-    A correlation is undefined when all predictions are equal (an untrained regressor);
-    it counts as 0, the value scikit-learn's Matthews correlation gives in the same case.
-    """
-    import warnings
-
-    from distilcli.evaluate.glue_metrics import compute_glue_metrics, task_score
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scipy's ConstantInputWarning, sklearn's zero-division warning
-        metrics = compute_glue_metrics(task, predictions, np.asarray(references))
-    metrics = {name: (value if math.isfinite(value) else 0.0) for name, value in metrics.items()}
-    metrics["score"] = task_score(metrics, task)
-    return metrics
 
 
 # -- one training run -------------------------------------------------------------------------------
@@ -292,30 +277,6 @@ def _optimizer(model: torch.nn.Module, cfg: Any) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.lr)
 
 
-def finetuned_card(info: dict[str, Any], job: Any = None) -> str:
-    from distilcli.models.card import render_model_card
-
-    ft = info["finetune"]
-    best = ft["best"]
-    metrics = ", ".join(f"{k} {v:.4f}" for k, v in best["metrics"].items())
-    facts = [
-        ("base model", f"`{ft['base_model']}` ({ft['model_type']})"),
-        ("task", f"{ft['task_display']} ({ft['train_examples']:,} training examples{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''})"),
-        ("training data", f"`{ft['train_source']}`"),
-        ("dev data", f"`{ft['dev_source']}` ({ft['dev_examples']:,} examples)"),
-        ("training", f"{ft['steps']:,} steps × batch {ft['batch_size']}, lr {ft['lr']:g}, seed {ft['seed']}"),
-        ("best checkpoint", f"step {best['step']:,}: {metrics}"),
-        ("made with", f"distilcli {ft['distilcli_version']}, `distil finetune`"),
-    ]
-    summary = (
-        f"`{ft['base_model']}` fine-tuned on {ft['task_display']}; this folder holds the checkpoint with the best "
-        f"dev {ft['primary_metric']}. Full provenance is in config.json under `distilcli`."
-    )
-    return render_model_card(
-        f"{ft['base_model']} fine-tuned on {ft['task_display']}", summary, facts, ".",
-        job.tags if job is not None else ["distilcli", "glue", ft["task"]],
-        auto_class=job.auto_class if job is not None else "AutoModelForSequenceClassification",
-    )
 
 
 def run_single(
@@ -329,9 +290,9 @@ def run_single(
     from accelerate.utils import set_seed
     from transformers import get_linear_schedule_with_warmup
 
-    from distilcli.distill.engine import Batches
-    from distilcli.distill.output import save_student
-    from distilcli.finetune.jobs import job_for
+    from distilcli.training.batches import Batches
+    from distilcli.training.saving import save_student
+    from distilcli.tasks.jobs import job_for
     from distilcli.models.resolve import resolve_model
 
     out = Path(cfg.out)

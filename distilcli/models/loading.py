@@ -108,3 +108,11 @@ def load_tokenizer(ref: ModelRef) -> PreTrainedTokenizerBase | None:
         return AutoTokenizer.from_pretrained(ref.path)
     except Exception:  # noqa: BLE001 - a folder without tokenizer files is legal for weights alone
         return None
+
+
+def usable_positions(config: Any) -> int:
+    """How many tokens one sequence may have: RoBERTa and MPNet start counting at pad_token_id + 1."""
+    positions = int(getattr(config, "max_position_embeddings", 512) or 512)
+    if config.model_type in ("roberta", "mpnet", "xlm-roberta", "camembert"):
+        positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
+    return positions

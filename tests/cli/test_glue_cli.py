@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distilcli.data.glue import read_glue_parquet, read_glue_tsv
-from distilcli.evaluate.glue_metrics import compute_glue_metrics
+from distilcli.tasks.glue.data import read_glue_parquet, read_glue_tsv
+from distilcli.tasks.glue.metrics import compute_glue_metrics
 from tests.cli.conftest import assert_one_line_error
 
 

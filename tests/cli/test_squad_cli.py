@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from distilcli.data.squad import read_squad_json
-from distilcli.evaluate.squad_metrics import golds, score_v1
+from distilcli.tasks.squad.data import read_squad_json
+from distilcli.tasks.squad.metrics import golds, score_v1
 from tests.cli.conftest import assert_one_line_error
 
 WINDOW = ["--max-seq-length", "64", "--doc-stride", "16", "--max-query-length", "16"]

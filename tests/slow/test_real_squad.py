@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distilcli.data.squad import read_squad_json
-from distilcli.data.squad_features import encode_squad
-from distilcli.evaluate.squad_eval import score
-from distilcli.evaluate.squad_post import postprocess
+from distilcli.tasks.squad.data import read_squad_json
+from distilcli.tasks.squad.features import encode_squad
+from distilcli.tasks.squad.scoring import score
+from distilcli.tasks.squad.post import postprocess
 from distilcli.models.aliases import ALIASES
 
 pytestmark = pytest.mark.slow

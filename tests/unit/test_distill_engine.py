@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from distilcli.distill import checkpoint as ckpt
+from distilcli.training import checkpoint as ckpt
 from distilcli.distill.config import DistillConfig
 from distilcli.distill.engine import Interrupted, run_distill
 from distilcli.errors import BadInput

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from tests.conftest import ARCHITECTURES
-from distilcli.data.glue import GlueExample, read_glue_tsv, resolve_task
+from distilcli.tasks.glue.data import GlueExample, read_glue_tsv, resolve_task
 from distilcli.errors import BadInput
-from distilcli.finetune.classifier import FeatureCollate, _label_permutation, encode, load_classifier
+from distilcli.tasks.glue.features import FeatureCollate, encode
+from distilcli.tasks.glue.head import _label_permutation, load_classifier
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.finetune.engine import Interrupted, median_metrics, parse_seeds, run_finetune, subsample
 from distilcli.models.resolve import resolve_model
@@ -79,7 +80,7 @@ def test_label_permutation_follows_named_labels() -> None:
 
 
 def test_predict_logits_restores_file_order(tiny_encoders: dict[str, Path], tiny_glue: Path) -> None:
-    from distilcli.evaluate.predict import predict_logits
+    from distilcli.tasks.glue.predict import predict_logits
 
     loaded = load_classifier(resolve_model(tiny_encoders["bert"]), resolve_task("sst2"), for_training=True)
     examples = read_glue_tsv(tiny_glue / "SST-2" / "dev.tsv", "sst2")

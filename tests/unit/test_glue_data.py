@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from distilcli.data.glue import (
+from distilcli.tasks.glue.data import (
     GLUE_TASKS,
     GlueExample,
     load_glue_dev,

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from distilcli.errors import BadInput
-from distilcli.evaluate.glue_metrics import compute_glue_metrics, macro_score, retention, task_score
+from distilcli.tasks.glue.metrics import compute_glue_metrics, macro_score, retention, task_score
 
 # One binary prediction set used for CoLA, MRPC and QQP. Against the references:
 #   TP = 2 (rows 0, 4), FP = 1 (row 1), TN = 2 (rows 2, 3), FN = 1 (row 5)

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distilcli.data.squad import SQUAD, SQUAD_V2, Answer, SquadExample, read_squad_json, squad_task
-from distilcli.data.squad_features import QAFeatures, check_window_options, encode_squad
+from distilcli.tasks.squad.data import SQUAD, SQUAD_V2, Answer, SquadExample, read_squad_json, squad_task
+from distilcli.tasks.squad.features import QAFeatures, check_window_options, encode_squad
 from distilcli.errors import BadInput
-from distilcli.evaluate.squad_post import postprocess
+from distilcli.tasks.squad.post import postprocess
 from distilcli.models.adapters import adapter_for
 
 SHARED = Path(os.environ.get("DISTILCLI_REAL_DATA", "/work/shared/data")) / "squad"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from distilcli.evaluate.squad_metrics import (
+from distilcli.tasks.squad.metrics import (
     Gold,
     exact_match,
     f1_v1,

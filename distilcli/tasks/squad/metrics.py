@@ -71,7 +71,7 @@ class Gold:
 
 
 def golds(examples: Iterable[object]) -> list[Gold]:
-    """:class:`Gold` rows from :class:`~distilcli.data.squad.SquadExample` rows."""
+    """:class:`Gold` rows from :class:`~distilcli.tasks.squad.data.SquadExample` rows."""
     return [Gold(e.id, tuple(e.answer_texts)) for e in examples]  # type: ignore[attr-defined]
 
 

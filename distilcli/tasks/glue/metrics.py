@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 
+from typing import Any
+
 import numpy as np
 
-from distilcli.data.glue import GlueTask, resolve_task
+from distilcli.tasks.glue.data import GlueTask, resolve_task
 
 
 def _accuracy(predictions: np.ndarray, references: np.ndarray) -> float:
@@ -128,3 +130,21 @@ def retention(student: float, teacher: float) -> float:
     if teacher == 0:
         raise ValueError("teacher score is 0: retention is undefined")
     return student / teacher
+
+
+def score_predictions(task: GlueTask, predictions: np.ndarray, references: list[Any]) -> dict[str, float]:
+    """The task's metrics plus ``score`` (their mean).
+
+    A correlation is undefined when all predictions are equal (an untrained regressor);
+    it counts as 0, the value scikit-learn's Matthews correlation gives in the same case.
+    """
+    import warnings
+
+    from distilcli.tasks.glue.metrics import compute_glue_metrics, task_score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy's ConstantInputWarning, sklearn's zero-division warning
+        metrics = compute_glue_metrics(task, predictions, np.asarray(references))
+    metrics = {name: (value if math.isfinite(value) else 0.0) for name, value in metrics.items()}
+    metrics["score"] = task_score(metrics, task)
+    return metrics

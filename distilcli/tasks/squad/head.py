@@ -12,21 +12,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from distilcli.errors import BadInput, first_line
-from distilcli.finetune.classifier import LoadedClassifier, missing_weights, padded_tokenizer, task_of
+from distilcli.tasks.heads import LoadedClassifier, missing_weights, padded_tokenizer, task_of
 from distilcli.models.adapters import adapter_for
-from distilcli.models.loading import load_config, quiet_transformers
+from distilcli.models.loading import load_config, quiet_transformers, usable_positions
 from distilcli.models.resolve import ModelRef
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from transformers import PreTrainedModel
 
-    from distilcli.data.squad_features import QAFeatures
+    from distilcli.tasks.squad.features import QAFeatures
 
 
 def check_qa_config(ref: ModelRef, config: Any | None = None) -> None:
     """From config.json alone: refuse a model that distilcli fine-tuned on a GLUE task."""
-    from distilcli.data.squad import squad_task
+    from distilcli.tasks.squad.data import squad_task
 
     config = config if config is not None else load_config(ref)
     recorded = task_of(config)
@@ -34,12 +34,6 @@ def check_qa_config(ref: ModelRef, config: Any | None = None) -> None:
         raise BadInput(f"model {ref.spec} was fine-tuned on {recorded}, not SQuAD: pass a model fine-tuned with --task squad or squad_v2")
 
 
-def usable_positions(config: Any) -> int:
-    """How many tokens one sequence may have: RoBERTa and MPNet start counting at pad_token_id + 1."""
-    positions = int(getattr(config, "max_position_embeddings", 512) or 512)
-    if config.model_type in ("roberta", "mpnet", "xlm-roberta", "camembert"):
-        positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
-    return positions
 
 
 def check_fits(spec: str, config: Any, max_seq_length: int) -> None:
@@ -87,10 +81,10 @@ def predict_spans(
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Start and end logits of every window (each trimmed to the window's length), in window order.
 
-    Windows run longest first (:func:`~distilcli.evaluate.predict.run_longest_first`).
+    Windows run longest first (:func:`~distilcli.training.inference.run_longest_first`).
     """
-    from distilcli.data.squad_features import QACollate
-    from distilcli.evaluate.predict import run_longest_first
+    from distilcli.tasks.squad.features import QACollate
+    from distilcli.training.inference import run_longest_first
 
     collate = QACollate(features, pad_token_id)
     starts: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(features)

@@ -1,11 +1,7 @@
-"""Saving the distilled student: plain Hugging Face files, tokenizer and model card, placed atomically."""
+"""The model card of a distilled student."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from distilcli.models.card import render_model_card
@@ -36,25 +32,3 @@ def distilled_card(info: dict[str, Any]) -> str:
         "triple loss. Full provenance is in config.json under `distilcli`."
     )
     return render_model_card(f"Distilled from {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "distilbert-recipe"])
-
-
-def save_student(out: Path, model: Any, tokenizer: Any, card: str) -> None:
-    """Write the student into ``out`` beside the run's checkpoints.
-
-    Files are written to a temp folder first, then moved in one by one with config.json
-    last, so ``out`` never looks like a complete model before it is one.
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".student-", suffix=".tmp", dir=out))
-    try:
-        model.save_pretrained(tmp)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        (tmp / "README.md").write_text(card, encoding="utf-8")
-        names = sorted(p.name for p in tmp.iterdir())
-        names.sort(key=lambda name: name == "config.json")
-        for name in names:
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distilcli.data.glue import GlueTask
-from distilcli.data.squad import SquadTask
+from distilcli.tasks.glue.data import GlueTask
+from distilcli.tasks.squad.data import SquadTask
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from distilcli.finetune.classifier import LoadedClassifier
+    from distilcli.tasks.heads import LoadedClassifier
     from distilcli.finetune.engine import TaskTeacher
     from distilcli.models.adapters import ArchitectureAdapter
     from distilcli.models.resolve import ModelRef
@@ -61,23 +61,23 @@ class GlueJob:
         self.tags = ["distilcli", "glue", task.name]
 
     def load(self, ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
-        from distilcli.finetune.classifier import load_classifier
+        from distilcli.tasks.glue.head import load_classifier
 
         return load_classifier(ref, self.task, for_training=for_training)
 
     def features(self, examples: list[Any], tokenizer: Any, adapter: ArchitectureAdapter, cfg: Any) -> Any:
-        from distilcli.finetune.classifier import encode
+        from distilcli.tasks.glue.features import encode
 
         return encode(examples, tokenizer, adapter, cfg.max_seq_length)
 
     def collate(self, features: Any, tokenizer: Any) -> Any:
-        from distilcli.finetune.classifier import FeatureCollate
+        from distilcli.tasks.glue.features import FeatureCollate
 
         return FeatureCollate(features, tokenizer.pad_token_id, self.task.is_regression)
 
     def evaluator(self, loaded: LoadedClassifier, dev: Any, cfg: Any) -> Evaluator:
-        from distilcli.evaluate.predict import logits_to_predictions, predict_logits
-        from distilcli.finetune.engine import score_predictions
+        from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
+        from distilcli.tasks.glue.metrics import score_predictions
 
         features = self.features(dev.examples, loaded.tokenizer, loaded.adapter, cfg)
         references = [example.label for example in dev.examples]
@@ -105,7 +105,7 @@ class GlueJob:
     def cache(self, teacher: TaskTeacher, features: Any, pad_token_id: int, cfg: Any, device: Any) -> CachedOutputs:
         import torch
 
-        from distilcli.evaluate.predict import predict_logits
+        from distilcli.tasks.glue.predict import predict_logits
 
         logits = predict_logits(teacher.model, features, pad_token_id, batch_size=cfg.eval_batch_size, device=device, description="teacher outputs")
         ordered = teacher.task_order(torch.from_numpy(logits)).numpy()
@@ -125,23 +125,23 @@ class SquadJob:
         self.tags = ["distilcli", "question-answering", task.name]
 
     def load(self, ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
-        from distilcli.finetune.qa import load_qa_model
+        from distilcli.tasks.squad.head import load_qa_model
 
         return load_qa_model(ref, for_training=for_training)
 
     def features(self, examples: list[Any], tokenizer: Any, adapter: ArchitectureAdapter, cfg: Any) -> Any:
-        from distilcli.data.squad_features import encode_squad
+        from distilcli.tasks.squad.features import encode_squad
 
         return encode_squad(examples, tokenizer, adapter, max_seq_length=cfg.max_seq_length,
                             doc_stride=cfg.doc_stride, max_query_length=cfg.max_query_length)  # fmt: skip
 
     def collate(self, features: Any, tokenizer: Any) -> Any:
-        from distilcli.data.squad_features import QACollate
+        from distilcli.tasks.squad.features import QACollate
 
         return QACollate(features, tokenizer.pad_token_id)
 
     def evaluator(self, loaded: LoadedClassifier, dev: Any, cfg: Any) -> Evaluator:
-        from distilcli.evaluate.squad_eval import score_model
+        from distilcli.tasks.squad.scoring import score_model
 
         features = self.features(dev.examples, loaded.tokenizer, loaded.adapter, cfg)
 
@@ -167,7 +167,7 @@ class SquadJob:
         return self.outputs(model_output).float()
 
     def cache(self, teacher: TaskTeacher, features: Any, pad_token_id: int, cfg: Any, device: Any) -> CachedOutputs:
-        from distilcli.finetune.qa import predict_spans
+        from distilcli.tasks.squad.head import predict_spans
 
         starts, ends = predict_spans(teacher.model, features, pad_token_id, batch_size=cfg.eval_batch_size, device=device, description="teacher outputs")
         return CachedOutputs([np.stack([s, e], axis=-1) for s, e in zip(starts, ends, strict=True)], per_token=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from distilcli.data.squad import SquadExample
+from distilcli.tasks.squad.data import SquadExample
 from distilcli.errors import BadInput
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,7 +144,7 @@ class QACollate:
     def __call__(self, indices: list[int], with_labels: bool = True) -> dict[str, torch.Tensor]:
         import torch
 
-        from distilcli.finetune.classifier import pad_inputs
+        from distilcli.training.inference import pad_inputs
 
         batch = pad_inputs(self.features.input_ids, self.features.token_type_ids, indices, self.pad_token_id)
         if with_labels:

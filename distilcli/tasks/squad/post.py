@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from distilcli.data.squad import SquadExample
-from distilcli.data.squad_features import QAFeatures
+from distilcli.tasks.squad.data import SquadExample
+from distilcli.tasks.squad.features import QAFeatures
 from distilcli.errors import BadInput
 
 #: Null odds of a question where no span was valid in any window: "" is the only answer left.

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from distilcli import progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from transformers import PreTrainedModel
-
-    from distilcli.finetune.classifier import Features
 
 
 def run_longest_first(
@@ -50,34 +47,27 @@ def run_longest_first(
         model.train(was_training)
 
 
-def predict_logits(
-    model: PreTrainedModel,
-    features: Features,
-    pad_token_id: int,
-    *,
-    batch_size: int = 128,
-    device: torch.device | str | None = None,
-    description: str | None = None,
-) -> np.ndarray:
-    """Logits ``[N, num_labels]`` (float32) for every example, in file order (run longest first)."""
-    from distilcli.finetune.classifier import FeatureCollate
-
-    collate = FeatureCollate(features, pad_token_id, regression=False)
-    out = np.zeros((len(features), int(model.config.num_labels)), dtype=np.float32)
-
-    def take(indices: list[int], output: Any) -> None:
-        out[indices] = output.logits.float().cpu().numpy()
-
-    run_longest_first(model, features.lengths, lambda indices: collate(indices, with_labels=False), take,
-                      batch_size=batch_size, device=device, description=description)  # fmt: skip
-    return out
 
 
-def logits_to_predictions(logits: np.ndarray, regression: bool, permutation: list[int] | None = None) -> np.ndarray:
-    """Label indices (argmax, mapped through ``permutation`` into the task's order) or scores."""
-    if regression:
-        return logits[:, 0].astype(np.float64)
-    indices = logits.argmax(axis=1)
-    if permutation is not None:
-        indices = np.asarray(permutation)[indices]
-    return indices
+
+
+def pad_inputs(
+    input_ids: list[list[int]], token_type_ids: list[list[int]] | None, indices: list[int], pad_token_id: int
+) -> dict[str, torch.Tensor]:
+    """``input_ids``, ``attention_mask`` (and ``token_type_ids`` when given) of rows ``indices``, right-padded."""
+    import torch
+
+    rows = [input_ids[i] for i in indices]
+    width = max(len(row) for row in rows)
+    ids = torch.full((len(rows), width), int(pad_token_id), dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
+        attention_mask[r, : len(row)] = 1
+    batch = {"input_ids": ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        types = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, i in enumerate(indices):
+            types[r, : len(token_type_ids[i])] = torch.tensor(token_type_ids[i], dtype=torch.long)
+        batch["token_type_ids"] = types
+    return batch

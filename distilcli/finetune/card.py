@@ -1,0 +1,31 @@
+"""The model card of a fine-tuned model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def finetuned_card(info: dict[str, Any], job: Any = None) -> str:
+    from distilcli.models.card import render_model_card
+
+    ft = info["finetune"]
+    best = ft["best"]
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in best["metrics"].items())
+    facts = [
+        ("base model", f"`{ft['base_model']}` ({ft['model_type']})"),
+        ("task", f"{ft['task_display']} ({ft['train_examples']:,} training examples{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''})"),
+        ("training data", f"`{ft['train_source']}`"),
+        ("dev data", f"`{ft['dev_source']}` ({ft['dev_examples']:,} examples)"),
+        ("training", f"{ft['steps']:,} steps × batch {ft['batch_size']}, lr {ft['lr']:g}, seed {ft['seed']}"),
+        ("best checkpoint", f"step {best['step']:,}: {metrics}"),
+        ("made with", f"distilcli {ft['distilcli_version']}, `distil finetune`"),
+    ]
+    summary = (
+        f"`{ft['base_model']}` fine-tuned on {ft['task_display']}; this folder holds the checkpoint with the best "
+        f"dev {ft['primary_metric']}. Full provenance is in config.json under `distilcli`."
+    )
+    return render_model_card(
+        f"{ft['base_model']} fine-tuned on {ft['task_display']}", summary, facts, ".",
+        job.tags if job is not None else ["distilcli", "glue", ft["task"]],
+        auto_class=job.auto_class if job is not None else "AutoModelForSequenceClassification",
+    )

@@ -1,0 +1,55 @@
+"""What loading a task model (classifier or QA) revealed, shared by every task head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from distilcli.errors import BadInput
+from distilcli.models.loading import load_tokenizer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from distilcli.models.adapters import ArchitectureAdapter
+    from distilcli.models.resolve import ModelRef
+
+
+@dataclass
+class LoadedClassifier:
+    """A classifier for one task, with what loading it revealed."""
+
+    ref: ModelRef
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    adapter: ArchitectureAdapter
+    #: Weights the checkpoint lacked (freshly initialised): the head of an encoder-only checkpoint.
+    missing_keys: list[str] = field(default_factory=list)
+    #: Label index remapping from the model's own order to the task's (None: same order).
+    label_permutation: list[int] | None = None
+
+    @property
+    def head_is_trained(self) -> bool:
+        return not self.missing_keys
+
+
+def task_of(config: Any) -> str | None:
+    """The GLUE task a distilcli fine-tune recorded in ``config.distilcli``, if any."""
+    info = getattr(config, "distilcli", None)
+    if isinstance(info, dict) and isinstance(info.get("finetune"), dict):
+        return info["finetune"].get("task")
+    return None
+
+
+def missing_weights(info: dict[str, Any]) -> list[str]:
+    """Weights a checkpoint lacked or had in another shape (``output_loading_info``): initialised fresh."""
+    mismatched = {m[0] if isinstance(m, tuple) else m for m in info.get("mismatched_keys", ())}
+    return sorted(set(info.get("missing_keys", ())) | mismatched)
+
+
+def padded_tokenizer(ref: ModelRef) -> Any:
+    """The model's tokenizer, which must have a pad token (batches are padded), else :class:`BadInput`."""
+    tokenizer = load_tokenizer(ref)
+    if tokenizer is None or tokenizer.pad_token_id is None:
+        raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
+    return tokenizer

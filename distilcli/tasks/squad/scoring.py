@@ -1,0 +1,44 @@
+"""Scoring a SQuAD model or predictions file with the official metrics."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from distilcli.tasks.squad.data import SquadSplit
+
+
+def score(
+    dev: SquadSplit,
+    answers: dict[str, str],
+    null_odds: dict[str, float] | None = None,
+    na_prob_thresh: float = 1.0,
+    search_answers: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """The official metrics of ``dev``'s version for an ``{id: answer}`` map."""
+    from distilcli.tasks.squad.metrics import golds, score_v1, score_v2
+
+    questions = golds(dev.examples)
+    if dev.task.version_2:
+        return score_v2(questions, answers, null_odds, na_prob_thresh, search_answers)
+    return score_v1(questions, answers)
+
+
+def score_model(model: Any, tokenizer: Any, dev: SquadSplit, features: Any, cfg: Any, device: Any) -> tuple[dict[str, float], Any]:
+    """Predict, post-process and score; returns the metrics and the :class:`QAPredictions`.
+
+    The answers already apply ``cfg.null_threshold``, so the official no-answer threshold is
+    not applied a second time: v2.0's ``exact``/``f1`` score exactly the answers written out.
+    The best-threshold search switches to each question's best span, so ``best_f1_thresh``
+    is a value worth passing as ``--null-threshold``.
+    """
+    from distilcli.tasks.squad.post import postprocess
+    from distilcli.tasks.squad.head import predict_spans
+
+    starts, ends = predict_spans(model, features, tokenizer.pad_token_id, batch_size=cfg.eval_batch_size, device=device, description=f"dev {dev.task.display_name}")
+    predictions = postprocess(
+        dev.examples, features, starts, ends, version_2=dev.task.version_2,
+        n_best=cfg.n_best, max_answer_length=cfg.max_answer_length, null_threshold=cfg.null_threshold,
+    )  # fmt: skip
+    search = predictions.best_spans if dev.task.version_2 else None
+    return score(dev, predictions.answers, predictions.null_odds, na_prob_thresh=math.inf, search_answers=search), predictions

@@ -1,0 +1,20 @@
+"""What every process of a run checks and shares: rank, option checks."""
+
+from __future__ import annotations
+
+import os
+
+from distilcli.errors import BadInput
+
+
+def is_main_process() -> bool:
+    """True outside distributed runs and on rank 0 of one (before Accelerate is set up)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def check_positive(name: str, value: int | float | None, allow_none: bool = False) -> None:
+    """``--name`` must be > 0 (or absent, with ``allow_none``); else :class:`BadInput`."""
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise BadInput(f"--{name.replace('_', '-')} must be > 0, got {value}")
