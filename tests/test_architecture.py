@@ -1,0 +1,160 @@
+"""The architecture contract: layers run one way, no cycles, small modules and functions.
+
+The layers and the cycle rule live once, in pyproject.toml ``[tool.importlinter]``; these tests
+run import-linter over the package and prove, on a copy of the package with one upward import
+added, that the contract really fails when a lower layer imports a higher one.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "distilcli"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+# Modules allowed over MAX_MODULE_LINES, path relative to the repository -> why. Pure data tables
+# only (a module of constants: assignments, a docstring, imports); the test below checks that each
+# entry is one, and still over the limit, so the list cannot go stale or shelter code.
+DATA_TABLES: dict[str, str] = {}
+
+
+def _toml_value(value: object) -> str:
+    """A TOML literal for the strings, booleans and lists of strings an import-linter config holds."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"unexpected import-linter config value {value!r}")
+
+
+def write_contract_config(path: Path) -> Path:
+    """Write the project's ``[tool.importlinter]`` section, unchanged, as a TOML file at ``path``."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    lines = ["[tool.importlinter]"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in config.items() if key != "contracts"]
+    for contract in config["contracts"]:
+        lines += ["", "[[tool.importlinter.contracts]]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in contract.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def lint_imports(config: Path, *, cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess[str]:
+    """Run import-linter with ``config`` on the ``distilcli`` found first on ``pythonpath``."""
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), str(config), "--no-cache", "--no-logo"],
+        check=False, capture_output=True, text=True, cwd=cwd, env=env, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_package_keeps_its_import_contracts() -> None:
+    result = lint_imports(ROOT / "pyproject.toml", cwd=ROOT, pythonpath=ROOT)
+    if result.returncode != 0:  # import-linter's report names each broken contract and every offending import
+        pytest.fail("import-linter found broken contracts:\n" + result.stdout + result.stderr, pytrace=False)
+    assert "BROKEN" not in result.stdout and "KEPT" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "upward", "message"),
+    [
+        ("models/params.py", "distilcli.commands", "distilcli.models is not allowed to import distilcli.commands"),
+        ("data/masking.py", "distilcli.distill", "distilcli.data is not allowed to import distilcli.distill"),
+    ],
+)
+def test_an_upward_import_breaks_the_layers_contract(tmp_path: Path, module: str, upward: str, message: str) -> None:
+    copy = tmp_path / "src"
+    shutil.copytree(PACKAGE, copy / "distilcli", ignore=shutil.ignore_patterns("__pycache__"))
+    config = write_contract_config(tmp_path / "contracts.toml")
+    importer = "distilcli." + module.removesuffix(".py").replace("/", ".")
+    offending = f"{importer} -> {upward}"
+
+    before = lint_imports(config, cwd=tmp_path, pythonpath=copy)
+    assert "Layers run one way" in before.stdout, before.stdout + before.stderr  # the contract was read
+    assert offending not in before.stdout, before.stdout  # not there until we add it
+
+    target = copy / "distilcli" / module
+    target.write_text(target.read_text(encoding="utf-8") + f"\nimport {upward}  # an upward import\n", encoding="utf-8")
+    after = lint_imports(config, cwd=tmp_path, pythonpath=copy)
+    assert after.returncode != 0, after.stdout
+    assert "Layers run one way BROKEN" in after.stdout, after.stdout
+    assert message in after.stdout and offending in after.stdout, after.stdout
+
+
+def _sizes(path: Path) -> tuple[int, list[tuple[str, int, int]]]:
+    """Lines in the module, and (name, first line, length) of every function in it, nested ones too."""
+    text = path.read_text(encoding="utf-8")
+    functions = [
+        (node.name, node.lineno, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(ast.parse(text, filename=str(path)))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno is not None
+    ]
+    return len(text.splitlines()), functions
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_module_is_too_long() -> None:
+    too_long = []
+    for path in _modules():
+        lines, _ = _sizes(path)
+        name = path.relative_to(ROOT).as_posix()
+        if lines > MAX_MODULE_LINES and name not in DATA_TABLES:
+            too_long.append(f"{name}: {lines} lines")
+    assert not too_long, f"modules over {MAX_MODULE_LINES} lines (split them):\n" + "\n".join(too_long)
+
+
+def test_no_function_is_too_long() -> None:
+    too_long = []
+    for path in _modules():
+        for name, line, length in _sizes(path)[1]:
+            if length > MAX_FUNCTION_LINES:
+                too_long.append(f"{path.relative_to(ROOT).as_posix()}:{line} {name}: {length} lines")
+    assert not too_long, f"functions over {MAX_FUNCTION_LINES} lines (split them):\n" + "\n".join(too_long)
+
+
+def _code_lines(path: Path) -> list[int]:
+    """Lines of the top-level statements that are not data: anything but assignments, imports, docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        node.lineno
+        for node in tree.body
+        if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.Import, ast.ImportFrom))
+        and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+    ]
+
+
+def test_allowed_long_modules_are_data_tables() -> None:
+    for name, reason in DATA_TABLES.items():
+        path = ROOT / name
+        assert reason.strip(), f"{name}: every allowed module says why"
+        assert not _code_lines(path), (
+            f"{name} is allowed to be long as a data table, but holds code at lines {_code_lines(path)}"
+        )
+        assert _sizes(path)[0] > MAX_MODULE_LINES, f"{name} is under the limit now: remove it from DATA_TABLES"
+
+
+def test_the_size_checks_can_fail(tmp_path: Path) -> None:
+    long_module = tmp_path / "long.py"
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    long_module.write_text(f"def f():\n{body}\n" + "\n" * MAX_MODULE_LINES, encoding="utf-8")
+    lines, functions = _sizes(long_module)
+    assert lines > MAX_MODULE_LINES
+    assert functions == [("f", 1, MAX_FUNCTION_LINES + 1)]
+    assert _code_lines(long_module) == [1]  # a function is code, not a data table
