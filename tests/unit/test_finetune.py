@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from tests.conftest import ARCHITECTURES
-from distilcli.tasks.glue.data import GlueExample, read_glue_tsv, resolve_task
+from distilcli.tasks.glue.readers import read_glue_tsv
+from distilcli.tasks.glue.spec import GlueExample, resolve_task
 from distilcli.errors import BadInput
 from distilcli.tasks.glue.features import FeatureCollate, encode
 from distilcli.tasks.glue.head import _label_permutation, load_classifier
@@ -242,11 +243,11 @@ def test_custom_csv_and_parquet_files(tiny_encoders: dict[str, Path], tiny_glue:
 def test_interrupt_during_an_evaluation_is_redone_on_resume(
     tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import distilcli.finetune.engine as engine
+    import distilcli.tasks.glue.metrics as glue_metrics
 
     cfg = _cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "full", eval_every=4, max_steps=8)
     full = run_finetune(cfg)
-    real = engine.score_predictions
+    real = glue_metrics.score_predictions
     calls = {"n": 0}
 
     def interrupted_second_time(*args, **kwargs):
@@ -255,11 +256,11 @@ def test_interrupt_during_an_evaluation_is_redone_on_resume(
             raise KeyboardInterrupt  # Ctrl-C during the evaluation at step 8, the last step
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "score_predictions", interrupted_second_time)
+    monkeypatch.setattr(glue_metrics, "score_predictions", interrupted_second_time)
     cut = replace(cfg, out=tmp_path / "cut")
     with pytest.raises(Interrupted):
         run_finetune(cut)
-    monkeypatch.setattr(engine, "score_predictions", real)
+    monkeypatch.setattr(glue_metrics, "score_predictions", real)
     resumed = run_finetune(replace(cut, resume=True))
     assert resumed.body["runs"][0]["history"] == full.body["runs"][0]["history"]
 
