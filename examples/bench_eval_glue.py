@@ -84,7 +84,8 @@ def main() -> None:
     datasets.disable_progress_bars()
     hf_logging.set_verbosity_error()
 
-    from distilcli.tasks.glue.data import load_task_split, resolve_task
+    from distilcli.tasks.glue.sources import load_task_split
+    from distilcli.tasks.glue.spec import resolve_task
     from distilcli.tasks.glue.head import load_classifier
     from distilcli.models.resolve import resolve_model
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from distilcli.tasks.glue.data import GlueExample
+    from distilcli.tasks.glue.spec import GlueExample
 
 Batch = dict[str, np.ndarray]
 

@@ -19,6 +19,7 @@ from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
+from distilcli.tasks.glue.sources import load_task_split
 
 
 def resolve_device(name: str) -> Any:
@@ -46,8 +47,7 @@ def _check_plot(path: Path | None) -> None:
 
 def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
     """Every model, checked against the shapes asked for (from its config, before any weight is read)."""
-    from distilcli.models.loading import usable_positions
-    from distilcli.models.loading import load_config, load_tokenizer
+    from distilcli.models.loading import load_config, load_tokenizer, usable_positions
 
     refs = {}
     for spec in cfg.model:
@@ -68,9 +68,8 @@ def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
 
 
 def _paper_batches(cfg: BenchmarkConfig, encoders: dict[str, Encoder]) -> dict[str, list[Batch]]:
-    from distilcli.tasks.glue.data import load_glue_dev
-
-    examples = load_glue_dev(PAPER_TASK, glue_dir=cfg.glue_dir)
+    dev = load_task_split(PAPER_TASK, "dev", glue_dir=cfg.glue_dir)
+    examples = [] if dev is None else dev.examples
     if not examples:
         raise BadInput(f"--glue-dir {cfg.glue_dir} has no STS-B/dev.tsv: point it at GLUE in the original layout")
     return {spec: encode_pairs(e.tokenizer, examples, e.max_length, e.names) for spec, e in encoders.items()}

@@ -15,7 +15,8 @@ from typing import Any
 
 from distilcli import progress
 from distilcli.config import config_to_dict
-from distilcli.tasks.glue.data import GLUE_TASKS, ColumnMap, GlueSplit, GlueTask, resolve_task, squash_name
+from distilcli.tasks.glue.sources import ColumnMap, GlueSplit
+from distilcli.tasks.glue.spec import GLUE_TASKS, GlueTask, resolve_task, squash_name
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 
@@ -221,7 +222,7 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     """Evaluate; return the report and the gate outcomes (the caller writes, then exits 3 on a failure)."""
     import torch
 
-    from distilcli.tasks.glue.data import load_task_split
+    from distilcli.tasks.glue.sources import load_task_split
     from distilcli.tasks.glue.metrics import macro_score
     from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
     from distilcli.tasks.glue.features import encode

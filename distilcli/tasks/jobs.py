@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distilcli.tasks.glue.data import GlueTask
+from distilcli.tasks.glue.spec import GlueTask
 from distilcli.tasks.squad.data import SquadTask
 
 if TYPE_CHECKING:  # pragma: no cover

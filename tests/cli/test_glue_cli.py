@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distilcli.tasks.glue.data import read_glue_parquet, read_glue_tsv
+from distilcli.tasks.glue.hub import read_glue_parquet
+from distilcli.tasks.glue.readers import read_glue_tsv
 from distilcli.tasks.glue.metrics import compute_glue_metrics
 from tests.cli.conftest import assert_one_line_error
 

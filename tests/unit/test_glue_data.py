@@ -9,19 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from distilcli.tasks.glue.data import (
-    GLUE_TASKS,
-    GlueExample,
-    load_glue_dev,
-    load_glue_hub,
-    read_custom,
-    read_glue_parquet,
-    read_glue_tsv,
-    resolve_task,
-)
 from distilcli.errors import BadInput
+from distilcli.tasks.glue.hub import load_glue_hub, read_glue_parquet
+from distilcli.tasks.glue.readers import read_custom, read_glue_tsv
+from distilcli.tasks.glue.sources import load_task_split
+from distilcli.tasks.glue.spec import GLUE_TASKS, GlueExample, resolve_task
 
 REAL = Path(os.environ.get("DISTILCLI_REAL_DATA", "/work/shared/data"))
+
+
+def load_glue_dev(task: str, glue_dir: Path | None = None, hub_dir: Path | None = None) -> list[GlueExample] | None:
+    """The dev examples :func:`load_task_split` finds in the GLUE folder or the hub's parquet files."""
+    split = load_task_split(task, "dev", glue_dir=glue_dir, hub_dir=hub_dir)
+    return None if split is None else split.examples
 
 
 def write(path: Path, text: str, *, bom: bool = False) -> Path:

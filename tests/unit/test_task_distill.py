@@ -117,7 +117,7 @@ def test_task_distillation_errors(sst2_teacher: Path, tiny_encoders: dict[str, P
 
 
 def test_student_head_starts_from_the_teachers(sst2_teacher: Path, tiny_encoders: dict[str, Path]) -> None:
-    from distilcli.tasks.glue.data import resolve_task
+    from distilcli.tasks.glue.spec import resolve_task
     from distilcli.distill.task import copy_head
     from distilcli.tasks.glue.head import load_classifier
     from distilcli.models.resolve import resolve_model

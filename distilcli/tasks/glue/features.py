@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from distilcli.tasks.glue.data import GlueExample
+from distilcli.tasks.glue.spec import GlueExample
 from distilcli.training.inference import pad_inputs
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -8,21 +8,14 @@ token ids with ``token_type_ids`` only where the architecture has them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from distilcli.tasks.glue.data import GlueTask
 from distilcli.errors import BadInput, first_line
 from distilcli.models.adapters import adapter_for
 from distilcli.models.loading import load_config, quiet_transformers
 from distilcli.models.resolve import ModelRef
+from distilcli.tasks.glue.spec import GlueTask, resolve_task
 from distilcli.tasks.heads import LoadedClassifier, missing_weights, padded_tokenizer, task_of
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
-
-
-
 
 
 def _label_permutation(config: Any, task: GlueTask) -> list[int] | None:
@@ -46,8 +39,6 @@ def check_classifier_config(ref: ModelRef, task: GlueTask, config: Any | None = 
 
     Cheap (no weights), so callers check every model before loading any.
     """
-    from distilcli.tasks.glue.data import resolve_task
-
     config = config if config is not None else load_config(ref)
     own = int(getattr(config, "num_labels", 0) or 0)
     if own != task.num_labels:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-
 from typing import Any
 
 import numpy as np
 
-from distilcli.tasks.glue.data import GlueTask, resolve_task
+from distilcli.tasks.glue.spec import GlueTask, resolve_task
 
 
 def _accuracy(predictions: np.ndarray, references: np.ndarray) -> float:
