@@ -28,7 +28,6 @@ from distilcli.tasks.glue.sources import ColumnMap, GlueSplit
 from distilcli.tasks.glue.spec import GlueTask, resolve_task
 from distilcli.tasks.squad.data import SquadSplit, SquadTask, load_squad_split, squad_task
 from distilcli.training import checkpoint as ckpt
-from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
 from distilcli.training.runtime import check_positive, is_main_process
 from distilcli.errors import BadInput, Interrupted
 from distilcli.finetune.config import RESUMABLE_CHANGES as FINETUNE_RESUMABLE
@@ -268,6 +267,19 @@ def check_run_config(out: Path, cfg: Any, resumable: frozenset[str]) -> None:
 # -- one training run -------------------------------------------------------------------------------
 
 
+def _optimizer(model: torch.nn.Module, cfg: Any) -> torch.optim.Optimizer:
+    # No weight decay on biases and LayerNorm weights, as BERT and HF's Trainer do.
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+
+
 def run_single(
     cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | None = None, teacher: TaskTeacher | None = None
 ) -> dict[str, Any]:
@@ -319,8 +331,8 @@ def run_single(
         teacher_collate = job.collate(teacher_features, tokenizer)
         if teacher.cache:
             teacher_cache = job.cache(teacher, teacher_features, tokenizer.pad_token_id, cfg, accelerator.device)
-    optimizer = build_optimizer(model, cfg)
-    scheduler = build_scheduler(optimizer, cfg, total_steps)
+    optimizer = _optimizer(model, cfg)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     step, epoch, position = 0, 0, 0
     history: list[dict[str, Any]] = []
     losses: list[tuple[int, float]] = []
@@ -492,7 +504,6 @@ def run_single(
         "head_initialised": loaded.missing_keys,
         "device": str(accelerator.device),
         "processes": accelerator.num_processes,
-        "optimizer": optimizer_record(cfg, total_steps),
     }
     if main:
         from distilcli.fsutil import atomic_write_text
