@@ -1,0 +1,88 @@
+"""How each kind of stage runs: the existing ``run_*`` functions, called in process.
+
+Each executor gets the stage's options (model references already resolved to folders), the
+stage's run folder and whether to resume, and returns the run's report and the model folder
+it produced (None for stages that only measure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from distilcli.reports import Report
+
+#: (options, run folder, resume) -> (report, model folder or None)
+Executor = Callable[[dict[str, Any], Path, bool], tuple[Report, Path | None]]
+
+
+def _has_checkpoint(run_dir: Path) -> bool:
+    return any((run_dir / "checkpoints").glob("step-*"))
+
+
+def _continue_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
+    """Resume a run that left a checkpoint; otherwise start over in the folder the pipeline made."""
+    if resume and _has_checkpoint(run_dir):
+        return {"resume": True, "overwrite": False}
+    return {"resume": False, "overwrite": run_dir.exists()}
+
+
+def run_student_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.models.student import StudentConfig, run_student
+
+    report = run_student(StudentConfig(**options, out=run_dir, overwrite=run_dir.exists()))
+    return report, run_dir
+
+
+def run_random_init_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.models.student import StudentConfig, run_student
+
+    report = run_student(StudentConfig(**options, out=run_dir, random_init=True, overwrite=run_dir.exists()))
+    return report, run_dir
+
+
+def run_distill_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.distill.config import DistillConfig
+    from distilcli.distill.engine import run_distill
+
+    report = run_distill(DistillConfig(**options, out=run_dir, **_continue_flags(run_dir, resume)))
+    return report, run_dir
+
+
+def run_finetune_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.finetune.config import FinetuneConfig
+    from distilcli.finetune.engine import run_finetune
+
+    # Fine-tuning resumes from its folder (finished seeds are kept, the current one continues).
+    flags = {"resume": True, "overwrite": False} if resume and (run_dir / "run_config.json").is_file() else {"resume": False, "overwrite": run_dir.exists()}
+    report = run_finetune(FinetuneConfig(**options, out=run_dir, **flags))
+    return report, Path(report.artifacts["model"])
+
+
+def run_eval_int8_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.evaluate.glue_eval import EvalGlueConfig, run_eval_glue
+
+    model = options.pop("model")
+    report, _ = run_eval_glue(EvalGlueConfig(model=[str(model)], **options, quantize="dynamic-int8"))
+    return report, None
+
+
+def run_benchmark_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.benchmark.config import BenchmarkConfig
+    from distilcli.benchmark.run import run_benchmark
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    report = run_benchmark(BenchmarkConfig(**options, plot=run_dir / "benchmark.png"))
+    return report, None
+
+
+EXECUTORS: dict[str, Executor] = {
+    "student": run_student_stage,
+    "random_init": run_random_init_stage,
+    "distill": run_distill_stage,
+    "task_distill": run_distill_stage,
+    "finetune": run_finetune_stage,
+    "eval_int8": run_eval_int8_stage,
+    "benchmark": run_benchmark_stage,
+}

@@ -1,0 +1,119 @@
+"""What a pipeline leaves in ``DIR``: ``pipeline.json``, ``tables.md`` and ``summary.png``, from the stage reports.
+
+``distil report tables DIR`` calls :func:`write_outputs` again on a finished (or partly
+finished) pipeline folder: the recipe and inputs it ran with are kept in ``DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from distilcli.errors import BadInput
+from distilcli.fsutil import atomic_write_text
+from distilcli.pipeline.recipe import Recipe, parse_recipe
+from distilcli.pipeline.run import STATE_FILE, stage_reports
+from distilcli.pipeline.stages import Inputs, Stage, plan
+from distilcli.pipeline.tables import Results, flat_metrics, gather, render_tables
+from distilcli.reports import Report
+
+RECIPE_FILE = "recipe.yaml"
+INPUTS_FILE = "inputs.json"
+TABLES_FILE = "tables.md"
+SUMMARY_FILE = "summary.png"
+REPORT_FILE = "pipeline.json"
+
+
+def keep_recipe(out: Path, recipe: Recipe, inputs: Inputs) -> None:
+    """Record what the pipeline in ``out`` runs, so its tables can be made again later."""
+    atomic_write_text(Path(out) / RECIPE_FILE, yaml.safe_dump(recipe.to_yaml_dict(), sort_keys=False))
+    atomic_write_text(Path(out) / INPUTS_FILE, json.dumps(asdict(inputs), indent=2))
+
+
+def load_kept(out: Path) -> tuple[Recipe, Inputs]:
+    """The recipe and inputs a pipeline folder ran with."""
+    out = Path(out)
+    if not (out / RECIPE_FILE).is_file():
+        raise BadInput(f"{out} is not a pipeline folder (no {RECIPE_FILE}): pass the --out of a distil pipeline run")
+    recipe = parse_recipe(yaml.safe_load((out / RECIPE_FILE).read_text(encoding="utf-8")), str(out / RECIPE_FILE))
+    inputs = Inputs(**json.loads((out / INPUTS_FILE).read_text(encoding="utf-8")))
+    return recipe, inputs
+
+
+def _models(out: Path, stages: list[Stage]) -> dict[str, str]:
+    models = {}
+    for stage in stages:
+        path = out / stage.name / STATE_FILE
+        if path.is_file():
+            model = json.loads(path.read_text(encoding="utf-8")).get("model")
+            if model:
+                models[stage.name] = model
+    return models
+
+
+def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, config: dict[str, Any]) -> Report:
+    """Gather the stage reports into the pipeline report, ``tables.md`` and ``summary.png``."""
+    out = Path(out)
+    stages = plan(recipe, inputs)
+    reports = stage_reports(out, stages)
+    results = gather(recipe, stages, reports, _models(out, stages))
+    metrics = flat_metrics(recipe, results)
+    atomic_write_text(out / TABLES_FILE, render_tables(recipe, results, metrics))
+    artifacts = {f"stage.{name}": str(out / name / "report.json") for name in reports} | {"tables": str(out / TABLES_FILE)}
+    if _write_summary(out / SUMMARY_FILE, recipe, results, metrics):
+        artifacts["summary"] = str(out / SUMMARY_FILE)
+    body = {
+        "recipe": recipe.to_yaml_dict(),
+        "stages": [{"name": s.name, "kind": s.kind, "arm": s.arm, "task": s.task, "fingerprint": s.fingerprint,
+                    "finished": s.name in reports, "wall_s": _wall(out, s)} for s in stages],  # fmt: skip
+        "glue": results.glue,
+        "squad": results.squad,
+        "benchmark": results.bench,
+    }
+    primary = "glue.student.macro_retention" if "glue.student.macro_retention" in metrics else None
+    return Report.create("pipeline", config=config, metrics=metrics, primary_metric=primary, artifacts=artifacts, body=body, duration_s=duration_s)
+
+
+def _wall(out: Path, stage: Stage) -> float | None:
+    path = out / stage.name / STATE_FILE
+    return json.loads(path.read_text(encoding="utf-8")).get("wall_s") if path.is_file() else None
+
+
+def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[str, float]) -> bool:
+    """Each arm's GLUE macro against its speed-up, marker size by parameters; False when nothing to plot."""
+    points = [(arm, metrics[f"glue.{arm}.macro"], results.bench.get(arm)) for arm in results.glue if f"glue.{arm}.macro" in metrics]
+    if not points:
+        return False
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False  # matplotlib is the optional [plot] extra; tables.md carries the same numbers
+    from distilcli.fsutil import atomic_file
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for arm, macro, bench in points:
+        speed = bench["speedup"] if bench else (1.0 if arm == "teacher" else None)
+        if speed is None:
+            # Arms without their own benchmark run share the student's shape (baseline, ablations).
+            speed = results.bench.get("student", {}).get("speedup")
+        if speed is None:
+            continue
+        size = (bench or results.bench.get("student") or {"parameters": 1e7})["parameters"] / 1e6
+        ax.scatter([speed], [macro * 100], s=20 + size * 2, alpha=0.7)
+        ax.annotate(arm, (speed, macro * 100), textcoords="offset points", xytext=(6, 4), fontsize=9)
+    ax.set_xlabel("speed-up against the teacher (×)")
+    ax.set_ylabel("GLUE macro, dev (×100)")
+    ax.set_title(f"{recipe.name}: quality against speed (marker area ∝ parameters)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_file(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    return True

@@ -1,0 +1,202 @@
+"""A pipeline recipe: teacher, student shape, general distillation, the arms compared, GLUE, SQuAD, benchmark.
+
+Recipes are YAML. The built-in ones live beside this module (``recipes/<name>.yaml``);
+``distil pipeline --recipe NAME --print`` writes one out to edit. Every run option inside a
+recipe is a field of the command it feeds (``distill``, ``finetune``, ``benchmark``), checked
+here by name, so a typo fails before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distilcli.errors import BadInput
+
+RECIPES_DIR = Path(__file__).parent / "recipes"
+
+#: The arms a recipe may compare. Ablations are general distillations with one change (the paper's Table 4).
+ARMS = ("teacher", "student", "baseline", "no_ce", "no_mlm", "no_cos", "random_init")
+ABLATIONS = {"no_ce": {"alpha_ce": 0.0}, "no_mlm": {"alpha_mlm": 0.0}, "no_cos": {"alpha_cos": 0.0}, "random_init": {}}
+#: GLUE macro deltas of DistilBERT's ablation (paper, Table 4), for the table beside ours.
+PAPER_ABLATION_DELTAS = {"no_ce": -2.96, "no_cos": -1.46, "no_mlm": -0.31, "random_init": -3.69}
+SELECTIONS = ("holdout", "dev")
+
+_TOP_KEYS = {"recipe", "description", "teacher", "student", "distill", "arms", "glue", "squad", "benchmark"}
+_STUDENT_KEYS = {"layers", "layer_map", "arch"}
+_GLUE_KEYS = {"tasks", "seeds", "selection", "finetune", "int8"}
+_SQUAD_KEYS = {"task", "train_file", "dev_file", "finetune", "distill"}
+#: Options the pipeline sets itself for every stage: a recipe may not name them.
+_RESERVED = {"teacher", "student", "model", "task", "out", "resume", "overwrite", "seeds", "output", "layers", "layer_map", "arch"}
+
+
+@dataclass
+class Recipe:
+    """One experiment: what to distill, which arms to compare, and how each is measured."""
+
+    name: str
+    teacher: str
+    description: str = ""
+    layers: int | None = None
+    layer_map: list[int] | None = None
+    arch: str | None = None
+    #: ``distil distill`` options of the general distillation (corpus included).
+    distill: dict[str, Any] = field(default_factory=dict)
+    arms: list[str] = field(default_factory=lambda: ["teacher", "student", "baseline"])
+    #: GLUE task name -> ``distil finetune`` options for that task (on top of ``finetune``).
+    glue_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    finetune: dict[str, Any] = field(default_factory=dict)
+    seeds: list[int] = field(default_factory=lambda: [42])
+    selection: str = "holdout"
+    #: Score a dynamic-int8 copy of the fine-tuned student on every GLUE task too.
+    int8: bool = False
+    #: ``{task, train_file, dev_file, finetune: {...}, distill: {...}}`` or None.
+    squad: dict[str, Any] | None = None
+    #: ``distil benchmark`` options (models are the arms), or None to skip the benchmark.
+    benchmark: dict[str, Any] | None = None
+
+    @property
+    def ablations(self) -> list[str]:
+        return [arm for arm in self.arms if arm in ABLATIONS]
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        """The recipe in its YAML layout (what ``--print`` writes and ``load_recipe`` reads)."""
+        student = {k: v for k, v in (("layers", self.layers), ("layer_map", self.layer_map), ("arch", self.arch)) if v is not None}
+        glue = {"tasks": self.glue_tasks, "seeds": self.seeds, "selection": self.selection, "finetune": self.finetune, "int8": self.int8}
+        return {"recipe": self.name, "description": self.description, "teacher": self.teacher, "student": student,
+                "distill": self.distill, "arms": self.arms, "glue": glue, "squad": self.squad,
+                "benchmark": self.benchmark}  # fmt: skip
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def load_recipe(spec: str | Path) -> Recipe:
+    """A built-in recipe by name, or a YAML file; every key is checked."""
+    import yaml
+
+    path = Path(spec)
+    if not path.suffix and (RECIPES_DIR / f"{spec}.yaml").is_file():
+        path = RECIPES_DIR / f"{spec}.yaml"
+    elif not path.is_file():
+        close = difflib.get_close_matches(str(spec), builtin_names(), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise BadInput(f"--recipe {spec}: no such built-in recipe or file: {hint}built-in: {', '.join(builtin_names())}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BadInput(f"recipe {path} is not readable YAML ({str(exc).strip().splitlines()[0]}): fix the file") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"recipe {path} must be a mapping (recipe, teacher, student, distill, arms, glue, ...)")
+    return parse_recipe(data, str(path))
+
+
+def parse_recipe(data: dict[str, Any], source: str) -> Recipe:
+    """Check a recipe mapping key by key and build the :class:`Recipe`."""
+    _check_keys(data, _TOP_KEYS, source, "")
+    if not data.get("teacher"):
+        raise BadInput(f"recipe {source}: 'teacher' is required (a folder, an alias such as minilm-l6, or a hub id)")
+    student = _mapping(data.get("student"), source, "student")
+    _check_keys(student, _STUDENT_KEYS, source, "student.")
+    glue = _mapping(data.get("glue"), source, "glue")
+    _check_keys(glue, _GLUE_KEYS, source, "glue.")
+    recipe = Recipe(
+        name=str(data.get("recipe") or Path(source).stem),
+        teacher=str(data["teacher"]),
+        description=str(data.get("description") or ""),
+        layers=student.get("layers"),
+        layer_map=student.get("layer_map"),
+        arch=student.get("arch"),
+        distill=_options(data.get("distill"), "distill", source, allow={"corpus"}),
+        arms=list(data.get("arms") or ["teacher", "student", "baseline"]),
+        glue_tasks={str(k): _options(v, "finetune", source, prefix=f"glue.tasks.{k}.") for k, v in _mapping(glue.get("tasks"), source, "glue.tasks").items()},
+        finetune=_options(glue.get("finetune"), "finetune", source, prefix="glue.finetune."),
+        seeds=[int(s) for s in glue.get("seeds") or [42]],
+        selection=str(glue.get("selection") or "holdout"),
+        int8=bool(glue.get("int8", False)),
+        squad=_squad(data.get("squad"), source),
+        benchmark=_options(data["benchmark"], "benchmark", source) if data.get("benchmark") is not None else None,
+    )
+    _check_recipe(recipe, source)
+    return recipe
+
+
+def _check_recipe(recipe: Recipe, source: str) -> None:
+    unknown = [arm for arm in recipe.arms if arm not in ARMS]
+    if unknown:
+        raise BadInput(f"recipe {source}: unknown arm(s) {', '.join(unknown)}; known: {', '.join(ARMS)}")
+    if "student" not in recipe.arms:
+        raise BadInput(f"recipe {source}: arms must include 'student' (the distilled student every other arm is compared with)")
+    if len(set(recipe.arms)) != len(recipe.arms):
+        raise BadInput(f"recipe {source}: an arm is listed twice in {recipe.arms}")
+    if recipe.selection not in SELECTIONS:
+        raise BadInput(f"recipe {source}: glue.selection must be holdout or dev, got {recipe.selection!r}")
+    if not recipe.seeds or len(set(recipe.seeds)) != len(recipe.seeds):
+        raise BadInput(f"recipe {source}: glue.seeds must be distinct integers, got {recipe.seeds}")
+    for arm in recipe.ablations:
+        change = ABLATIONS[arm]
+        if change and all(float(recipe.distill.get(k, _distill_default(k))) == v for k, v in change.items()):
+            raise BadInput(f"recipe {source}: ablation {arm} changes nothing: the recipe's distill already sets {change}")
+    if recipe.int8 and not recipe.glue_tasks:
+        raise BadInput(f"recipe {source}: glue.int8 needs GLUE tasks to score")
+
+
+def _distill_default(name: str) -> Any:
+    from distilcli.distill.config import DistillConfig
+
+    return {f.name: f.default for f in dataclasses.fields(DistillConfig)}[name]
+
+
+def _squad(value: Any, source: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    squad = _mapping(value, source, "squad")
+    _check_keys(squad, _SQUAD_KEYS, source, "squad.")
+    if str(squad.get("task", "squad")) not in ("squad", "squad_v2"):
+        raise BadInput(f"recipe {source}: squad.task must be squad or squad_v2, got {squad.get('task')!r}")
+    return {
+        "task": str(squad.get("task", "squad")),
+        "train_file": squad.get("train_file"),
+        "dev_file": squad.get("dev_file"),
+        "finetune": _options(squad.get("finetune"), "finetune", source, prefix="squad.finetune."),
+        "distill": _options(squad.get("distill"), "distill", source, prefix="squad.distill."),
+    }
+
+
+def _mapping(value: Any, source: str, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadInput(f"recipe {source}: {where} must be a mapping, got {value!r}")
+    return {str(k).replace("-", "_"): v for k, v in value.items()}
+
+
+def _check_keys(data: dict[str, Any], known: set[str], source: str, prefix: str) -> None:
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {prefix}{close[0]}? " if close else ""
+            raise BadInput(f"recipe {source}: unknown key {prefix}{key}: {hint}known: {', '.join(sorted(known))}")
+
+
+def _options(value: Any, command: str, source: str, prefix: str | None = None, allow: set[str] = frozenset()) -> dict[str, Any]:
+    """Options of one command, checked against that command's config fields (reserved ones refused)."""
+    prefix = prefix if prefix is not None else f"{command}."
+    options = _mapping(value, source, prefix.rstrip("."))
+    fields = _command_fields(command) - _RESERVED | set(allow)
+    _check_keys(options, fields, source, prefix)
+    return options
+
+
+def _command_fields(command: str) -> set[str]:
+    if command == "distill":
+        from distilcli.distill.config import DistillConfig as cls
+    elif command == "finetune":
+        from distilcli.finetune.config import FinetuneConfig as cls
+    else:
+        from distilcli.benchmark.config import BenchmarkConfig as cls
+    return {f.name for f in dataclasses.fields(cls)}

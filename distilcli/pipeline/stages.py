@@ -1,0 +1,135 @@
+"""The stages a recipe runs, in order, each with its options and a fingerprint.
+
+A stage is one call of a ``run_*`` function (``models student``, ``distill``, ``finetune``,
+``eval-glue``, ``benchmark``) writing into ``DIR/<stage>/``. Options may name another stage's
+model as ``"@<stage>"``; those are the stage's dependencies. The fingerprint hashes the stage's
+kind, options and its dependencies' fingerprints, so editing one stage in the recipe changes
+its fingerprint and every dependant's, and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from distilcli.pipeline.recipe import ABLATIONS, Recipe
+
+#: What each kind of stage runs.
+KINDS = {
+    "student": "distil models student",
+    "random_init": "distil models student --random-init",
+    "distill": "distil distill",
+    "finetune": "distil finetune",
+    "task_distill": "distil distill --task",
+    "eval_int8": "distil eval-glue --quantize dynamic-int8",
+    "benchmark": "distil benchmark",
+}
+
+
+@dataclass
+class Inputs:
+    """Where the data comes from on this machine: given on the command line, not in the recipe."""
+
+    corpus: str | None = None
+    glue_dir: str | None = None
+    hub_dir: str | None = None
+
+
+@dataclass
+class Stage:
+    """One run of the pipeline."""
+
+    name: str
+    kind: str
+    options: dict[str, Any]
+    #: The arm (teacher, student, baseline, an ablation) and task a result belongs to, for the tables.
+    arm: str | None = None
+    task: str | None = None
+    fingerprint: str = ""
+    deps: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: what the stage runs, with its options (model references shown as @stage)."""
+        shown = " ".join(f"--{k.replace('_', '-')} {_show(v)}" for k, v in self.options.items() if v is not None)
+        return f"{KINDS[self.kind]} {shown}".strip()
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _references(value: Any) -> list[str]:
+    if isinstance(value, str) and value.startswith("@"):
+        return [value[1:]]
+    if isinstance(value, list):
+        return [ref for item in value for ref in _references(item)]
+    return []
+
+
+def arm_model(arm: str, recipe: Recipe) -> str:
+    """The model an arm is fine-tuned from: the teacher itself, or a stage's output."""
+    if arm == "teacher":
+        return recipe.teacher
+    if arm == "baseline":
+        return "@student-init"
+    return "@distill" if arm == "student" else f"@distill-{arm}"
+
+
+def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
+    """Every stage of ``recipe``, dependencies first, fingerprints filled in."""
+    shape = {"layers": recipe.layers, "layer_map": recipe.layer_map, "arch": recipe.arch}
+    stages = [Stage("student-init", "student", {"teacher": recipe.teacher, **shape}, arm="baseline")]
+    general = {"teacher": recipe.teacher, **shape, "corpus": inputs.corpus, **recipe.distill}
+    stages.append(Stage("distill", "distill", general, arm="student"))
+    for arm in recipe.ablations:
+        if arm == "random_init":
+            stages.append(Stage("random-init", "random_init", {"teacher": recipe.teacher, **shape}, arm=arm))
+            stages.append(Stage(f"distill-{arm}", "distill", {**general, "student": "@random-init", "arch": None}, arm=arm))
+        else:
+            stages.append(Stage(f"distill-{arm}", "distill", {**general, **ABLATIONS[arm]}, arm=arm))
+    data = {"glue_dir": inputs.glue_dir, "hub_dir": inputs.hub_dir}
+    for arm in recipe.arms:
+        for task, options in recipe.glue_tasks.items():
+            finetune = {"model": arm_model(arm, recipe), "task": task, **data, "seeds": recipe.seeds,
+                        "select_on": recipe.selection, **recipe.finetune, **options}  # fmt: skip
+            stages.append(Stage(f"glue-{arm}-{task}", "finetune", finetune, arm=arm, task=task))
+    if recipe.int8:
+        for task in recipe.glue_tasks:
+            stages.append(Stage(f"int8-{task}", "eval_int8", {"model": f"@glue-student-{task}", "task": task, **data}, arm="student_int8", task=task))
+    if recipe.squad is not None:
+        stages.extend(_squad_stages(recipe, recipe.squad))
+    if recipe.benchmark is not None:
+        models = [recipe.teacher, "@distill"]
+        stages.append(Stage("benchmark", "benchmark", {"model": models, **recipe.benchmark, "glue_dir": inputs.glue_dir}))
+    return fingerprinted(stages)
+
+
+def _squad_stages(recipe: Recipe, squad: dict[str, Any]) -> list[Stage]:
+    files = {"task": squad["task"], "train_file": squad["train_file"], "dev_file": squad["dev_file"]}
+    stages = [
+        Stage(f"squad-{arm}", "finetune", {"model": arm_model(arm, recipe), **files, **squad["finetune"]}, arm=arm, task=squad["task"])
+        for arm in ("teacher", "student", "baseline")
+        if arm in recipe.arms
+    ]
+    if "teacher" in recipe.arms:
+        distill = {"teacher": "@squad-teacher", "student": "@distill", **files, **squad["distill"]}
+        stages.append(Stage("squad-student-d", "task_distill", distill, arm="student_d", task=squad["task"]))
+    return stages
+
+
+def fingerprinted(stages: list[Stage]) -> list[Stage]:
+    """Fill in each stage's dependencies and fingerprint (a dependency must come first)."""
+    done: dict[str, str] = {}
+    for stage in stages:
+        stage.deps = sorted({ref for value in stage.options.values() for ref in _references(value)})
+        missing = [d for d in stage.deps if d not in done]
+        if missing:
+            raise ValueError(f"stage {stage.name} depends on {missing}, planned later or not at all")
+        payload = {"kind": stage.kind, "options": stage.options, "deps": {d: done[d] for d in stage.deps}}
+        stage.fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        done[stage.name] = stage.fingerprint
+    return stages

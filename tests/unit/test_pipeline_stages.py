@@ -1,0 +1,62 @@
+"""Pipeline stages: dependencies, and fingerprints that change for an edited stage and its dependants only."""
+
+from __future__ import annotations
+
+import copy
+
+from distilcli.pipeline.recipe import parse_recipe
+from distilcli.pipeline.stages import Inputs, plan
+
+RECIPE = {
+    "recipe": "t",
+    "teacher": "teacher-dir",
+    "student": {"layer_map": [0, 2]},
+    "distill": {"max_steps": 4},
+    "arms": ["teacher", "student", "baseline", "random_init"],
+    "glue": {"tasks": {"sst2": {"train_limit": 8}, "stsb": {}}, "seeds": [1, 2], "finetune": {"epochs": 1}, "int8": True},
+    "squad": {"task": "squad", "train_file": "train.json", "dev_file": "dev.json", "finetune": {"epochs": 1}, "distill": {"epochs": 1}},
+    "benchmark": {"batch_sizes": [1], "seq_lengths": [16]},
+}
+
+
+def _fingerprints(data: dict) -> dict[str, str]:
+    return {s.name: s.fingerprint for s in plan(parse_recipe(data, "t"), Inputs(corpus="c.txt", glue_dir="glue"))}
+
+
+def test_arms_fine_tune_the_right_models() -> None:
+    stages = {s.name: s for s in plan(parse_recipe(RECIPE, "t"), Inputs(corpus="c.txt", glue_dir="glue"))}
+    assert stages["glue-teacher-sst2"].options["model"] == "teacher-dir"
+    assert stages["glue-student-sst2"].options["model"] == "@distill"
+    assert stages["glue-baseline-sst2"].options["model"] == "@student-init"
+    assert stages["glue-random_init-stsb"].deps == ["distill-random_init"]
+    assert stages["distill-random_init"].deps == ["random-init"]
+    assert stages["int8-sst2"].deps == ["glue-student-sst2"]
+    assert stages["squad-student-d"].deps == ["distill", "squad-teacher"]
+    assert stages["benchmark"].options["model"] == ["teacher-dir", "@distill"]
+    # Every arm is fine-tuned with the same options, the task's own on top.
+    for arm in ("teacher", "student", "baseline"):
+        options = stages[f"glue-{arm}-sst2"].options
+        assert (options["epochs"], options["train_limit"], options["seeds"], options["select_on"]) == (1, 8, [1, 2], "holdout")
+    names = list(stages)
+    for stage in stages.values():
+        assert all(names.index(dep) < names.index(stage.name) for dep in stage.deps)
+
+
+def test_editing_one_stage_changes_it_and_its_dependants_only() -> None:
+    before = _fingerprints(RECIPE)
+    edited = copy.deepcopy(RECIPE)
+    edited["distill"]["max_steps"] = 5
+    after = _fingerprints(edited)
+    changed = {name for name in before if before[name] != after[name]}
+    expected = {"distill", "distill-random_init", "glue-student-sst2", "glue-student-stsb", "int8-sst2", "int8-stsb",
+                "glue-random_init-sst2", "glue-random_init-stsb", "squad-student", "squad-student-d", "benchmark"}  # fmt: skip
+    assert changed == expected
+
+    edited = copy.deepcopy(RECIPE)
+    edited["glue"]["tasks"]["stsb"] = {"epochs": 2}
+    changed = {name for name, fp in _fingerprints(edited).items() if before[name] != fp}
+    assert changed == {f"glue-{arm}-stsb" for arm in ("teacher", "student", "baseline", "random_init")} | {"int8-stsb"}
+
+
+def test_same_recipe_same_fingerprints() -> None:
+    assert _fingerprints(RECIPE) == _fingerprints(copy.deepcopy(RECIPE))
