@@ -161,7 +161,8 @@ def _table_glue(recipe: Recipe, results: Results, metrics: dict[str, float]) -> 
         scores = results.glue[arm]
         cells = [_fmt(scores.get(t)) for t in tasks]
         retention = metrics.get(f"glue.{arm}.macro_retention")
-        lines.append(f"| {ARM_LABELS[arm]} | " + " | ".join(cells) + f" | {_fmt(metrics.get(f'glue.{arm}.macro'))} | {_fmt(retention)}% |")
+        kept = "—" if retention is None else f"{retention * 100:.1f}%"
+        lines.append(f"| {ARM_LABELS[arm]} | " + " | ".join(cells) + f" | {_fmt(metrics.get(f'glue.{arm}.macro'))} | {kept} |")
     return "\n".join(lines) + "\n"
 
 
