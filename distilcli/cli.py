@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from distilcli import __version__
 from distilcli.commands import benchmark, distill, eval_glue, eval_squad, finetune, models, report
+from distilcli.commands._options import DefaultsCommand
 
 
 class OneLineErrors(TyperGroup):
@@ -21,6 +22,7 @@ class OneLineErrors(TyperGroup):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         from typer._click import exceptions as click_exceptions  # typer vendors its own click
+        from typer.exceptions import Abort
 
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
@@ -29,7 +31,7 @@ class OneLineErrors(TyperGroup):
         except click_exceptions.UsageError as exc:
             typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
             code = 2
-        except click_exceptions.Abort:
+        except Abort:
             typer.echo("error: aborted", err=True)
             code = 130
         code = code if isinstance(code, int) else 0
@@ -67,12 +69,12 @@ def root(
     """
 
 
-# The explicit command list, in the order --help shows it.
-app.command("distill")(distill.distill_cmd)
-app.command("finetune")(finetune.finetune_cmd)
-app.command("eval-glue")(eval_glue.eval_glue_cmd)
-app.command("eval-squad")(eval_squad.eval_squad_cmd)
-app.command("benchmark")(benchmark.benchmark_cmd)
+# The explicit command list, in the order --help shows it; their help shows their config's defaults.
+app.command("distill", cls=DefaultsCommand)(distill.distill_cmd)
+app.command("finetune", cls=DefaultsCommand)(finetune.finetune_cmd)
+app.command("eval-glue", cls=DefaultsCommand)(eval_glue.eval_glue_cmd)
+app.command("eval-squad", cls=DefaultsCommand)(eval_squad.eval_squad_cmd)
+app.command("benchmark", cls=DefaultsCommand)(benchmark.benchmark_cmd)
 app.add_typer(report.app, name="report")
 app.add_typer(models.app, name="models")
 

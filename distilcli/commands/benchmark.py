@@ -5,31 +5,62 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import typer
+
 from distilcli.commands import _ui
-from distilcli.commands._options import ConfigOpt, JsonOpt, OutputOpt, opt
+from distilcli.commands._options import (
+    ConfigOpt,
+    Defaults,
+    GlueDirOpt,
+    JsonOpt,
+    ModelListOpt,
+    OutputOpt,
+    PrecisionOpt,
+    SeedOpt,
+    field_defaults,
+    help_defaults,
+    mode_defaults,
+    unset_config,
+)  # fmt: skip
 
 
+def _defaults() -> Defaults:
+    from distilcli.benchmark.config import PRESETS, BenchmarkConfig, check_options
+
+    # Warm-up and repeats depend on --preset: check_options fills them, so ask it for each mode.
+    modes: list[tuple[str, BenchmarkConfig]] = [("", unset_config(BenchmarkConfig, model=["m"]))]
+    modes += [(f"with --preset {p}", unset_config(BenchmarkConfig, model=["m"], preset=p, glue_dir=Path("."))) for p in PRESETS]
+    for _, cfg in modes:
+        check_options(cfg)
+    return field_defaults(BenchmarkConfig) | mode_defaults(BenchmarkConfig, modes)
+
+
+@help_defaults(_defaults)
 def benchmark_cmd(
-    model: Annotated[list[str] | None, opt("--model", help="A model to measure (folder, alias or hub id); repeat it. The first is the baseline of the ratios.")] = None,
-    batch_sizes: Annotated[str | None, opt("--batch-sizes", help="Comma-separated batch sizes [default: 1,8,32].")] = None,
-    seq_lengths: Annotated[str | None, opt("--seq-lengths", help="Comma-separated sequence lengths in tokens [default: 32,128,512].")] = None,
-    backend: Annotated[str | None, opt("--backend", help="eager (PyTorch) and/or onnx (ONNX Runtime), comma-separated [default: eager].")] = None,
-    quantize: Annotated[str | None, opt("--quantize", help="none and/or dynamic-int8, comma-separated [default: none].")] = None,
-    precision: Annotated[str | None, opt("--precision", help="fp32, or on a GPU fp16 / bf16 [default: fp32].")] = None,
-    device: Annotated[str | None, opt("--device", help="auto, cpu or cuda [default: auto: the GPU when there is one].")] = None,
-    threads: Annotated[int | None, opt("--threads", help="Intra-op threads for PyTorch and ONNX Runtime [default: PyTorch's].")] = None,
-    warmup: Annotated[int | None, opt("--warmup", help="Untimed runs per model and shape [default: 3; paper: 10 examples].")] = None,
-    repeats: Annotated[int | None, opt("--repeats", help="Timed runs per model and shape [default: 20; paper: 1 pass].")] = None,
-    seed: Annotated[int | None, opt("--seed", help="Seed of the synthetic token ids [default: 0].")] = None,
-    preset: Annotated[str | None, opt("--preset", help="paper: one pass over STS-B dev at batch size 1 on the CPU, total seconds per model.")] = None,
-    glue_dir: Annotated[Path | None, opt("--glue-dir", help="--preset paper: GLUE in the original layout (STS-B/dev.tsv).")] = None,
-    plot: Annotated[Path | None, opt("--plot", help="Draw median latency against sequence length per model into this .png/.svg/.pdf.")] = None,
-    memory: Annotated[bool | None, opt("--memory/--no-memory", help="Measure each model's peak memory in a fresh process [default: on].")] = None,
+    model: ModelListOpt = None,
+    batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Comma-separated batch sizes.")] = None,
+    seq_lengths: Annotated[str | None, typer.Option("--seq-lengths", help="Comma-separated sequence lengths in tokens.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="eager (PyTorch) and/or onnx (ONNX Runtime), comma-separated.")] = None,
+    quantize: Annotated[str | None, typer.Option("--quantize", help="none and/or dynamic-int8, comma-separated.")] = None,
+    precision: PrecisionOpt = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto (the GPU when there is one), cpu or cuda.")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", help="Intra-op threads for PyTorch and ONNX Runtime (unset: PyTorch's).")] = None,
+    warmup: Annotated[int | None, typer.Option("--warmup", help="Untimed runs per model and shape (--preset paper: examples).")] = None,
+    repeats: Annotated[int | None, typer.Option("--repeats", help="Timed runs per model and shape (--preset paper: passes).")] = None,
+    seed: SeedOpt = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="paper: one pass over STS-B dev at batch size 1 on the CPU, total seconds per model.")] = None,
+    glue_dir: GlueDirOpt = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Draw median latency against sequence length per model into this .png/.svg/.pdf.")] = None,
+    memory: Annotated[bool | None, typer.Option("--memory/--no-memory", help="Measure each model's peak memory in a fresh process.")] = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Measure size, latency, throughput and memory of models, interleaved; ratios against the first."""
+    """Measure size, latency, throughput and memory of models, interleaved; ratios against the first.
+
+    Repeat --model for each model: the first is the baseline of the ratios. --preset paper reads
+    STS-B/dev.tsv from --glue-dir; --seed seeds the synthetic token ids.
+    """
     values = dict(locals())
     for name in ("config", "output", "json_"):
         values.pop(name)

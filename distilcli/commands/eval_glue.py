@@ -5,30 +5,62 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._options import ConfigOpt, JsonOpt, OutputOpt, opt
+from distilcli.commands._options import (
+    BatchSizeOpt,
+    ConfigOpt,
+    Defaults,
+    DevFileOpt,
+    FailUnderOpt,
+    GlueDirOpt,
+    HubDirOpt,
+    JsonOpt,
+    LabelColumnOpt,
+    MaxSeqLengthOpt,
+    ModelListOpt,
+    OutputOpt,
+    PredictionsOutOpt,
+    TaskOpt,
+    TextAOpt,
+    TextBOpt,
+    field_defaults,
+    help_defaults,
+)  # fmt: skip
 
 
+def _defaults() -> Defaults:
+    from distilcli.evaluate.glue_eval import EvalGlueConfig
+
+    return field_defaults(EvalGlueConfig)
+
+
+@help_defaults(_defaults)
 def eval_glue_cmd(
-    model: Annotated[list[str] | None, opt("--model", help="Fine-tuned model folder; TASK=DIR per task, or a folder of per-task models (repeatable).")] = None,
-    task: Annotated[str | None, opt("--task", help="A GLUE task, a comma-separated list, or all [default: all].")] = None,
-    glue_dir: Annotated[Path | None, opt("--glue-dir", help="GLUE in the original layout: <DIR>/SST-2/dev.tsv, <DIR>/MNLI/dev_matched.tsv ...")] = None,
-    hub_dir: Annotated[Path | None, opt("--hub-dir", help="Local copy of the hub's nyu-mll/glue parquet files: <DIR>/mnli/validation_matched-*.parquet ...")] = None,
-    dev_file: Annotated[Path | None, opt("--dev-file", help="One task's dev file: .tsv (GLUE layout), .parquet (hub layout), .csv or .jsonl.")] = None,
-    text_a: Annotated[str | None, opt("--text-a", help="CSV/JSONL: first text column [default: the hub's].")] = None,
-    text_b: Annotated[str | None, opt("--text-b", help="CSV/JSONL: second text column [default: the hub's].")] = None,
-    label_column: Annotated[str | None, opt("--label-column", help="CSV/JSONL: label column [default: label].")] = None,
-    batch_size: Annotated[int | None, opt("--batch-size", help="Examples per batch [default: 128].")] = None,
-    max_seq_length: Annotated[int | None, opt("--max-seq-length", help="Truncation length [default: the model's fine-tuning length, else 128].")] = None,
-    predictions_out: Annotated[Path | None, opt("--predictions-out", help="TSV of index/prediction per dev row (a folder of <Task>.tsv for several tasks).")] = None,
-    teacher_report: Annotated[Path | None, opt("--teacher-report", help="The teacher's eval-glue report: adds retention per task and macro.")] = None,
-    fail_under: Annotated[list[str] | None, opt("--fail-under", help="METRIC=VALUE (repeatable), e.g. accuracy=0.9, sst2.accuracy=0.9, macro=0.75, retention=0.97: exit 3 below it.")] = None,
+    model: ModelListOpt = None,
+    task: TaskOpt = None,
+    glue_dir: GlueDirOpt = None,
+    hub_dir: HubDirOpt = None,
+    dev_file: DevFileOpt = None,
+    text_a: TextAOpt = None,
+    text_b: TextBOpt = None,
+    label_column: LabelColumnOpt = None,
+    batch_size: BatchSizeOpt = None,
+    max_seq_length: MaxSeqLengthOpt = None,
+    predictions_out: PredictionsOutOpt = None,
+    teacher_report: Annotated[Path | None, typer.Option("--teacher-report", help="The teacher's eval-glue report: adds retention per task and macro.")] = None,
+    fail_under: FailUnderOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Evaluate fine-tuned models on GLUE dev sets with the official metrics; --fail-under for CI."""
+    """Evaluate fine-tuned models on GLUE dev sets with the official metrics; --fail-under for CI.
+
+    --task takes one task, a comma-separated list or all; --model is a fine-tuned model, TASK=DIR
+    per task (repeat it), or a folder of per-task models. --max-seq-length unset: the length the
+    model was fine-tuned with.
+    """
     values = dict(locals())
     for name in ("config", "output", "json_"):
         values.pop(name)
