@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._options import ConfigOpt, JsonOpt, OutputOpt, OverwriteOpt
+from distilcli.commands._options import (
+    ArchOpt,
+    ConfigOpt,
+    Defaults,
+    DefaultsCommand,
+    JsonOpt,
+    LayerMapOpt,
+    LayersOpt,
+    OutOpt,
+    OutputOpt,
+    OverwriteOpt,
+    field_defaults,
+    help_defaults,
+)  # fmt: skip
 
 app = typer.Typer(
     help="List packaged aliases and supported architectures; inspect models; make students.",
@@ -19,59 +29,27 @@ app = typer.Typer(
 )
 
 
-def _listing() -> dict[str, object]:
-    from distilcli.models.adapters import ADAPTERS
-    from distilcli.models.aliases import ALIASES
+def _list(output: str | None, json_: bool) -> None:
+    with _ui.command_context(output) as console:
+        from distilcli.models.listing import run_models_list
+        from distilcli.reports.render import render_report
 
-    return {
-        "aliases": [
-            {
-                "name": name,
-                "description": alias.description,
-                "installed": alias.is_installed(),
-                "install": alias.install_command(),
-            }
-            for name, alias in ALIASES.items()
-        ],
-        "architectures": [{"model_type": name, "description": a.description} for name, a in ADAPTERS.items()],
-    }
-
-
-def _print_listing(as_json: bool) -> None:
-    from rich.table import Table
-
-    listing = _listing()
-    if as_json:
-        sys.stdout.write(json.dumps(listing, indent=2) + "\n")
-        return
-    console = _ui.stderr_console()
-    aliases = Table(title="packaged aliases (pass as a model reference)", title_justify="left")
-    for column in ("alias", "what", "installed"):
-        aliases.add_column(column)
-    for row in listing["aliases"]:  # type: ignore[union-attr]
-        installed = "yes" if row["installed"] else f"no: {row['install']}"
-        aliases.add_row(row["name"], row["description"], installed)
-    console.print(aliases)
-    archs = Table(title="supported architectures", title_justify="left")
-    archs.add_column("model_type")
-    archs.add_column("examples")
-    for row in listing["architectures"]:  # type: ignore[union-attr]
-        archs.add_row(row["model_type"], row["description"])
-    console.print(archs)
-    console.print("Also accepted: a local folder in Hugging Face format, or a hub id where the hub is reachable.")
+        report = run_models_list()
+        render_report(report, console)
+        _ui.emit_report(report, output, json_, console)
 
 
 @app.callback()
-def models_main(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def models_main(ctx: typer.Context, output: OutputOpt = None, json_: JsonOpt = False) -> None:
     """List packaged aliases (installed or not) and supported architectures."""
     if ctx.invoked_subcommand is None:
-        _print_listing(json_)
+        _list(output, json_)
 
 
 @app.command("list")
-def list_cmd(json_: JsonOpt = False) -> None:
+def list_cmd(output: OutputOpt = None, json_: JsonOpt = False) -> None:
     """List packaged aliases (installed or not) and supported architectures."""
-    _print_listing(json_)
+    _list(output, json_)
 
 
 @app.command("inspect")
@@ -90,19 +68,20 @@ def inspect_cmd(
         _ui.emit_report(report, output, json_, console)
 
 
-@app.command("student")
+def _student_defaults() -> Defaults:
+    from distilcli.models.student import StudentConfig
+
+    return field_defaults(StudentConfig)
+
+
+@app.command("student", cls=DefaultsCommand)
+@help_defaults(_student_defaults)
 def student_cmd(
     teacher: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Folder to save the student to.", file_okay=False)] = None,
-    layers: Annotated[
-        int | None, typer.Option("--layers", help="Number of layers; teacher layers spread evenly (default: half).")
-    ] = None,
-    layer_map: Annotated[
-        str | None, typer.Option("--layer-map", help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11).")
-    ] = None,
-    arch: Annotated[
-        str | None, typer.Option("--arch", help="Student architecture: the teacher's (default) or distilbert for a BERT teacher.")
-    ] = None,
+    out: OutOpt = None,
+    layers: LayersOpt = None,
+    layer_map: LayerMapOpt = None,
+    arch: ArchOpt = None,
     fold_token_type: Annotated[
         bool,
         typer.Option(

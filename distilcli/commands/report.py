@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -38,29 +37,9 @@ def compare_cmd(
 ) -> None:
     """Put the metrics of several reports side by side, with ratios to the first (student/teacher)."""
     with _ui.command_context(output) as console:
-        from distilcli.errors import BadInput
-        from distilcli.reports import Report, load_report
-        from distilcli.reports.compare import compare_reports
-        from distilcli.reports.render import render_comparison
+        from distilcli.reports.compare import run_compare
+        from distilcli.reports.render import render_report
 
-        start = time.perf_counter()
-        if len(files) < 2:
-            raise BadInput("report compare needs at least two report files: the reference first")
-        reports = [load_report(path) for path in files]
-        comparison = compare_reports(reports, [path.name for path in files])
-        render_comparison(comparison, console)
-        # Flat metrics: "<metric>.ratio<j>" is report j's value over the reference's.
-        metrics = {
-            f"{name}.ratio{j}": r
-            for name in comparison.metric_names
-            for j, r in enumerate(comparison.ratios[name])
-            if j and r is not None
-        }
-        report = Report.create(
-            "report compare",
-            config={"files": [str(path) for path in files]},
-            metrics=metrics,
-            body=comparison.to_dict(),
-            duration_s=time.perf_counter() - start,
-        )
+        report = run_compare(files)
+        render_report(report, console)
         _ui.emit_report(report, output, json_, console)

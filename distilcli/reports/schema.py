@@ -55,7 +55,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _utc_now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _is_number(value: Any) -> bool:

