@@ -11,15 +11,26 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from distilcli import progress
 from distilcli.config import config_to_dict
-from distilcli.tasks.squad.data import SquadSplit, squad_task
 from distilcli.errors import BadInput, first_line
+from distilcli.evaluate.gates import check_squad_gates, parse_squad_gate
+from distilcli.fsutil import atomic_write_text, check_output_file
+from distilcli.models.loading import load_config, usable_positions
+from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
+from distilcli.tasks.heads import finetune_setting
+from distilcli.tasks.squad.data import SquadSplit, load_squad_hub, read_squad_json, squad_task
+from distilcli.tasks.squad.features import check_window_options, encode_squad
+from distilcli.tasks.squad.head import check_fits, check_qa_config, load_qa_model
 from distilcli.tasks.squad.scoring import score, score_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import PretrainedConfig
 
 
 @dataclass
@@ -47,35 +58,6 @@ class EvalSquadConfig:
     eval_batch_size: int = 64
 
 
-# -- scoring --------------------------------------------------------------------------------------
-
-
-
-
-
-
-# -- gates ----------------------------------------------------------------------------------------
-
-_GATE_ALIASES = {"em": "exact", "exact_match": "exact", "exact": "exact", "f1": "f1"}
-_V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact", "best_f1")
-
-
-def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
-    """``f1=80`` / ``em=70`` / ``HasAns_f1=75`` as (report metric, bar); SQuAD metrics are percentages."""
-    from distilcli.evaluate.glue_eval import split_gate
-
-    name, bar = split_gate(spec, "f1=80 or em=70")
-    if 0 < bar < 1:
-        raise BadInput(f"--fail-under {spec!r}: SQuAD metrics are percentages (80 means 80%); write {name}={bar * 100:g}")
-    key = _GATE_ALIASES.get(name.lower()) or next((m for m in _V2_METRICS if m.lower() == name.lower()), name)
-    if key == "exact" and not version_2:
-        key = "exact_match"
-    known = ("exact_match", "f1") if not version_2 else _V2_METRICS
-    if key not in known:
-        raise BadInput(f"--fail-under {spec!r}: unknown metric {name!r} for {'SQuAD v2.0' if version_2 else 'SQuAD v1.1'} (known: {', '.join(known)})")
-    return key, bar
-
-
 # -- files ----------------------------------------------------------------------------------------
 
 
@@ -99,8 +81,6 @@ def _read_json_map(path: Path, what: str, value_type: type | tuple[type, ...]) -
 
 
 def _check_writable(paths: list[Path | None]) -> None:
-    from distilcli.fsutil import check_output_file
-
     for path in paths:
         check_output_file(path)  # not a folder, somewhere writable
         if path is not None and not path.parent.exists():
@@ -108,8 +88,6 @@ def _check_writable(paths: list[Path | None]) -> None:
 
 
 def _write_json(path: Path | None, data: Any) -> str | None:
-    from distilcli.fsutil import atomic_write_text
-
     if path is None:
         return None
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
@@ -118,8 +96,6 @@ def _write_json(path: Path | None, data: Any) -> str | None:
 
 def _check_coverage(cfg: EvalSquadConfig, dev: SquadSplit, answers: dict[str, str], odds: dict[str, float] | None) -> None:
     """A predictions file for another dev set is an error; a partial one is scored, with a warning."""
-    from distilcli import progress
-
     ids = [e.id for e in dev.examples]
     found = sum(1 for qid in ids if qid in answers)
     if found == 0:
@@ -132,20 +108,11 @@ def _check_coverage(cfg: EvalSquadConfig, dev: SquadSplit, answers: dict[str, st
         progress.log(f"warning: {len(ids) - found:,} of {len(ids):,} questions have no prediction in {cfg.predictions}: each scores 0")
 
 
-def _recorded(config: Any, name: str) -> int | None:
-    info = getattr(config, "distilcli", None)
-    if isinstance(info, dict) and isinstance(info.get("finetune"), dict):
-        value = info["finetune"].get(name)
-        return int(value) if isinstance(value, int) else None
-    return None
-
-
 # -- the command's entry point --------------------------------------------------------------------
 
 
 def load_dev(cfg: EvalSquadConfig) -> SquadSplit:
-    from distilcli.tasks.squad.data import load_squad_hub, read_squad_json
-
+    """The dev set: ``--dev-file`` (its version read from it unless ``--task`` forces one), else the hub's."""
     if cfg.dev_file is not None:
         forced = squad_task(cfg.task) if cfg.task else None
         if cfg.task and forced is None:
@@ -164,6 +131,32 @@ def load_dev(cfg: EvalSquadConfig) -> SquadSplit:
 def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
     """Score ``cfg.model`` or ``cfg.predictions`` on the dev set; returns the report and gate outcomes."""
     start = time.perf_counter()
+    _check_options(cfg)
+    dev = load_dev(cfg)
+    version_2 = dev.task.version_2
+    if cfg.null_odds_out is not None and not version_2:
+        raise BadInput(f"--null-odds-out: {dev.source} is SQuAD v1.1, which has no unanswerable questions and no null odds")
+    gates = [parse_squad_gate(spec, version_2) for spec in cfg.fail_under or []]
+    body: dict[str, Any] = {
+        "task": dev.task.name, "task_display": dev.task.display_name, "dev_source": dev.source,
+        "questions": len(dev.examples), "articles": dev.articles,
+    }  # fmt: skip
+    artifacts: dict[str, str] = {}
+    if cfg.predictions is not None:
+        metrics, body_scored = _score_file(cfg, dev)
+    else:
+        metrics, body_scored, artifacts = _run_model(cfg, dev)
+    outcomes = check_squad_gates(gates, metrics)
+    body |= body_scored | {"gates": outcomes}
+    report = Report.create(
+        "eval-squad", config=config_to_dict(cfg), metrics=metrics, primary_metric="f1",
+        artifacts=artifacts, body=body, duration_s=time.perf_counter() - start,
+    )  # fmt: skip
+    return report, outcomes
+
+
+def _check_options(cfg: EvalSquadConfig) -> None:
+    """Every option on its own and with the others, and the outputs writable, before any file is read."""
     if (cfg.model is None) == (cfg.predictions is None):
         raise BadInput("give either --model DIR (to run a model) or --predictions FILE (to score a predictions file)")
     if cfg.model is None and any(p is not None for p in (cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out)):
@@ -180,68 +173,54 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
         if not math.isfinite(getattr(cfg, name)):
             raise BadInput(f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}: use a large one (e.g. 1e9) to never predict no-answer")
     _check_writable([cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out])
-    dev = load_dev(cfg)
-    version_2 = dev.task.version_2
-    if cfg.null_odds_out is not None and not version_2:
-        raise BadInput(f"--null-odds-out: {dev.source} is SQuAD v1.1, which has no unanswerable questions and no null odds")
-    gates = [parse_squad_gate(spec, version_2) for spec in cfg.fail_under or []]
-    body: dict[str, Any] = {
-        "task": dev.task.name, "task_display": dev.task.display_name, "dev_source": dev.source,
-        "questions": len(dev.examples), "articles": dev.articles,
+
+
+def _score_file(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float], dict[str, Any]]:
+    """Score ``cfg.predictions`` (and ``cfg.null_odds``) as the official script does: (metrics, report body)."""
+    assert cfg.predictions is not None
+    answers = _read_json_map(cfg.predictions, "answer", str)
+    odds = _read_json_map(cfg.null_odds, "null odds", (int, float)) if cfg.null_odds is not None else None
+    if odds is not None and not dev.task.version_2:
+        raise BadInput(f"--null-odds: {dev.source} is SQuAD v1.1; null odds only apply to v2.0")
+    _check_coverage(cfg, dev, answers, odds)
+    metrics = score(dev, answers, odds, cfg.na_prob_thresh)
+    ids = {e.id for e in dev.examples}
+    body = {
+        "mode": "predictions", "predictions": str(cfg.predictions),
+        "null_odds": None if cfg.null_odds is None else str(cfg.null_odds),
+        "unknown_predictions": sum(1 for k in answers if k not in ids),
     }  # fmt: skip
-    artifacts: dict[str, str] = {}
-    if cfg.predictions is not None:
-        answers = _read_json_map(cfg.predictions, "answer", str)
-        odds = _read_json_map(cfg.null_odds, "null odds", (int, float)) if cfg.null_odds is not None else None
-        if odds is not None and not version_2:
-            raise BadInput(f"--null-odds: {dev.source} is SQuAD v1.1; null odds only apply to v2.0")
-        _check_coverage(cfg, dev, answers, odds)
-        metrics = score(dev, answers, odds, cfg.na_prob_thresh)
-        ids = {e.id for e in dev.examples}
-        body |= {"mode": "predictions", "predictions": str(cfg.predictions), "null_odds": None if cfg.null_odds is None else str(cfg.null_odds),
-                 "unknown_predictions": sum(1 for k in answers if k not in ids)}  # fmt: skip
-    else:
-        metrics, body_model, artifacts = _run_model(cfg, dev)
-        body |= body_model
-    outcomes = []
-    for key, bar in gates:
-        value = metrics.get(key)
-        outcomes.append({"gate": f"{key}={bar:g}", "metric": key, "bar": bar, "value": value, "passed": value is not None and value >= bar})
-    body["gates"] = outcomes
-    report = Report.create(
-        "eval-squad", config=config_to_dict(cfg), metrics=metrics, primary_metric="f1",
-        artifacts=artifacts, body=body, duration_s=time.perf_counter() - start,
-    )  # fmt: skip
-    return report, outcomes
+    return metrics, body
+
+
+def _window(cfg: EvalSquadConfig, config: PretrainedConfig) -> EvalSquadConfig:
+    """``cfg`` with the window the model was fine-tuned with, unless the user says otherwise."""
+
+    def first(*values: int | None) -> int:
+        return next(v for v in values if v is not None)
+
+    max_positions = usable_positions(config)
+    max_seq_length = first(cfg.max_seq_length, finetune_setting(config, "max_seq_length"), min(384, max_positions))
+    doc_stride = first(cfg.doc_stride, finetune_setting(config, "doc_stride"), min(128, max(1, max_seq_length // 3)))
+    max_query_length = first(
+        cfg.max_query_length, finetune_setting(config, "max_query_length"), min(64, max(1, max_seq_length // 4))
+    )
+    return replace(cfg, max_seq_length=max_seq_length, doc_stride=doc_stride, max_query_length=max_query_length)
 
 
 def _run_model(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float], dict[str, Any], dict[str, str]]:
-    from dataclasses import replace
-
+    """Run ``cfg.model`` over ``dev``: (metrics, report body, written files)."""
     import torch
-
-    from distilcli.tasks.squad.features import check_window_options, encode_squad
-    from distilcli.tasks.squad.head import check_fits, check_qa_config, load_qa_model
-    from distilcli.models.loading import usable_positions
-    from distilcli.models.loading import load_config
-    from distilcli.models.resolve import resolve_model
 
     assert cfg.model is not None
     ref = resolve_model(cfg.model)
     config = load_config(ref)
     check_qa_config(ref, config)
-    max_positions = usable_positions(config)
-
-    def first(*values: int | None) -> int:
-        return next(v for v in values if v is not None)
-
-    # The window the model was fine-tuned with, unless the user says otherwise.
-    max_seq_length = first(cfg.max_seq_length, _recorded(config, "max_seq_length"), min(384, max_positions))
-    doc_stride = first(cfg.doc_stride, _recorded(config, "doc_stride"), min(128, max(1, max_seq_length // 3)))
-    max_query_length = first(cfg.max_query_length, _recorded(config, "max_query_length"), min(64, max(1, max_seq_length // 4)))
+    cfg = _window(cfg, config)
+    max_seq_length, doc_stride, max_query_length = cfg.max_seq_length, cfg.doc_stride, cfg.max_query_length
+    assert max_seq_length is not None and doc_stride is not None and max_query_length is not None
     check_fits(cfg.model, config, max_seq_length)
     check_window_options(max_seq_length, doc_stride, max_query_length)
-    cfg = replace(cfg, max_seq_length=max_seq_length, doc_stride=doc_stride, max_query_length=max_query_length)
     loaded = load_qa_model(ref, for_training=False)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     loaded.model.to(device)

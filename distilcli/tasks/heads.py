@@ -33,12 +33,23 @@ class LoadedClassifier:
         return not self.missing_keys
 
 
-def task_of(config: Any) -> str | None:
-    """The GLUE task a distilcli fine-tune recorded in ``config.distilcli``, if any."""
+def _finetune_record(config: Any) -> dict[str, Any]:
+    """What a distilcli fine-tune recorded in ``config.distilcli["finetune"]`` (empty if none)."""
     info = getattr(config, "distilcli", None)
     if isinstance(info, dict) and isinstance(info.get("finetune"), dict):
-        return info["finetune"].get("task")
-    return None
+        return info["finetune"]
+    return {}
+
+
+def task_of(config: Any) -> str | None:
+    """The GLUE task a distilcli fine-tune recorded in ``config.distilcli``, if any."""
+    return _finetune_record(config).get("task")
+
+
+def finetune_setting(config: Any, name: str) -> int | None:
+    """An integer option (``max_seq_length``, ``doc_stride`` ...) the model was fine-tuned with, if recorded."""
+    value = _finetune_record(config).get(name)
+    return int(value) if isinstance(value, int) else None
 
 
 def missing_weights(info: dict[str, Any]) -> list[str]:
