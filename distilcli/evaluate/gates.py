@@ -114,7 +114,9 @@ def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
     """``f1=80`` / ``em=70`` / ``HasAns_f1=75`` as (report metric, bar); SQuAD metrics are percentages."""
     name, bar = split_gate(spec, "f1=80 or em=70")
     if 0 < bar < 1:
-        raise BadInput(f"--fail-under {spec!r}: SQuAD metrics are percentages (80 means 80%); write {name}={bar * 100:g}")
+        raise BadInput(
+            f"--fail-under {spec!r}: SQuAD metrics are percentages (80 means 80%); write {name}={bar * 100:g}"
+        )
     key = _SQUAD_ALIASES.get(name.lower()) or next((m for m in _SQUAD_V2_METRICS if m.lower() == name.lower()), name)
     if key == "exact" and not version_2:
         key = "exact_match"

@@ -62,7 +62,9 @@ def predictions_tsv(split: GlueSplit, predictions: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_predictions(path: Path | None, predictions: dict[str, tuple[GlueSplit, Any]], several: bool) -> dict[str, str]:
+def write_predictions(
+    path: Path | None, predictions: dict[str, tuple[GlueSplit, Any]], several: bool
+) -> dict[str, str]:
     """Write each task's predictions (``path`` itself, or ``path/<Task>.tsv`` when ``several``); task -> file."""
     if path is None:
         return {}

@@ -76,7 +76,9 @@ def _read_json_map(path: Path, what: str, value_type: type | tuple[type, ...]) -
         raise BadInput(f"{path}: expected a JSON object {{question id: {what}}}, found {type(data).__name__}")
     for key, value in data.items():
         if not isinstance(value, value_type) or isinstance(value, bool):
-            raise BadInput(f"{path}: the {what} of question {key!r} is {type(value).__name__}, not {getattr(value_type, '__name__', 'a number')}")
+            raise BadInput(
+                f"{path}: the {what} of question {key!r} is {type(value).__name__}, not {getattr(value_type, '__name__', 'a number')}"
+            )
     return data
 
 
@@ -94,18 +96,26 @@ def _write_json(path: Path | None, data: Any) -> str | None:
     return str(path)
 
 
-def _check_coverage(cfg: EvalSquadConfig, dev: SquadSplit, answers: dict[str, str], odds: dict[str, float] | None) -> None:
+def _check_coverage(
+    cfg: EvalSquadConfig, dev: SquadSplit, answers: dict[str, str], odds: dict[str, float] | None
+) -> None:
     """A predictions file for another dev set is an error; a partial one is scored, with a warning."""
     ids = [e.id for e in dev.examples]
     found = sum(1 for qid in ids if qid in answers)
     if found == 0:
-        raise BadInput(f"{cfg.predictions}: none of its {len(answers):,} answers is for a question of {dev.source}: is it the right dev file?")
+        raise BadInput(
+            f"{cfg.predictions}: none of its {len(answers):,} answers is for a question of {dev.source}: is it the right dev file?"
+        )
     if odds is not None:
         lacking = [qid for qid in ids if qid in answers and qid not in odds]
         if lacking:
-            raise BadInput(f"{cfg.null_odds}: no null odds for {len(lacking):,} answered question(s) (e.g. {lacking[0]!r}): write odds for every question")
+            raise BadInput(
+                f"{cfg.null_odds}: no null odds for {len(lacking):,} answered question(s) (e.g. {lacking[0]!r}): write odds for every question"
+            )
     if found < len(ids):
-        progress.log(f"warning: {len(ids) - found:,} of {len(ids):,} questions have no prediction in {cfg.predictions}: each scores 0")
+        progress.log(
+            f"warning: {len(ids) - found:,} of {len(ids):,} questions have no prediction in {cfg.predictions}: each scores 0"
+        )
 
 
 # -- the command's entry point --------------------------------------------------------------------
@@ -121,7 +131,9 @@ def load_dev(cfg: EvalSquadConfig) -> SquadSplit:
     else:
         task = squad_task(cfg.task or "")
         if task is None:
-            raise BadInput("no SQuAD dev data: pass --dev-file FILE (the official dev-v1.1.json or dev-v2.0.json), or --task squad|squad_v2 for the hub")
+            raise BadInput(
+                "no SQuAD dev data: pass --dev-file FILE (the official dev-v1.1.json or dev-v2.0.json), or --task squad|squad_v2 for the hub"
+            )
         dev = load_squad_hub(task, "validation")
     if not dev.examples:
         raise BadInput(f"{dev.source}: no questions in this SQuAD file")
@@ -135,7 +147,9 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
     dev = load_dev(cfg)
     version_2 = dev.task.version_2
     if cfg.null_odds_out is not None and not version_2:
-        raise BadInput(f"--null-odds-out: {dev.source} is SQuAD v1.1, which has no unanswerable questions and no null odds")
+        raise BadInput(
+            f"--null-odds-out: {dev.source} is SQuAD v1.1, which has no unanswerable questions and no null odds"
+        )
     gates = [parse_squad_gate(spec, version_2) for spec in cfg.fail_under or []]
     body: dict[str, Any] = {
         "task": dev.task.name, "task_display": dev.task.display_name, "dev_source": dev.source,
@@ -160,7 +174,9 @@ def _check_options(cfg: EvalSquadConfig) -> None:
     if (cfg.model is None) == (cfg.predictions is None):
         raise BadInput("give either --model DIR (to run a model) or --predictions FILE (to score a predictions file)")
     if cfg.model is None and any(p is not None for p in (cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out)):
-        raise BadInput("--predictions-out, --nbest-out and --null-odds-out need --model: a predictions file is only scored")
+        raise BadInput(
+            "--predictions-out, --nbest-out and --null-odds-out need --model: a predictions file is only scored"
+        )
     if cfg.model is not None and cfg.null_odds is not None:
         raise BadInput("--null-odds scores a --predictions file: with --model the null odds come from the model")
     for name in ("max_query_length", "n_best", "max_answer_length", "eval_batch_size"):
@@ -171,7 +187,9 @@ def _check_options(cfg: EvalSquadConfig) -> None:
             raise BadInput(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
     for name in ("null_threshold", "na_prob_thresh"):
         if not math.isfinite(getattr(cfg, name)):
-            raise BadInput(f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}: use a large one (e.g. 1e9) to never predict no-answer")
+            raise BadInput(
+                f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}: use a large one (e.g. 1e9) to never predict no-answer"
+            )
     _check_writable([cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out])
 
 

@@ -11,7 +11,12 @@ from distilcli.evaluate.glue_models import parse_tasks
 
 def test_split_gate() -> None:
     assert split_gate(" f1 =0.5", "f1=0.5") == ("f1", 0.5)
-    for bad, fragment in (("f1", "expected METRIC=VALUE"), ("=1", "expected METRIC=VALUE"), ("f1=x", "is not a number"), ("f1=nan", "finite")):
+    for bad, fragment in (
+        ("f1", "expected METRIC=VALUE"),
+        ("=1", "expected METRIC=VALUE"),
+        ("f1=x", "is not a number"),
+        ("f1=nan", "finite"),
+    ):
         with pytest.raises(BadInput, match=fragment):
             split_gate(bad, "f1=0.5")
 
@@ -41,7 +46,9 @@ def test_parse_gate_refuses(spec: str, fragment: str) -> None:
 
 def test_check_gates_per_task_and_not_measured() -> None:
     metrics = {"sst2.accuracy": 0.91, "rte.accuracy": 0.6, "macro_score": 0.7}
-    outcomes = check_gates([parse_gate("accuracy=0.8"), parse_gate("mrpc.f1=0.5"), parse_gate("macro=0.7")], metrics, ["sst2", "rte"])
+    outcomes = check_gates(
+        [parse_gate("accuracy=0.8"), parse_gate("mrpc.f1=0.5"), parse_gate("macro=0.7")], metrics, ["sst2", "rte"]
+    )
     assert [(o["metric"], o["passed"]) for o in outcomes] == [
         ("sst2.accuracy", True),
         ("rte.accuracy", False),
@@ -64,13 +71,26 @@ def test_parse_squad_gate() -> None:
 
 
 def test_check_squad_gates() -> None:
-    outcomes = check_squad_gates([("f1", 80.0), ("exact_match", 70.0), ("best_f1", 1.0)], {"f1": 81.5, "exact_match": 69.0})
+    outcomes = check_squad_gates(
+        [("f1", 80.0), ("exact_match", 70.0), ("best_f1", 1.0)], {"f1": 81.5, "exact_match": 69.0}
+    )
     assert [o["passed"] for o in outcomes] == [True, False, False]
     assert outcomes[0]["gate"] == "f1=80" and outcomes[2]["value"] is None
 
 
 def test_parse_tasks() -> None:
-    assert [t.name for t in parse_tasks("all")] == ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "mnli-mm", "qnli", "rte", "wnli"]
+    assert [t.name for t in parse_tasks("all")] == [
+        "cola",
+        "sst2",
+        "mrpc",
+        "stsb",
+        "qqp",
+        "mnli",
+        "mnli-mm",
+        "qnli",
+        "rte",
+        "wnli",
+    ]
     assert [t.name for t in parse_tasks("RTE, sst-2,rte")] == ["rte", "sst2"]
     with pytest.raises(BadInput, match="--task is empty"):
         parse_tasks(" , ")

@@ -91,15 +91,3 @@ def load_classifier(ref: ModelRef, task: GlueTask, *, for_training: bool, **kwar
             f"`distil finetune --model {ref.spec} --task {task.name}`"
         )
     return LoadedClassifier(ref, model, padded_tokenizer(ref), adapter, missing, permutation)
-
-
-
-
-
-
-
-
-
-
-
-

@@ -129,8 +129,7 @@ def _read_headed(
         if name in header:
             return header.index(str(name))
         raise BadInput(
-            f"{path}:{number}: missing {what} column {name!r} for {task.display_name} "
-            f"(header has: {', '.join(header)})"
+            f"{path}:{number}: missing {what} column {name!r} for {task.display_name} (header has: {', '.join(header)})"
         )
 
     a = column(spec.text_a, "text")

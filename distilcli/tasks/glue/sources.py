@@ -64,9 +64,7 @@ def read_task_file(
     if suffix in (".csv", ".tsv", ".jsonl", ".ndjson"):
         columns = columns or ColumnMap()
         text_b = columns.text_b if columns.text_b is not None else task.hub_text_b
-        examples = read_custom(
-            path, columns.text_a or task.hub_text_a, text_b, columns.label or "label", task.labels
-        )
+        examples = read_custom(path, columns.text_a or task.hub_text_a, text_b, columns.label or "label", task.labels)
         return GlueSplit(task, split, examples, str(path), "custom")
     raise BadInput(f"{path}: unknown format {suffix or '(no extension)'!r}: use .tsv, .parquet, .csv or .jsonl")
 
@@ -108,5 +106,7 @@ def load_task_split(
             examples = read_glue_parquet(folder, task, hub_split, require_labels=True)
             return GlueSplit(task, split, examples, str(folder), "parquet")
     if use_hub:
-        return GlueSplit(task, split, load_glue_hub(task, hub_split), f"{HUB_DATASET}/{task.hub_config}[{hub_split}]", "hub")
+        return GlueSplit(
+            task, split, load_glue_hub(task, hub_split), f"{HUB_DATASET}/{task.hub_config}[{hub_split}]", "hub"
+        )
     return None
