@@ -1,6 +1,6 @@
 """Progress reporting that library code can use without importing rich.
 
-Library functions call :func:`task` (or :func:`track`); by default nothing is
+Library functions call :func:`task` and :func:`log`; by default nothing is
 shown. The command line installs a rich-backed reporter with :func:`use_reporter`
 when stderr is a terminal, so progress bars appear there and stay out of CI logs.
 """
@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterable, Iterator
-from typing import Protocol, TypeVar
-
-T = TypeVar("T")
+from collections.abc import Iterator
+from typing import Protocol
 
 
 class TaskHandle(Protocol):
@@ -72,12 +70,3 @@ def log(message: str) -> None:
     """A plain status line (e.g. every N training steps) for logs where no bar is drawn."""
     _current.get().log(message)
 
-
-def track(items: Iterable[T], description: str, total: float | None = None) -> Iterator[T]:
-    """Iterate over ``items``, advancing a progress task by one per item."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with task(description, total) as handle:
-        for item in items:
-            yield item
-            handle.advance()

@@ -1,8 +1,9 @@
 """Architecture adapters: where each model type keeps its embeddings, layers and MLM head.
 
-Student construction, parameter counting and (later) intermediate-layer losses go
-through an adapter, so supporting a new architecture is one entry here rather
-than ``if model_type == ...`` chains spread around the code.
+Student construction, parameter counting, the MLM logits of distillation, the inputs a
+task model takes and its position limit go through an adapter, so supporting a new
+architecture is one entry here rather than ``if model_type == ...`` chains spread around
+the code.
 All paths are relative to the masked-LM model (``AutoModelForMaskedLM``).
 """
 
@@ -46,6 +47,8 @@ class ArchitectureAdapter:
     intermediate_size_attr: str = "intermediate_size"
     #: Whether the model takes ``token_type_ids`` (segment embeddings).
     uses_token_type_ids: bool = True
+    #: Whether position ids start after ``pad_token_id`` (RoBERTa, MPNet), costing pad + 1 positions.
+    positions_after_padding: bool = False
 
     # -- config ---------------------------------------------------------------------------
     def num_layers(self, config: Any) -> int:
@@ -120,6 +123,7 @@ for _adapter in (
         mlm_head_required_keys=("lm_head.dense.weight", "lm_head.bias"),
         # RoBERTa checkpoints carry a one-row token-type table that is always 0.
         uses_token_type_ids=False,
+        positions_after_padding=True,
     ),
     ArchitectureAdapter(
         model_type="distilbert",
@@ -142,6 +146,7 @@ for _adapter in (
         mlm_head_paths=("lm_head",),
         mlm_head_required_keys=("lm_head.dense.weight", "lm_head.bias"),
         uses_token_type_ids=False,
+        positions_after_padding=True,
     ),
     ArchitectureAdapter(
         model_type="electra",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distilcli.errors import BadInput, first_line
-from distilcli.models.adapters import ArchitectureAdapter, adapter_for
+from distilcli.models.adapters import ADAPTERS, ArchitectureAdapter, adapter_for
 from distilcli.models.resolve import ModelRef, resolve_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,6 +113,8 @@ def load_tokenizer(ref: ModelRef) -> PreTrainedTokenizerBase | None:
 def usable_positions(config: Any) -> int:
     """How many tokens one sequence may have: RoBERTa and MPNet start counting at pad_token_id + 1."""
     positions = int(getattr(config, "max_position_embeddings", 512) or 512)
-    if config.model_type in ("roberta", "mpnet", "xlm-roberta", "camembert"):
+    model_type = getattr(config, "model_type", None)
+    # An architecture without an adapter is refused where its model is loaded; it has no offset here.
+    if model_type in ADAPTERS and ADAPTERS.get(model_type).positions_after_padding:
         positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
     return positions
