@@ -5,21 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from distilcli.training.options import TaskOptions
+
 # Fields that may change between a run and its --resume (everything else must match).
 RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision"})
 
 
-@dataclass
-class DistillConfig:
-    """General (task-agnostic) distillation of ``teacher`` into a smaller student on ``corpus``.
+@dataclass(kw_only=True)
+class DistillConfig(TaskOptions):
+    """Distillation of ``teacher`` into a smaller student: general on ``corpus``, or on a ``task``.
 
     Defaults follow the reference implementation: AdamW lr 5e-4, betas (0.9, 0.98), eps 1e-6,
     5% linear warm-up, gradient clipping 5.0, losses 5.0 / 2.0 / 1.0 at temperature 2,
-    15% dynamic masking with count^-0.7 smoothing.
+    15% dynamic masking with count^-0.7 smoothing. The optimizer options are the same with
+    ``--task`` (lr 5e-5 and batches of 32 there); the task options are :class:`TaskOptions`'.
     """
 
     teacher: str
-    out: Path
     corpus: str | None = None  # general distillation: the text to distill on
     student: str | None = None  # an existing student instead of one made from the teacher
     layers: int | None = None
@@ -27,21 +29,17 @@ class DistillConfig:
     arch: str | None = None
     text_field: str = "text"
     document_per: str = "line"
-    max_steps: int | None = None
-    epochs: int = 3
+    # The training options whose defaults differ from fine-tuning's (TrainOptions).
     batch_size: int | None = None  # 8 for general distillation, 32 with --task
-    grad_accum: int = 1
-    max_seq_length: int | None = None  # 128; 384 with --task squad
-    min_tokens: int = 12
-    group_by_length: bool = True
     lr: float | None = None  # 5e-4 for general distillation, 5e-5 with --task
     warmup_ratio: float = 0.05
     weight_decay: float = 0.0
     adam_eps: float = 1e-6
-    adam_beta1: float = 0.9
     adam_beta2: float = 0.98
     max_grad_norm: float = 5.0
-    seed: int = 42
+    log_every: int = 10
+    max_seq_length: int | None = None  # 128; 384 with --task squad
+    min_tokens: int = 12
     alpha_ce: float = 5.0
     alpha_mlm: float = 2.0
     alpha_cos: float = 1.0
@@ -56,25 +54,11 @@ class DistillConfig:
     head_lr: float = 5e-3
     heldout_chunks: int = 256
     save_every: int = 500
-    log_every: int = 10
-    precision: str = "no"
-    resume: bool = False
-    overwrite: bool = False
     cache_dir: Path | None = None
     # Task-specific distillation (--task glue:<name>): a teacher fine-tuned on the task.
     task: str | None = None
-    glue_dir: Path | None = None
-    hub_dir: Path | None = None
-    train_file: Path | None = None
-    dev_file: Path | None = None
     alpha_task: float = 1.0
     cache_teacher: bool = False
-    eval_every: int | None = None
-    early_stopping: int = 0
-    train_limit: int | None = None
-    eval_batch_size: int = 128
-    doc_stride: int = 128  # --task squad: windows over long contexts
-    max_query_length: int = 64
 
 
 #: Defaults that differ between general and task-specific distillation.

@@ -28,6 +28,7 @@ from distilcli.training.saving import save_student
 from distilcli.errors import BadInput, Interrupted
 from distilcli.reports import Report
 from distilcli.training.batches import Batches
+from distilcli.training.options import build_optimizer, check_train_options, build_scheduler, optimizer_record
 from distilcli.training.runtime import check_positive
 
 HEAD_DIR = "teacher-head"
@@ -70,10 +71,7 @@ def validate(cfg: DistillConfig) -> None:
     check_positive("max_steps", cfg.max_steps, allow_none=True)
     if cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
-    if cfg.precision not in ("no", "fp16", "bf16"):
-        raise BadInput(f"--precision {cfg.precision!r} is not one of no, fp16, bf16")
-    if cfg.precision == "fp16" and not torch.cuda.is_available():
-        raise BadInput("--precision fp16 needs a GPU: use --precision bf16 or no on the CPU")
+    check_train_options(cfg)
     if cfg.fit_teacher_head < 0:
         raise BadInput(f"--fit-teacher-head must be >= 0 steps, got {cfg.fit_teacher_head}")
     if not 0 < cfg.mlm_probability < 1:
@@ -252,14 +250,8 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     objective = make_objective(cfg, s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config))
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
-    optimizer = torch.optim.AdamW(
-        [p for p in student.parameters() if p.requires_grad],
-        lr=cfg.lr,
-        betas=(cfg.adam_beta1, cfg.adam_beta2),
-        eps=cfg.adam_eps,
-        weight_decay=cfg.weight_decay,
-    )
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    optimizer = build_optimizer(student, cfg, decay_norms=True)
+    scheduler = build_scheduler(optimizer, cfg, total_steps)
 
     step, epoch, position = 0, 0, 0
     history: dict[str, list[float]] = {"step": [], "loss": [], "tokens_per_s": []}
@@ -429,6 +421,7 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         "rank_param_checksums": checksums,
         "student_parameters": student_params,
         "teacher_parameters": teacher_params,
+        "optimizer": optimizer_record(cfg, total_steps),
     }
     return Report.create(
         "distill",

@@ -37,17 +37,14 @@ def parse_task(spec: str) -> str:
 
 
 def _finetune_config(cfg: DistillConfig, task: str, model: str) -> Any:
-    from distilcli.finetune.config import FinetuneConfig
+    """The task run's config: every training and task option of ``cfg`` (all of TaskOptions, none dropped)."""
+    from dataclasses import fields
 
-    return FinetuneConfig(
-        model=model, task=task, out=cfg.out, glue_dir=cfg.glue_dir, hub_dir=cfg.hub_dir,
-        train_file=cfg.train_file, dev_file=cfg.dev_file, epochs=cfg.epochs, max_steps=cfg.max_steps,
-        batch_size=cfg.batch_size, grad_accum=cfg.grad_accum, eval_batch_size=cfg.eval_batch_size, lr=cfg.lr,
-        max_seq_length=cfg.max_seq_length, seed=cfg.seed, eval_every=cfg.eval_every, early_stopping=cfg.early_stopping,
-        train_limit=cfg.train_limit, group_by_length=cfg.group_by_length, log_every=cfg.log_every,
-        precision=cfg.precision, resume=cfg.resume, overwrite=cfg.overwrite,
-        doc_stride=cfg.doc_stride, max_query_length=cfg.max_query_length,
-    )  # fmt: skip
+    from distilcli.finetune.config import FinetuneConfig
+    from distilcli.training.options import TaskOptions
+
+    shared = {f.name: getattr(cfg, f.name) for f in fields(TaskOptions)}
+    return FinetuneConfig(model=model, task=task, **shared)
 
 
 def copy_head(teacher_model: Any, student: Any) -> list[str]:

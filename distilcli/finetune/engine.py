@@ -23,11 +23,12 @@ import numpy as np
 import torch
 
 from distilcli import __version__, progress
-from distilcli.config import check_unchanged, config_to_dict
+from distilcli.config import check_unchanged, config_to_dict, parse_list
 from distilcli.tasks.glue.sources import ColumnMap, GlueSplit
 from distilcli.tasks.glue.spec import GlueTask, resolve_task
 from distilcli.tasks.squad.data import SquadSplit, SquadTask, load_squad_split, squad_task
 from distilcli.training import checkpoint as ckpt
+from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
 from distilcli.training.runtime import check_positive, is_main_process
 from distilcli.errors import BadInput, Interrupted
 from distilcli.finetune.config import RESUMABLE_CHANGES as FINETUNE_RESUMABLE
@@ -115,17 +116,9 @@ class TaskTeacher:
 
 def parse_seeds(value: list[int] | str | None) -> list[int] | None:
     """``1,2,3`` (or a YAML list) as a list of distinct integers; None when not given."""
-    if value is None:
-        return None
-    items = value if isinstance(value, list) else [part for part in str(value).replace(" ", "").split(",") if part]
-    try:
-        seeds = [int(item) for item in items]
-    except (TypeError, ValueError):
-        raise BadInput(f"--seeds {value!r}: expected comma-separated integers, e.g. 1,2,3,4,5") from None
-    if not seeds:
-        raise BadInput("--seeds is empty: give at least one seed, e.g. 1,2,3,4,5")
-    if len(set(seeds)) != len(seeds):
-        raise BadInput(f"--seeds {value!r} repeats a seed")
+    seeds = parse_list(value, "--seeds", int, example="1,2,3,4,5")
+    if seeds is not None and len(set(seeds)) != len(seeds):
+        raise BadInput(f"--seeds {value!r} repeats a seed: give each seed once")
     return seeds
 
 
@@ -267,19 +260,6 @@ def check_run_config(out: Path, cfg: Any, resumable: frozenset[str]) -> None:
 # -- one training run -------------------------------------------------------------------------------
 
 
-def _optimizer(model: torch.nn.Module, cfg: Any) -> torch.optim.Optimizer:
-    # No weight decay on biases and LayerNorm weights, as BERT and HF's Trainer do.
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr)
-
-
-
-
 def run_single(
     cfg: Any, data: FinetuneData, on_step: Callable[[int], None] | None = None, teacher: TaskTeacher | None = None
 ) -> dict[str, Any]:
@@ -331,8 +311,8 @@ def run_single(
         teacher_collate = job.collate(teacher_features, tokenizer)
         if teacher.cache:
             teacher_cache = job.cache(teacher, teacher_features, tokenizer.pad_token_id, cfg, accelerator.device)
-    optimizer = _optimizer(model, cfg)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    optimizer = build_optimizer(model, cfg)
+    scheduler = build_scheduler(optimizer, cfg, total_steps)
     step, epoch, position = 0, 0, 0
     history: list[dict[str, Any]] = []
     losses: list[tuple[int, float]] = []
@@ -504,6 +484,7 @@ def run_single(
         "head_initialised": loaded.missing_keys,
         "device": str(accelerator.device),
         "processes": accelerator.num_processes,
+        "optimizer": optimizer_record(cfg, total_steps),
     }
     if main:
         from distilcli.fsutil import atomic_write_text
@@ -586,6 +567,7 @@ def build_report(cfg: Any, data: FinetuneData, results: list[dict[str, Any]], du
         "median_seed": median_run["seed"],
         "median_of_each_metric": median_metrics(results),
         "model_dir": median_run["out"],
+        "optimizer": median_run.get("optimizer"),
         "runs": results,
     }
     artifacts = {"model": median_run["out"]}

@@ -1,0 +1,154 @@
+"""The options every training run reads, declared once: the optimizer, the schedule, the loop.
+
+``TrainOptions`` holds what the optimizer-step loop uses; ``TaskOptions`` adds what a run on a
+task (GLUE, SQuAD) uses: its data, evaluation on dev and early stopping. ``FinetuneConfig`` and
+``DistillConfig`` inherit them, so ``distill --task`` hands its own config to the task run and no
+option can be dropped on the way. The defaults here are fine-tuning's (HF ``run_glue`` and
+AdamW's own betas and eps, written out); a command whose defaults differ redeclares the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from distilcli.errors import BadInput
+from distilcli.training.runtime import check_positive
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+PRECISIONS = ("no", "fp16", "bf16")
+
+
+@dataclass(kw_only=True)
+class TrainOptions:
+    """What the optimizer and the step loop of any training run use."""
+
+    out: Path
+    epochs: int = 3
+    max_steps: int | None = None
+    batch_size: int | None = 32
+    grad_accum: int = 1
+    lr: float | None = 5e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_eps: float = 1e-8
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    group_by_length: bool = True
+    log_every: int = 50
+    precision: str = "no"
+    resume: bool = False
+    overwrite: bool = False
+
+
+@dataclass(kw_only=True)
+class TaskOptions(TrainOptions):
+    """A training run on a task: where its data is, how it is cut into features, when dev is scored."""
+
+    glue_dir: Path | None = None
+    hub_dir: Path | None = None
+    train_file: Path | None = None
+    dev_file: Path | None = None
+    text_a: str | None = None
+    text_b: str | None = None
+    label_column: str | None = None
+    train_limit: int | None = None
+    max_seq_length: int | None = None  # 128 for GLUE, 384 for SQuAD
+    eval_every: int | None = None
+    early_stopping: int = 0
+    eval_batch_size: int = 128
+    # SQuAD only: windows over long contexts, and how answers are read from the logits.
+    doc_stride: int = 128
+    max_query_length: int = 64
+    n_best: int = 20
+    max_answer_length: int = 30
+    null_threshold: float = 0.0
+
+
+def check_train_options(opts: TrainOptions) -> None:
+    """Every check of the loop's and optimizer's options (no model needed); else :class:`BadInput`."""
+    import torch
+
+    for name in ("epochs", "batch_size", "grad_accum", "lr", "log_every", "adam_eps"):
+        check_positive(name, getattr(opts, name))
+    check_positive("max_steps", opts.max_steps, allow_none=True)
+    if not 0 <= opts.warmup_ratio < 1:
+        raise BadInput(f"--warmup-ratio must be in [0, 1), got {opts.warmup_ratio}")
+    for name in ("adam_beta1", "adam_beta2"):
+        if not 0 <= getattr(opts, name) < 1:
+            raise BadInput(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(opts, name)}")
+    if opts.weight_decay < 0:
+        raise BadInput(f"--weight-decay must be >= 0, got {opts.weight_decay}")
+    if opts.max_grad_norm <= 0:
+        raise BadInput(f"--max-grad-norm must be > 0, got {opts.max_grad_norm}")
+    if opts.precision not in PRECISIONS:
+        raise BadInput(f"--precision {opts.precision!r} is not one of no, fp16, bf16")
+    if opts.precision == "fp16" and not torch.cuda.is_available():
+        raise BadInput("--precision fp16 needs a GPU: use --precision bf16 or no on the CPU")
+
+
+def check_task_options(opts: TaskOptions) -> None:
+    """:func:`check_train_options` plus the task run's own (evaluation, features)."""
+    for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "lr", "log_every"):
+        check_positive(name, getattr(opts, name))
+    for name in ("max_steps", "eval_every", "train_limit", "max_seq_length"):
+        check_positive(name, getattr(opts, name), allow_none=True)
+    if opts.max_seq_length is not None and opts.max_seq_length < 8:
+        raise BadInput(f"--max-seq-length {opts.max_seq_length} is too short: use at least 8")
+    if opts.early_stopping < 0:
+        raise BadInput(f"--early-stopping must be >= 0 evaluations, got {opts.early_stopping}")
+    check_train_options(opts)
+
+
+def warmup_steps(opts: TrainOptions, total_steps: int) -> int:
+    """Steps of linear warm-up: ``warmup_ratio`` of the run, rounded down."""
+    return int(opts.warmup_ratio * total_steps)
+
+
+def build_optimizer(model: torch.nn.Module, opts: TrainOptions, *, decay_norms: bool = False) -> torch.optim.Optimizer:
+    """AdamW over ``model``'s trainable parameters with every option of ``opts``.
+
+    ``decay_norms=False`` leaves biases and LayerNorm weights without weight decay, as BERT and
+    HF's Trainer do (fine-tuning, task distillation); ``True`` decays every parameter alike
+    (general distillation, as the reference DistilBERT run).
+    """
+    import torch
+
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        plain = not decay_norms and (param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name)
+        (no_decay if plain else decay).append(param)
+    groups: list[dict[str, Any]] = [{"params": decay, "weight_decay": opts.weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    assert opts.lr is not None  # filled in by the command's defaults before any run
+    return torch.optim.AdamW(groups, lr=opts.lr, betas=(opts.adam_beta1, opts.adam_beta2), eps=opts.adam_eps)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, opts: TrainOptions, total_steps: int) -> Any:
+    """Linear warm-up over :func:`warmup_steps`, then linear decay to 0 at ``total_steps``."""
+    from transformers import get_linear_schedule_with_warmup
+
+    return get_linear_schedule_with_warmup(optimizer, warmup_steps(opts, total_steps), total_steps)
+
+
+def optimizer_record(opts: TrainOptions, total_steps: int) -> dict[str, Any]:
+    """What the optimizer, the schedule and the clipping of a run use, for its report."""
+    return {
+        "optimizer": "AdamW",
+        "lr": opts.lr,
+        "betas": [opts.adam_beta1, opts.adam_beta2],
+        "eps": opts.adam_eps,
+        "weight_decay": opts.weight_decay,
+        "max_grad_norm": opts.max_grad_norm,
+        "warmup_ratio": opts.warmup_ratio,
+        "warmup_steps": warmup_steps(opts, total_steps),
+        "total_steps": total_steps,
+    }
