@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from distilcli.errors import BadInput
 
@@ -79,7 +79,14 @@ def _coerce(name: str, value: Any, annotation: Any, source: Path) -> Any:
             if all(isinstance(v, element) and not isinstance(v, bool) for v in value):
                 return value
     list_name = "a list of strings" if _list_element(annotation) is str else "a list of integers"
-    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a path", list: list_name}
+    names = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        Path: "a path",
+        list: list_name,
+    }
     wanted = " or ".join(names.get(k, getattr(k, "__name__", str(k))) for k in allowed if k is not type(None))
     raise BadInput(f"config file {source}: option {name.replace('_', '-')} must be {wanted}, got {value!r}")
 
@@ -110,6 +117,53 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
         options = ", ".join("--" + name.replace("_", "-") for name in missing)
         raise BadInput(f"missing required option(s) {options}: give them on the command line or in --config")
     return cls(**values)
+
+
+@overload
+def parse_list(value: list[Any] | str, option: str, kind: type[int], *, example: str = "") -> list[int]: ...
+@overload
+def parse_list(
+    value: list[Any] | str, option: str, kind: type[str] | tuple[str, ...], *, example: str = ""
+) -> list[str]: ...
+@overload
+def parse_list(value: None, option: str, kind: type[int | str] | tuple[str, ...], *, example: str = "") -> None: ...
+
+
+def parse_list(
+    value: list[Any] | str | None, option: str, kind: type[int | str] | tuple[str, ...], *, example: str = ""
+) -> list[int] | list[str] | None:
+    """A list option, from the command line (``"1, 2,3"``) or a YAML list, in the given order, repeats kept.
+
+    ``kind`` is ``int``, ``str``, or a tuple of choices (matched case-insensitively, returned lower-case);
+    ``example`` shows the fix in the error. None stays None. An empty list, an item that is not an
+    integer, or one not among the choices is :class:`BadInput` naming the option and the fix.
+    """
+    if value is None:
+        return None
+    raw = value if isinstance(value, list) else str(value).split(",")
+    items = [str(item).strip() for item in raw if str(item).strip()]
+    fix = (
+        f"choose from {', '.join(kind)}"
+        if isinstance(kind, tuple)
+        else f"give a comma-separated list such as {example}"
+    )
+    if not items:
+        raise BadInput(f"{option} is empty: {fix}")
+    if kind is int:
+        numbers: list[int] = []
+        for item in items:
+            try:
+                numbers.append(int(item))  # str(True) is "True": a YAML boolean is refused too
+            except ValueError:
+                raise BadInput(f"{option} {item!r} is not an integer: {fix}") from None
+        return numbers
+    if isinstance(kind, tuple):
+        chosen = [item.lower() for item in items]
+        unknown = [item for item in chosen if item not in kind]
+        if unknown:
+            raise BadInput(f"unknown {option} {unknown[0]!r}: {fix}")
+        return chosen
+    return items
 
 
 def check_unchanged(saved: dict[str, Any], config: Any, resumable: frozenset[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from distilcli.config import parse_list
 from distilcli.errors import BadInput
 
 BACKENDS = ("eager", "onnx")
@@ -62,39 +63,18 @@ class Variant:
         return f"{self.model} [{'+'.join(tags)}]" if tags else self.model
 
 
-def _items(value: list | str, option: str) -> list[str]:
-    items = value if isinstance(value, list) else str(value).replace(" ", "").split(",")
-    items = [str(v).strip() for v in items if str(v).strip()]
-    if not items:
-        raise BadInput(f"{option} is empty: give at least one value")
-    return items
-
-
 def parse_int_list(value: list[int] | str, option: str) -> list[int]:
     """``"1,8,32"`` (or a list) as positive integers, in the given order, without repeats."""
-    numbers: list[int] = []
-    for item in _items(value, option):
-        try:
-            number = int(item)
-        except ValueError:
-            raise BadInput(f"{option} {item!r} is not an integer: give a comma-separated list such as 1,8,32") from None
+    numbers = parse_list(value, option, int, example="1,8,32")
+    for number in numbers:
         if number < 1:
             raise BadInput(f"{option} {number} must be at least 1")
-        if number not in numbers:
-            numbers.append(number)
-    return numbers
+    return list(dict.fromkeys(numbers))
 
 
 def parse_choices(value: list[str] | str, option: str, choices: tuple[str, ...]) -> list[str]:
     """A comma-separated list (or list) of ``choices``; anything else is :class:`BadInput`."""
-    chosen: list[str] = []
-    for item in _items(value, option):
-        item = item.lower()
-        if item not in choices:
-            raise BadInput(f"unknown {option} {item!r}: choose from {', '.join(choices)}")
-        if item not in chosen:
-            chosen.append(item)
-    return chosen
+    return list(dict.fromkeys(parse_list(value, option, choices)))
 
 
 def check_options(cfg: BenchmarkConfig) -> None:

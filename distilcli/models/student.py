@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distilcli import __version__
-from distilcli.config import config_to_dict
+from distilcli.config import config_to_dict, parse_list
 from distilcli.errors import BadInput
 from distilcli.fsutil import atomic_output_dir, check_output_dir
 from distilcli.models import convert
@@ -43,16 +43,7 @@ class StudentConfig:
 
 def parse_layer_map(value: list[int] | str | None) -> list[int] | None:
     """``"0,2,4"`` or ``[0, 2, 4]`` -> ``[0, 2, 4]``."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            return [int(part) for part in value.replace(" ", "").split(",") if part != ""]
-        except ValueError:
-            raise BadInput(f"--layer-map {value!r} must be comma-separated layer numbers, e.g. 0,2,4") from None
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise BadInput(f"layer_map {value!r} must be a list of layer numbers")
-    return list(value)
+    return parse_list(value, "--layer-map", int, example="0,2,4")
 
 
 def spread_layers(teacher_layers: int, layers: int) -> list[int]:
