@@ -45,7 +45,14 @@ class RichReporter:
     """A :class:`distilcli.progress.Reporter` drawing rich progress bars on stderr."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         from rich.text import Text
 
         class CountColumn(ProgressColumn):
