@@ -18,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from distilcli.benchmark.inputs import Batch
+from distilcli.benchmark.runners import runner_in_child
+from distilcli.models.loading import quiet_transformers
 
 MB = 1024 * 1024
 
@@ -80,9 +82,6 @@ def _warm_up_code(folder: str) -> None:
 
 def _child(job: dict[str, Any], batch: Batch) -> dict[str, Any]:
     import torch
-
-    from distilcli.benchmark.runners import runner_in_child
-    from distilcli.models.loading import quiet_transformers
 
     quiet_transformers()
     if job["threads"]:

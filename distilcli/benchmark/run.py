@@ -13,10 +13,15 @@ import numpy as np
 from distilcli import progress
 from distilcli.benchmark.config import PAPER_TASK, BenchmarkConfig, Variant, check_options, variants
 from distilcli.benchmark.inputs import Batch, encode_pairs, synthetic_batch
+from distilcli.benchmark.memory import measure_in_child, measure_on_gpu
+from distilcli.benchmark.plot import write_plot
 from distilcli.benchmark.runners import Encoder, Runner, build_runner, disk_bytes, load_encoder
 from distilcli.benchmark.timing import latency_stats, reduction, speedup, time_interleaved
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
+from distilcli.fsutil import check_output_file
+from distilcli.models.loading import load_config, load_tokenizer, usable_positions
+from distilcli.models.params import backbone_parameters
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
 from distilcli.tasks.glue.sources import load_task_split
@@ -34,8 +39,6 @@ def resolve_device(name: str) -> Any:
 def _check_plot(path: Path | None) -> None:
     if path is None:
         return
-    from distilcli.fsutil import check_output_file
-
     if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise BadInput(f"--plot {path}: name a .png, .svg or .pdf file")
     try:
@@ -47,8 +50,6 @@ def _check_plot(path: Path | None) -> None:
 
 def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
     """Every model, checked against the shapes asked for (from its config, before any weight is read)."""
-    from distilcli.models.loading import load_config, load_tokenizer, usable_positions
-
     refs = {}
     for spec in cfg.model:
         ref = resolve_model(spec)
@@ -180,8 +181,6 @@ def _paper(cfg: BenchmarkConfig, runners: list[Runner], batches: dict[str, list[
 
 
 def _memory(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], batches: dict[str, Batch], device: Any, threads: int) -> list[dict[str, Any] | None]:
-    from distilcli.benchmark.memory import measure_in_child, measure_on_gpu
-
     results: list[dict[str, Any] | None] = []
     with progress.task("measuring memory", total=len(runners)) as handle:
         for runner in runners:
@@ -244,8 +243,6 @@ def run_benchmark(cfg: BenchmarkConfig) -> Report:
     body = _body(cfg, runners, encoders, diffs, memory, timed, compare_batches, device, threads)
     artifacts = {}
     if cfg.plot is not None:
-        from distilcli.benchmark.plot import write_plot
-
         write_plot(body, Path(cfg.plot))
         artifacts["plot"] = str(cfg.plot)
     metrics, primary = _metrics(body)
@@ -255,8 +252,6 @@ def run_benchmark(cfg: BenchmarkConfig) -> Report:
 
 def _body(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], diffs: list[Any], memory: list[Any],
           timed: Any, compare_batches: dict[str, Batch], device: Any, threads: int) -> dict[str, Any]:  # fmt: skip
-    from distilcli.models.params import backbone_parameters
-
     counts = {spec: backbone_parameters(e.model, e.adapter) for spec, e in encoders.items()}
     first_params, first_size = counts[runners[0].variant.model]["total"], runners[0].size_bytes
     models = []

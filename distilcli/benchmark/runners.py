@@ -23,6 +23,7 @@ from distilcli.benchmark.config import Variant
 from distilcli.benchmark.inputs import Batch, input_names
 from distilcli.errors import BadInput, first_line
 from distilcli.models.adapters import ArchitectureAdapter, adapter_for
+from distilcli.models.loading import load_config, load_tokenizer, usable_positions
 from distilcli.models.resolve import ModelRef, resolve_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,16 +47,12 @@ class Encoder:
     @property
     def max_length(self) -> int:
         """The longest sequence the model takes (RoBERTa and MPNet lose pad + 1 positions)."""
-        from distilcli.models.loading import usable_positions
-
         return usable_positions(self.config)
 
 
 def load_encoder(spec: str | ModelRef) -> Encoder:
     """The encoder of ``spec`` (``AutoModel`` without pooler: any head is left out), in eval mode; BadInput if unloadable."""
     from transformers import AutoModel
-
-    from distilcli.models.loading import load_config, load_tokenizer
 
     ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
     config = load_config(ref)

@@ -15,6 +15,7 @@ from distilcli.config import config_to_dict, parse_list
 from distilcli.errors import BadInput
 from distilcli.fsutil import atomic_output_dir, check_output_dir
 from distilcli.models import convert
+from distilcli.models.adapters import adapter_for
 from distilcli.models.card import render_model_card, write_model_card
 from distilcli.models.loading import LoadedModel, load_config, load_mlm_model, load_tokenizer
 from distilcli.models.params import count_parameters
@@ -177,8 +178,6 @@ def run_student(cfg: StudentConfig) -> Report:
     wanted_map = parse_layer_map(cfg.layer_map)
     ref = resolve_model(cfg.teacher)
     teacher_config = load_config(ref)
-    from distilcli.models.adapters import adapter_for
-
     teacher_layers = adapter_for(teacher_config).num_layers(teacher_config)
     layer_map = choose_layer_map(teacher_layers, cfg.layers, wanted_map)
     student_type = check_arch(teacher_config.model_type, cfg.arch)

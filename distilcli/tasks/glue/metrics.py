@@ -139,8 +139,6 @@ def score_predictions(task: GlueTask, predictions: np.ndarray, references: list[
     """
     import warnings
 
-    from distilcli.tasks.glue.metrics import compute_glue_metrics, task_score
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy's ConstantInputWarning, sklearn's zero-division warning
         metrics = compute_glue_metrics(task, predictions, np.asarray(references))

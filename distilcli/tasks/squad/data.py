@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from distilcli.errors import BadInput, first_line
+from distilcli.models.loading import quiet_hub
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,6 @@ def read_squad_json(path: str | Path, task: SquadTask | None = None, split: str 
 def load_squad_hub(task: SquadTask, split: str = "validation") -> SquadSplit:
     """The hub's ``rajpurkar/squad`` / ``rajpurkar/squad_v2`` split; BadInput when unreachable."""
     import datasets
-
-    from distilcli.models.loading import quiet_hub
 
     quiet_hub()
     try:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from distilcli.tasks.squad.data import SquadExample
 from distilcli.errors import BadInput
+from distilcli.tasks.squad.data import SquadExample
+from distilcli.training.inference import pad_inputs
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -143,8 +144,6 @@ class QACollate:
 
     def __call__(self, indices: list[int], with_labels: bool = True) -> dict[str, torch.Tensor]:
         import torch
-
-        from distilcli.training.inference import pad_inputs
 
         batch = pad_inputs(self.features.input_ids, self.features.token_type_ids, indices, self.pad_token_id)
         if with_labels:

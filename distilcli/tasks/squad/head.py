@@ -12,22 +12,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from distilcli.errors import BadInput, first_line
-from distilcli.tasks.heads import LoadedClassifier, missing_weights, padded_tokenizer, task_of
 from distilcli.models.adapters import adapter_for
 from distilcli.models.loading import load_config, quiet_transformers, usable_positions
 from distilcli.models.resolve import ModelRef
+from distilcli.tasks.heads import LoadedClassifier, missing_weights, padded_tokenizer, task_of
+from distilcli.tasks.squad.data import squad_task
+from distilcli.tasks.squad.features import QACollate, QAFeatures
+from distilcli.training.inference import run_longest_first
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from transformers import PreTrainedModel
 
-    from distilcli.tasks.squad.features import QAFeatures
-
 
 def check_qa_config(ref: ModelRef, config: Any | None = None) -> None:
     """From config.json alone: refuse a model that distilcli fine-tuned on a GLUE task."""
-    from distilcli.tasks.squad.data import squad_task
-
     config = config if config is not None else load_config(ref)
     recorded = task_of(config)
     if recorded is not None and squad_task(recorded) is None:
@@ -83,9 +82,6 @@ def predict_spans(
 
     Windows run longest first (:func:`~distilcli.training.inference.run_longest_first`).
     """
-    from distilcli.tasks.squad.features import QACollate
-    from distilcli.training.inference import run_longest_first
-
     collate = QACollate(features, pad_token_id)
     starts: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(features)
     ends: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(features)

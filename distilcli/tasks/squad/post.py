@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from distilcli.errors import BadInput
 from distilcli.tasks.squad.data import SquadExample
 from distilcli.tasks.squad.features import QAFeatures
-from distilcli.errors import BadInput
 
 #: Null odds of a question where no span was valid in any window: "" is the only answer left.
 NO_SPAN_ODDS = 1e9

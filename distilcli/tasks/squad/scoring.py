@@ -6,6 +6,9 @@ import math
 from typing import Any
 
 from distilcli.tasks.squad.data import SquadSplit
+from distilcli.tasks.squad.head import predict_spans
+from distilcli.tasks.squad.metrics import golds, score_v1, score_v2
+from distilcli.tasks.squad.post import postprocess
 
 
 def score(
@@ -16,8 +19,6 @@ def score(
     search_answers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """The official metrics of ``dev``'s version for an ``{id: answer}`` map."""
-    from distilcli.tasks.squad.metrics import golds, score_v1, score_v2
-
     questions = golds(dev.examples)
     if dev.task.version_2:
         return score_v2(questions, answers, null_odds, na_prob_thresh, search_answers)
@@ -32,9 +33,6 @@ def score_model(model: Any, tokenizer: Any, dev: SquadSplit, features: Any, cfg:
     The best-threshold search switches to each question's best span, so ``best_f1_thresh``
     is a value worth passing as ``--null-threshold``.
     """
-    from distilcli.tasks.squad.post import postprocess
-    from distilcli.tasks.squad.head import predict_spans
-
     starts, ends = predict_spans(model, features, tokenizer.pad_token_id, batch_size=cfg.eval_batch_size, device=device, description=f"dev {dev.task.display_name}")
     predictions = postprocess(
         dev.examples, features, starts, ends, version_2=dev.task.version_2,
