@@ -132,3 +132,24 @@ def test_no_hand_written_defaults_and_each_option_declared_once() -> None:
             first = declared.get(name, module.name)
             assert first == module.name, f"{name} is declared in {first} and {module.name}: declare it once in _options.py"
             declared[name] = module.name
+
+
+def leaf_commands(command: object, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], object]:
+    subcommands = getattr(command, "commands", None)
+    if not subcommands:
+        return {path: command}
+    return {p: c for name, sub in subcommands.items() for p, c in leaf_commands(sub, (*path, name)).items()}
+
+
+def test_every_command_with_a_config_shows_its_defaults() -> None:
+    """A new command with a config dataclass must be marked with help_defaults and registered with DefaultsCommand."""
+    import inspect
+
+    from distilcli.commands._options import DefaultsCommand
+
+    without_config = {("models", "list"), ("models", "inspect"), ("report", "show"), ("report", "compare")}
+    for path, command in leaf_commands(typer.main.get_command(app)).items():
+        marked = hasattr(inspect.unwrap(command.callback), "__help_defaults__")  # type: ignore[attr-defined]
+        assert marked == (path not in without_config), path
+        assert isinstance(command, DefaultsCommand) == marked, path
+        assert path in COMMANDS or path in without_config, f"{' '.join(path)}: add it to COMMANDS above"
