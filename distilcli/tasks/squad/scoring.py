@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from distilcli.tasks.squad.data import SquadSplit
+from distilcli.tasks.squad.features import QAFeatures
 from distilcli.tasks.squad.head import predict_spans
 from distilcli.tasks.squad.metrics import golds, score_v1, score_v2
-from distilcli.tasks.squad.post import postprocess
+from distilcli.tasks.squad.post import QAPredictions, postprocess
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+class SpanOptions(Protocol):
+    """The options of scoring a QA model, shared by eval-squad's and fine-tuning's configs."""
+
+    eval_batch_size: int
+    n_best: int
+    max_answer_length: int
+    null_threshold: float
 
 
 def score(
@@ -25,7 +39,14 @@ def score(
     return score_v1(questions, answers)
 
 
-def score_model(model: Any, tokenizer: Any, dev: SquadSplit, features: Any, cfg: Any, device: Any) -> tuple[dict[str, float], Any]:
+def score_model(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dev: SquadSplit,
+    features: QAFeatures,
+    cfg: SpanOptions,
+    device: torch.device | str,
+) -> tuple[dict[str, float], QAPredictions]:
     """Predict, post-process and score; returns the metrics and the :class:`QAPredictions`.
 
     The answers already apply ``cfg.null_threshold``, so the official no-answer threshold is
