@@ -1,1 +1,1 @@
-"""Evaluation: task metrics (GLUE, ...) and the scores the DistilBERT paper reports."""
+"""Evaluation recipes: eval-glue and eval-squad over the tasks layer, and their quality gates."""
