@@ -44,6 +44,9 @@ def test_compare(distil, tmp_path: Path) -> None:
     assert data["metrics"]["parameters_total.ratio1"] == pytest.approx(0.6)
     assert data["body"]["metrics"]["accuracy"]["values"] == [0.9, 0.9]
     assert json.loads(result.stdout) == data
+    # The comparison report renders as the same side-by-side table.
+    shown = distil("report", "show", out)
+    assert shown.exit_code == 0 and "0.600×" in shown.stderr and "ratios are to teacher.json" in shown.stderr
 
 
 def test_compare_needs_two(distil, tmp_path: Path) -> None:

@@ -119,3 +119,20 @@ def test_ratio_edge_cases() -> None:
 def test_compare_needs_two() -> None:
     with pytest.raises(ValueError):
         compare_reports([make({"a": 1})], ["a"])
+
+
+def test_run_compare_report_and_its_body_round_trip(tmp_path: Path) -> None:
+    from distilcli.reports.compare import Comparison, run_compare
+
+    paths = []
+    for name, value in (("t.json", 4.0), ("s.json", 1.0)):
+        write_report(Report.create("x", config={}, metrics={"size": value}, duration_s=0.0), tmp_path / name)
+        paths.append(tmp_path / name)
+    report = run_compare(paths)
+    assert report.command == "report compare" and report.metrics == {"size.ratio1": 0.25}
+    comparison = Comparison.from_dict(report.body)
+    assert comparison.labels == ["t.json", "s.json"] and comparison.ratios["size"] == [1.0, 0.25]
+    assert comparison.to_dict() == report.body
+    with pytest.raises(BadInput, match="at least two"):
+        run_compare(paths[:1])
+
