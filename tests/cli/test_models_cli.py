@@ -81,6 +81,8 @@ def test_student_from_config_file(distil, tiny_models: dict[str, Path], tmp_path
     result = distil("models", "student", tiny_models["bert"], "--config", config, "--out", out, "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["body"]["student_model_type"] == "distilbert"
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["model_type"] == "distilbert" and saved["architectures"] == ["DistilBertForMaskedLM"] and saved["n_layers"] == 2
 
 
 def test_student_bad_inputs(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
@@ -98,6 +100,8 @@ def test_student_bad_inputs(distil, tiny_models: dict[str, Path], tmp_path: Path
         result = distil("models", "student", teacher, "--out", out, *args)
         if fragment is None:
             assert result.exit_code == 0, result.stderr
+            saved = json.loads((out / "config.json").read_text())
+            assert saved["model_type"] == "distilbert" and saved["architectures"] == ["DistilBertForMaskedLM"]
             continue
         assert_one_line_error(result, 2, fragment)
         assert not out.exists()

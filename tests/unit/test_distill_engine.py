@@ -12,7 +12,8 @@ import torch
 
 from distilcli.training import checkpoint as ckpt
 from distilcli.distill.config import DistillConfig
-from distilcli.distill.engine import Interrupted, run_distill
+from distilcli.distill.engine import run_distill
+from distilcli.errors import Interrupted
 from distilcli.errors import BadInput
 from tests.conftest import WORDS
 
@@ -68,7 +69,9 @@ def test_distill_writes_student_and_report(tiny_models: dict[str, Path], corpus:
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
-def test_headless_teacher_needs_a_way_out(tiny_encoders: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+def test_headless_teacher_needs_a_way_out(
+    tiny_encoders: dict[str, Path], corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(BadInput) as info:
         run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "a"))
     assert "--fit-teacher-head" in str(info.value) and "--alpha-ce 0 --alpha-mlm 0" in str(info.value)
@@ -77,11 +80,49 @@ def test_headless_teacher_needs_a_way_out(tiny_encoders: dict[str, Path], corpus
     report = run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "b", alpha_ce=0.0, alpha_mlm=0.0, max_steps=2))
     assert set(report.body["distillation"]["alphas"]) == {"cos"}
     # Way out 2: fit the head first; it is kept with the run and reported.
+    measured = _spy_on_head_accuracy(monkeypatch)
     report = run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "c", fit_teacher_head=5, max_steps=2))
     head = report.body["distillation"]["teacher_head"]
-    assert head["steps"] == 5 and 0.0 <= head["accuracy_after"] <= 1.0
+    assert head["steps"] == 5
     assert (tmp_path / "c" / "teacher-head" / "head.pt").is_file()
-    assert "teacher_head_accuracy_after" in report.metrics
+    assert report.metrics["teacher_head_accuracy_after"] == head["accuracy_after"]
+    # The reported accuracy is the saved head's on the held-out batches, recomputed here with plain transformers.
+    assert len(measured) == 2  # before and after the fit, on the same held-out batches
+    heldout = measured[-1][1]
+    assert head["accuracy_after"] == _saved_head_accuracy(tiny_encoders["bert"], tmp_path / "c" / "teacher-head" / "head.pt", heldout)
+
+
+def _spy_on_head_accuracy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, list[dict[str, torch.Tensor]]]]:
+    """Record the (teacher, held-out batches) of each held-out accuracy measurement of the head fit."""
+    from distilcli.distill import head as head_module
+
+    calls: list[tuple[object, list[dict[str, torch.Tensor]]]] = []
+    measure = head_module.masked_token_accuracy
+
+    def spy(teacher: object, batches: list[dict[str, torch.Tensor]]) -> float:
+        calls.append((teacher, batches))
+        return measure(teacher, batches)
+
+    monkeypatch.setattr(head_module, "masked_token_accuracy", spy)
+    return calls
+
+
+def _saved_head_accuracy(encoder: Path, head_file: Path, heldout: list[dict[str, torch.Tensor]]) -> float:
+    """Masked-token accuracy of ``encoder`` with the head saved in ``head_file``, by the model's own forward."""
+    from transformers import AutoModelForMaskedLM
+
+    model = AutoModelForMaskedLM.from_pretrained(encoder).eval()
+    state = torch.load(head_file, map_location="cpu", weights_only=False)["state"]
+    assert state and not model.load_state_dict(state, strict=False).unexpected_keys
+    correct = total = 0
+    with torch.no_grad():
+        for batch in heldout:
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            where = batch["labels"] != -100
+            correct += int((logits[where].argmax(-1) == batch["labels"][where]).sum())
+            total += int(where.sum())
+    assert total > 0
+    return correct / total
 
 
 def _student_state(out: Path) -> dict[str, torch.Tensor]:
@@ -143,6 +184,8 @@ def test_refusals(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) ->
 
 
 def test_distilbert_student_and_intermediate_losses(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForMaskedLM, DistilBertForMaskedLM
+
     report = run_distill(
         config(
             tiny_models["bert"],
@@ -157,3 +200,5 @@ def test_distilbert_student_and_intermediate_losses(tiny_models: dict[str, Path]
     )
     assert report.body["student_model_type"] == "distilbert"
     assert {"hidden_final", "attention_final", "mse_final"} <= set(report.metrics)
+    student = AutoModelForMaskedLM.from_pretrained(tmp_path / "d")
+    assert isinstance(student, DistilBertForMaskedLM) and student.config.n_layers == 2
