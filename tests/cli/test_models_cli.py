@@ -121,3 +121,24 @@ def test_inspect_unreadable_weights(distil, tiny_models: dict[str, Path], tmp_pa
     assert_one_line_error(distil("models", "inspect", folder), 2, "cannot load the weights")
     (folder / "config.json").unlink()
     assert_one_line_error(distil("models", "inspect", folder), 2, "no config.json")
+
+
+def test_output_checked_before_any_work(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for bad in (folder, f"{tmp_path / 'newdir'}/"):
+        result = distil("models", "student", tiny_models["bert"], "--layers", "2", "--out", out, "--output", bad)
+        assert_one_line_error(result, 2, "is a folder")
+        assert not out.exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = distil("models", "inspect", tiny_models["bert"], "--output", blocker / "r.json")
+    assert_one_line_error(result, 2, "is a file")
+
+
+def test_out_cannot_be_current_folder(distil, tiny_models: dict[str, Path], tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = distil("models", "student", tiny_models["bert"], "--layers", "2", "--out", ".", "--overwrite")
+    assert_one_line_error(result, 2, "current folder")
+    assert list(tmp_path.iterdir()) == []

@@ -66,3 +66,23 @@ def test_bad_report_files(distil, tmp_path: Path, content: str, fragment: str) -
     out = tmp_path / "cmp.json"
     assert_one_line_error(distil("report", "compare", good, bad, "--output", out), 2, fragment)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("duration_s", "x"), ("body", []), ("artifacts", []), ("schema_version", True), ("artifacts", {"a": 1})],
+)
+def test_report_field_types_checked(distil, tmp_path: Path, field: str, value: object) -> None:
+    path = tmp_path / "r.json"
+    write_report(Report.create("models inspect", config={}, metrics={"a": 1}, duration_s=0), path)
+    data = json.loads(path.read_text())
+    data[field] = value
+    path.write_text(json.dumps(data))
+    assert_one_line_error(distil("report", "show", path), 2, "report")
+
+
+def test_unexpected_body_still_shows_metrics(distil, tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    write_report(Report.create("models inspect", config={}, metrics={"abc": 1}, body={"x": 1}, duration_s=0), path)
+    result = distil("report", "show", path)
+    assert result.exit_code == 0 and "abc" in result.stderr

@@ -9,6 +9,7 @@ import pytest
 
 from distilcli.config import build_config, config_to_dict
 from distilcli.errors import BadInput
+from distilcli.models.student import StudentConfig
 
 
 @dataclass
@@ -53,3 +54,20 @@ def test_missing_file_and_required(tmp_path: Path) -> None:
 
 def test_config_to_dict() -> None:
     assert config_to_dict(Cfg("a", 1, Path("x"))) == {"teacher": "a", "layers": 1, "out": "x", "layer_map": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('overwrite: "no"\n', "overwrite must be true or false"),
+        ('layers: "3"\n', "layers must be an integer"),
+        ("layers: true\n", "layers must be an integer"),
+        ("layer_map: 5\n", "layer-map must be"),
+        ("out: 5\n", "out must be a path"),
+    ],
+)
+def test_config_file_values_are_type_checked(tmp_path: Path, text: str, fragment: str) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("teacher: t\n" + text)
+    with pytest.raises(BadInput, match=fragment):
+        build_config(StudentConfig, config, out=tmp_path / "o")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -60,3 +61,13 @@ def test_inspect_counts(arch: str, tiny_models: dict[str, Path]) -> None:
     # All unique parameters = backbone + the head's own weights (tied decoder counted once).
     assert params["total"] + params["mlm_head"] == sum(p.numel() for p in loaded.model.parameters())
     assert report.metrics["parameters_total"] == params["total"]
+
+
+def test_weights_with_more_layers_than_config(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "truncated"
+    shutil.copytree(tiny_models["bert"], folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["num_hidden_layers"] = 2
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(BadInput, match="does not describe"):
+        load_mlm_model(str(folder))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,10 @@ def test_run_compare_report_and_its_body_round_trip(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="at least two"):
         run_compare(paths[:1])
 
+
+def test_report_file_mode_follows_umask(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    write_report(Report.create("x", config={}, metrics={"a": 1}, duration_s=0), path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
