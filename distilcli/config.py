@@ -91,6 +91,14 @@ def _coerce(name: str, value: Any, annotation: Any, source: Path) -> Any:
     raise BadInput(f"config file {source}: option {name.replace('_', '-')} must be {wanted}, got {value!r}")
 
 
+def coerce_options(cls: type, values: dict[str, Any], source: Path | str) -> dict[str, Any]:
+    """Check YAML-typed ``values`` against ``cls``'s fields (paths become ``Path``), as a config file's are."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    return {key: _coerce(key, value, hints[key], Path(source)) for key, value in values.items()}
+
+
 def build_config(cls: type[C], config_file: Path | None = None, **cli_values: Any) -> C:
     """Make a ``cls`` dataclass from an optional config file, then command-line values on top."""
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -102,10 +110,7 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
             raise BadInput(
                 f"config file {config_file}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
             )
-        import typing
-
-        hints = typing.get_type_hints(cls)
-        values.update({key: _coerce(key, value, hints[key], config_file) for key, value in from_file.items()})
+        values.update(coerce_options(cls, from_file, config_file))
     values.update({key: value for key, value in cli_values.items() if value is not None})
     required = [
         f.name

@@ -158,6 +158,10 @@ NullThresholdOpt = Annotated[
 
 # -- evaluation ---------------------------------------------------------------------------------------
 
+CorpusOpt = Annotated[
+    str | None,
+    typer.Option("--corpus", help="Text file or folder, JSONL, a saved datasets folder, or a hub dataset id."),
+]
 FailUnderOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -261,6 +265,9 @@ class DefaultsCommand(TyperCommand):
     """A command whose help shows the defaults its :func:`help_defaults` provider reads from the config."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        if self.help:
+            # Rich keeps a docstring's line breaks: rejoin each paragraph so the terminal wraps it.
+            self.help = "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(self.help).split("\n\n"))
         provider = getattr(inspect.unwrap(self.callback), _PROVIDER, None) if self.callback else None
         if provider is not None:
             defaults = provider()

@@ -11,6 +11,7 @@ from distilcli.commands._options import (
     ArchOpt,
     BatchSizeOpt,
     ConfigOpt,
+    CorpusOpt,
     Defaults,
     DevFileOpt,
     DocStrideOpt,
@@ -57,7 +58,7 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def distill_cmd(
     teacher: Annotated[str | None, typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")] = None,
-    corpus: Annotated[str | None, typer.Option("--corpus", help="Text file or folder, JSONL, a saved datasets folder, or a hub dataset id.")] = None,
+    corpus: CorpusOpt = None,
     out: OutOpt = None,
     student: Annotated[str | None, typer.Option("--student", help="Distill into this existing model instead of one made from the teacher.")] = None,
     layers: LayersOpt = None,

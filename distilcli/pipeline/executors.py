@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from distilcli.config import coerce_options
 from distilcli.reports import Report
+
+C = TypeVar("C")
 
 #: (options, run folder, resume) -> (report, model folder or None)
 Executor = Callable[[dict[str, Any], Path, bool], tuple[Report, Path | None]]
+
+
+def _config(cls: type[C], options: dict[str, Any], **fixed: Any) -> C:
+    """``cls`` from a stage's YAML-typed options (checked as a config file's), plus what the pipeline sets."""
+    return cls(**coerce_options(cls, options, "recipe"), **fixed)
 
 
 def _has_checkpoint(run_dir: Path) -> bool:
@@ -31,14 +39,14 @@ def _continue_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
 def run_student_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
     from distilcli.models.student import StudentConfig, run_student
 
-    report = run_student(StudentConfig(**options, out=run_dir, overwrite=run_dir.exists()))
+    report = run_student(_config(StudentConfig, options, out=run_dir, overwrite=run_dir.exists()))
     return report, run_dir
 
 
 def run_random_init_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
     from distilcli.models.student import StudentConfig, run_student
 
-    report = run_student(StudentConfig(**options, out=run_dir, random_init=True, overwrite=run_dir.exists()))
+    report = run_student(_config(StudentConfig, options, out=run_dir, random_init=True, overwrite=run_dir.exists()))
     return report, run_dir
 
 
@@ -46,7 +54,7 @@ def run_distill_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> t
     from distilcli.distill.config import DistillConfig
     from distilcli.distill.engine import run_distill
 
-    report = run_distill(DistillConfig(**options, out=run_dir, **_continue_flags(run_dir, resume)))
+    report = run_distill(_config(DistillConfig, options, out=run_dir, **_continue_flags(run_dir, resume)))
     return report, run_dir
 
 
@@ -56,7 +64,7 @@ def run_finetune_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> 
 
     # Fine-tuning resumes from its folder (finished seeds are kept, the current one continues).
     flags = {"resume": True, "overwrite": False} if resume and (run_dir / "run_config.json").is_file() else {"resume": False, "overwrite": run_dir.exists()}
-    report = run_finetune(FinetuneConfig(**options, out=run_dir, **flags))
+    report = run_finetune(_config(FinetuneConfig, options, out=run_dir, **flags))
     return report, Path(report.artifacts["model"])
 
 
@@ -64,7 +72,7 @@ def run_eval_int8_stage(options: dict[str, Any], run_dir: Path, resume: bool) ->
     from distilcli.evaluate.glue_eval import EvalGlueConfig, run_eval_glue
 
     model = options.pop("model")
-    report, _ = run_eval_glue(EvalGlueConfig(model=[str(model)], **options, quantize="dynamic-int8"))
+    report, _ = run_eval_glue(_config(EvalGlueConfig, options, model=[str(model)], quantize="dynamic-int8"))
     return report, None
 
 
@@ -73,7 +81,7 @@ def run_benchmark_stage(options: dict[str, Any], run_dir: Path, resume: bool) ->
     from distilcli.benchmark.run import run_benchmark
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    report = run_benchmark(BenchmarkConfig(**options, plot=run_dir / "benchmark.png"))
+    report = run_benchmark(_config(BenchmarkConfig, options, plot=run_dir / "benchmark.png"))
     return report, None
 
 

@@ -16,7 +16,7 @@ import yaml
 from distilcli.errors import BadInput
 from distilcli.fsutil import atomic_write_text
 from distilcli.pipeline.recipe import Recipe, parse_recipe
-from distilcli.pipeline.run import STATE_FILE, stage_reports
+from distilcli.pipeline.state import STATE_FILE, stage_reports
 from distilcli.pipeline.stages import Inputs, Stage, plan
 from distilcli.pipeline.tables import Results, flat_metrics, gather, render_tables
 from distilcli.reports import Report
@@ -62,7 +62,8 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
     reports = stage_reports(out, stages)
     results = gather(recipe, stages, reports, _models(out, stages))
     metrics = flat_metrics(recipe, results)
-    atomic_write_text(out / TABLES_FILE, render_tables(recipe, results, metrics))
+    tables = render_tables(recipe, results, metrics)
+    atomic_write_text(out / TABLES_FILE, tables)
     artifacts = {f"stage.{name}": str(out / name / "report.json") for name in reports} | {"tables": str(out / TABLES_FILE)}
     if _write_summary(out / SUMMARY_FILE, recipe, results, metrics):
         artifacts["summary"] = str(out / SUMMARY_FILE)
@@ -70,6 +71,7 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
         "recipe": recipe.to_yaml_dict(),
         "stages": [{"name": s.name, "kind": s.kind, "arm": s.arm, "task": s.task, "fingerprint": s.fingerprint,
                     "finished": s.name in reports, "wall_s": _wall(out, s)} for s in stages],  # fmt: skip
+        "tables": tables,
         "glue": results.glue,
         "squad": results.squad,
         "benchmark": results.bench,

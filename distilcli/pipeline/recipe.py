@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from distilcli.config import coerce_options
 from distilcli.errors import BadInput
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
@@ -187,16 +188,22 @@ def _options(value: Any, command: str, source: str, prefix: str | None = None, a
     """Options of one command, checked against that command's config fields (reserved ones refused)."""
     prefix = prefix if prefix is not None else f"{command}."
     options = _mapping(value, source, prefix.rstrip("."))
-    fields = _command_fields(command) - _RESERVED | set(allow)
-    _check_keys(options, fields, source, prefix)
+    cls = command_config(command)
+    _check_keys(options, {f.name for f in dataclasses.fields(cls)} - _RESERVED | set(allow), source, prefix)
+    coerce_options(cls, options, source)  # a value of the wrong type fails here, before any stage runs
     return options
 
 
-def _command_fields(command: str) -> set[str]:
+def command_config(command: str) -> type:
+    """The config dataclass of the command a recipe section feeds."""
     if command == "distill":
-        from distilcli.distill.config import DistillConfig as cls
-    elif command == "finetune":
-        from distilcli.finetune.config import FinetuneConfig as cls
-    else:
-        from distilcli.benchmark.config import BenchmarkConfig as cls
-    return {f.name for f in dataclasses.fields(cls)}
+        from distilcli.distill.config import DistillConfig
+
+        return DistillConfig
+    if command == "finetune":
+        from distilcli.finetune.config import FinetuneConfig
+
+        return FinetuneConfig
+    from distilcli.benchmark.config import BenchmarkConfig
+
+    return BenchmarkConfig

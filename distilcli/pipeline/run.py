@@ -1,34 +1,29 @@
-"""``run_pipeline``: run a recipe's stages in order, skipping finished ones and resuming interrupted ones.
+"""``run_pipeline``: the whole DistilBERT experiment of a recipe, stage by stage, then its tables.
 
-Each stage owns ``DIR/<stage>/``: ``stage.json`` (its fingerprint and state: the pipeline's
-marker), ``report.json`` and ``run/`` (the folder the ``run_*`` function writes). A stage whose
-``stage.json`` says done with the same fingerprint is skipped; one that says running resumes
-from its checkpoint; one with another fingerprint (its recipe entry, or a stage it depends on,
-was edited) is redone from scratch. Only folders carrying the pipeline's marker are ever
-removed.
+Every stage calls an existing ``run_*`` function in this process and writes under
+``DIR/<stage>/``; killing the pipeline anywhere and running the same command again finishes
+the work without redoing finished stages (see :mod:`distilcli.pipeline.state`).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distilcli import progress
+from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
-from distilcli.fsutil import atomic_write_text
-from distilcli.pipeline.executors import EXECUTORS
-from distilcli.pipeline.recipe import Recipe
+from distilcli.evaluate.gates import split_gate
+from distilcli.pipeline.outputs import REPORT_FILE, keep_recipe, write_outputs
+from distilcli.pipeline.recipe import Recipe, load_recipe
 from distilcli.pipeline.stages import Inputs, Stage, plan
-from distilcli.reports import Report, load_report, write_report
+from distilcli.pipeline.state import check_out, run_stages, status
+from distilcli.reports import Report, write_report
 
-STATE_FILE = "stage.json"
-REPORT_FILE = "report.json"
-RUN_DIR = "run"
-PIPELINE_MARKER = ".distil-pipeline"
+#: What ``--fail-under`` may name: the pipeline report's metrics (``glue.student.macro_retention``, ...).
+_METRIC = re.compile(r"^(glue|squad|benchmark|ablation)\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 
 
 @dataclass
@@ -44,90 +39,68 @@ class PipelineConfig:
     fail_under: list[str] = field(default_factory=list)
 
 
-def stage_state(out: Path, stage: Stage) -> dict[str, Any] | None:
-    """What ``DIR/<stage>/stage.json`` records, or None for a stage never started."""
-    path = Path(out) / stage.name / STATE_FILE
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        raise BadInput(f"{path} is not a pipeline stage file: remove {path.parent} or choose another --out") from None
+def parse_gates(specs: list[str]) -> list[tuple[str, str, float]]:
+    """``glue.student.macro_retention=0.97`` -> (spec, metric, bar); a name that is no pipeline metric is refused."""
+    gates = []
+    for spec in specs:
+        metric, bar = split_gate(spec, "glue.student.macro_retention=0.97")
+        if not _METRIC.match(metric):
+            raise BadInput(
+                f"--fail-under {spec!r}: {metric!r} is not a pipeline metric: use glue.<arm>.<task|macro|macro_retention>, "
+                "squad.<arm>.<exact_match|f1>, benchmark.<arm>.<speedup|parameter_reduction> or ablation.<arm>.delta_macro"
+            )
+        gates.append((spec, metric, bar))
+    return gates
 
 
-def status(out: Path, stage: Stage) -> str:
-    """``done`` (same fingerprint, finished), ``resume`` (interrupted), ``redo`` (edited) or ``todo``."""
-    state = stage_state(out, stage)
-    if state is None:
-        return "todo"
-    if state.get("fingerprint") != stage.fingerprint:
-        return "redo"
-    if state.get("status") == "done" and (Path(out) / stage.name / REPORT_FILE).is_file():
-        return "done"
-    return "resume"
+def check_gates(gates: list[tuple[str, str, float]], metrics: dict[str, float]) -> list[dict[str, Any]]:
+    """One outcome per gate, in the shape eval-glue's use; a metric not measured fails."""
+    outcomes = []
+    for spec, metric, bar in gates:
+        value = metrics.get(metric)
+        outcome = {"gate": spec, "metric": metric, "bar": bar, "value": value, "passed": value is not None and value >= bar}
+        outcomes.append(outcome | ({"reason": "not measured"} if value is None else {}))
+    return outcomes
 
 
-def check_out(out: Path) -> None:
-    """``--out`` is a new folder or one this pipeline made (its marker file is there)."""
-    out = Path(out)
-    if out.exists() and not (out / PIPELINE_MARKER).is_file():
-        if not out.is_dir() or any(out.iterdir()):
-            raise BadInput(f"--out {out} exists and is not a pipeline folder: choose a new folder (a finished or interrupted pipeline's folder is fine)")
+def _inputs(cfg: PipelineConfig) -> Inputs:
+    return Inputs(cfg.corpus, str(cfg.glue_dir) if cfg.glue_dir else None, str(cfg.hub_dir) if cfg.hub_dir else None)
 
 
-def _resolve(value: Any, out: Path) -> Any:
-    """``@stage`` -> the model folder that stage recorded."""
-    if isinstance(value, list):
-        return [_resolve(v, out) for v in value]
-    if isinstance(value, str) and value.startswith("@"):
-        state = json.loads((out / value[1:] / STATE_FILE).read_text(encoding="utf-8"))
-        return state["model"]
-    return value
+def _check_inputs(recipe: Recipe, inputs: Inputs) -> None:
+    """What the recipe needs from the command line, before any stage runs."""
+    if not inputs.corpus and not recipe.distill.get("corpus"):
+        raise BadInput(f"recipe {recipe.name} distills on a corpus: pass --corpus FILE|FOLDER (e.g. ../shared/data/wikitext-2)")
+    if recipe.glue_tasks and not (inputs.glue_dir or inputs.hub_dir) and not all("train_file" in o for o in recipe.glue_tasks.values()):
+        raise BadInput(f"recipe {recipe.name} fine-tunes on GLUE: pass --glue-dir DIR (the original layout) or --hub-dir DIR")
+    if recipe.benchmark and recipe.benchmark.get("preset") == "paper" and not inputs.glue_dir:
+        raise BadInput(f"recipe {recipe.name} benchmarks on STS-B dev (preset paper): pass --glue-dir DIR")
 
 
-def run_stage(out: Path, stage: Stage, how: str) -> Report:
-    """Run one stage into ``DIR/<stage>/`` and mark it done."""
-    folder = out / stage.name
-    if how == "redo":
-        shutil.rmtree(folder)  # carries the pipeline's stage marker: this pipeline made it
-    folder.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    state = {"stage": stage.name, "kind": stage.kind, "fingerprint": stage.fingerprint, "status": "running", "options": stage.options}
-    atomic_write_text(folder / STATE_FILE, json.dumps(state, indent=2, default=str))
-    options = {k: _resolve(v, out) for k, v in stage.options.items() if v is not None}
-    report, model = EXECUTORS[stage.kind](options, folder / RUN_DIR, how == "resume")
-    write_report(report, folder / REPORT_FILE)
-    state |= {"status": "done", "model": str(model) if model else None, "wall_s": round(time.perf_counter() - started, 1)}
-    atomic_write_text(folder / STATE_FILE, json.dumps(state, indent=2, default=str))
-    return report
+def plan_pipeline(cfg: PipelineConfig) -> tuple[Recipe, list[tuple[Stage, str]]]:
+    """The recipe and every stage with its state in ``--out`` (todo, done, resume, redo): ``--dry-run``."""
+    recipe = load_recipe(cfg.recipe)
+    parse_gates(cfg.fail_under)
+    check_out(cfg.out)
+    return recipe, [(stage, status(Path(cfg.out), stage)) for stage in plan(recipe, _inputs(cfg))]
 
 
-def run_pipeline(cfg: PipelineConfig, recipe: Recipe) -> list[tuple[Stage, str]]:
-    """Run (or, with ``dry_run``, only plan) every stage; returns each stage with what was done."""
+def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
+    """Run every stage not yet done, write ``pipeline.json``, ``tables.md`` and ``summary.png``; check the gates."""
+    start = time.perf_counter()
     out = Path(cfg.out)
-    inputs = Inputs(cfg.corpus, str(cfg.glue_dir) if cfg.glue_dir else None, str(cfg.hub_dir) if cfg.hub_dir else None)
-    stages = plan(recipe, inputs)
+    recipe = load_recipe(cfg.recipe)
+    gates = parse_gates(cfg.fail_under)
+    inputs = _inputs(cfg)
+    _check_inputs(recipe, inputs)
     check_out(out)
-    if cfg.dry_run:
-        return [(stage, status(out, stage)) for stage in stages]
+    stages = plan(recipe, inputs)
     out.mkdir(parents=True, exist_ok=True)
-    (out / PIPELINE_MARKER).touch()
-    done: list[tuple[Stage, str]] = []
-    for number, stage in enumerate(stages, 1):
-        how = status(out, stage)
-        head = f"[{number}/{len(stages)}] {stage.name}"
-        if how == "done":
-            progress.log(f"{head}: done earlier, skipped")
-            done.append((stage, "skipped"))
-            continue
-        progress.log(f"{head}: {'resuming' if how == 'resume' else 'running'} {stage.describe()}")
-        started = time.perf_counter()
-        run_stage(out, stage, how)
-        progress.log(f"{head}: done in {time.perf_counter() - started:,.0f} s")
-        done.append((stage, how))
-    return done
-
-
-def stage_reports(out: Path, stages: list[Stage]) -> dict[str, Report]:
-    """The report of every finished stage, by stage name."""
-    return {s.name: load_report(Path(out) / s.name / REPORT_FILE) for s in stages if status(out, s) == "done"}
+    keep_recipe(out, recipe, inputs)
+    ran = run_stages(out, stages)
+    report = write_outputs(out, recipe, inputs, time.perf_counter() - start, config_to_dict(cfg))
+    report.body["this_run"] = [{"stage": stage.name, "done": how} for stage, how in ran]
+    outcomes = check_gates(gates, report.metrics)
+    report.body["gates"] = outcomes
+    write_report(report, out / REPORT_FILE)
+    return report, outcomes

@@ -196,6 +196,12 @@ def _models_body(body: dict[str, Any], console: Console) -> None:
     console.print("Also accepted: a local folder in Hugging Face format, or a hub id where the hub is reachable.")
 
 
+def _pipeline_body(body: dict[str, Any], console: Console) -> None:
+    from rich.markdown import Markdown
+
+    console.print(Markdown(body["tables"]))
+
+
 def _compare_body(body: dict[str, Any], console: Console) -> None:
     render_comparison(Comparison.from_dict(body), console)
 
@@ -209,11 +215,12 @@ BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
     "models student": _student_body,
     "eval-glue": _eval_glue_body,
     "finetune": _finetune_body,
+    "pipeline": _pipeline_body,
 }
 
 
 #: Commands whose body tables show all their metrics (the flat metrics table is left out).
-BODY_HOLDS_METRICS = frozenset({"benchmark", "models", "report compare"})
+BODY_HOLDS_METRICS = frozenset({"benchmark", "models", "report compare", "pipeline"})
 
 
 def render_report(report: Report, console: Console, *, title: str | None = None) -> None:

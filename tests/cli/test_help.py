@@ -18,6 +18,7 @@ from distilcli.evaluate.glue_eval import EvalGlueConfig
 from distilcli.evaluate.squad_eval import EvalSquadConfig
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.models.student import StudentConfig
+from distilcli.pipeline.run import PipelineConfig
 
 #: Command path -> its config dataclass and the fields whose option has another name (field -> parameter).
 COMMANDS: dict[tuple[str, ...], tuple[type, dict[str, str]]] = {
@@ -27,6 +28,7 @@ COMMANDS: dict[tuple[str, ...], tuple[type, dict[str, str]]] = {
     ("eval-squad",): (EvalSquadConfig, {"eval_batch_size": "batch_size"}),
     ("benchmark",): (BenchmarkConfig, {}),
     ("models", "student"): (StudentConfig, {}),
+    ("pipeline",): (PipelineConfig, {}),
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from distilcli.pipeline.outputs import write_outputs
 from distilcli.pipeline.recipe import parse_recipe
-from distilcli.pipeline.run import REPORT_FILE, STATE_FILE
+from distilcli.pipeline.state import REPORT_FILE, STATE_FILE
 from distilcli.pipeline.stages import Inputs, plan
 from distilcli.reports import Report, write_report
 

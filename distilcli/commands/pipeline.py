@@ -1,0 +1,82 @@
+"""``distil pipeline``: the whole DistilBERT experiment of a recipe in one command, with the paper's tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from distilcli.commands import _ui
+from distilcli.commands._options import (
+    CorpusOpt, Defaults, FailUnderOpt, GlueDirOpt, HubDirOpt, JsonOpt, OutOpt, OutputOpt, field_defaults, help_defaults,
+)  # fmt: skip
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from distilcli.pipeline.recipe import Recipe
+    from distilcli.pipeline.stages import Stage
+
+#: How --dry-run names each stage's state.
+_STATES = {"todo": "to run", "done": "done (skipped)", "resume": "interrupted: resumes", "redo": "edited: redone"}
+
+
+def _render_plan(recipe: Recipe, stages: list[tuple[Stage, str]], console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"recipe {recipe.name}: {len(stages)} stages", title_justify="left")
+    for column in ("stage", "state", "runs"):
+        table.add_column(column, overflow="fold")
+    for stage, state in stages:
+        table.add_row(stage.name, _STATES[state], stage.describe())
+    console.print(table)
+
+
+def _defaults() -> Defaults:
+    from distilcli.pipeline.run import PipelineConfig
+
+    return field_defaults(PipelineConfig)
+
+
+@help_defaults(_defaults)
+def pipeline_cmd(
+    recipe: Annotated[str, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")],
+    out: OutOpt = None,
+    corpus: CorpusOpt = None,
+    glue_dir: GlueDirOpt = None,
+    hub_dir: HubDirOpt = None,
+    print_: Annotated[bool, typer.Option("--print", help="Write the recipe as YAML to stdout (to edit and pass back) and exit.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the stages, what each runs and which are already done; run nothing.")] = False,
+    fail_under: FailUnderOpt = None,
+    output: OutputOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Distill a student, fine-tune teacher, student and an undistilled baseline the same way, benchmark them.
+
+    Writes every stage under --out/<stage>/, then --out/pipeline.json, tables.md (the paper's
+    tables) and summary.png. Run the same command again after an interruption or a recipe edit:
+    finished stages are skipped, interrupted ones resume, edited ones and their dependants are
+    redone. --fail-under takes the report's metrics, e.g. glue.student.macro_retention=0.97.
+    """
+    with _ui.command_context(output) as console:
+        from distilcli.errors import BadInput
+        from distilcli.pipeline.recipe import load_recipe
+        from distilcli.pipeline.run import PipelineConfig, plan_pipeline, run_pipeline
+        from distilcli.reports.render import render_report
+
+        if print_:
+            import yaml
+
+            typer.echo(yaml.safe_dump(load_recipe(recipe).to_yaml_dict(), sort_keys=False, allow_unicode=True), nl=False)
+            return
+        if out is None:
+            raise BadInput("missing --out DIR: the folder for the stages and the tables")
+        cfg = PipelineConfig(recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir, hub_dir=hub_dir,
+                             dry_run=dry_run, fail_under=list(fail_under or []))  # fmt: skip
+        if dry_run:
+            _render_plan(*plan_pipeline(cfg), console)
+            return
+        report, outcomes = run_pipeline(cfg)
+        render_report(report, console)
+        _ui.emit_report(report, output, json_, console)
+        _ui.raise_failed_gates(outcomes, ".4f")
