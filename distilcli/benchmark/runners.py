@@ -24,6 +24,7 @@ from distilcli.benchmark.inputs import Batch, input_names
 from distilcli.errors import BadInput, first_line
 from distilcli.models.adapters import ArchitectureAdapter, adapter_for
 from distilcli.models.loading import load_config, load_tokenizer, usable_positions
+from distilcli.models.quantize import quantize_dynamic_int8
 from distilcli.models.resolve import ModelRef, resolve_model
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,17 +144,6 @@ class TorchRunner(Runner):
         return hidden.float().cpu().numpy()
 
 
-def quantize_dynamic_int8(model: Any) -> Any:
-    """A copy of ``model`` with int8 weights in every ``nn.Linear`` (activations quantized on the fly).
-
-    ``torch.ao.quantization.quantize_dynamic``: deprecated in favour of torchao, but part of
-    torch 2.13 itself, and the CPU recipe the DistilBERT-era benchmarks used.
-    """
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
 
 
 class OnnxRunner(Runner):

@@ -158,6 +158,10 @@ NullThresholdOpt = Annotated[
 
 # -- evaluation ---------------------------------------------------------------------------------------
 
+QuantizeOpt = Annotated[
+    str | None,
+    typer.Option("--quantize", help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated."),
+]
 CorpusOpt = Annotated[
     str | None,
     typer.Option("--corpus", help="Text file or folder, JSONL, a saved datasets folder, or a hub dataset id."),

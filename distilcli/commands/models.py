@@ -18,6 +18,7 @@ from distilcli.commands._options import (
     OutOpt,
     OutputOpt,
     OverwriteOpt,
+    SeedOpt,
     field_defaults,
     help_defaults,
 )  # fmt: skip
@@ -90,6 +91,10 @@ def student_cmd(
             "so the student matches the teacher on single-segment text.",
         ),
     ] = False,
+    random_init: Annotated[
+        bool, typer.Option("--random-init", help="Draw every weight afresh instead of copying the teacher's (an ablation).")
+    ] = False,
+    seed: SeedOpt = None,
     overwrite: OverwriteOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
@@ -110,6 +115,8 @@ def student_cmd(
             layer_map=layer_map,
             arch=arch,
             fold_token_type=fold_token_type or None,
+            random_init=random_init or None,
+            seed=seed,
             overwrite=overwrite or None,
         )
         report = run_student(cfg)

@@ -1,4 +1,4 @@
-"""``distil report``: show one report, compare several."""
+"""``distil report``: show one report, compare several, make a pipeline's tables again."""
 
 from __future__ import annotations
 
@@ -41,5 +41,21 @@ def compare_cmd(
         from distilcli.reports.render import render_report
 
         report = run_compare(files)
+        render_report(report, console)
+        _ui.emit_report(report, output, json_, console)
+
+
+@app.command("tables")
+def tables_cmd(
+    folder: Annotated[Path, typer.Argument(help="The --out folder of a distil pipeline run (finished or not).")],
+    output: OutputOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Make a pipeline's tables.md and summary.png again from its stage reports, and show them."""
+    with _ui.command_context(output) as console:
+        from distilcli.pipeline.outputs import regenerate
+        from distilcli.reports.render import render_report
+
+        report = regenerate(folder)
         render_report(report, console)
         _ui.emit_report(report, output, json_, console)

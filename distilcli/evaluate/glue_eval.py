@@ -18,6 +18,7 @@ from distilcli.errors import BadInput
 from distilcli.evaluate.gates import Gate, check_gates, parse_gate
 from distilcli.evaluate.glue_models import assign_models, parse_tasks
 from distilcli.evaluate.glue_outputs import add_retention, check_predictions_out, teacher_scores, write_predictions
+from distilcli.models.quantize import quantize_dynamic_int8
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
 from distilcli.tasks.glue.features import encode
@@ -30,6 +31,10 @@ from distilcli.tasks.heads import LoadedClassifier, finetune_setting
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
+
+
+#: How eval-glue can run a model: as saved, or with dynamic int8 weights.
+QUANTIZATIONS = ("none", "dynamic-int8")
 
 
 @dataclass
@@ -49,6 +54,8 @@ class EvalGlueConfig:
     predictions_out: Path | None = None
     teacher_report: Path | None = None
     fail_under: list[str] = field(default_factory=list)
+    #: "dynamic-int8": score a copy with int8 weights in every linear layer (on the CPU), to see what int8 costs.
+    quantize: str = "none"
 
 
 @dataclass
@@ -73,7 +80,8 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     gates, tasks, teacher = _check_options(cfg)
     results = _read_dev_sets(cfg, tasks)  # every dev file read (and a bad row refused) before any model
     _attach_models(cfg, tasks, results)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    # Dynamically quantized linear layers run on the CPU only.
+    device = torch.device("cuda" if torch.cuda.is_available() and cfg.quantize == "none" else "cpu")
     _score_all(cfg, results, device)
     ok = {name: r for name, r in results.items() if r.status == "ok"}
     written = write_predictions(
@@ -89,6 +97,7 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
         "retention": retention_body,
         "gates": outcomes,
         "device": str(device),
+        "quantize": cfg.quantize,
     }
     first = next(iter(ok.values()))
     primary = f"{first.task.name}.{first.task.primary_metric}" if len(tasks) == 1 else "macro_score"
@@ -111,6 +120,8 @@ def _check_options(cfg: EvalGlueConfig) -> tuple[list[Gate], list[GlueTask], dic
         raise BadInput(f"--batch-size must be > 0, got {cfg.batch_size}")
     if cfg.max_seq_length is not None and cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
+    if cfg.quantize not in QUANTIZATIONS:
+        raise BadInput(f"--quantize {cfg.quantize!r}: eval-glue scores one form, {' or '.join(QUANTIZATIONS)}")
     gates = [parse_gate(spec) for spec in cfg.fail_under]
     if any("retention" in gate.metric for gate in gates) and cfg.teacher_report is None:
         raise BadInput("--fail-under on retention needs --teacher-report FILE (an eval-glue report of the teacher)")
@@ -172,7 +183,10 @@ def _score_all(cfg: EvalGlueConfig, results: dict[str, TaskResult], device: torc
         key = (result.model, result.task.hub_config)
         if key not in loaded_cache:
             loaded_cache.clear()  # one model in memory at a time
-            loaded_cache[key] = load_classifier(resolve_model(str(result.model)), result.task, for_training=False)
+            loaded = load_classifier(resolve_model(str(result.model)), result.task, for_training=False)
+            if cfg.quantize == "dynamic-int8":
+                loaded.model = quantize_dynamic_int8(loaded.model)
+            loaded_cache[key] = loaded
         _score_task(cfg, result, loaded_cache[key], device)
 
 

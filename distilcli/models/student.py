@@ -39,6 +39,10 @@ class StudentConfig:
     layer_map: list[int] | str | None = None
     arch: str | None = None
     fold_token_type: bool = False
+    #: The same architecture, randomly initialised instead of copied (the paper's ablation).
+    random_init: bool = False
+    #: Seed of the random initialisation.
+    seed: int = 42
     overwrite: bool = False
 
 
@@ -126,6 +130,16 @@ def build_student(
     return student
 
 
+def reinitialise(model: PreTrainedModel, seed: int) -> None:
+    """Draw every weight afresh with the architecture's own initialisation (the "random init" ablation)."""
+    import torch
+
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        model.apply(model._init_weights)  # transformers' per-module initialiser of this architecture
+    model.tie_weights()
+
+
 def _provenance(cfg: StudentConfig, teacher: LoadedModel, layer_map: list[int], student_type: str) -> dict[str, Any]:
     return {
         "created_by": "distil models student",
@@ -138,8 +152,9 @@ def _provenance(cfg: StudentConfig, teacher: LoadedModel, layer_map: list[int], 
         "student_model_type": student_type,
         "teacher_mlm_head_trained": teacher.has_trained_mlm_head,
         # The student's own head status, read back by the loader (see loading.load_mlm_model).
-        "mlm_head_trained": teacher.has_trained_mlm_head,
+        "mlm_head_trained": teacher.has_trained_mlm_head and not cfg.random_init,
         "fold_token_type": cfg.fold_token_type,
+        "random_init": cfg.random_init,
     }
 
 
@@ -184,6 +199,8 @@ def run_student(cfg: StudentConfig) -> Report:
 
     teacher = load_mlm_model(ref)
     student = build_student(teacher, layer_map, cfg.arch, cfg.fold_token_type)
+    if cfg.random_init:
+        reinitialise(student, cfg.seed)
     info = _provenance(cfg, teacher, layer_map, student_type)
     student.config.distilcli = info
     tokenizer = load_tokenizer(ref)

@@ -44,6 +44,12 @@ def load_kept(out: Path) -> tuple[Recipe, Inputs]:
     return recipe, inputs
 
 
+def regenerate(out: Path) -> Report:
+    """``distil report tables DIR``: ``tables.md`` and ``summary.png`` again from the stage reports of ``out``."""
+    recipe, inputs = load_kept(out)
+    return write_outputs(Path(out), recipe, inputs, 0.0, {"folder": str(out)})
+
+
 def _models(out: Path, stages: list[Stage]) -> dict[str, str]:
     models = {}
     for stage in stages:

@@ -101,6 +101,36 @@ def test_predictions_tsv_recomputes_the_report(distil, models: Path, glue_with_m
     assert report["primary_metric"] == "macro_score"
 
 
+def test_int8_scores_the_quantized_model(distil, models: Path, tiny_glue: Path, tmp_path: Path) -> None:
+    """--quantize dynamic-int8 scores what torch's dynamic quantization of the same model predicts."""
+    from distilcli.models.quantize import quantize_dynamic_int8
+    from distilcli.models.resolve import resolve_model
+    from distilcli.tasks.glue.features import encode
+    from distilcli.tasks.glue.head import load_classifier
+    from distilcli.tasks.glue.metrics import score_predictions
+    from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
+    from distilcli.tasks.glue.spec import resolve_task
+
+    out = tmp_path / "int8.json"
+    result = distil("eval-glue", "--model", models / "STS-B", "--task", "stsb", "--glue-dir", tiny_glue,
+                    "--quantize", "dynamic-int8", "--output", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert report["config"]["quantize"] == "dynamic-int8" and report["body"]["device"] == "cpu"
+    task = resolve_task("stsb")
+    loaded = load_classifier(resolve_model(str(models / "STS-B")), task, for_training=False)
+    dev = read_glue_tsv(tiny_glue / "STS-B" / "dev.tsv", "stsb")
+    features = encode(dev, loaded.tokenizer, loaded.adapter, 128)
+    expected = {}
+    for name, model in (("int8", quantize_dynamic_int8(loaded.model)), ("fp32", loaded.model)):
+        logits = predict_logits(model, features, loaded.tokenizer.pad_token_id, device="cpu")
+        expected[name] = score_predictions(task, logits_to_predictions(logits, True), [e.label for e in dev])
+    assert report["metrics"]["stsb.pearson"] == pytest.approx(expected["int8"]["pearson"], abs=1e-9)
+    assert expected["int8"]["pearson"] != expected["fp32"]["pearson"]  # the int8 model is really another model
+    bad = distil("eval-glue", "--model", models / "STS-B", "--task", "stsb", "--glue-dir", tiny_glue, "--quantize", "none,dynamic-int8")
+    assert bad.exit_code == 2 and "eval-glue scores one form" in bad.stderr
+
+
 def test_all_reports_missing_tasks_as_missing(distil, models: Path, glue_with_mnli: tuple[Path, Path], tmp_path: Path) -> None:
     glue, hub = glue_with_mnli
     report_path = tmp_path / "r.json"

@@ -236,3 +236,21 @@ def test_head_status_recorded(tiny_encoders: dict[str, Path], tmp_path: Path) ->
 def test_trained_head_carried_to_student(tiny_models: dict[str, Path], tmp_path: Path) -> None:
     run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=tmp_path / "s", layers=2))
     assert load_mlm_model(str(tmp_path / "s")).has_trained_mlm_head is True
+
+
+def test_random_init_keeps_the_shape_but_not_the_weights(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    from distilcli.models.student import StudentConfig, run_student
+
+    copied, drawn, again = tmp_path / "copied", tmp_path / "drawn", tmp_path / "again"
+    run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=copied, layer_map=[0, 1]))
+    report = run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=drawn, layer_map=[0, 1], random_init=True, seed=3))
+    run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=again, layer_map=[0, 1], random_init=True, seed=3))
+    a, b, c = (AutoModelForMaskedLM.from_pretrained(p).state_dict() for p in (copied, drawn, again))
+    assert a.keys() == b.keys() and all(a[k].shape == b[k].shape for k in a)
+    weights = [k for k in a if k.endswith("weight") and "LayerNorm" not in k]
+    assert all(not torch.equal(a[k], b[k]) for k in weights)  # every weight matrix drawn afresh
+    assert all(torch.equal(b[k], c[k]) for k in b)  # the same seed draws the same student
+    assert report.body["random_init"] is True and report.body["mlm_head_trained"] is False
