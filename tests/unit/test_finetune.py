@@ -18,8 +18,12 @@ from distilcli.errors import BadInput
 from distilcli.tasks.glue.features import FeatureCollate, encode
 from distilcli.tasks.glue.head import _label_permutation, load_classifier
 from distilcli.finetune.config import FinetuneConfig
-from distilcli.finetune.engine import Interrupted, median_metrics, parse_seeds, run_finetune, subsample
+from distilcli.errors import Interrupted
+from distilcli.finetune.engine import parse_seeds, run_finetune
+from distilcli.training.run_files import subsample
+from distilcli.training.task_summary import median_metrics
 from distilcli.models.resolve import resolve_model
+from tests.unit.test_squad_finetune import _cfg as squad_cfg
 
 
 def _cfg(model: Path, glue: Path, out: Path, **overrides) -> FinetuneConfig:
@@ -177,14 +181,23 @@ def test_seeds_report_the_median(tiny_encoders: dict[str, Path], tiny_glue: Path
     assert report.artifacts["model"] == str(tmp_path / "run" / f"seed-{median_seed}")
 
 
-def test_interrupt_and_resume_equal_an_uninterrupted_run(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+def _resume_case(task: str, request: pytest.FixtureRequest, out: Path) -> tuple[FinetuneConfig, int]:
+    """A fine-tuning run of ``task`` with several evaluations, and the step at which to interrupt it."""
+    encoders = request.getfixturevalue("tiny_encoders")
+    if task == "squad":
+        return squad_cfg(encoders["distilbert"], request.getfixturevalue("tiny_squad"), out, max_steps=6, eval_every=3), 4
+    return _cfg(encoders["bert"], request.getfixturevalue("tiny_glue"), out, eval_every=4, epochs=2), 7
+
+
+@pytest.mark.parametrize("task", ["sst2", "squad"])
+def test_interrupt_and_resume_equal_an_uninterrupted_run(task: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    cfg = _cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "full", eval_every=4, epochs=2)
+    cfg, stop_at = _resume_case(task, request, tmp_path / "full")
     full = run_finetune(cfg)
 
     def stop(step: int) -> None:
-        if step == 7:
+        if step == stop_at:
             raise KeyboardInterrupt
 
     cut = replace(cfg, out=tmp_path / "cut")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import torch
 
-from distilcli.errors import BadInput, Interrupted
+from distilcli.errors import BadInput
 from distilcli.evaluate.squad_eval import EvalSquadConfig, run_eval_squad
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.finetune.engine import run_finetune
@@ -59,25 +57,6 @@ def test_squad_v2_metrics(tiny_encoders: dict[str, Path], tiny_squad_v2: Path, t
     report = run_finetune(_cfg(tiny_encoders["bert"], tiny_squad_v2, tmp_path / "run", task="squad_v2", max_steps=2))
     assert {"exact", "f1", "HasAns_f1", "NoAns_f1", "best_f1", "best_f1_thresh"} <= set(report.metrics)
     assert report.body["task_display"] == "SQuAD v2.0"
-
-
-def test_squad_interrupt_and_resume_equal_an_uninterrupted_run(tiny_encoders: dict[str, Path], tiny_squad: Path, tmp_path: Path) -> None:
-    from safetensors.torch import load_file
-
-    cfg = _cfg(tiny_encoders["distilbert"], tiny_squad, tmp_path / "full", max_steps=6, eval_every=3)
-    full = run_finetune(cfg)
-
-    def stop(step: int) -> None:
-        if step == 4:
-            raise KeyboardInterrupt
-
-    cut = replace(cfg, out=tmp_path / "cut")
-    with pytest.raises(Interrupted, match="--resume"):
-        run_finetune(cut, on_step=stop)
-    resumed = run_finetune(replace(cut, resume=True))
-    assert resumed.body["runs"][0]["history"] == full.body["runs"][0]["history"]
-    a, b = load_file(tmp_path / "full" / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_squad_data_errors_come_before_any_model(tmp_path: Path, tiny_squad: Path, tiny_squad_v2: Path) -> None:

@@ -1,7 +1,12 @@
-"""Task-specific distillation (``distil distill --task glue:<name>``): the loss, the run, its errors."""
+"""Task-specific distillation (``distil distill --task glue:<name>|squad|squad_v2``): the losses, the runs, their errors.
+
+The runs shared by every task (a cached teacher, interrupt and resume) are parametrised over a
+GLUE task and SQuAD; each task's own checks follow its section.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +15,12 @@ import torch
 
 from distilcli.distill.config import DistillConfig
 from distilcli.distill.engine import run_distill
-from distilcli.errors import BadInput
+from distilcli.errors import BadInput, Interrupted
 from distilcli.finetune.config import FinetuneConfig
-from distilcli.finetune.engine import TaskTeacher, run_finetune
+from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
+from distilcli.finetune.engine import run_finetune
+
+WINDOW = dict(max_seq_length=64, doc_stride=16, max_query_length=16)
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +30,73 @@ def sst2_teacher(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path_facto
     return out
 
 
+@pytest.fixture(scope="module")
+def squad_teacher(tiny_encoders: dict[str, Path], tiny_squad: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("squad-teacher") / "teacher"
+    run_finetune(FinetuneConfig(model=str(tiny_encoders["bert"]), task="squad", out=out, train_file=tiny_squad / "train.json",
+                                dev_file=tiny_squad / "dev.json", batch_size=8, lr=1e-3, max_steps=12, **WINDOW))  # fmt: skip
+    return out
+
+
 def _cfg(teacher: Path, glue: Path, out: Path, **overrides) -> DistillConfig:
     base = dict(teacher=str(teacher), out=out, task="glue:sst2", glue_dir=glue, layer_map="0,2", batch_size=8, lr=1e-3, epochs=2, log_every=4)
     base.update(overrides)
     return DistillConfig(**base)
+
+
+def _squad_cfg(teacher: Path, squad: Path, out: Path, **overrides) -> DistillConfig:
+    base = dict(teacher=str(teacher), out=out, task="squad", train_file=squad / "train.json", dev_file=squad / "dev.json",
+                layer_map="0,2", batch_size=8, lr=1e-3, max_steps=6, eval_every=3, log_every=2, **WINDOW)  # fmt: skip
+    base.update(overrides)
+    return DistillConfig(**base)
+
+
+def _task_cfg(task: str, request: pytest.FixtureRequest, out: Path, **overrides) -> DistillConfig:
+    """A short run of ``task`` from its tiny fine-tuned teacher (each teacher is trained on first use)."""
+    if task == "squad":
+        return _squad_cfg(request.getfixturevalue("squad_teacher"), request.getfixturevalue("tiny_squad"), out, **overrides)
+    return _cfg(request.getfixturevalue("sst2_teacher"), request.getfixturevalue("tiny_glue"), out, **overrides)
+
+
+# Each task's run length: several logged losses and two evaluations.
+RUNS = [pytest.param("glue:sst2", {"max_steps": 8, "eval_every": 4}, id="glue"), pytest.param("squad", {}, id="squad")]
+
+
+# -- every task -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("task", "run"), RUNS)
+def test_cached_teacher_gives_the_same_training(task: str, run: dict[str, int], request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    live = run_distill(_task_cfg(task, request, tmp_path / "live", **run))
+    cached = run_distill(_task_cfg(task, request, tmp_path / "cached", cache_teacher=True, **run))
+    a = live.body["runs"][0]["loss_curve"]["loss"]
+    b = cached.body["runs"][0]["loss_curve"]["loss"]
+    assert len(a) >= 2
+    np.testing.assert_allclose(a, b, rtol=1e-4)  # padding differs between the two passes: equal to float noise
+
+
+@pytest.mark.parametrize(("task", "run"), RUNS)
+def test_interrupt_and_resume_equal_an_uninterrupted_run(task: str, run: dict[str, int], request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    cfg = _task_cfg(task, request, tmp_path / "full", **run)
+    full = run_distill(cfg)
+
+    def stop(step: int) -> None:
+        if step == cfg.eval_every + 1:  # after a checkpoint, before the next one
+            raise KeyboardInterrupt
+
+    cut = replace(cfg, out=tmp_path / "cut")
+    with pytest.raises(Interrupted, match="--resume"):
+        run_distill(cut, on_step=stop)
+    resumed = run_distill(replace(cut, resume=True))
+    assert resumed.body["runs"][0]["history"] == full.body["runs"][0]["history"]
+    assert resumed.body["runs"][0]["loss_curve"] == full.body["runs"][0]["loss_curve"]
+    a, b = load_file(tmp_path / "full" / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# -- GLUE: classification and regression logits -------------------------------------------------
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -38,7 +109,7 @@ def test_loss_is_kl_times_t_squared_plus_the_task_loss() -> None:
     t = torch.tensor([[2.0, 0.0, -1.0], [-0.4, 1.5, 0.1]])
     labels = torch.tensor([0, 2])
     T = 2.0
-    parts = TaskTeacher(model=None, alpha_ce=5.0, alpha_task=0.5, temperature=T).loss(s, t, labels, regression=False)
+    parts = TaskKDLoss(alpha_ce=5.0, alpha_task=0.5, temperature=T, regression=False)(s, t, labels)
     p_t, p_s = _softmax(t.numpy() / T), _softmax(s.numpy() / T)
     kl = float((p_t * (np.log(p_t) - np.log(p_s))).sum(axis=1).mean()) * T**2  # per example, then the batch mean
     ce = float(-np.log(_softmax(s.numpy())[[0, 1], [0, 2]]).mean())
@@ -49,7 +120,7 @@ def test_loss_is_kl_times_t_squared_plus_the_task_loss() -> None:
 
 def test_regression_loss_is_mse_against_teacher_and_gold() -> None:
     s, t, gold = torch.tensor([[1.0], [3.0]]), torch.tensor([[1.5], [2.0]]), torch.tensor([2.0, 4.0])
-    parts = TaskTeacher(model=None, alpha_ce=1.0, alpha_task=2.0, temperature=2.0).loss(s, t, gold, regression=True)
+    parts = TaskKDLoss(alpha_ce=1.0, alpha_task=2.0, temperature=2.0, regression=True)(s, t, gold)
     assert parts["loss_kd"].item() == pytest.approx((0.25 + 1.0) / 2)  # no temperature on scores
     assert parts["loss_task"].item() == pytest.approx((1.0 + 1.0) / 2)
     assert parts["loss"].item() == pytest.approx(0.625 + 2.0)
@@ -58,15 +129,16 @@ def test_regression_loss_is_mse_against_teacher_and_gold() -> None:
 def test_gradients_reach_only_the_student() -> None:
     s = torch.randn(3, 2, requires_grad=True)
     t = torch.randn(3, 2, requires_grad=True)
-    TaskTeacher(model=None, alpha_ce=1.0, alpha_task=1.0, temperature=2.0).loss(s, t.detach(), torch.tensor([0, 1, 1]), False)["loss"].backward()
+    TaskKDLoss(alpha_ce=1.0, alpha_task=1.0, temperature=2.0)(s, t.detach(), torch.tensor([0, 1, 1]))["loss"].backward()
     assert s.grad is not None and t.grad is None
 
 
 def test_teacher_logits_are_put_in_task_order() -> None:
     # Teacher index 0 is task label 2 (contradiction first), 1 is 0, 2 is 1.
-    teacher = TaskTeacher(model=None, alpha_ce=1.0, alpha_task=1.0, temperature=1.0, permutation=[2, 0, 1])
+    from distilcli.tasks.glue.entry import to_task_order
+
     logits = torch.tensor([[10.0, 20.0, 30.0]])
-    assert teacher.task_order(logits).tolist() == [[20.0, 30.0, 10.0]]
+    assert to_task_order(logits, [2, 0, 1]).tolist() == [[20.0, 30.0, 10.0]]
 
 
 def test_task_distillation_run(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
@@ -87,14 +159,6 @@ def test_task_distillation_run(sst2_teacher: Path, tiny_glue: Path, tmp_path: Pa
 def test_task_defaults_differ_from_general_ones(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
     report = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "s", batch_size=None, lr=None, max_steps=1))
     assert report.config["batch_size"] == 32 and report.config["lr"] == 5e-5
-
-
-def test_cached_teacher_gives_the_same_training(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
-    live = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "live", max_steps=8, eval_every=4))
-    cached = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "cached", max_steps=8, eval_every=4, cache_teacher=True))
-    a = live.body["runs"][0]["loss_curve"]["loss"]
-    b = cached.body["runs"][0]["loss_curve"]["loss"]
-    np.testing.assert_allclose(a, b, rtol=1e-4)  # padding differs between the two passes: equal to float noise
 
 
 def test_distilbert_student_from_a_bert_teacher(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
@@ -135,3 +199,68 @@ def test_student_head_starts_from_the_teachers(sst2_teacher: Path, tiny_encoders
     assert "classifier.weight" in copied and "classifier.bias" in copied
     assert copied == student.missing_keys
     assert torch.equal(student.model.classifier.weight, teacher.model.classifier.weight)
+
+
+# -- SQuAD: start and end logits ------------------------------------------------------------------
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max()
+    return shifted - np.log(np.exp(shifted).sum())
+
+
+@pytest.mark.parametrize("T", [2.0, 0.5])
+def test_span_loss_is_the_mean_of_start_and_end_kl_times_t_squared_over_real_tokens(T: float) -> None:
+    rng = np.random.default_rng(0)
+    student, teacher = rng.normal(size=(2, 5, 2)), rng.normal(size=(2, 5, 2))
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    starts, ends = np.array([1, 2]), np.array([3, 2])
+    # Independent computation: per row, softmax over the real tokens only.
+    kd, ce = [], []
+    for k, gold in enumerate((starts, ends)):
+        kl_rows, ce_rows = [], []
+        for b in range(2):
+            n = mask[b].sum()
+            p_t = np.exp(_log_softmax(teacher[b, :n, k] / T))
+            kl_rows.append(np.sum(p_t * (np.log(p_t) - _log_softmax(student[b, :n, k] / T))))
+            ce_rows.append(-_log_softmax(student[b, :n, k])[gold[b]])
+        kd.append(np.mean(kl_rows) * T**2)
+        ce.append(np.mean(ce_rows))
+    s = torch.tensor(student, requires_grad=True)
+    t = torch.tensor(teacher, requires_grad=True)
+    parts = SpanKDLoss(alpha_ce=0.5, alpha_task=0.5, temperature=T)(
+        s, t.detach(), (torch.tensor(starts), torch.tensor(ends)), torch.tensor(mask)
+    )
+    assert parts["loss_kd"].item() == pytest.approx((kd[0] + kd[1]) / 2, rel=1e-6)
+    assert parts["loss_task"].item() == pytest.approx((ce[0] + ce[1]) / 2, rel=1e-6)
+    assert parts["loss"].item() == pytest.approx(0.5 * (kd[0] + kd[1]) / 2 + 0.5 * (ce[0] + ce[1]) / 2, rel=1e-6)
+    parts["loss"].backward()
+    assert s.grad is not None and t.grad is None
+    assert torch.all(s.grad[1, 3:] == 0)  # padding gets no gradient
+
+
+def test_squad_task_distillation_run(squad_teacher: Path, tiny_squad: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForQuestionAnswering
+
+    report = run_distill(_squad_cfg(squad_teacher, tiny_squad, tmp_path / "student"))
+    assert report.command == "distill" and report.primary_metric == "f1"
+    assert {"exact_match", "f1", "teacher_f1", "teacher_exact_match", "student_parameters_total", "teacher_parameters_total"} <= set(report.metrics)
+    # The teacher's 12 steps on the tiny set score above 0, so retention is defined and checked.
+    assert report.metrics["teacher_f1"] > 0, report.metrics
+    assert report.metrics["retention"] == pytest.approx(report.metrics["f1"] / report.metrics["teacher_f1"])
+    assert report.metrics["student_parameters_total"] < report.metrics["teacher_parameters_total"]
+    model = AutoModelForQuestionAnswering.from_pretrained(tmp_path / "student")
+    assert model.config.num_hidden_layers == 2
+    assert report.config["max_seq_length"] == 64 and report.body["layer_map"] == [0, 2]
+
+
+def test_squad_defaults_and_errors(squad_teacher: Path, tiny_squad: Path, tiny_encoders: dict[str, Path], tmp_path: Path) -> None:
+    from distilcli.distill.config import with_mode_defaults
+
+    assert with_mode_defaults(DistillConfig(teacher="t", out=tmp_path, task="squad")).max_seq_length == 384
+    assert with_mode_defaults(DistillConfig(teacher="t", out=tmp_path, task="glue:sst2")).max_seq_length == 128
+    with pytest.raises(BadInput, match="no trained question-answering head"):
+        run_distill(_squad_cfg(tiny_encoders["bert"], tiny_squad, tmp_path / "a"))
+    with pytest.raises(BadInput, match="expected glue:<name>"):
+        run_distill(_squad_cfg(squad_teacher, tiny_squad, tmp_path / "b", task="squad:v3"))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
