@@ -40,7 +40,8 @@ def main() -> None:
     from distilcli.data.chunks import token_counts, tokenize_corpus
     from distilcli.data.corpus import CorpusSpec
     from distilcli.data.masking import DynamicMasker, mlm_token_weights
-    from distilcli.distill.losses import DistillationObjective, select_tokens
+    from distilcli.distill.losses import select_tokens
+    from distilcli.distill.objective import DistillationObjective
     from distilcli.distill.modules import DistillationStudent, teacher_forward
     from distilcli.models.aliases import cache_root
     from distilcli.models.loading import load_mlm_model, load_tokenizer

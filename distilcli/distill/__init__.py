@@ -1,6 +1,7 @@
-"""Distillation: the losses of the DistilBERT recipe (and its TinyBERT-style extras).
+"""Distillation recipes: general (the DistilBERT triple loss on a corpus) and task-specific (``--task``).
 
-``losses`` holds one small ``nn.Module`` per loss term plus ``DistillationObjective``,
-which weighs them; the training loop that feeds them teacher and student outputs
-lives beside it.
+``engine`` is the entry point; ``general`` and ``task`` are the two recipes in named phases over
+:mod:`distilcli.training`; ``losses`` holds one ``nn.Module`` per loss term (the task KD losses
+included) and ``objective`` the weighted general objective; ``modules`` runs teacher and student,
+``head`` fits a teacher's missing MLM head, ``card`` writes the student's model card.
 """

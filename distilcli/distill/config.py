@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from distilcli.errors import BadInput
 from distilcli.training.options import TaskOptions
 
 # Fields that may change between a run and its --resume (everything else must match).
@@ -65,15 +66,31 @@ class DistillConfig(TaskOptions):
 MODE_DEFAULTS = {"general": {"batch_size": 8, "lr": 5e-4}, "task": {"batch_size": 32, "lr": 5e-5}}
 
 
+def parse_task(spec: str) -> str:
+    """``glue:sst2`` -> ``sst2``; ``squad`` / ``squad_v2`` as they are; anything else is :class:`BadInput`."""
+    from distilcli.tasks.squad.data import squad_task
+
+    squad = squad_task(spec.strip())
+    if squad is not None:
+        return squad.name
+    kind, sep, name = spec.partition(":")
+    if kind.strip().lower() != "glue" or not sep or not name.strip():
+        raise BadInput(f"--task {spec!r}: expected glue:<name> (e.g. glue:sst2 or glue:mnli), squad or squad_v2")
+    return name.strip()
+
+
 def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
     """Fill the options left unset with their mode's defaults (general or --task)."""
     from dataclasses import replace
 
-    from distilcli.tasks.squad.data import squad_task
+    from distilcli.tasks.registry import get_task
 
     mode = "task" if cfg.task else "general"
     unset = {name: value for name, value in MODE_DEFAULTS[mode].items() if getattr(cfg, name) is None}
     if cfg.max_seq_length is None:
-        # SQuAD's question + context windows are 384 tokens, as BERT's; sentences (GLUE, corpus chunks) 128.
-        unset["max_seq_length"] = 384 if cfg.task and squad_task(cfg.task) is not None else 128
+        # The task's own length (SQuAD's question + context windows 384 tokens, as BERT's); sentences 128.
+        try:
+            unset["max_seq_length"] = get_task(parse_task(cfg.task)).default_max_seq_length if cfg.task else 128
+        except BadInput:  # a bad --task is reported with the run's other checks, in their order
+            unset["max_seq_length"] = 128
     return replace(cfg, **unset)

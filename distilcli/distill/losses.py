@@ -58,7 +58,8 @@ def _check_rows(name: str, student: Tensor, teacher: Tensor) -> None:
         raise ValueError(f"{name}: student {tuple(student.shape)} and teacher {tuple(teacher.shape)} differ in shape")
 
 
-def _check_positive(name: str, value: float) -> float:
+def positive_number(name: str, value: float) -> float:
+    """``value`` as a float when finite and > 0; else ``ValueError`` naming ``name``."""
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
@@ -77,7 +78,7 @@ class SoftTargetLoss(nn.Module):
 
     def __init__(self, temperature: float = 2.0) -> None:
         super().__init__()
-        self.temperature = _check_positive("temperature", temperature)
+        self.temperature = positive_number("temperature", temperature)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
         """``KL(softmax(t/T) || softmax(s/T)) * T**2``, "batchmean" over the N rows of [N, V].
@@ -205,7 +206,7 @@ class AttentionKLLoss(nn.Module):
 
     def __init__(self, eps: float = 1e-12) -> None:
         super().__init__()
-        self.eps = _check_positive("eps", eps)
+        self.eps = positive_number("eps", eps)
 
     def forward(
         self, student_attentions: Sequence[Tensor], teacher_attentions: Sequence[Tensor], attention_mask: Tensor
@@ -251,128 +252,95 @@ class AttentionKLLoss(nn.Module):
         return f"eps={self.eps}"
 
 
-# -- the whole recipe -----------------------------------------------------------------------
-class DistillationObjective(nn.Module):
-    """Weights of the distillation recipe and the loss modules they switch on.
+# -- task-specific distillation (DistilBERT "(D)") ----------------------------------------------
+class TaskKDLoss(nn.Module):
+    """Task-specific distillation on a task's outputs: GLUE classification logits or a regression score.
 
-    Defaults are DistilBERT's (``alpha_ce=5, alpha_mlm=2, alpha_cos=1, T=2``). A term whose
-    alpha is 0 is neither computed nor reported, and its inputs may be left out. Give the
-    optimizer this module's parameters too: the hidden-state projection lives here.
+    ``loss = alpha_ce · L_kd + alpha_task · L_task`` where, for classification,
+    ``L_kd = T² · KL(softmax(teacher / T) ‖ softmax(student / T))`` ("batchmean": summed over the
+    classes, averaged over the examples) and ``L_task`` is the cross-entropy against the gold
+    labels at T = 1; for a regression task (STS-B) ``L_kd`` is the MSE between the student's and
+    the teacher's scores and ``L_task`` the MSE against the gold scores, with no temperature.
+
+    Args:
+        alpha_ce: weight of the distillation term (>= 0).
+        alpha_task: weight of the task's own loss (>= 0).
+        temperature: softens both distributions (> 0); unused for regression.
+        regression: one score per example instead of class logits.
+
+    Inputs:
+        student_logits: ``[B, C]`` (``[B, 1]`` for regression).
+        teacher_logits: ``[B, C]`` in the task's label order; detached here.
+        labels: ``[B]`` class indices (long), or gold scores (float) for regression.
+
+    Returns:
+        ``{"loss", "loss_kd", "loss_task"}``.
     """
 
-    def __init__(
-        self,
-        alpha_ce: float = 5.0,
-        alpha_mlm: float = 2.0,
-        alpha_cos: float = 1.0,
-        alpha_mse: float = 0.0,
-        temperature: float = 2.0,
-        alpha_hidden: float = 0.0,
-        hidden_kind: str = "mse",
-        alpha_attention: float = 0.0,
-        student_dim: int | None = None,
-        teacher_dim: int | None = None,
-    ) -> None:
+    def __init__(self, alpha_ce: float = 0.5, alpha_task: float = 0.5, temperature: float = 2.0, regression: bool = False) -> None:
         super().__init__()
-        alphas = {
-            "ce": alpha_ce,
-            "mlm": alpha_mlm,
-            "cos": alpha_cos,
-            "mse": alpha_mse,
-            "hidden": alpha_hidden,
-            "attention": alpha_attention,
-        }
-        for name, value in alphas.items():
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"alpha_{name} must be a finite number >= 0, got {value!r}")
-        if not any(value > 0 for value in alphas.values()):
-            raise ValueError("at least one alpha must be > 0, or there is nothing to train on")
-        self.temperature = _check_positive("temperature", temperature)
-        if hidden_kind not in HIDDEN_KINDS:
-            raise ValueError(f"hidden_kind must be one of {', '.join(HIDDEN_KINDS)}, got {hidden_kind!r}")
-        if alpha_cos > 0 and student_dim is not None and teacher_dim is not None and student_dim != teacher_dim:
-            # L_cos compares last hidden states directly; only the intermediate loss has a projection.
-            raise ValueError(
-                f"alpha_cos > 0 needs student and teacher of the same hidden size, got {student_dim} and {teacher_dim}"
-            )
-        #: Name -> weight of the active terms only, in a fixed order.
-        self.alphas: dict[str, float] = {name: float(value) for name, value in alphas.items() if value > 0}
+        self.alpha_ce, self.alpha_task = float(alpha_ce), float(alpha_task)
+        self.temperature = positive_number("temperature", temperature)
+        self.regression = regression
 
-        self.ce = SoftTargetLoss(temperature) if "ce" in self.alphas else None
-        self.mlm = MaskedLMLoss() if "mlm" in self.alphas else None
-        self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
-        self.mse = LogitsMSELoss() if "mse" in self.alphas else None
-        # Built only when used, so an unused projection never sits in the optimizer.
-        self.hidden = HiddenStateLoss(hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
-        self.attention = AttentionKLLoss() if "attention" in self.alphas else None
-
-    @property
-    def needs_vocab_logits(self) -> bool:
-        """Whether the student's MLM head must run (ce, mlm or mse is on)."""
-        return any(name in self.alphas for name in ("ce", "mlm", "mse"))
-
-    @property
-    def needs_teacher_logits(self) -> bool:
-        """Whether the teacher's MLM head must run (ce or mse is on)."""
-        return any(name in self.alphas for name in ("ce", "mse"))
-
-    @property
-    def needs_hidden_states(self) -> bool:
-        """Whether hidden states are needed (cos on the last layer, or intermediate layers)."""
-        return any(name in self.alphas for name in ("cos", "hidden"))
-
-    @property
-    def needs_attentions(self) -> bool:
-        """Whether attention maps are needed (the model must run eager attention to return them)."""
-        return "attention" in self.alphas
-
-    def forward(
-        self,
-        *,
-        student_logits: Tensor | None = None,
-        teacher_logits: Tensor | None = None,
-        mlm_logits: Tensor | None = None,
-        mlm_labels: Tensor | None = None,
-        student_last_hidden: Tensor | None = None,
-        teacher_last_hidden: Tensor | None = None,
-        student_layer_states: Sequence[Tensor] | None = None,
-        teacher_layer_states: Sequence[Tensor] | None = None,
-        student_attentions: Sequence[Tensor] | None = None,
-        teacher_attentions: Sequence[Tensor] | None = None,
-        attention_mask: Tensor | None = None,
-    ) -> dict[str, Tensor]:
-        """``{"loss": sum of alpha_i * term_i, <term>: term_i ...}`` for the active terms only.
-
-        Logits and hidden states are token-selected [N, ...]; attentions are full
-        [B, heads, L, L] with ``attention_mask`` [B, L].
-        """
-        inputs = {
-            "ce": (student_logits, teacher_logits),
-            "mlm": (mlm_logits, mlm_labels),
-            "cos": (student_last_hidden, teacher_last_hidden),
-            "mse": (student_logits, teacher_logits),
-            "hidden": (student_layer_states, teacher_layer_states),
-            "attention": (student_attentions, teacher_attentions, attention_mask),
-        }
-        needed = {
-            "ce": "student_logits, teacher_logits",
-            "mlm": "mlm_logits, mlm_labels",
-            "cos": "student_last_hidden, teacher_last_hidden",
-            "mse": "student_logits, teacher_logits",
-            "hidden": "student_layer_states, teacher_layer_states",
-            "attention": "student_attentions, teacher_attentions, attention_mask",
-        }
-        out: dict[str, Tensor] = {}
-        total: Tensor | None = None
-        for name, alpha in self.alphas.items():
-            args = inputs[name]
-            if any(a is None for a in args):
-                raise ValueError(f"alpha_{name} > 0 needs {needed[name]}")
-            term = getattr(self, name)(*args)
-            out[name] = term
-            total = alpha * term if total is None else total + alpha * term
-        assert total is not None  # __init__ guarantees at least one active term
-        return {"loss": total, **out}
+    def forward(self, student_logits: Tensor, teacher_logits: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        t = teacher_logits.detach().to(student_logits.dtype)
+        if self.regression:
+            kd = F.mse_loss(student_logits.squeeze(-1), t.squeeze(-1))
+            task = F.mse_loss(student_logits.squeeze(-1), labels.to(student_logits.dtype))
+        else:
+            T = self.temperature
+            # The T² keeps the soft targets' gradients on the scale of the hard ones (Hinton et al.).
+            kd = F.kl_div(F.log_softmax(student_logits / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean") * T**2
+            task = F.cross_entropy(student_logits, labels)
+        return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
 
     def extra_repr(self) -> str:
-        return ", ".join(f"alpha_{k}={v}" for k, v in self.alphas.items()) + f", temperature={self.temperature}"
+        return f"alpha_ce={self.alpha_ce}, alpha_task={self.alpha_task}, temperature={self.temperature}, regression={self.regression}"
+
+
+class SpanKDLoss(nn.Module):
+    """Task-specific distillation on SQuAD's start and end logits, as DistilBERT (D).
+
+    ``loss = alpha_ce · T² · (KL_start + KL_end) / 2 + alpha_task · (CE_start + CE_end) / 2``: each
+    KL is ``KL(softmax(teacher / T) ‖ softmax(student / T))`` over a window's tokens ("batchmean"),
+    each CE the cross-entropy of the gold start or end position at T = 1. Padding is masked out of
+    every distribution, so it carries no probability, no loss and no gradient.
+
+    Args:
+        alpha_ce: weight of the distillation term (>= 0).
+        alpha_task: weight of the span loss against the gold positions (>= 0).
+        temperature: softens both distributions (> 0; below 1 sharpens them).
+
+    Inputs:
+        student: ``[B, L, 2]`` start and end logits.
+        teacher: ``[B, L, 2]``; detached here.
+        positions: the gold ``(start, end)`` token indices, ``[B]`` each.
+        attention_mask: ``[B, L]``, 0 on padding.
+
+    Returns:
+        ``{"loss", "loss_kd", "loss_task"}``.
+    """
+
+    def __init__(self, alpha_ce: float = 0.5, alpha_task: float = 0.5, temperature: float = 2.0) -> None:
+        super().__init__()
+        self.alpha_ce, self.alpha_task = float(alpha_ce), float(alpha_task)
+        self.temperature = positive_number("temperature", temperature)
+
+    def forward(self, student: Tensor, teacher: Tensor, positions: tuple[Tensor, Tensor], attention_mask: Tensor) -> dict[str, Tensor]:
+        T = self.temperature
+        padding = ~attention_mask.bool()
+        teacher = teacher.detach().to(student.dtype)
+        lowest = torch.finfo(student.dtype).min
+        kd_parts, task_parts = [], []
+        for k, gold in enumerate(positions):
+            # Scale first, then mask: the lowest float divided by a temperature below 1 would be -inf.
+            s = (student[..., k] / T).masked_fill(padding, lowest)
+            t = (teacher[..., k] / T).masked_fill(padding, lowest)
+            kd_parts.append(F.kl_div(F.log_softmax(s, dim=-1), F.softmax(t, dim=-1), reduction="batchmean") * T**2)
+            task_parts.append(F.cross_entropy(student[..., k].masked_fill(padding, lowest), gold))
+        kd, task = (kd_parts[0] + kd_parts[1]) / 2, (task_parts[0] + task_parts[1]) / 2
+        return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
+
+    def extra_repr(self) -> str:
+        return f"alpha_ce={self.alpha_ce}, alpha_task={self.alpha_task}, temperature={self.temperature}"

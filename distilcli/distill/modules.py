@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from distilcli.distill.losses import DistillationObjective, select_tokens
+from distilcli.distill.losses import select_tokens
+from distilcli.distill.objective import DistillationObjective
 from distilcli.models.adapters import ArchitectureAdapter
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -3,54 +3,104 @@
 A teacher already fine-tuned on the task teaches a student on the task's training data:
 ``alpha_ce · KL(teacher/T ‖ student/T) · T²`` on the task logits (MSE for STS-B's scores; on
 SQuAD the mean of the start and end KLs) plus ``alpha_task`` times the task loss against the
-gold labels. The loop, evaluation, best checkpoint, early stopping and resume are the
-fine-tuning engine's.
+gold labels (:class:`~distilcli.distill.losses.TaskKDLoss`, :class:`~distilcli.distill.losses.SpanKDLoss`).
+The run on the task (steps, evaluation, best checkpoint, early stopping, resume) is the shared
+:func:`~distilcli.training.task_run.run_task_training`, with every training option of the
+command. The phases: check the options and read the data, load the teacher and plan the
+student, prepare ``--out`` and the initial student, train, report.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from distilcli import __version__, progress
 from distilcli.config import config_to_dict
-from distilcli.tasks.squad.data import SquadTask
-from distilcli.distill.config import DistillConfig
+from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig, parse_task
+from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
 from distilcli.errors import BadInput
 from distilcli.reports import Report
+from distilcli.tasks.heads import LoadedClassifier
+from distilcli.tasks.outputs import CachedOutputs
+from distilcli.tasks.registry import TaskEntry, get_task
+from distilcli.training.options import check_task_options
+from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, record_run_config
+from distilcli.training.task_protocols import Collate, TaskData, TaskModel
+from distilcli.training.task_run import run_task_training
+from distilcli.training.task_summary import summarise
 
 INIT_DIR = "student-init"
 
 
-def parse_task(spec: str) -> str:
-    """``glue:sst2`` -> ``sst2``; ``squad`` / ``squad_v2`` as they are; anything else is :class:`BadInput`."""
-    from distilcli.tasks.squad.data import squad_task
-
-    squad = squad_task(spec.strip())
-    if squad is not None:
-        return squad.name
-    kind, sep, name = spec.partition(":")
-    if kind.strip().lower() != "glue" or not sep or not name.strip():
-        raise BadInput(f"--task {spec!r}: expected glue:<name> (e.g. glue:sst2 or glue:mnli), squad or squad_v2")
-    return name.strip()
-
-
-def _finetune_config(cfg: DistillConfig, task: str, model: str) -> Any:
-    """The task run's config: every training and task option of ``cfg`` (all of TaskOptions, none dropped)."""
-    from dataclasses import fields
-
-    from distilcli.finetune.config import FinetuneConfig
-    from distilcli.training.options import TaskOptions
-
-    shared = {f.name: getattr(cfg, f.name) for f in fields(TaskOptions)}
-    return FinetuneConfig(model=model, task=task, **shared)
+def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
+    """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report."""
+    start = time.perf_counter()
+    entry, data = check_and_read(cfg)
+    teacher, layer_map = load_teacher(cfg, entry)
+    start_run_dir(cfg, teacher, layer_map)
+    guide = TaskDistiller(cfg, entry, teacher)
+    student = cfg.student or str(Path(cfg.out) / INIT_DIR)
+    result = run_task_training(entry, data, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
+    return report(cfg, entry, data, teacher, layer_map, result, start)
 
 
-def copy_head(teacher_model: Any, student: Any) -> list[str]:
+# -- the teacher, as the task run's guide ----------------------------------------------------------
+
+
+class TaskDistiller:
+    """The teacher's side of a task run: its outputs on each micro-batch (or cached), the KD loss.
+
+    With ``--cache-teacher`` the teacher's outputs for every training feature are computed once:
+    the teacher runs in eval mode, so they are the same every epoch.
+    """
+
+    def __init__(self, cfg: DistillConfig, entry: TaskEntry, teacher: LoadedClassifier) -> None:
+        self.cfg, self.entry, self.teacher = cfg, entry, teacher
+        kd_args = {"alpha_ce": cfg.alpha_ce, "alpha_task": cfg.alpha_task, "temperature": cfg.temperature}
+        # SQuAD learns a start and an end distribution per window; GLUE one row of logits per example.
+        self.kd = SpanKDLoss(**kd_args) if entry.per_token_outputs else TaskKDLoss(**kd_args, regression=entry.spec.is_regression)
+        self.collate: Collate | None = None
+        self.cache: CachedOutputs | None = None
+        self.device = torch.device("cpu")
+
+    def init_student(self, student: TaskModel) -> None:
+        copied = copy_head(self.teacher.model, student)
+        if copied:
+            progress.log(f"student head started from the teacher's ({len(copied)} tensors)")
+
+    def prepare(self, examples: Sequence[Any], tokenizer: Any, device: torch.device) -> None:
+        from distilcli.models.adapters import adapter_for
+
+        self.device = device
+        self.teacher.model.to(device).eval()
+        # The teacher reads the same tokens, with segment ids only if its architecture has them.
+        features = self.entry.features(examples, tokenizer, adapter_for(self.teacher.model.config), self.cfg)
+        self.collate = self.entry.collate(features, tokenizer)
+        if self.cfg.cache_teacher:
+            self.cache = self.entry.cache_outputs(self.teacher.model, features, tokenizer.pad_token_id, self.cfg, device, self.teacher.label_permutation)
+
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int]) -> dict[str, torch.Tensor]:
+        labels = self.entry.pop_labels(batch)
+        student_out = self.entry.outputs(model(**batch))
+        if self.cache is not None:
+            teacher_out = self.cache.get(indices, batch["input_ids"].shape[1]).to(self.device)
+        else:
+            assert self.collate is not None
+            teacher_batch = {k: v.to(self.device) for k, v in self.collate(indices, with_labels=False).items()}
+            with torch.no_grad():
+                teacher_out = self.entry.teacher_outputs(self.teacher.model(**teacher_batch), self.teacher.label_permutation)
+        if self.entry.per_token_outputs:  # padding is masked out of the per-token distributions
+            return self.kd(student_out, teacher_out, labels, batch["attention_mask"])
+        return self.kd(student_out, teacher_out, labels)
+
+
+def copy_head(teacher_model: Any, student: TaskModel) -> list[str]:
     """Start the student's fresh head (pooler, classifier) from the teacher's where names and shapes match."""
-    import torch
-
     teacher_state = teacher_model.state_dict()
     student_state = student.model.state_dict()
     copied = [k for k in student.missing_keys if k in teacher_state and teacher_state[k].shape == student_state[k].shape]
@@ -60,28 +110,13 @@ def copy_head(teacher_model: Any, student: Any) -> list[str]:
     return copied
 
 
-def _backbone_parameters(model: Any) -> int:
-    return sum(p.numel() for p in model.base_model.parameters())
+# -- phases ------------------------------------------------------------------------------------------
 
 
-def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
-    """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report."""
-    import shutil
+def check_and_read(cfg: DistillConfig) -> tuple[TaskEntry, TaskData]:
+    """Every option and data check, before any weight is read; the task's data."""
+    from distilcli.models.student import parse_layer_map
 
-    import torch
-    from accelerate import PartialState
-
-    from distilcli.training.saving import save_student
-    from distilcli.distill.config import RESUMABLE_CHANGES
-    from distilcli.tasks.glue.metrics import retention
-    from distilcli.finetune.engine import TaskTeacher, build_report, check_model_outside, check_run_config, prepare, record_run_config, run_single
-    from distilcli.training.runtime import is_main_process
-    from distilcli.tasks.jobs import job_for
-    from distilcli.models.loading import load_mlm_model
-    from distilcli.models.resolve import resolve_model
-    from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
-
-    start = time.perf_counter()
     task_name = parse_task(cfg.task or "")
     for name in ("alpha_ce", "alpha_task"):
         if getattr(cfg, name) < 0:
@@ -93,41 +128,53 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     if cfg.student and (cfg.layers or cfg.layer_map or cfg.arch):
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
     parse_layer_map(cfg.layer_map)
-    init_dir = Path(cfg.out) / INIT_DIR
-    ft = _finetune_config(cfg, task_name, cfg.student or str(init_dir))
-    data = prepare(ft, check_model=False)  # every data and option check, before any weight is read
-    task = data.task
-    job = job_for(task)
+    check_task_options(cfg)
+    entry = get_task(task_name)
+    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
+    data = entry.load_data(cfg)
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
-    if isinstance(task, SquadTask):
-        # SQuAD windows fill --max-seq-length; GLUE sentences are truncated there but rarely reach it.
-        from distilcli.tasks.squad.head import check_fits
-        from distilcli.models.loading import load_config
-
-        check_fits(cfg.teacher, load_config(resolve_model(cfg.teacher)), ft.max_seq_length)
+    assert cfg.max_seq_length is not None
+    entry.check_model(cfg.teacher, cfg.max_seq_length)
     if cfg.student:
         check_model_outside(cfg.student, Path(cfg.out), "--student")
     if cfg.resume:
         check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    return entry, data
 
-    # The teacher must already be fine-tuned on this task (a trained head with the task's labels).
-    teacher = job.load(resolve_model(cfg.teacher), for_training=False)
-    teacher_layers = teacher.adapter.num_layers(teacher.model.config)
-    layer_map: list[int] | None = None
+
+def load_teacher(cfg: DistillConfig, entry: TaskEntry) -> tuple[LoadedClassifier, list[int] | None]:
+    """The teacher, which must already be fine-tuned on the task, and the student's layers (None: --student)."""
+    from distilcli.models.loading import load_config, load_mlm_model
+    from distilcli.models.resolve import resolve_model
+    from distilcli.models.student import choose_layer_map, parse_layer_map
+
+    teacher = entry.load(resolve_model(cfg.teacher), for_training=False)
+    init_dir = Path(cfg.out) / INIT_DIR
     if cfg.student:
-        student_config = resolve_model(cfg.student)
-        from distilcli.models.loading import load_config
-
-        if load_config(student_config).vocab_size != teacher.model.config.vocab_size:
+        if load_config(resolve_model(cfg.student)).vocab_size != teacher.model.config.vocab_size:
             raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
-    elif cfg.resume and (init_dir / "config.json").is_file():
-        layer_map = load_mlm_model(resolve_model(str(init_dir))).config.distilcli["layer_map"]
-    else:
-        layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
+        return teacher, None
+    if cfg.resume and (init_dir / "config.json").is_file():
+        return teacher, load_mlm_model(resolve_model(str(init_dir))).config.distilcli["layer_map"]
+    return teacher, choose_layer_map(teacher.adapter.num_layers(teacher.model.config), cfg.layers, parse_layer_map(cfg.layer_map))
+
+
+def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list[int] | None) -> None:
+    """Clear an --overwrite run and record this one's options (main process); write the initial student."""
+    import shutil
+
+    from accelerate import PartialState
+
+    from distilcli.models.loading import load_mlm_model
+    from distilcli.models.student import build_student
+    from distilcli.training.runtime import is_main_process
+    from distilcli.training.saving import save_student
+
+    init_dir = Path(cfg.out) / INIT_DIR
+    teacher_layers = teacher.adapter.num_layers(teacher.model.config)
     # Every process has checked every input (--out included) before rank 0 touches --out.
     PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
     if not cfg.resume and is_main_process():
-        # Every input is checked: only now may --overwrite remove the old run.
         if cfg.overwrite and Path(cfg.out).exists():
             shutil.rmtree(cfg.out)
         record_run_config(cfg.out, cfg)
@@ -135,8 +182,7 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
         # Rank 0 writes the initial student; the other processes wait, then read it.
         with PartialState(cpu=not torch.cuda.is_available()).main_process_first():
             if is_main_process():
-                encoder = load_mlm_model(teacher.ref)
-                student = build_student(encoder, layer_map, cfg.arch)
+                student = build_student(load_mlm_model(teacher.ref), layer_map, cfg.arch)
                 student.config.distilcli = {
                     "created_by": "distil distill --task", "distilcli_version": __version__, "teacher": cfg.teacher,
                     "teacher_model_type": teacher.model.config.model_type, "teacher_num_layers": teacher_layers,
@@ -146,31 +192,29 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
     if layer_map is not None:
         progress.log(f"student: layers {','.join(map(str, layer_map))} of the teacher's {teacher_layers}")
 
-    def init_student(student: Any) -> None:
-        copied = copy_head(teacher.model, student)
-        if copied:
-            progress.log(f"student head started from the teacher's ({len(copied)} tensors)")
 
-    distiller = TaskTeacher(
-        model=teacher.model, alpha_ce=cfg.alpha_ce, alpha_task=cfg.alpha_task, temperature=cfg.temperature,
-        permutation=teacher.label_permutation, cache=cfg.cache_teacher, init_student=init_student,
-    )  # fmt: skip
-    result = run_single(ft, data, on_step, teacher=distiller)
+def report(
+    cfg: DistillConfig, entry: TaskEntry, data: TaskData, teacher: LoadedClassifier, layer_map: list[int] | None,
+    result: dict[str, Any], start: float,
+) -> Report:  # fmt: skip
+    """The ``distill`` report: the student's dev metrics beside the teacher's (retention) and both sizes."""
+    from distilcli.models.resolve import resolve_model
+    from distilcli.tasks.glue.metrics import retention
 
     # The teacher's own dev score, for retention (of the primary metric: SQuAD's F1, GLUE's task score).
     device = next(teacher.model.parameters()).device
-    teacher_metrics = job.evaluator(teacher, data.dev, ft)(teacher.model, device)
-    base = build_report(ft, data, [result], time.perf_counter() - start)
-    student_model = job.load(resolve_model(str(cfg.out)), for_training=False).model
-    metrics = dict(base.metrics)
+    teacher_metrics = entry.evaluator(teacher, data.dev, cfg)(teacher.model, device)
+    summary = summarise(data, [result], cfg.train_limit)
+    student_model = entry.load(resolve_model(str(cfg.out)), for_training=False).model
+    metrics = dict(summary.metrics)
     metrics.update({f"teacher_{k}": v for k, v in teacher_metrics.items()})
-    kept = "score" if "score" in teacher_metrics else task.primary_metric
+    kept = "score" if "score" in teacher_metrics else entry.spec.primary_metric
     if teacher_metrics[kept] != 0:
         metrics["retention"] = retention(metrics[kept], teacher_metrics[kept])
     metrics["student_parameters_total"] = _backbone_parameters(student_model)
     metrics["teacher_parameters_total"] = _backbone_parameters(teacher.model)
     body = {
-        **base.body,
+        **summary.body,
         "mode": "task",
         "teacher": cfg.teacher,
         "teacher_path": str(teacher.ref.path),
@@ -182,11 +226,11 @@ def run_task_distill(cfg: DistillConfig, on_step: Any = None) -> Report:
         "cache_teacher": cfg.cache_teacher,
     }
     return Report.create(
-        "distill",
-        config=config_to_dict(cfg),
-        metrics=metrics,
-        primary_metric=task.primary_metric,
+        "distill", config=config_to_dict(cfg), metrics=metrics, primary_metric=entry.spec.primary_metric,
         artifacts={"student": str(cfg.out), "checkpoints": str(Path(cfg.out) / "checkpoints")},
-        body=body,
-        duration_s=time.perf_counter() - start,
-    )
+        body=body, duration_s=time.perf_counter() - start,
+    )  # fmt: skip
+
+
+def _backbone_parameters(model: Any) -> int:
+    return sum(p.numel() for p in model.base_model.parameters())

@@ -1,1 +1,1 @@
-"""Fine-tuning on GLUE tasks: classifier loading, features, the training engine."""
+"""Fine-tuning on a GLUE task or SQuAD: the options and a thin recipe over the task registry and training/."""

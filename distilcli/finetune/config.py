@@ -22,10 +22,3 @@ class FinetuneConfig(TaskOptions):
     model: str
     task: str
     seeds: list[int] | str | None = None
-
-
-def default_max_seq_length(task_name: str) -> int:
-    """128 tokens for GLUE sentences, 384 for SQuAD's question + context windows (as BERT)."""
-    from distilcli.tasks.squad.data import squad_task
-
-    return 384 if squad_task(task_name) is not None else 128

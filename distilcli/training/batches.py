@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distilcli.training.options import TrainOptions
 
 
 class Batches:
     """Deterministic batches: the same (seed, epoch) always yields the same batches, per process."""
 
-    def __init__(self, cfg: Any, ids: list[list[int]], pad_id: int, rank: int, world: int) -> None:
+    def __init__(self, cfg: TrainOptions, ids: list[list[int]], pad_id: int, rank: int, world: int) -> None:
         from distilcli.data.batching import pad_collate
 
         self.cfg, self.ids, self.rank, self.world = cfg, ids, rank, world
@@ -41,4 +44,5 @@ class Batches:
         return [mine[i * ga : (i + 1) * ga] for i in range(self.steps_per_epoch)]
 
     def tensors(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        """The rows ``indices`` as one right-padded batch (``input_ids``, ``attention_mask``)."""
         return self.collate([{"input_ids": self.ids[i]} for i in indices])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-
 from distilcli import progress
 
 if TYPE_CHECKING:  # pragma: no cover

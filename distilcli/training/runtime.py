@@ -12,9 +12,20 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def check_positive(name: str, value: int | float | None, allow_none: bool = False) -> None:
+def check_positive(name: str, value: float | None, allow_none: bool = False) -> None:
     """``--name`` must be > 0 (or absent, with ``allow_none``); else :class:`BadInput`."""
     if value is None and allow_none:
         return
     if value is None or value <= 0:
         raise BadInput(f"--{name.replace('_', '-')} must be > 0, got {value}")
+
+
+def peak_memory_mb() -> float:
+    """This process's peak memory: the GPU's allocations on a GPU, else the resident set size."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB

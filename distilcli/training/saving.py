@@ -9,9 +9,6 @@ from pathlib import Path
 from typing import Any
 
 
-
-
-
 def save_student(out: Path, model: Any, tokenizer: Any, card: str) -> None:
     """Write the student into ``out`` beside the run's checkpoints.
 

@@ -15,7 +15,6 @@ from torch import nn
 
 from distilcli.distill.losses import (
     AttentionKLLoss,
-    DistillationObjective,
     HiddenCosineLoss,
     HiddenStateLoss,
     LogitsMSELoss,
@@ -23,6 +22,7 @@ from distilcli.distill.losses import (
     SoftTargetLoss,
     select_tokens,
 )
+from distilcli.distill.objective import DistillationObjective
 
 # Two sequences of length 4; the second has two padded positions.
 MASK = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])

@@ -131,12 +131,12 @@ def test_the_task_run_gets_every_task_option() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (dict(warmup_ratio=1.0), "--warmup-ratio"),
-        (dict(adam_beta2=1.0), "--adam-beta2"),
-        (dict(adam_eps=0.0), "--adam-eps"),
-        (dict(max_grad_norm=0.0), "--max-grad-norm"),
-        (dict(weight_decay=-0.1), "--weight-decay"),
-        (dict(precision="fp8"), "--precision"),
+        ({"warmup_ratio": 1.0}, "--warmup-ratio"),
+        ({"adam_beta2": 1.0}, "--adam-beta2"),
+        ({"adam_eps": 0.0}, "--adam-eps"),
+        ({"max_grad_norm": 0.0}, "--max-grad-norm"),
+        ({"weight_decay": -0.1}, "--weight-decay"),
+        ({"precision": "fp8"}, "--precision"),
     ],
 )
 def test_bad_training_options_are_refused(change: dict[str, Any], message: str) -> None:

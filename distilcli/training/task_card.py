@@ -1,11 +1,12 @@
-"""The model card of a fine-tuned model."""
+"""The model card of a model trained on a task (fine-tuned, or task-distilled)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-def finetuned_card(info: dict[str, Any], job: Any = None) -> str:
+def task_model_card(info: dict[str, Any], tags: list[str], auto_class: str) -> str:
+    """The card of the best model of a task run, from its provenance (``info["finetune"]``)."""
     from distilcli.models.card import render_model_card
 
     ft = info["finetune"]
@@ -26,6 +27,6 @@ def finetuned_card(info: dict[str, Any], job: Any = None) -> str:
     )
     return render_model_card(
         f"{ft['base_model']} fine-tuned on {ft['task_display']}", summary, facts, ".",
-        job.tags if job is not None else ["distilcli", "glue", ft["task"]],
-        auto_class=job.auto_class if job is not None else "AutoModelForSequenceClassification",
+        tags,
+        auto_class=auto_class,
     )

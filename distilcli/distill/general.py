@@ -1,0 +1,396 @@
+"""General distillation with the DistilBERT triple loss, in named phases, on Accelerate.
+
+One code path for a CPU process, a GPU with mixed precision, and several processes under
+``torchrun`` or ``accelerate launch``: each process takes its share of the length-grouped
+batches, gradients are synchronised once per optimizer step, only the main process writes.
+The phases: start (Accelerate, seed), load the teacher, prepare the corpus, fit (or reload)
+the teacher's MLM head, build the student, train (the shared :class:`~distilcli.training.loop.TrainLoop`),
+save and report.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from distilcli import __version__, progress
+from distilcli.config import check_unchanged, config_to_dict
+from distilcli.distill.card import distilled_card
+from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
+from distilcli.distill.modules import DistillationStudent, teacher_forward
+from distilcli.distill.objective import DistillationObjective, make_objective, mask_seed
+from distilcli.errors import BadInput
+from distilcli.reports import Report
+from distilcli.training import checkpoint as ckpt
+from distilcli.training.batches import Batches
+from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
+from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
+from distilcli.training.runtime import peak_memory_mb
+from distilcli.training.saving import save_student
+
+if TYPE_CHECKING:  # pragma: no cover
+    from accelerate import Accelerator
+
+    from distilcli.data.masking import DynamicMasker
+    from distilcli.models.adapters import ArchitectureAdapter
+    from distilcli.models.loading import LoadedModel
+
+HEAD_DIR = "teacher-head"
+HEAD_FILE = "head.pt"
+
+Batch = dict[str, torch.Tensor]
+
+
+@dataclass
+class Corpus:
+    """The tokenised corpus of a run: held-out chunks (for the head fit), training batches, the masker."""
+
+    train_ids: list[list[int]]
+    heldout_ids: list[list[int]]
+    batches: Batches
+    masker: DynamicMasker
+    device: torch.device
+
+    def masked(self, batch: Batch, seed: int) -> Batch:
+        """``batch`` with a fresh dynamic mask drawn from ``seed``, on the run's device."""
+        ids, labels = self.masker(batch["input_ids"], batch["attention_mask"], torch.Generator().manual_seed(seed))
+        return {"input_ids": ids.to(self.device), "attention_mask": batch["attention_mask"].to(self.device), "labels": labels.to(self.device)}
+
+
+@dataclass
+class Student:
+    model: DistillationStudent
+    adapter: ArchitectureAdapter
+    layer_map: list[int]
+    objective: DistillationObjective
+
+
+@dataclass
+class Progress:
+    """What the run records while it trains (kept in its checkpoints)."""
+
+    history: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "loss": [], "tokens_per_s": []})
+    tokens: int = 0
+    window: dict[str, float] = field(default_factory=dict)
+    window_tokens: int = 0
+    window_start: float = field(default_factory=time.perf_counter)
+
+
+def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
+    """Distill ``cfg.teacher`` into a student on ``cfg.corpus``, saved in ``cfg.out``; return the report."""
+    start = time.perf_counter()
+    accelerator, eager = start_accelerator(cfg)
+    log = progress.log if accelerator.is_main_process else (lambda message: None)
+    teacher, tokenizer = load_teacher(cfg, accelerator, eager, log)
+    corpus = prepare_corpus(cfg, accelerator, tokenizer)
+    head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
+    student = build_student_model(cfg, teacher, eager)
+    loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
+    return report(cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start)
+
+
+# -- phases ------------------------------------------------------------------------------------------
+
+
+def start_accelerator(cfg: DistillConfig) -> tuple[Accelerator, dict[str, str]]:
+    """Accelerate (precision, processes) and the seed; ``eager`` attention when the losses read attention maps."""
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+
+    probe = make_objective(cfg)
+    eager = {"attn_implementation": "eager"} if probe.needs_attentions else {}
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=not probe.needs_vocab_logits)
+    accelerator = Accelerator(mixed_precision=cfg.precision, cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
+    set_seed(cfg.seed)
+    return accelerator, eager
+
+
+def load_teacher(cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, str], log: Callable[[str], None]) -> tuple[LoadedModel, Any]:
+    """The teacher and its tokenizer, and the MLM-head question, before any data work; then --overwrite."""
+    from distilcli.models.loading import load_mlm_model, load_tokenizer
+    from distilcli.models.resolve import resolve_model
+
+    teacher = load_mlm_model(resolve_model(cfg.teacher), **eager)
+    head_missing = not teacher.has_trained_mlm_head
+    if head_missing and (cfg.alpha_ce > 0 or cfg.alpha_mlm > 0 or cfg.alpha_mse > 0) and cfg.fit_teacher_head == 0 and not cfg.resume:
+        raise BadInput(
+            f"teacher {cfg.teacher} has no trained MLM head, which the soft-target and MLM losses need: "
+            "pass --fit-teacher-head N to fit one first (e.g. 300), or distill without them: --alpha-ce 0 --alpha-mlm 0"
+        )
+    if head_missing:
+        log(f"note: teacher {cfg.teacher} has no trained MLM head" + (f"; fitting one for {cfg.fit_teacher_head} steps" if cfg.fit_teacher_head else ""))
+    tokenizer = load_tokenizer(teacher.ref)
+    if tokenizer is None or tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
+        raise BadInput(f"teacher {cfg.teacher} has no tokenizer with mask and pad tokens: add its tokenizer files to the folder")
+    teacher.model.to(accelerator.device)
+    if cfg.overwrite and not cfg.resume and cfg.out.exists() and accelerator.is_main_process:
+        # Checked and confirmed: the old run goes now, so its files never mix with this run's.
+        import shutil
+
+        shutil.rmtree(cfg.out)
+    accelerator.wait_for_everyone()
+    return teacher, tokenizer
+
+
+def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any) -> Corpus:
+    """Tokenise once (cached on disk), chunk, split into held-out and training chunks, set up the masker."""
+    from distilcli.data.chunks import token_counts, tokenize_corpus
+    from distilcli.data.corpus import CorpusSpec
+    from distilcli.data.masking import DynamicMasker, mlm_token_weights
+    from distilcli.models.aliases import cache_root
+
+    spec = CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per)
+    with accelerator.main_process_first():
+        dataset = tokenize_corpus(spec, tokenizer, cfg.max_seq_length, min_tokens=cfg.min_tokens, cache_dir=cfg.cache_dir or cache_root() / "corpora")
+    all_ids: list[list[int]] = dataset["input_ids"]
+    order = torch.randperm(len(all_ids), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
+    n_heldout = min(cfg.heldout_chunks, len(all_ids) // 10) if cfg.fit_teacher_head else 0
+    heldout_ids = [all_ids[i] for i in sorted(order[:n_heldout])]
+    train_ids = [all_ids[i] for i in sorted(order[n_heldout:])]
+    batches = Batches(cfg, train_ids, tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
+    if batches.steps_per_epoch == 0:
+        raise BadInput(
+            f"the corpus gives {len(train_ids)} chunks: too few for --batch-size {cfg.batch_size} × --grad-accum "
+            f"{cfg.grad_accum} × {accelerator.num_processes} process(es); use a larger corpus or smaller batches"
+        )
+    weights = mlm_token_weights(token_counts(dataset, len(tokenizer)), tokenizer.all_special_ids, cfg.mlm_smoothing)
+    masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
+    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device)
+
+
+def teacher_head(cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, accelerator: Accelerator, log: Callable[[str], None]) -> dict[str, Any] | None:
+    """Fit the teacher's MLM head (or reload the one fitted by the run being resumed); freeze the teacher."""
+    from accelerate.utils import broadcast
+
+    from distilcli.distill.head import fit_mlm_head, head_parameters
+
+    head_dir = cfg.out / HEAD_DIR
+    head_fit: dict[str, Any] | None = None
+    if cfg.resume and (head_dir / HEAD_FILE).is_file():
+        saved_head = torch.load(head_dir / HEAD_FILE, map_location="cpu", weights_only=False)
+        params = head_parameters(teacher)
+        with torch.no_grad():
+            for name, tensor in saved_head["state"].items():
+                params[name].copy_(tensor)
+        head_fit = saved_head["fit"]
+    elif cfg.fit_teacher_head:
+        batches, rank = corpus.batches, accelerator.process_index
+        ids = corpus.heldout_ids
+        heldout = [corpus.masked(batches.collate([{"input_ids": x} for x in ids[i : i + 32]]), mask_seed(cfg.seed, 7, i)) for i in range(0, len(ids), 32)]
+
+        def head_batches() -> Iterator[Batch]:
+            for n, step_batches in enumerate(batches.steps(0)):
+                for k, indices in enumerate(step_batches):
+                    yield corpus.masked(batches.tensors(indices), mask_seed(cfg.seed, 5, n, k, rank))
+
+        fit = fit_mlm_head(teacher, head_batches, heldout, cfg.fit_teacher_head, cfg.head_lr)
+        params = head_parameters(teacher)
+        with torch.no_grad():  # every process continues with rank 0's head
+            for param in params.values():
+                param.copy_(broadcast(param.detach().clone()))
+        head_fit = {**fit.__dict__, "heldout_chunks": len(ids)}
+        if accelerator.is_main_process:
+            head_dir.mkdir(parents=True, exist_ok=True)
+            state = {name: p.detach().cpu().clone() for name, p in params.items()}
+            tmp = head_dir / f".{HEAD_FILE}.tmp"
+            torch.save({"state": state, "fit": head_fit, "teacher": cfg.teacher}, tmp)
+            os.replace(tmp, head_dir / HEAD_FILE)
+        log(
+            f"teacher head fitted: held-out masked-token accuracy {fit.accuracy_before:.1%} → {fit.accuracy_after:.1%} "
+            f"(loss {fit.loss_first:.2f} → {fit.loss_last:.2f})"
+        )
+    teacher.model.eval()
+    for param in teacher.model.parameters():
+        param.requires_grad_(False)
+    return head_fit
+
+
+def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str]) -> Student:
+    """The student: made from the (fitted) teacher, or an existing model; wrapped with its objective."""
+    from distilcli.models.adapters import adapter_for
+    from distilcli.models.loading import load_mlm_model
+    from distilcli.models.resolve import resolve_model
+    from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
+
+    teacher_layers = teacher.adapter.num_layers(teacher.config)
+    if cfg.student:
+        student_loaded = load_mlm_model(resolve_model(cfg.student), **eager)
+        student_model, s_adapter = student_loaded.model, student_loaded.adapter
+        n = s_adapter.num_layers(student_model.config)
+        layer_map = parse_layer_map(cfg.layer_map) or choose_layer_map(teacher_layers, n)
+        if len(layer_map) != n:
+            raise BadInput(f"--layer-map has {len(layer_map)} layers but the student has {n}")
+        if student_model.config.vocab_size != teacher.config.vocab_size:
+            raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
+    else:
+        layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
+        student_model = build_student(teacher, layer_map, cfg.arch)
+        s_adapter = adapter_for(student_model.config)
+        if eager:
+            student_model.set_attn_implementation("eager")
+    objective = make_objective(cfg, s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config))
+    student = DistillationStudent(student_model, s_adapter, objective)
+    student.train()
+    return Student(student, s_adapter, layer_map, objective)
+
+
+def train(
+    cfg: DistillConfig, accelerator: Accelerator, teacher: LoadedModel, student: Student, corpus: Corpus,
+    log: Callable[[str], None], on_step: Callable[[int], None] | None,
+) -> tuple[TrainLoop, Progress]:  # fmt: skip
+    """The optimizer steps (the shared loop), resumed from the last checkpoint with --resume."""
+    batches = corpus.batches
+    total_steps = cfg.max_steps or cfg.epochs * batches.steps_per_epoch
+    optimizer = build_optimizer(student.model, cfg, decay_norms=True)
+    loop = TrainLoop(accelerator, student.model, optimizer, build_scheduler(optimizer, cfg, total_steps), total_steps=total_steps,
+                     max_grad_norm=cfg.max_grad_norm, out=cfg.out, config=config_to_dict(cfg))  # fmt: skip
+    record = Progress()
+    if cfg.resume:
+        _, folder = ckpt.list_checkpoints(cfg.out)[-1]
+        state = ckpt.load_checkpoint(folder)
+        check_unchanged(state["config"], cfg, RESUMABLE_CHANGES)
+        loop.resume(state)
+        record.history, record.tokens = state["history"], state["tokens"]
+        log(f"resuming from {folder} (step {loop.step} of {total_steps})")
+    loop.prepare()
+    record.window_start = time.perf_counter()
+    objective, rank = student.objective, accelerator.process_index
+
+    def micro_loss(micro: MicroBatch) -> torch.Tensor:
+        batch = corpus.masked(batches.tensors(micro.indices), mask_seed(cfg.seed, micro.epoch, micro.position, micro.index, rank))
+        select = batch["attention_mask"].bool() if objective.needs_teacher_logits else batch["labels"] != -100
+        t_out = teacher_forward(teacher.model, teacher.adapter, objective, batch["input_ids"], batch["attention_mask"], select, student.layer_map)
+        losses = loop.model(batch["input_ids"], batch["attention_mask"], batch["labels"], select, t_out)
+        for name, value in losses.items():
+            record.window[name] = record.window.get(name, 0.0) + float(value.detach()) / micro.count
+        record.window_tokens += int(batch["attention_mask"].sum())
+        return losses["loss"]
+
+    def log_window(step: int) -> None:
+        steps_in_window = (step - 1) % cfg.log_every + 1
+        stats = torch.tensor([record.window_tokens, *record.window.values()], dtype=torch.float64, device=accelerator.device)
+        stats = accelerator.reduce(stats, reduction="sum")
+        seconds = time.perf_counter() - record.window_start
+        tokens = int(stats[0])
+        means = {n: float(v) / accelerator.num_processes / steps_in_window for n, v in zip(record.window, stats[1:])}
+        record.tokens += tokens
+        record.history["step"].append(step)
+        record.history["tokens_per_s"].append(tokens / seconds)
+        for name, value in means.items():
+            record.history.setdefault(name, []).append(value)
+        terms = "  ".join(f"{n} {v:.3f}" for n, v in means.items() if n != "loss")
+        log(f"step {step}/{total_steps}  loss {means['loss']:.3f}  {terms}  {tokens / seconds:,.0f} tok/s")
+        loop.bar.update(description=f"distilling  loss {means['loss']:.3f}  {tokens / seconds:,.0f} tok/s")
+        record.window, record.window_tokens, record.window_start = {}, 0, time.perf_counter()
+
+    def extra_state() -> dict[str, Any]:
+        return {"history": record.history, "tokens": record.tokens}
+
+    def periodic_checkpoint(step: int) -> bool:
+        if step % cfg.save_every == 0 and step < total_steps and accelerator.is_main_process:
+            loop.save(extra_state())
+        return False
+
+    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=extra_state, after_step=periodic_checkpoint,
+                      log_every=cfg.log_every, log_last=True)  # fmt: skip
+    loop.run(batches.steps, hooks, description="distilling", on_step=on_step)
+    return loop, record
+
+
+def report(
+    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel, tokenizer: Any,
+    student: Student, corpus: Corpus, head_fit: dict[str, Any] | None, duration: float,
+) -> Report:  # fmt: skip
+    """Check the processes agree, save the student (main process) and its last checkpoint; the report."""
+    from distilcli.models.params import count_parameters
+
+    wall = loop.elapsed_s
+    # Every process must hold the same student: compare a checksum across ranks.
+    final = loop.unwrapped.model
+    checksum = torch.tensor([sum(float(p.detach().double().sum()) for p in final.parameters())], device=accelerator.device)
+    checksums = [float(x) for x in accelerator.gather(checksum)]
+    accelerator.wait_for_everyone()
+    student_params = count_parameters(final, student.adapter)
+    teacher_params = count_parameters(teacher.model, teacher.adapter)
+    history = record.history
+    curves = {k: v for k, v in history.items() if k not in ("step", "tokens_per_s")}
+    info = _provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
+    if accelerator.is_main_process:
+        final.config.distilcli = info
+        final.config.architectures = [type(final).__name__]
+        save_student(cfg.out, final, tokenizer, distilled_card(info))
+        loop.save({"history": history, "tokens": record.tokens})
+    accelerator.wait_for_everyone()
+    metrics: dict[str, float] = {
+        "steps": loop.step,
+        "loss_first": history["loss"][0],
+        "loss_final": history["loss"][-1],
+        **{f"{name}_final": values[-1] for name, values in curves.items() if name != "loss"},
+        "tokens_per_s": record.tokens / wall if wall > 0 else 0.0,
+        "tokens": record.tokens,
+        "wall_s": wall,
+        "peak_memory_mb": peak_memory_mb(),
+        "student_parameters_total": student_params["total"],
+        "teacher_parameters_total": teacher_params["total"],
+    }
+    if head_fit:
+        metrics["teacher_head_accuracy_before"] = head_fit["accuracy_before"]
+        metrics["teacher_head_accuracy_after"] = head_fit["accuracy_after"]
+    body = {
+        **info,
+        "loss_curves": {"step": history["step"], **curves},
+        "tokens_per_s_curve": history["tokens_per_s"],
+        "total_steps": loop.total_steps,
+        "heldout_chunks": len(corpus.heldout_ids),
+        "device": str(accelerator.device),
+        "rank_param_checksums": checksums,
+        "student_parameters": student_params,
+        "teacher_parameters": teacher_params,
+        "optimizer": optimizer_record(cfg, loop.total_steps),
+    }
+    head_file = {"teacher_head": str(cfg.out / HEAD_DIR / HEAD_FILE)} if head_fit else {}
+    return Report.create(
+        "distill", config=config_to_dict(cfg), metrics=metrics, primary_metric="loss_final",
+        artifacts={"student": str(cfg.out), "checkpoints": str(ckpt.checkpoint_dir(cfg.out))} | head_file,
+        body=body, duration_s=duration,
+    )  # fmt: skip
+
+
+def _provenance(
+    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel,
+    student: Student, corpus: Corpus, head_fit: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """How the student was made: saved in its config.json (``distilcli``), its card and the report."""
+    loss_curve = record.history["loss"]
+    return {
+        "created_by": "distil distill",
+        "distilcli_version": __version__,
+        "teacher": cfg.teacher,
+        "teacher_path": str(teacher.ref.path),
+        "teacher_model_type": teacher.config.model_type,
+        "teacher_num_layers": teacher.adapter.num_layers(teacher.config),
+        "layer_map": student.layer_map,
+        "student_model_type": loop.unwrapped.model.config.model_type,
+        "teacher_mlm_head_trained": teacher.has_trained_mlm_head or bool(head_fit),
+        # The student's head is trained by the soft-target / MLM losses, or was copied trained.
+        "mlm_head_trained": student.objective.needs_vocab_logits or teacher.has_trained_mlm_head,
+        "distillation": {
+            "corpus": cfg.corpus,
+            "train_chunks": len(corpus.train_ids),
+            "max_seq_length": cfg.max_seq_length,
+            "steps": loop.step,
+            "batch_size": cfg.batch_size,
+            "grad_accum": cfg.grad_accum,
+            "processes": accelerator.num_processes,
+            "alphas": student.objective.alphas,
+            "temperature": cfg.temperature,
+            "loss_first": loss_curve[0],
+            "loss_final": loss_curve[-1],
+            "teacher_head": head_fit,
+        },
+    }

@@ -1,0 +1,174 @@
+"""The general-distillation objective: the weighted loss modules, built from the options; the seeds of its masks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+from distilcli.distill.config import DistillConfig
+from distilcli.distill.losses import (
+    HIDDEN_KINDS,
+    AttentionKLLoss,
+    HiddenCosineLoss,
+    HiddenStateLoss,
+    LogitsMSELoss,
+    MaskedLMLoss,
+    SoftTargetLoss,
+    positive_number,
+)
+from distilcli.errors import BadInput
+
+
+class DistillationObjective(nn.Module):
+    """Weights of the distillation recipe and the loss modules they switch on.
+
+    Defaults are DistilBERT's (``alpha_ce=5, alpha_mlm=2, alpha_cos=1, T=2``). A term whose
+    alpha is 0 is neither computed nor reported, and its inputs may be left out. Give the
+    optimizer this module's parameters too: the hidden-state projection lives here.
+    """
+
+    def __init__(
+        self,
+        alpha_ce: float = 5.0,
+        alpha_mlm: float = 2.0,
+        alpha_cos: float = 1.0,
+        alpha_mse: float = 0.0,
+        temperature: float = 2.0,
+        alpha_hidden: float = 0.0,
+        hidden_kind: str = "mse",
+        alpha_attention: float = 0.0,
+        student_dim: int | None = None,
+        teacher_dim: int | None = None,
+    ) -> None:
+        super().__init__()
+        alphas = {
+            "ce": alpha_ce,
+            "mlm": alpha_mlm,
+            "cos": alpha_cos,
+            "mse": alpha_mse,
+            "hidden": alpha_hidden,
+            "attention": alpha_attention,
+        }
+        for name, value in alphas.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"alpha_{name} must be a finite number >= 0, got {value!r}")
+        if not any(value > 0 for value in alphas.values()):
+            raise ValueError("at least one alpha must be > 0, or there is nothing to train on")
+        self.temperature = positive_number("temperature", temperature)
+        if hidden_kind not in HIDDEN_KINDS:
+            raise ValueError(f"hidden_kind must be one of {', '.join(HIDDEN_KINDS)}, got {hidden_kind!r}")
+        if alpha_cos > 0 and student_dim is not None and teacher_dim is not None and student_dim != teacher_dim:
+            # L_cos compares last hidden states directly; only the intermediate loss has a projection.
+            raise ValueError(
+                f"alpha_cos > 0 needs student and teacher of the same hidden size, got {student_dim} and {teacher_dim}"
+            )
+        #: Name -> weight of the active terms only, in a fixed order.
+        self.alphas: dict[str, float] = {name: float(value) for name, value in alphas.items() if value > 0}
+
+        self.ce = SoftTargetLoss(temperature) if "ce" in self.alphas else None
+        self.mlm = MaskedLMLoss() if "mlm" in self.alphas else None
+        self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
+        self.mse = LogitsMSELoss() if "mse" in self.alphas else None
+        # Built only when used, so an unused projection never sits in the optimizer.
+        self.hidden = HiddenStateLoss(hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
+        self.attention = AttentionKLLoss() if "attention" in self.alphas else None
+
+    @property
+    def needs_vocab_logits(self) -> bool:
+        """Whether the student's MLM head must run (ce, mlm or mse is on)."""
+        return any(name in self.alphas for name in ("ce", "mlm", "mse"))
+
+    @property
+    def needs_teacher_logits(self) -> bool:
+        """Whether the teacher's MLM head must run (ce or mse is on)."""
+        return any(name in self.alphas for name in ("ce", "mse"))
+
+    @property
+    def needs_hidden_states(self) -> bool:
+        """Whether hidden states are needed (cos on the last layer, or intermediate layers)."""
+        return any(name in self.alphas for name in ("cos", "hidden"))
+
+    @property
+    def needs_attentions(self) -> bool:
+        """Whether attention maps are needed (the model must run eager attention to return them)."""
+        return "attention" in self.alphas
+
+    def forward(
+        self,
+        *,
+        student_logits: Tensor | None = None,
+        teacher_logits: Tensor | None = None,
+        mlm_logits: Tensor | None = None,
+        mlm_labels: Tensor | None = None,
+        student_last_hidden: Tensor | None = None,
+        teacher_last_hidden: Tensor | None = None,
+        student_layer_states: Sequence[Tensor] | None = None,
+        teacher_layer_states: Sequence[Tensor] | None = None,
+        student_attentions: Sequence[Tensor] | None = None,
+        teacher_attentions: Sequence[Tensor] | None = None,
+        attention_mask: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """``{"loss": sum of alpha_i * term_i, <term>: term_i ...}`` for the active terms only.
+
+        Logits and hidden states are token-selected [N, ...]; attentions are full
+        [B, heads, L, L] with ``attention_mask`` [B, L].
+        """
+        inputs = {
+            "ce": (student_logits, teacher_logits),
+            "mlm": (mlm_logits, mlm_labels),
+            "cos": (student_last_hidden, teacher_last_hidden),
+            "mse": (student_logits, teacher_logits),
+            "hidden": (student_layer_states, teacher_layer_states),
+            "attention": (student_attentions, teacher_attentions, attention_mask),
+        }
+        needed = {
+            "ce": "student_logits, teacher_logits",
+            "mlm": "mlm_logits, mlm_labels",
+            "cos": "student_last_hidden, teacher_last_hidden",
+            "mse": "student_logits, teacher_logits",
+            "hidden": "student_layer_states, teacher_layer_states",
+            "attention": "student_attentions, teacher_attentions, attention_mask",
+        }
+        out: dict[str, Tensor] = {}
+        total: Tensor | None = None
+        for name, alpha in self.alphas.items():
+            args = inputs[name]
+            if any(a is None for a in args):
+                raise ValueError(f"alpha_{name} > 0 needs {needed[name]}")
+            term = getattr(self, name)(*args)
+            out[name] = term
+            total = alpha * term if total is None else total + alpha * term
+        assert total is not None  # __init__ guarantees at least one active term
+        return {"loss": total, **out}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"alpha_{k}={v}" for k, v in self.alphas.items()) + f", temperature={self.temperature}"
+
+
+def make_objective(cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None) -> DistillationObjective:
+    """The weighted losses of ``cfg``; a bad weight or loss kind is :class:`BadInput` naming the option."""
+    try:
+        return DistillationObjective(
+            alpha_ce=cfg.alpha_ce,
+            alpha_mlm=cfg.alpha_mlm,
+            alpha_cos=cfg.alpha_cos,
+            alpha_mse=cfg.alpha_mse,
+            temperature=cfg.temperature,
+            alpha_hidden=cfg.alpha_hidden,
+            hidden_kind=cfg.hidden_loss,
+            alpha_attention=cfg.alpha_attention,
+            student_dim=student_dim,
+            teacher_dim=teacher_dim,
+        )
+    except ValueError as exc:
+        raise BadInput(str(exc).replace("alpha_", "--alpha-").replace("hidden_kind", "--hidden-loss")) from None
+
+
+def mask_seed(*parts: int) -> int:
+    """One seed from several counters (run seed, epoch, position, micro-batch, rank): each mask drawn once."""
+    value = 0
+    for part in parts:
+        value = (value * 1_000_003 + part) % (2**62)
+    return value

@@ -1,0 +1,64 @@
+"""A run's folder: its recorded options (checked on --resume), its result file, what may not live inside it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from distilcli.config import check_unchanged, config_to_dict
+from distilcli.errors import BadInput
+from distilcli.training.options import TrainOptions
+
+RESULT_FILE = "finetune_result.json"
+RUN_CONFIG = "run_config.json"
+
+
+def record_run_config(out: Path, cfg: TrainOptions) -> None:
+    """Keep the run's options in ``out`` so a later --resume can be checked against them."""
+    from distilcli.fsutil import atomic_write_text
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    atomic_write_text(Path(out) / RUN_CONFIG, json.dumps(config_to_dict(cfg), indent=2))
+
+
+def check_run_config(out: Path, cfg: TrainOptions, resumable: frozenset[str]) -> None:
+    """On --resume: the options must be the recorded run's, apart from ``resumable`` ones."""
+    path = Path(out) / RUN_CONFIG
+    if not path.is_file():
+        return
+    check_unchanged(json.loads(path.read_text(encoding="utf-8")), cfg, resumable)
+
+
+def check_out_dir(out: Path, resume: bool, overwrite: bool) -> None:
+    """--out must exist to --resume; otherwise be new, empty, or confirmed by --overwrite."""
+    from distilcli.fsutil import check_output_dir
+
+    if resume:
+        if not Path(out).is_dir():
+            raise BadInput(f"--resume: {out} does not exist: start without --resume")
+    else:
+        check_output_dir(Path(out), overwrite)
+
+
+def check_model_outside(spec: str, out: Path, flag: str) -> None:
+    """The model must exist and must not live inside --out (which --overwrite would delete)."""
+    from distilcli.models.resolve import resolve_model
+
+    path = resolve_model(spec).path.resolve()
+    out = Path(out).resolve()
+    if path == out or out in path.parents:
+        raise BadInput(f"{flag} {spec} is inside --out {out}: write the run to another folder")
+
+
+def subsample(n: int, limit: int | None) -> list[int]:
+    """Indices of a fixed random subsample of ``limit`` rows, in file order.
+
+    The draw does not depend on ``--seed``, so every seed of ``--seeds`` trains on the
+    same examples and their spread measures the seed alone.
+    """
+    if limit is None or limit >= n:
+        return list(range(n))
+    rng = np.random.default_rng(0)
+    return sorted(rng.choice(n, size=limit, replace=False).tolist())

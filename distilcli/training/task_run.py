@@ -1,0 +1,245 @@
+"""One training run on a task, shared by fine-tuning and task distillation: train, score dev, keep the best.
+
+The task (a :mod:`distilcli.tasks` registry entry) supplies the head, the features and the dev
+scoring; a :class:`~distilcli.training.task_protocols.Guide` (task distillation) supplies the
+teacher's loss. The steps are the shared :class:`~distilcli.training.loop.TrainLoop`; this module
+adds evaluation on dev every ``eval_every`` steps (once per epoch by default), the best model
+saved at the top of ``out``, early stopping, and a resume that redoes an evaluation Ctrl-C cut short.
+
+Every process evaluates the whole dev set, so all agree on "best" without messaging.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from distilcli import __version__, progress
+from distilcli.config import check_unchanged, config_to_dict
+from distilcli.errors import BadInput
+from distilcli.training import checkpoint as ckpt
+from distilcli.training.batches import Batches
+from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
+from distilcli.training.options import TaskOptions, build_optimizer, build_scheduler, optimizer_record
+from distilcli.training.run_files import RESULT_FILE
+from distilcli.training.saving import save_student
+from distilcli.training.task_card import task_model_card
+from distilcli.training.task_protocols import Collate, Evaluator, Guide, TaskData, TaskEntry, TaskModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from accelerate import Accelerator
+
+
+@dataclass
+class TaskRun:
+    """One run's parts and what it records (the ``record`` part is kept in its checkpoints)."""
+
+    entry: TaskEntry
+    data: TaskData
+    opts: TaskOptions
+    model_spec: str
+    accelerator: Accelerator
+    loaded: TaskModel
+    collate: Collate
+    batches: Batches
+    evaluate_dev: Evaluator
+    total_steps: int
+    eval_every: int
+    log: Callable[[str], None]
+    record: dict[str, Any] = field(default_factory=lambda: {"history": [], "losses": [], "best": None, "bad_evals": 0, "stopped_early": False, "examples": 0})
+
+
+def run_task_training(
+    entry: TaskEntry, data: TaskData, opts: TaskOptions, *, model: str, resumable: frozenset[str],
+    on_step: Callable[[int], None] | None = None, guide: Guide | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Train ``model`` on the task into ``opts.out`` (best model at the top, checkpoints below); return the result.
+
+    With a ``guide``, the student learns from the teacher's outputs too (task-specific distillation).
+    ``resumable`` are the options a --resume may change.
+    """
+    run = setup(entry, data, opts, model, guide)
+    if guide is not None:
+        guide.prepare(data.train_examples, run.loaded.tokenizer, run.accelerator.device)
+    loop = make_loop(run, resumable)
+    train(run, loop, guide, on_step)
+    return finish(run, loop)
+
+
+def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide: Guide | None) -> TaskRun:
+    """Accelerate and the seed, the model with its task head, the features, the dev evaluator and the batches."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from distilcli.models.resolve import resolve_model
+
+    accelerator = Accelerator(mixed_precision=opts.precision, cpu=not torch.cuda.is_available())
+    log = progress.log if accelerator.is_main_process else (lambda message: None)
+    set_seed(opts.seed)
+    loaded = entry.load(resolve_model(model), for_training=True)
+    if loaded.missing_keys and accelerator.is_main_process and not opts.resume:
+        log(f"{model}: {entry.spec.display_name} head initialised fresh ({len(loaded.missing_keys)} tensors)")
+    if guide is not None and not opts.resume:
+        guide.init_student(loaded)
+    features = entry.features(data.train_examples, loaded.tokenizer, loaded.adapter, opts)
+    evaluate_dev = entry.evaluator(loaded, data.dev, opts)
+    collate = entry.collate(features, loaded.tokenizer)
+    batches = Batches(opts, features.input_ids, loaded.tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
+    if batches.steps_per_epoch == 0:
+        raise BadInput(
+            f"{len(features)} training examples are too few for --batch-size {opts.batch_size} × --grad-accum "
+            f"{opts.grad_accum} × {accelerator.num_processes} process(es)"
+        )
+    total_steps = opts.max_steps or opts.epochs * batches.steps_per_epoch
+    eval_every = opts.eval_every or batches.steps_per_epoch
+    return TaskRun(entry, data, opts, model, accelerator, loaded, collate, batches, evaluate_dev, total_steps, eval_every, log)
+
+
+def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
+    """The optimizer, the schedule and the loop, continued from the last checkpoint with --resume."""
+    opts, model = run.opts, run.loaded.model
+    optimizer = build_optimizer(model, opts)
+    loop = TrainLoop(run.accelerator, model, optimizer, build_scheduler(optimizer, opts, run.total_steps), total_steps=run.total_steps,
+                     max_grad_norm=opts.max_grad_norm, out=Path(opts.out), config=config_to_dict(opts), keep=1)  # fmt: skip
+    if opts.resume and ckpt.list_checkpoints(Path(opts.out)):
+        _, folder = ckpt.list_checkpoints(Path(opts.out))[-1]
+        state = ckpt.load_checkpoint(folder)
+        check_unchanged(state["config"], opts, resumable)
+        loop.resume(state)
+        run.record = {key: state.get(key, default) for key, default in run.record.items()}
+        run.log(f"resuming {opts.out} from step {loop.step} of {run.total_steps}")
+    model.train()
+    loop.prepare()
+    return loop
+
+
+def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[[int], None] | None) -> None:
+    """The optimizer steps, with evaluation on dev, the best model and early stopping."""
+    accelerator, opts, record = run.accelerator, run.opts, run.record
+    spec = run.entry.spec
+    window: list[float] = []
+    part_window: dict[str, list[float]] = {}
+
+    def micro_loss(micro: MicroBatch) -> torch.Tensor:
+        batch = {key: value.to(accelerator.device) for key, value in run.collate(micro.indices).items()}
+        if guide is None:
+            loss = loop.model(**batch).loss
+        else:
+            parts = guide.loss(loop.model, batch, micro.indices)
+            loss = parts["loss"]
+            for name in ("loss_kd", "loss_task"):
+                part_window.setdefault(name, []).append(float(parts[name].detach()))
+        record["examples"] += len(micro.indices) * accelerator.num_processes
+        return loss
+
+    def end_step(step: int, loss: float) -> None:
+        record["losses"].append((step, loss))
+        window.append(loss)
+
+    def log_window(step: int) -> None:
+        nonlocal part_window
+        parts_text = "".join(f"  {name.removeprefix('loss_')} {np.mean(values):.4f}" for name, values in part_window.items())
+        run.log(f"step {step}/{run.total_steps}  loss {np.mean(window):.4f}{parts_text}")
+        part_window = {}
+        loop.bar.update(description=f"fine-tuning {spec.display_name}  loss {np.mean(window):.4f}")
+        window.clear()
+
+    def after_step(step: int) -> bool:
+        if step % run.eval_every != 0 and step != run.total_steps:
+            return False
+        stop = evaluate_and_save(run, loop)
+        if stop:
+            run.log(f"early stopping: no better {spec.primary_metric} in {opts.early_stopping} evaluations")
+        return stop
+
+    step = loop.step
+    due = step and not record["stopped_early"] and (step % run.eval_every == 0 or step == run.total_steps)
+    if due and (not record["history"] or record["history"][-1]["step"] != step):
+        # Interrupted during this step's evaluation: do it now, as the uninterrupted run did.
+        evaluate_and_save(run, loop)
+    loop.stopped = record["stopped_early"]
+    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=lambda: dict(record), end_step=end_step,
+                      after_step=after_step, log_every=opts.log_every)  # fmt: skip
+    loop.run(run.batches.steps, hooks, description=f"fine-tuning {spec.display_name}", on_step=on_step)
+
+
+def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
+    """Evaluate on dev, keep the best model, write a checkpoint; True when early stopping says stop."""
+    record, spec, opts = run.record, run.entry.spec, run.opts
+    step = loop.step
+    metrics = run.evaluate_dev(loop.unwrapped, run.accelerator.device)
+    since = record["history"][-1]["step"] if record["history"] else 0
+    recent = [loss for s, loss in record["losses"] if s > since]
+    entry = {"step": step, "epoch": round(step / run.batches.steps_per_epoch, 3), "train_loss": float(np.mean(recent)) if recent else None, "metrics": metrics}
+    record["history"].append(entry)
+    best = record["best"]
+    improved = best is None or metrics[spec.primary_metric] > best["metrics"][spec.primary_metric]
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k in spec.metrics)
+    run.log(f"eval step {step}/{run.total_steps}  {shown}" + ("  (best so far)" if improved else ""))
+    if improved:
+        record["best"], record["bad_evals"] = {"step": step, "metrics": metrics}, 0
+        if run.accelerator.is_main_process:
+            save_best(run, loop)
+    else:
+        record["bad_evals"] += 1
+    run.accelerator.wait_for_everyone()
+    record["stopped_early"] = bool(opts.early_stopping) and record["bad_evals"] >= opts.early_stopping
+    if run.accelerator.is_main_process:
+        loop.save(dict(record))
+    return record["stopped_early"]
+
+
+def save_best(run: TaskRun, loop: TrainLoop) -> None:
+    """The best model so far at the top of ``out``, with its provenance and model card."""
+    opts, spec, data = run.opts, run.entry.spec, run.data
+    final = loop.unwrapped
+    info = dict(getattr(final.config, "distilcli", None) or {})
+    info["finetune"] = {
+        "task": spec.name, "task_display": spec.display_name, "base_model": run.model_spec,
+        "model_type": final.config.model_type, "primary_metric": spec.primary_metric,
+        "train_source": data.train.source, "dev_source": data.dev.source,
+        "train_examples": len(data.train_examples), "train_total": len(data.train.examples),
+        "train_limit": opts.train_limit, "dev_examples": len(data.dev.examples),
+        "steps": loop.step, "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
+        "max_seq_length": opts.max_seq_length, "best": run.record["best"], "distilcli_version": __version__,
+        **run.entry.card_details(opts),
+    }  # fmt: skip
+    final.config.distilcli = info
+    final.config.architectures = [type(final).__name__]
+    save_student(Path(opts.out), final, run.loaded.tokenizer, task_model_card(info, run.entry.tags, run.entry.auto_class))
+
+
+def finish(run: TaskRun, loop: TrainLoop) -> dict[str, Any]:
+    """The run's result (also written to ``out``/finetune_result.json by the main process)."""
+    record, opts = run.record, run.opts
+    wall = loop.elapsed_s
+    assert record["best"] is not None
+    result = {
+        "seed": opts.seed,
+        "out": str(opts.out),
+        "best": record["best"],
+        "history": record["history"],
+        "loss_curve": {"step": [s for s, _ in record["losses"]], "loss": [v for _, v in record["losses"]]},
+        "steps": loop.step,
+        "total_steps": run.total_steps,
+        "steps_per_epoch": run.batches.steps_per_epoch,
+        "stopped_early": record["stopped_early"],
+        "wall_s": wall,
+        "train_examples_per_s": record["examples"] / wall if wall > 0 else 0.0,
+        "head_initialised": run.loaded.missing_keys,
+        "device": str(run.accelerator.device),
+        "processes": run.accelerator.num_processes,
+        "optimizer": optimizer_record(opts, run.total_steps),
+    }
+    if run.accelerator.is_main_process:
+        from distilcli.fsutil import atomic_write_text
+
+        atomic_write_text(Path(opts.out) / RESULT_FILE, json.dumps(result, indent=2))
+    run.accelerator.wait_for_everyone()
+    return result
