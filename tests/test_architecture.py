@@ -55,6 +55,7 @@ def write_contract_config(path: Path) -> Path:
 
 def lint_imports(config: Path, *, cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess[str]:
     """Run import-linter with ``config`` on the ``distilcli`` found first on ``pythonpath``."""
+    assert LINT_IMPORTS.is_file(), f"{LINT_IMPORTS} not found: install the dev extra (pip install -e '.[dev]')"
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     return subprocess.run(
         [str(LINT_IMPORTS), str(config), "--no-cache", "--no-logo"],
