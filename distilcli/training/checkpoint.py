@@ -1,8 +1,9 @@
 """Training checkpoints: written atomically, the last few kept, read back for --resume.
 
-A checkpoint holds everything needed to continue as if never stopped: the student (with
-any learned projection), optimizer, scheduler, every RNG state, the data position and the
-loss history so far.
+A checkpoint holds everything needed to continue as if never stopped: the model (with
+any learned projection), optimizer, scheduler, the GradScaler of an fp16 run, every RNG
+state, the data position and the recipe's records so far (loss history, best dev score).
+:meth:`distilcli.training.loop.TrainLoop.state` assembles it for every recipe.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _NAME = re.compile(r"^step-(\d{7})$")
 
 
 def rng_states() -> dict[str, Any]:
+    """The state of every random generator a run draws from (Python, NumPy, torch, CUDA)."""
     states: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
@@ -35,6 +37,7 @@ def rng_states() -> dict[str, Any]:
 
 
 def restore_rng_states(states: dict[str, Any]) -> None:
+    """Put back the generators' states of :func:`rng_states`."""
     random.setstate(states["python"])
     np.random.set_state(states["numpy"])
     torch.set_rng_state(states["torch"])
@@ -43,6 +46,7 @@ def restore_rng_states(states: dict[str, Any]) -> None:
 
 
 def checkpoint_dir(out: Path) -> Path:
+    """Where a run in ``out`` keeps its checkpoints."""
     return Path(out) / CHECKPOINTS
 
 
@@ -79,5 +83,6 @@ def save_checkpoint(out: Path, step: int, state: dict[str, Any], keep: int = 2) 
 
 
 def load_checkpoint(folder: Path) -> dict[str, Any]:
+    """The state saved in checkpoint ``folder``."""
     # Our own file, holding numpy RNG state: not loadable with weights_only=True.
     return torch.load(Path(folder) / STATE_FILE, map_location="cpu", weights_only=False)

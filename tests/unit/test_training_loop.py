@@ -63,7 +63,7 @@ def test_bf16_run_interrupted_and_resumed_equals_an_uninterrupted_one(
 ) -> None:
     env = {**os.environ, "DISTILCLI_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-c", BF16_RESUME, str(tiny_models["bert"]), str(corpus), str(tmp_path)]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["interrupted"] and found["checkpoint_step"] == 4 and found["precision"] == "bf16"
