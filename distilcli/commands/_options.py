@@ -158,6 +158,14 @@ NullThresholdOpt = Annotated[
 
 # -- evaluation ---------------------------------------------------------------------------------------
 
+SelectOnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--select-on",
+        help="Where the best checkpoint is chosen: dev, or holdout[:FRACTION] (a fixed 10% of the training data by "
+        "default; dev is then scored once, on the chosen model).",
+    ),
+]
 QuantizeOpt = Annotated[
     str | None,
     typer.Option("--quantize", help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated."),

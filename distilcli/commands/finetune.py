@@ -38,6 +38,7 @@ from distilcli.commands._options import (
     PrecisionOpt,
     ResumeOpt,
     SeedOpt,
+    SelectOnOpt,
     TaskOpt,
     TextAOpt,
     TextBOpt,
@@ -50,10 +51,11 @@ from distilcli.commands._options import (
 
 
 def _defaults() -> Defaults:
-    from distilcli.finetune.config import FinetuneConfig, default_max_seq_length
+    from distilcli.finetune.config import FinetuneConfig
+    from distilcli.tasks.registry import get_task
 
-    by_task = [("", {"max_seq_length": default_max_seq_length("sst2")}),
-               ("with --task squad", {"max_seq_length": default_max_seq_length("squad")})]  # fmt: skip
+    by_task = [("", {"max_seq_length": get_task("sst2").default_max_seq_length}),
+               ("with --task squad", {"max_seq_length": get_task("squad").default_max_seq_length})]  # fmt: skip
     return field_defaults(FinetuneConfig) | mode_defaults(FinetuneConfig, by_task)
 
 
@@ -82,6 +84,7 @@ def finetune_cmd(
     seeds: Annotated[str | None, typer.Option("--seeds", help="Run each seed (e.g. 1,2,3,4,5) and report the median, as the DistilBERT paper.")] = None,
     eval_every: EvalEveryOpt = None,
     early_stopping: EarlyStoppingOpt = None,
+    select_on: SelectOnOpt = None,
     train_limit: TrainLimitOpt = None,
     no_length_grouping: NoLengthGroupingOpt = False,
     log_every: LogEveryOpt = None,

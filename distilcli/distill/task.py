@@ -28,8 +28,9 @@ from distilcli.reports import Report
 from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry, get_task
-from distilcli.training.options import check_task_options
+from distilcli.training.options import check_task_options, parse_select_on
 from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, record_run_config
+from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import Collate, TaskData, TaskModel
 from distilcli.training.task_run import run_task_training
 from distilcli.training.task_summary import summarise
@@ -131,7 +132,7 @@ def check_and_read(cfg: DistillConfig) -> tuple[TaskEntry, TaskData]:
     check_task_options(cfg)
     entry = get_task(task_name)
     check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
-    data = entry.load_data(cfg)
+    data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
     assert cfg.max_seq_length is not None
     entry.check_model(cfg.teacher, cfg.max_seq_length)

@@ -21,7 +21,7 @@ from distilcli.errors import BadInput
 from distilcli.finetune.config import RESUMABLE_CHANGES, FinetuneConfig
 from distilcli.reports import Report
 from distilcli.tasks.registry import TaskEntry, get_task
-from distilcli.training.options import check_task_options
+from distilcli.training.options import check_task_options, parse_select_on
 from distilcli.training.run_files import (
     RESULT_FILE,
     check_model_outside,
@@ -30,6 +30,7 @@ from distilcli.training.run_files import (
     record_run_config,
 )
 from distilcli.training.runtime import is_main_process
+from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import TaskData
 from distilcli.training.task_run import run_task_training
 from distilcli.training.task_summary import summarise
@@ -58,7 +59,7 @@ def prepare(cfg: FinetuneConfig, entry: TaskEntry) -> TaskData:
     """Every check that needs no model, and the data itself: bad rows fail before any weight is read."""
     parse_seeds(cfg.seeds)
     check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
-    data = entry.load_data(cfg)
+    data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.model, Path(cfg.out), "--model")
     assert cfg.max_seq_length is not None
     entry.check_model(cfg.model, cfg.max_seq_length)

@@ -61,6 +61,8 @@ class TaskOptions(TrainOptions):
     max_seq_length: int | None = None  # 128 for GLUE, 384 for SQuAD
     eval_every: int | None = None
     early_stopping: int = 0
+    #: Where the best checkpoint is chosen: dev, or holdout[:FRACTION] of the training data (dev scored once, at the end).
+    select_on: str = "dev"
     eval_batch_size: int = 128
     # SQuAD only: windows over long contexts, and how answers are read from the logits.
     doc_stride: int = 128
@@ -68,6 +70,36 @@ class TaskOptions(TrainOptions):
     n_best: int = 20
     max_answer_length: int = 30
     null_threshold: float = 0.0
+
+
+#: --select-on holdout without a fraction holds out this share of the training examples.
+DEFAULT_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class Selection:
+    """``on`` is "dev" or "holdout"; ``fraction`` is the share of training examples held out."""
+
+    on: str
+    fraction: float = 0.0
+
+    def to_dict(self, heldout_examples: int) -> dict[str, object]:
+        return {"on": self.on, "fraction": self.fraction, "heldout_examples": heldout_examples}
+
+
+def parse_select_on(value: str) -> Selection:
+    """``dev``, ``holdout`` or ``holdout:0.2``; anything else is :class:`BadInput` with the forms."""
+    kind, sep, raw = str(value).strip().partition(":")
+    if kind == "dev" and not sep:
+        return Selection("dev")
+    if kind == "holdout":
+        try:
+            fraction = float(raw) if sep else DEFAULT_FRACTION
+        except ValueError:
+            fraction = -1.0
+        if 0 < fraction <= 0.5:
+            return Selection("holdout", fraction)
+    raise BadInput(f"--select-on {value!r}: expected dev, holdout or holdout:FRACTION with 0 < FRACTION <= 0.5 (e.g. holdout:0.1)")
 
 
 def check_train_options(opts: TrainOptions) -> None:
@@ -102,6 +134,7 @@ def check_task_options(opts: TaskOptions) -> None:
         raise BadInput(f"--max-seq-length {opts.max_seq_length} is too short: use at least 8")
     if opts.early_stopping < 0:
         raise BadInput(f"--early-stopping must be >= 0 evaluations, got {opts.early_stopping}")
+    parse_select_on(opts.select_on)
     check_train_options(opts)
 
 

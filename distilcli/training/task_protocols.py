@@ -107,3 +107,5 @@ class TaskData:
     train: Split
     dev: Split
     train_examples: list[Any]
+    #: Held-out training examples the best checkpoint is chosen on (None: chosen on dev).
+    selection: Split | None = None

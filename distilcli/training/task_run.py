@@ -26,7 +26,7 @@ from distilcli.errors import BadInput
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.batches import Batches
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
-from distilcli.training.options import TaskOptions, build_optimizer, build_scheduler, optimizer_record
+from distilcli.training.options import TaskOptions, build_optimizer, build_scheduler, optimizer_record, parse_select_on
 from distilcli.training.run_files import RESULT_FILE
 from distilcli.training.saving import save_student
 from distilcli.training.task_card import task_model_card
@@ -88,7 +88,8 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
     if guide is not None and not opts.resume:
         guide.init_student(loaded)
     features = entry.features(data.train_examples, loaded.tokenizer, loaded.adapter, opts)
-    evaluate_dev = entry.evaluator(loaded, data.dev, opts)
+    # Evaluations during training score the held-out slice when there is one, else dev.
+    evaluate_dev = entry.evaluator(loaded, data.selection if data.selection is not None else data.dev, opts)
     collate = entry.collate(features, loaded.tokenizer)
     batches = Batches(opts, features.input_ids, loaded.tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
     if batches.steps_per_epoch == 0:
@@ -215,6 +216,23 @@ def save_best(run: TaskRun, loop: TrainLoop) -> None:
     save_student(Path(opts.out), final, run.loaded.tokenizer, task_model_card(info, run.entry.tags, run.entry.auto_class))
 
 
+def score_best_on_dev(run: TaskRun) -> dict[str, Any]:
+    """The best checkpoint (chosen on held-out training data) scored once on dev.
+
+    ``metrics`` are dev's, as when selecting on dev, so reports read alike; the held-out
+    figures that chose the checkpoint are kept beside them.
+    """
+    from distilcli.models.resolve import resolve_model
+
+    run.accelerator.wait_for_everyone()  # the main process has saved the best model
+    best = run.entry.load(resolve_model(str(run.opts.out)), for_training=False)
+    best.model.to(run.accelerator.device)
+    metrics = run.entry.evaluator(best, run.data.dev, run.opts)(best.model, run.accelerator.device)
+    shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k in run.entry.spec.metrics)
+    run.log(f"dev, best checkpoint (step {run.record['best']['step']}, chosen on held-out training data)  {shown}")
+    return {"step": run.record["best"]["step"], "metrics": metrics, "selection_metrics": run.record["best"]["metrics"]}
+
+
 def finish(run: TaskRun, loop: TrainLoop) -> dict[str, Any]:
     """The run's result (also written to ``out``/finetune_result.json by the main process)."""
     record, opts = run.record, run.opts
@@ -223,7 +241,8 @@ def finish(run: TaskRun, loop: TrainLoop) -> dict[str, Any]:
     result = {
         "seed": opts.seed,
         "out": str(opts.out),
-        "best": record["best"],
+        "best": record["best"] if run.data.selection is None else score_best_on_dev(run),
+        "selection": parse_select_on(opts.select_on).to_dict(len(run.data.selection.examples) if run.data.selection else 0),
         "history": record["history"],
         "loss_curve": {"step": [s for s, _ in record["losses"]], "loss": [v for _, v in record["losses"]]},
         "steps": loop.step,

@@ -52,6 +52,7 @@ def summarise(data: TaskData, results: list[dict[str, Any]], train_limit: int | 
         "median_of_each_metric": median_metrics(results),
         "model_dir": median_run["out"],
         "optimizer": median_run.get("optimizer"),
+        "selection": median_run.get("selection", {"on": "dev"}),
         "runs": results,
     }
     artifacts = {"model": median_run["out"]}
