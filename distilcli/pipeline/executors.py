@@ -94,3 +94,52 @@ EXECUTORS: dict[str, Executor] = {
     "eval_int8": run_eval_int8_stage,
     "benchmark": run_benchmark_stage,
 }
+
+
+# -- pre-flight: every stage's options checked before the first stage runs ------------------------
+
+
+def check_stage(kind: str, options: dict[str, Any], run_dir: Path) -> None:
+    """Build the stage's config and run its command's option checks (no model, no data file read).
+
+    A bad option in the last stage of a recipe fails in seconds, not after an hour of the others.
+    Model references to earlier stages (``@stage``) stand for folders that do not exist yet.
+    """
+    options = {k: (f"{run_dir}/@{v[1:]}" if isinstance(v, str) and v.startswith("@") else v) for k, v in options.items()}
+    if kind in ("student", "random_init"):
+        from distilcli.models.student import StudentConfig, parse_layer_map
+
+        parse_layer_map(_config(StudentConfig, options, out=run_dir).layer_map)
+    elif kind in ("distill", "task_distill", "finetune"):
+        _check_training(kind, options, run_dir)
+    elif kind == "eval_int8":
+        from distilcli.evaluate.glue_eval import EvalGlueConfig
+
+        _config(EvalGlueConfig, {k: v for k, v in options.items() if k != "model"}, model=["@"], quantize="dynamic-int8")
+    elif kind == "benchmark":
+        from distilcli.benchmark.config import BenchmarkConfig, check_options
+
+        check_options(_config(BenchmarkConfig, {k: v for k, v in options.items() if k != "model"}, model=["a", "b"]))
+
+
+def _check_training(kind: str, options: dict[str, Any], run_dir: Path) -> None:
+    from distilcli.tasks.registry import get_task
+    from distilcli.training.options import check_task_options, check_train_options
+
+    if kind == "finetune":
+        from distilcli.finetune.config import FinetuneConfig
+
+        cfg: Any = _config(FinetuneConfig, options, out=run_dir)
+        check_task_options(cfg)
+        get_task(cfg.task).check_options(cfg)
+        return
+    from distilcli.distill.config import DistillConfig, parse_task, with_mode_defaults
+    from distilcli.distill.objective import make_objective
+
+    cfg = with_mode_defaults(_config(DistillConfig, options, out=run_dir))
+    if kind == "task_distill":
+        check_task_options(cfg)
+        get_task(parse_task(cfg.task or "")).check_options(cfg)
+    else:
+        check_train_options(cfg)
+        make_objective(cfg)

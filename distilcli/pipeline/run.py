@@ -16,6 +16,7 @@ from typing import Any
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
 from distilcli.evaluate.gates import split_gate
+from distilcli.pipeline.executors import check_stage
 from distilcli.pipeline.outputs import REPORT_FILE, keep_recipe, write_outputs
 from distilcli.pipeline.recipe import Recipe, load_recipe
 from distilcli.pipeline.stages import Inputs, Stage, plan
@@ -95,6 +96,9 @@ def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
     _check_inputs(recipe, inputs)
     check_out(out)
     stages = plan(recipe, inputs)
+    for stage in stages:
+        if status(out, stage) != "done":
+            check_stage(stage.kind, stage.options, out / stage.name / "run")
     out.mkdir(parents=True, exist_ok=True)
     keep_recipe(out, recipe, inputs)
     ran = run_stages(out, stages)

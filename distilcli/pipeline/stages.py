@@ -104,7 +104,8 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
         stages.extend(_squad_stages(recipe, recipe.squad))
     if recipe.benchmark is not None:
         models = [recipe.teacher, "@distill"]
-        stages.append(Stage("benchmark", "benchmark", {"model": models, **recipe.benchmark, "glue_dir": inputs.glue_dir}))
+        paper = {"glue_dir": inputs.glue_dir} if recipe.benchmark.get("preset") == "paper" else {}  # STS-B dev
+        stages.append(Stage("benchmark", "benchmark", {"model": models, **recipe.benchmark, **paper}))
     return fingerprinted(stages)
 
 

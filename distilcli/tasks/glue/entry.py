@@ -54,6 +54,9 @@ class GlueEntry:
 
     # -- data ------------------------------------------------------------------------------------
 
+    def check_options(self, opts: TaskOptions) -> None:
+        """Nothing GLUE-specific to check before its files are read."""
+
     def load_data(self, opts: TaskOptions) -> TaskData:
         """The train and dev splits from --train-file/--dev-file, --glue-dir, --hub-dir or the hub; checked."""
         task = self.spec

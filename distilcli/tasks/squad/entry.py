@@ -48,9 +48,8 @@ class SquadEntry:
 
     # -- data ------------------------------------------------------------------------------------
 
-    def load_data(self, opts: TaskOptions) -> TaskData:
-        """The window options, then the official JSON files (or the hub): answers aligned, no shared questions."""
-        task = self.spec
+    def check_options(self, opts: TaskOptions) -> None:
+        """SQuAD's own options fit together (windows, answer reading); no file is read."""
         for name in _GLUE_OPTIONS:
             if getattr(opts, name) is not None:
                 flag = "--" + name.replace("_", "-")
@@ -59,6 +58,11 @@ class SquadEntry:
         check_post_options(opts.n_best, opts.max_answer_length)
         if not math.isfinite(opts.null_threshold):
             raise BadInput(f"--null-threshold must be a finite number, got {opts.null_threshold}")
+
+    def load_data(self, opts: TaskOptions) -> TaskData:
+        """The window options, then the official JSON files (or the hub): answers aligned, no shared questions."""
+        task = self.spec
+        self.check_options(opts)
         use_hub = opts.train_file is None and opts.dev_file is None
         train = load_squad_split(task, "train", opts.train_file, use_hub)
         dev = load_squad_split(task, "dev", opts.dev_file, use_hub)
