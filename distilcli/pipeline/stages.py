@@ -52,8 +52,16 @@ class Stage:
 
     def describe(self) -> str:
         """One line: what the stage runs, with its options (model references shown as @stage)."""
-        shown = " ".join(f"--{k.replace('_', '-')} {_show(v)}" for k, v in self.options.items() if v is not None)
+        shown = " ".join(_flag(k, v) for k, v in self.options.items() if v is not None)
         return f"{KINDS[self.kind]} {shown}".strip()
+
+
+def _flag(name: str, value: Any) -> str:
+    """``--name value``; a switch as ``--name`` or ``--no-name``."""
+    flag = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{flag}" if value else f"--no-{flag}"
+    return f"--{flag} {_show(value)}"
 
 
 def _show(value: Any) -> str:
