@@ -72,7 +72,7 @@ def pipeline_cmd(
         if out is None:
             raise BadInput("missing --out DIR: the folder for the stages and the tables")
         cfg = PipelineConfig(recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir, hub_dir=hub_dir,
-                             dry_run=dry_run, fail_under=list(fail_under or []))  # fmt: skip
+                             fail_under=list(fail_under or []))  # fmt: skip
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return

@@ -42,7 +42,7 @@ def split_gate(spec: str, example: str) -> tuple[str, float]:
     return name, bar
 
 
-def _outcome(spec: str, metric: str, bar: float, value: float | None) -> dict[str, Any]:
+def gate_outcome(spec: str, metric: str, bar: float, value: float | None) -> dict[str, Any]:
     """One gate's line in the report."""
     if value is None:
         return {"gate": spec, "metric": metric, "bar": bar, "value": None, "passed": False, "reason": "not measured"}
@@ -101,9 +101,9 @@ def check_gates(gates: list[Gate], metrics: dict[str, float], evaluated: list[st
     for gate in gates:
         keys = gate.keys(metrics, evaluated)
         if not keys or any(key not in metrics for key in keys):
-            outcomes.append(_outcome(gate.spec, ", ".join(keys) or gate.metric, gate.bar, None))
+            outcomes.append(gate_outcome(gate.spec, ", ".join(keys) or gate.metric, gate.bar, None))
             continue
-        outcomes += [_outcome(gate.spec, key, gate.bar, metrics[key]) for key in keys]
+        outcomes += [gate_outcome(gate.spec, key, gate.bar, metrics[key]) for key in keys]
     return outcomes
 
 
@@ -129,4 +129,4 @@ def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
 
 def check_squad_gates(gates: list[tuple[str, float]], metrics: dict[str, float]) -> list[dict[str, Any]]:
     """Each SQuAD gate's outcome; a metric the run did not produce fails its gate."""
-    return [_outcome(f"{key}={bar:g}", key, bar, metrics.get(key)) for key, bar in gates]
+    return [gate_outcome(f"{key}={bar:g}", key, bar, metrics.get(key)) for key, bar in gates]

@@ -77,7 +77,7 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     import torch
 
     start = time.perf_counter()
-    gates, tasks, teacher = _check_options(cfg)
+    gates, tasks, teacher = check_options(cfg)
     results = _read_dev_sets(cfg, tasks)  # every dev file read (and a bad row refused) before any model
     _attach_models(cfg, tasks, results)
     # Dynamically quantized linear layers run on the CPU only.
@@ -112,7 +112,7 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
 # -- phases ---------------------------------------------------------------------------------------
 
 
-def _check_options(cfg: EvalGlueConfig) -> tuple[list[Gate], list[GlueTask], dict[str, float] | None]:
+def check_options(cfg: EvalGlueConfig) -> tuple[list[Gate], list[GlueTask], dict[str, float] | None]:
     """(gates, tasks, teacher scores): every option checked before any file is read."""
     if not cfg.model:
         raise BadInput("missing required option --model: a fine-tuned model folder (or TASK=DIR, repeatable)")

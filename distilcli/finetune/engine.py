@@ -1,7 +1,7 @@
-"""``run_finetune``: fine-tune a model on one GLUE task or SQuAD, keep the best dev checkpoint.
+"""``run_finetune``: fine-tune a model on one GLUE task or SQuAD, keep the best checkpoint (chosen on dev or held-out training data).
 
 A thin recipe: the task comes from the registry (:func:`distilcli.tasks.registry.get_task`), the
-run on it (steps, evaluation on dev, best model, early stopping, resume) is
+run on it (steps, evaluation on dev or a held-out slice (--select-on), best model, early stopping, resume) is
 :func:`distilcli.training.task_run.run_task_training`. The phases: check the options and read
 the data, prepare ``--out``, train each seed, report (the median seed with ``--seeds``).
 """

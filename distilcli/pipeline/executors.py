@@ -113,9 +113,9 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path) -> None:
     elif kind in ("distill", "task_distill", "finetune"):
         _check_training(kind, options, run_dir)
     elif kind == "eval_int8":
-        from distilcli.evaluate.glue_eval import EvalGlueConfig
+        from distilcli.evaluate.glue_eval import EvalGlueConfig, check_options as check_eval_options
 
-        _config(EvalGlueConfig, {k: v for k, v in options.items() if k != "model"}, model=["@"], quantize="dynamic-int8")
+        check_eval_options(_config(EvalGlueConfig, {k: v for k, v in options.items() if k != "model"}, model=["@"], quantize="dynamic-int8"))
     elif kind == "benchmark":
         from distilcli.benchmark.config import BenchmarkConfig, check_options
 

@@ -16,8 +16,8 @@ import yaml
 from distilcli.errors import BadInput
 from distilcli.fsutil import atomic_write_text
 from distilcli.pipeline.recipe import Recipe, parse_recipe
-from distilcli.pipeline.state import STATE_FILE, stage_reports
 from distilcli.pipeline.stages import Inputs, Stage, plan
+from distilcli.pipeline.state import stage_models, stage_reports, stage_state
 from distilcli.pipeline.tables import Results, flat_metrics, gather, render_tables
 from distilcli.reports import Report
 
@@ -50,23 +50,12 @@ def regenerate(out: Path) -> Report:
     return write_outputs(Path(out), recipe, inputs, 0.0, {"folder": str(out)})
 
 
-def _models(out: Path, stages: list[Stage]) -> dict[str, str]:
-    models = {}
-    for stage in stages:
-        path = out / stage.name / STATE_FILE
-        if path.is_file():
-            model = json.loads(path.read_text(encoding="utf-8")).get("model")
-            if model:
-                models[stage.name] = model
-    return models
-
-
 def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, config: dict[str, Any]) -> Report:
     """Gather the stage reports into the pipeline report, ``tables.md`` and ``summary.png``."""
     out = Path(out)
     stages = plan(recipe, inputs)
     reports = stage_reports(out, stages)
-    results = gather(recipe, stages, reports, _models(out, stages))
+    results = gather(recipe, stages, reports, stage_models(out, stages))
     metrics = flat_metrics(recipe, results)
     tables = render_tables(recipe, results, metrics)
     atomic_write_text(out / TABLES_FILE, tables)
@@ -87,8 +76,8 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
 
 
 def _wall(out: Path, stage: Stage) -> float | None:
-    path = out / stage.name / STATE_FILE
-    return json.loads(path.read_text(encoding="utf-8")).get("wall_s") if path.is_file() else None
+    state = stage_state(out, stage.name)
+    return state.get("wall_s") if state else None
 
 
 def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[str, float]) -> bool:

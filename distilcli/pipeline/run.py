@@ -15,7 +15,7 @@ from typing import Any
 
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
-from distilcli.evaluate.gates import split_gate
+from distilcli.evaluate.gates import gate_outcome, split_gate
 from distilcli.pipeline.executors import check_stage
 from distilcli.pipeline.outputs import REPORT_FILE, keep_recipe, write_outputs
 from distilcli.pipeline.recipe import Recipe, load_recipe
@@ -36,7 +36,6 @@ class PipelineConfig:
     corpus: str | None = None
     glue_dir: Path | None = None
     hub_dir: Path | None = None
-    dry_run: bool = False
     fail_under: list[str] = field(default_factory=list)
 
 
@@ -54,18 +53,20 @@ def parse_gates(specs: list[str]) -> list[tuple[str, str, float]]:
     return gates
 
 
-def check_gates(gates: list[tuple[str, str, float]], metrics: dict[str, float]) -> list[dict[str, Any]]:
-    """One outcome per gate, in the shape eval-glue's use; a metric not measured fails."""
-    outcomes = []
-    for spec, metric, bar in gates:
-        value = metrics.get(metric)
-        outcome = {"gate": spec, "metric": metric, "bar": bar, "value": value, "passed": value is not None and value >= bar}
-        outcomes.append(outcome | ({"reason": "not measured"} if value is None else {}))
-    return outcomes
+def gate_outcomes(gates: list[tuple[str, str, float]], metrics: dict[str, float]) -> list[dict[str, Any]]:
+    """One outcome per gate, as eval-glue's; a metric not measured fails."""
+    return [gate_outcome(spec, metric, bar, metrics.get(metric)) for spec, metric, bar in gates]
+
+
+def _absolute(value: str | Path | None) -> str | None:
+    """A local path made absolute (the same data gives the same fingerprints from any folder); hub ids as given."""
+    if value is None:
+        return None
+    return str(Path(value).resolve()) if Path(value).exists() else str(value)
 
 
 def _inputs(cfg: PipelineConfig) -> Inputs:
-    return Inputs(cfg.corpus, str(cfg.glue_dir) if cfg.glue_dir else None, str(cfg.hub_dir) if cfg.hub_dir else None)
+    return Inputs(_absolute(cfg.corpus), _absolute(cfg.glue_dir), _absolute(cfg.hub_dir))
 
 
 def _check_inputs(recipe: Recipe, inputs: Inputs) -> None:
@@ -82,6 +83,7 @@ def plan_pipeline(cfg: PipelineConfig) -> tuple[Recipe, list[tuple[Stage, str]]]
     """The recipe and every stage with its state in ``--out`` (todo, done, resume, redo): ``--dry-run``."""
     recipe = load_recipe(cfg.recipe)
     parse_gates(cfg.fail_under)
+    _check_inputs(recipe, _inputs(cfg))
     check_out(cfg.out)
     return recipe, [(stage, status(Path(cfg.out), stage)) for stage in plan(recipe, _inputs(cfg))]
 
@@ -104,7 +106,7 @@ def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
     ran = run_stages(out, stages)
     report = write_outputs(out, recipe, inputs, time.perf_counter() - start, config_to_dict(cfg))
     report.body["this_run"] = [{"stage": stage.name, "done": how} for stage, how in ran]
-    outcomes = check_gates(gates, report.metrics)
+    outcomes = gate_outcomes(gates, report.metrics)
     report.body["gates"] = outcomes
     write_report(report, out / REPORT_FILE)
     return report, outcomes

@@ -91,7 +91,8 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
     """Every stage of ``recipe``, dependencies first, fingerprints filled in."""
     shape = {"layers": recipe.layers, "layer_map": recipe.layer_map, "arch": recipe.arch}
     stages = [Stage("student-init", "student", {"teacher": recipe.teacher, **shape}, arm="baseline")]
-    general = {"teacher": recipe.teacher, **shape, "corpus": inputs.corpus, **recipe.distill}
+    # --corpus on the command line wins over a corpus the recipe names.
+    general = {"teacher": recipe.teacher, **shape, **recipe.distill, "corpus": inputs.corpus or recipe.distill.get("corpus")}
     stages.append(Stage("distill", "distill", general, arm="student"))
     for arm in recipe.ablations:
         if arm == "random_init":

@@ -29,9 +29,9 @@ RUN_DIR = "run"
 PIPELINE_MARKER = ".distil-pipeline"
 
 
-def stage_state(out: Path, stage: Stage) -> dict[str, Any] | None:
-    """What ``DIR/<stage>/stage.json`` records, or None for a stage never started."""
-    path = Path(out) / stage.name / STATE_FILE
+def stage_state(out: Path, name: str) -> dict[str, Any] | None:
+    """What ``DIR/<name>/stage.json`` records, or None for a stage never started."""
+    path = Path(out) / name / STATE_FILE
     if not path.is_file():
         return None
     try:
@@ -40,15 +40,25 @@ def stage_state(out: Path, stage: Stage) -> dict[str, Any] | None:
         raise BadInput(f"{path} is not a pipeline stage file: remove {path.parent} or choose another --out") from None
 
 
+def _finished_at(out: Path, name: str) -> float | None:
+    state = stage_state(out, name)
+    return state.get("finished_at") if state and state.get("status") == "done" else None
+
+
 def status(out: Path, stage: Stage) -> str:
-    """``done`` (same fingerprint, finished), ``resume`` (interrupted), ``redo`` (edited) or ``todo``."""
-    state = stage_state(out, stage)
+    """``done`` (same fingerprint, finished), ``resume`` (interrupted), ``redo`` (edited) or ``todo``.
+
+    A finished stage is redone too when a stage it depends on finished again since (its model
+    changed although no option did, e.g. after that stage's report was removed).
+    """
+    state = stage_state(out, stage.name)
     if state is None:
         return "todo"
     if state.get("fingerprint") != stage.fingerprint:
         return "redo"
     if state.get("status") == "done" and (Path(out) / stage.name / REPORT_FILE).is_file():
-        return "done"
+        inputs = {dep: _finished_at(out, dep) for dep in stage.deps}
+        return "done" if state.get("inputs", {}) == inputs else "redo"
     return "resume"
 
 
@@ -65,7 +75,8 @@ def _resolve(value: Any, out: Path) -> Any:
     if isinstance(value, list):
         return [_resolve(v, out) for v in value]
     if isinstance(value, str) and value.startswith("@"):
-        state = json.loads((out / value[1:] / STATE_FILE).read_text(encoding="utf-8"))
+        state = stage_state(out, value[1:])
+        assert state is not None and state.get("model"), value  # dependencies run first
         return state["model"]
     return value
 
@@ -82,7 +93,14 @@ def run_stage(out: Path, stage: Stage, how: str) -> Report:
     options = {k: _resolve(v, out) for k, v in stage.options.items() if v is not None}
     report, model = EXECUTORS[stage.kind](options, folder / RUN_DIR, how == "resume")
     write_report(report, folder / REPORT_FILE)
-    state |= {"status": "done", "model": str(model) if model else None, "wall_s": round(time.perf_counter() - started, 1)}
+    state |= {
+        "status": "done",
+        "model": str(model) if model else None,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "finished_at": time.time(),
+        # When each dependency finished: a dependency run again later makes this stage stale.
+        "inputs": {dep: _finished_at(out, dep) for dep in stage.deps},
+    }
     atomic_write_text(folder / STATE_FILE, json.dumps(state, indent=2, default=str))
     return report
 
@@ -110,3 +128,13 @@ def run_stages(out: Path, stages: list[Stage]) -> list[tuple[Stage, str]]:
 def stage_reports(out: Path, stages: list[Stage]) -> dict[str, Report]:
     """The report of every finished stage, by stage name."""
     return {s.name: load_report(Path(out) / s.name / REPORT_FILE) for s in stages if status(out, s) == "done"}
+
+
+def stage_models(out: Path, stages: list[Stage]) -> dict[str, str]:
+    """The model folder of every finished stage that made one, by stage name."""
+    models = {}
+    for stage in stages:
+        state = stage_state(out, stage.name)
+        if state and state.get("model") and status(out, stage) == "done":
+            models[stage.name] = state["model"]
+    return models

@@ -60,13 +60,14 @@ def gather(recipe: Recipe, stages: list[Stage], reports: dict[str, Report], mode
             results.facts.setdefault("glue", {})[stage.task] = {
                 "train_examples": report.metrics.get("train_examples"),
                 "dev_examples": report.metrics.get("dev_examples"),
-                "selection": report.body.get("selection", recipe.selection),
+                "selection": report.body.get("selection", {"on": recipe.selection}),
             }
         elif stage.kind == "eval_int8":
             results.glue.setdefault("student_int8", {})[stage.task or ""] = float(report.metrics[f"{stage.task}.score"])
         elif stage.kind in ("finetune", "task_distill"):
-            exact = report.metrics.get("exact_match", report.metrics.get("exact"))
-            results.squad[stage.arm] = {"exact_match": float(exact or 0.0), "f1": float(report.metrics["f1"])}
+            # v1.1 names it exact_match, v2.0 exact (the official scripts' keys).
+            exact = report.metrics["exact_match"] if "exact_match" in report.metrics else report.metrics["exact"]
+            results.squad[stage.arm] = {"exact_match": float(exact), "f1": float(report.metrics["f1"])}
     if "benchmark" in reports:
         _gather_benchmark(results, reports["benchmark"], recipe, models)
     return results

@@ -12,21 +12,25 @@ def task_model_card(info: dict[str, Any], tags: list[str], auto_class: str) -> s
     ft = info["finetune"]
     best = ft["best"]
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in best["metrics"].items())
+    # Older folders lack these two: they were fine-tuned and selected on dev.
+    where = "held-out training examples" if ft.get("selected_on") == "holdout" else "dev"
+    made_with = ft.get("made_with", "distil finetune")
+    verb = "fine-tuned" if made_with == "distil finetune" else "distilled"
     facts = [
         ("base model", f"`{ft['base_model']}` ({ft['model_type']})"),
         ("task", f"{ft['task_display']} ({ft['train_examples']:,} training examples{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''})"),
         ("training data", f"`{ft['train_source']}`"),
         ("dev data", f"`{ft['dev_source']}` ({ft['dev_examples']:,} examples)"),
         ("training", f"{ft['steps']:,} steps × batch {ft['batch_size']}, lr {ft['lr']:g}, seed {ft['seed']}"),
-        ("best checkpoint", f"step {best['step']:,}: {metrics}"),
-        ("made with", f"distilcli {ft['distilcli_version']}, `distil finetune`"),
+        ("best checkpoint", f"step {best['step']:,}, on {where}: {metrics}"),
+        ("made with", f"distilcli {ft['distilcli_version']}, `{made_with}`"),
     ]
     summary = (
-        f"`{ft['base_model']}` fine-tuned on {ft['task_display']}; this folder holds the checkpoint with the best "
-        f"dev {ft['primary_metric']}. Full provenance is in config.json under `distilcli`."
+        f"`{ft['base_model']}` {verb} on {ft['task_display']}; this folder holds the checkpoint with the best "
+        f"{ft['primary_metric']} on {where}. Full provenance is in config.json under `distilcli`."
     )
     return render_model_card(
-        f"{ft['base_model']} fine-tuned on {ft['task_display']}", summary, facts, ".",
+        f"{ft['base_model']} {verb} on {ft['task_display']}", summary, facts, ".",
         tags,
         auto_class=auto_class,
     )

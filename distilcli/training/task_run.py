@@ -3,10 +3,12 @@
 The task (a :mod:`distilcli.tasks` registry entry) supplies the head, the features and the dev
 scoring; a :class:`~distilcli.training.task_protocols.Guide` (task distillation) supplies the
 teacher's loss. The steps are the shared :class:`~distilcli.training.loop.TrainLoop`; this module
-adds evaluation on dev every ``eval_every`` steps (once per epoch by default), the best model
-saved at the top of ``out``, early stopping, and a resume that redoes an evaluation Ctrl-C cut short.
+adds evaluation every ``eval_every`` steps (once per epoch by default) on dev, or with
+``--select-on holdout`` on a held-out slice of the training data (dev then scored once, on the
+chosen model), the best model saved at the top of ``out``, early stopping, and a resume that
+redoes an evaluation Ctrl-C cut short.
 
-Every process evaluates the whole dev set, so all agree on "best" without messaging.
+Every process evaluates the whole evaluation set, so all agree on "best" without messaging.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class TaskRun:
     total_steps: int
     eval_every: int
     log: Callable[[str], None]
+    #: The command this run serves: "distil finetune", or "distil distill --task" (with a teacher's guide).
+    command: str = "distil finetune"
     record: dict[str, Any] = field(default_factory=lambda: {"history": [], "losses": [], "best": None, "bad_evals": 0, "stopped_early": False, "examples": 0})
 
 
@@ -65,6 +69,7 @@ def run_task_training(
     ``resumable`` are the options a --resume may change.
     """
     run = setup(entry, data, opts, model, guide)
+    run.command = "distil finetune" if guide is None else "distil distill --task"
     if guide is not None:
         guide.prepare(data.train_examples, run.loaded.tokenizer, run.accelerator.device)
     loop = make_loop(run, resumable)
@@ -148,7 +153,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         parts_text = "".join(f"  {name.removeprefix('loss_')} {np.mean(values):.4f}" for name, values in part_window.items())
         run.log(f"step {step}/{run.total_steps}  loss {np.mean(window):.4f}{parts_text}")
         part_window = {}
-        loop.bar.update(description=f"fine-tuning {spec.display_name}  loss {np.mean(window):.4f}")
+        loop.bar.update(description=f"{_verb(run)} {spec.display_name}  loss {np.mean(window):.4f}")
         window.clear()
 
     def after_step(step: int) -> bool:
@@ -167,7 +172,11 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
     loop.stopped = record["stopped_early"]
     hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=lambda: dict(record), end_step=end_step,
                       after_step=after_step, log_every=opts.log_every)  # fmt: skip
-    loop.run(run.batches.steps, hooks, description=f"fine-tuning {spec.display_name}", on_step=on_step)
+    loop.run(run.batches.steps, hooks, description=f"{_verb(run)} {spec.display_name}", on_step=on_step)
+
+
+def _verb(run: TaskRun) -> str:
+    return "fine-tuning" if run.command == "distil finetune" else "distilling"
 
 
 def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
@@ -209,6 +218,7 @@ def save_best(run: TaskRun, loop: TrainLoop) -> None:
         "train_limit": opts.train_limit, "dev_examples": len(data.dev.examples),
         "steps": loop.step, "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
         "max_seq_length": opts.max_seq_length, "best": run.record["best"], "distilcli_version": __version__,
+        "selected_on": parse_select_on(opts.select_on).on, "made_with": run.command,
         **run.entry.card_details(opts),
     }  # fmt: skip
     final.config.distilcli = info

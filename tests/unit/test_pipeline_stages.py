@@ -60,3 +60,33 @@ def test_editing_one_stage_changes_it_and_its_dependants_only() -> None:
 
 def test_same_recipe_same_fingerprints() -> None:
     assert _fingerprints(RECIPE) == _fingerprints(copy.deepcopy(RECIPE))
+
+
+def test_the_command_line_corpus_wins_over_the_recipe() -> None:
+    recipe = copy.deepcopy(RECIPE)
+    recipe["distill"]["corpus"] = "recipe.txt"
+    stages = {s.name: s for s in plan(parse_recipe(recipe, "t"), Inputs(corpus="given.txt"))}
+    assert stages["distill"].options["corpus"] == "given.txt"
+    stages = {s.name: s for s in plan(parse_recipe(recipe, "t"), Inputs())}
+    assert stages["distill"].options["corpus"] == "recipe.txt"
+
+
+def test_a_stage_is_stale_when_a_dependency_finished_again(tmp_path) -> None:
+    import json
+
+    from distilcli.pipeline.state import REPORT_FILE, STATE_FILE, status
+
+    stages = {s.name: s for s in plan(parse_recipe(RECIPE, "t"), Inputs(corpus="c.txt", glue_dir="glue"))}
+
+    def finish(name: str, at: float, inputs: dict) -> None:
+        (tmp_path / name).mkdir(exist_ok=True)
+        (tmp_path / name / REPORT_FILE).write_text("{}")
+        state = {"status": "done", "fingerprint": stages[name].fingerprint, "finished_at": at, "inputs": inputs}
+        (tmp_path / name / STATE_FILE).write_text(json.dumps(state))
+
+    finish("distill", 1.0, {})
+    finish("glue-student-sst2", 2.0, {"distill": 1.0})
+    assert status(tmp_path, stages["glue-student-sst2"]) == "done"
+    finish("distill", 3.0, {})  # the distillation ran again (same options, a new model)
+    assert status(tmp_path, stages["glue-student-sst2"]) == "redo"
+    assert status(tmp_path, stages["glue-teacher-sst2"]) == "todo"

@@ -29,10 +29,13 @@ INT8 = (0.85, 0.79)
 SQUAD = {"teacher": (80.0, 87.5), "student": (70.0, 78.25), "baseline": (60.0, 70.5), "student_d": (72.0, 80.0)}
 
 
-def _finish(out: Path, fps: dict[str, str], name: str, report: Report, model: str | None = None) -> None:
+def _finish(out: Path, stages: dict, name: str, report: Report, model: str | None = None) -> None:
+    """A finished stage as the runner leaves it (every stage finished at time 1)."""
     (out / name).mkdir(parents=True)
     write_report(report, out / name / REPORT_FILE)
-    (out / name / STATE_FILE).write_text(json.dumps({"status": "done", "fingerprint": fps[name], "model": model, "wall_s": 1.0}))
+    state = {"status": "done", "fingerprint": stages[name].fingerprint, "model": model, "wall_s": 1.0,
+             "finished_at": 1.0, "inputs": {dep: 1.0 for dep in stages[name].deps}}  # fmt: skip
+    (out / name / STATE_FILE).write_text(json.dumps(state))
 
 
 def _report(command: str, metrics: dict[str, float], body: dict | None = None) -> Report:
@@ -56,9 +59,11 @@ def _benchmark(student: str) -> Report:
 def finished(tmp_path: Path) -> Path:
     recipe = parse_recipe(RECIPE, "t")
     inputs = Inputs(corpus="c.txt", glue_dir="glue")
-    fps = {s.name: s.fingerprint for s in plan(recipe, inputs)}
+    fps = {s.name: s for s in plan(recipe, inputs)}
     out = tmp_path / "run"
     _finish(out, fps, "distill", _report("distill", {"loss_final": 1.0}), model=str(out / "distill" / "run"))
+    _finish(out, fps, "distill-no_cos", _report("distill", {"loss_final": 1.0}), model=str(out / "distill-no_cos" / "run"))
+    _finish(out, fps, "student-init", _report("models student", {}), model=str(out / "student-init" / "run"))
     for arm, scores in SCORES.items():
         for task, score in zip(("sst2", "stsb"), scores):
             _finish(out, fps, f"glue-{arm}-{task}", _report("finetune", {"score": score, "train_examples": 100, "dev_examples": 50}))
