@@ -126,16 +126,15 @@ def check_train_options(opts: TrainOptions) -> None:
 
 def check_task_options(opts: TaskOptions) -> None:
     """:func:`check_train_options` plus the task run's own (evaluation, features)."""
-    for name in ("epochs", "batch_size", "grad_accum", "eval_batch_size", "lr", "log_every"):
-        check_positive(name, getattr(opts, name))
-    for name in ("max_steps", "eval_every", "train_limit", "max_seq_length"):
+    check_train_options(opts)
+    check_positive("eval_batch_size", opts.eval_batch_size)
+    for name in ("eval_every", "train_limit", "max_seq_length"):
         check_positive(name, getattr(opts, name), allow_none=True)
     if opts.max_seq_length is not None and opts.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {opts.max_seq_length} is too short: use at least 8")
     if opts.early_stopping < 0:
         raise BadInput(f"--early-stopping must be >= 0 evaluations, got {opts.early_stopping}")
     parse_select_on(opts.select_on)
-    check_train_options(opts)
 
 
 def warmup_steps(opts: TrainOptions, total_steps: int) -> int:

@@ -52,13 +52,14 @@ def check_model_outside(spec: str, out: Path, flag: str) -> None:
         raise BadInput(f"{flag} {spec} is inside --out {out}: write the run to another folder")
 
 
-def subsample(n: int, limit: int | None) -> list[int]:
+def subsample(n: int, limit: int | None, draw: int = 0) -> list[int]:
     """Indices of a fixed random subsample of ``limit`` rows, in file order.
 
     The draw does not depend on ``--seed``, so every seed of ``--seeds`` trains on the
-    same examples and their spread measures the seed alone.
+    same examples and their spread measures the seed alone. ``draw`` tells independent
+    subsamples apart (the training limit, the held-out slice).
     """
     if limit is None or limit >= n:
         return list(range(n))
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(draw)
     return sorted(rng.choice(n, size=limit, replace=False).tolist())

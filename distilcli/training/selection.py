@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
 from distilcli.errors import BadInput
 from distilcli.training.options import Selection
+from distilcli.training.run_files import subsample
 from distilcli.training.task_protocols import TaskData
 
 
@@ -30,7 +29,7 @@ def hold_out(data: TaskData, selection: Selection) -> TaskData:
     held = max(1, round(n * selection.fraction))
     if n - held < 1:
         raise BadInput(f"{n} training example(s) are too few to hold {selection.fraction:.0%} out: use --select-on dev")
-    chosen = set(np.random.default_rng(1).choice(n, size=held, replace=False).tolist())
+    chosen = set(subsample(n, held, draw=1))
     heldout = [e for i, e in enumerate(data.train_examples) if i in chosen]
     rest = [e for i, e in enumerate(data.train_examples) if i not in chosen]
     split = replace(data.train, examples=heldout, split="heldout")  # type: ignore[type-var]
