@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from distilcli.errors import BadInput
+from distilcli.errors import BadInput, first_line
 from distilcli.models.loading import load_tokenizer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,3 +64,20 @@ def padded_tokenizer(ref: ModelRef) -> Any:
     if tokenizer is None or tokenizer.pad_token_id is None:
         raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
     return tokenizer
+
+
+def load_with_head(auto_class: Any, ref: ModelRef, *, what: str, fix: str, for_training: bool, **options: Any) -> tuple[Any, list[str]]:
+    """``auto_class.from_pretrained(ref)`` and the head weights the checkpoint lacked.
+
+    For training a fresh head is fine; for evaluation a missing head is :class:`BadInput`
+    naming ``fix`` (the command that trains one). ``what`` names the head in messages.
+    """
+    try:
+        model, info = auto_class.from_pretrained(ref.path, output_loading_info=True, **options)
+    except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
+        raise BadInput(f"cannot load {ref.spec} as a {what} model ({first_line(exc)})") from None
+    missing = missing_weights(info)
+    if not for_training and missing:
+        more = " and more" if len(missing) > 1 else ""
+        raise BadInput(f"model {ref.spec} has no trained {what} head (missing {missing[0]}{more}): fine-tune it first with `{fix}`")
+    return model, missing

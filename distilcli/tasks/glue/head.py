@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from distilcli.errors import BadInput, first_line
+from distilcli.errors import BadInput
 from distilcli.models.adapters import adapter_for
 from distilcli.models.loading import load_config, quiet_transformers
 from distilcli.models.resolve import ModelRef
 from distilcli.tasks.glue.spec import GlueTask, resolve_task
-from distilcli.tasks.heads import LoadedClassifier, missing_weights, padded_tokenizer, task_of
+from distilcli.tasks.heads import LoadedClassifier, load_with_head, padded_tokenizer, task_of
 
 
 def _label_permutation(config: Any, task: GlueTask) -> list[int] | None:
@@ -77,17 +77,8 @@ def load_classifier(ref: ModelRef, task: GlueTask, *, for_training: bool, **kwar
     else:
         check_classifier_config(ref, task, config)
         permutation = _label_permutation(config, task)
-    try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            ref.path, output_loading_info=True, **options, **kwargs
-        )
-    except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
-        raise BadInput(f"cannot load {ref.spec} as a classifier ({first_line(exc)})") from None
-    missing = missing_weights(info)
-    if not for_training and missing:
-        raise BadInput(
-            f"model {ref.spec} has no trained classification head for {task.display_name} "
-            f"(missing {missing[0]}{' and more' if len(missing) > 1 else ''}): fine-tune it first with "
-            f"`distil finetune --model {ref.spec} --task {task.name}`"
-        )
+    model, missing = load_with_head(
+        AutoModelForSequenceClassification, ref, what="classification", for_training=for_training,
+        fix=f"distil finetune --model {ref.spec} --task {task.name}", **options, **kwargs,
+    )  # fmt: skip
     return LoadedClassifier(ref, model, padded_tokenizer(ref), adapter, missing, permutation)

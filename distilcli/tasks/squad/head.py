@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distilcli.errors import BadInput, first_line
+from distilcli.errors import BadInput
 from distilcli.models.adapters import adapter_for
 from distilcli.models.loading import load_config, quiet_transformers, usable_positions
 from distilcli.models.resolve import ModelRef
-from distilcli.tasks.heads import LoadedClassifier, missing_weights, padded_tokenizer, task_of
+from distilcli.tasks.heads import LoadedClassifier, load_with_head, padded_tokenizer, task_of
 from distilcli.tasks.squad.data import squad_task
 from distilcli.tasks.squad.features import QACollate, QAFeatures
 from distilcli.training.inference import run_longest_first
@@ -51,21 +51,13 @@ def load_qa_model(ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
     adapter = adapter_for(config)
     if not for_training:
         check_qa_config(ref, config)
-    try:
-        model, info = AutoModelForQuestionAnswering.from_pretrained(
-            ref.path, output_loading_info=True, num_labels=2, ignore_mismatched_sizes=for_training
-        )
-    except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
-        raise BadInput(f"cannot load {ref.spec} as a question-answering model ({first_line(exc)})") from None
-    missing = missing_weights(info)
-    if not for_training and missing:
-        raise BadInput(
-            f"model {ref.spec} has no trained question-answering head (missing {missing[0]}"
-            f"{' and more' if len(missing) > 1 else ''}): fine-tune it first with `distil finetune --model {ref.spec} --task squad`"
-        )
-    tokenizer = padded_tokenizer(ref)
+    tokenizer = padded_tokenizer(ref)  # checked before any weight is read
     if not getattr(tokenizer, "is_fast", False):
         raise BadInput(f"model {ref.spec}: SQuAD needs a fast tokenizer (tokenizer.json) for character offsets")
+    model, missing = load_with_head(
+        AutoModelForQuestionAnswering, ref, what="question-answering", for_training=for_training,
+        fix=f"distil finetune --model {ref.spec} --task squad", num_labels=2, ignore_mismatched_sizes=for_training,
+    )  # fmt: skip
     return LoadedClassifier(ref, model, tokenizer, adapter, missing)
 
 
