@@ -63,3 +63,21 @@ def validate(cfg: DistillConfig) -> None:
     else:
         check_output_dir(cfg.out, cfg.overwrite)
     check_corpus(CorpusSpec(cfg.corpus, cfg.text_field, cfg.document_per))
+    if cfg.student:
+        check_student_config(cfg)
+
+
+def check_student_config(cfg: DistillConfig) -> None:
+    """An existing --student fits the teacher and --layer-map: read from the config files, before any weight."""
+    from distilcli.models.adapters import adapter_for
+    from distilcli.models.loading import load_config
+    from distilcli.models.resolve import resolve_model
+    from distilcli.models.student import parse_layer_map
+
+    student, teacher = (load_config(resolve_model(str(spec))) for spec in (cfg.student, cfg.teacher))
+    if student.vocab_size != teacher.vocab_size:
+        raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
+    layer_map = parse_layer_map(cfg.layer_map)
+    n = adapter_for(student).num_layers(student)
+    if layer_map is not None and len(layer_map) != n:
+        raise BadInput(f"--layer-map has {len(layer_map)} layers but the student has {n}")

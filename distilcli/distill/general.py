@@ -88,6 +88,7 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     log = progress.log if accelerator.is_main_process else (lambda message: None)
     teacher, tokenizer = load_teacher(cfg, accelerator, eager, log)
     corpus = prepare_corpus(cfg, accelerator, tokenizer)
+    clear_old_run(cfg, accelerator)
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
     student = build_student_model(cfg, teacher, eager)
     loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
@@ -111,7 +112,7 @@ def start_accelerator(cfg: DistillConfig) -> tuple[Accelerator, dict[str, str]]:
 
 
 def load_teacher(cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, str], log: Callable[[str], None]) -> tuple[LoadedModel, Any]:
-    """The teacher and its tokenizer, and the MLM-head question, before any data work; then --overwrite."""
+    """The teacher and its tokenizer, and the MLM-head question, before any data work."""
     from distilcli.models.loading import load_mlm_model, load_tokenizer
     from distilcli.models.resolve import resolve_model
 
@@ -128,13 +129,20 @@ def load_teacher(cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, 
     if tokenizer is None or tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
         raise BadInput(f"teacher {cfg.teacher} has no tokenizer with mask and pad tokens: add its tokenizer files to the folder")
     teacher.model.to(accelerator.device)
+    return teacher, tokenizer
+
+
+def clear_old_run(cfg: DistillConfig, accelerator: Accelerator) -> None:
+    """With --overwrite, remove the old run once every input has passed its checks (corpus included).
+
+    Done before the teacher's head is fitted into ``out``, so the old run's files never mix with
+    this run's; never before, so a bad input leaves the old run as it was.
+    """
     if cfg.overwrite and not cfg.resume and cfg.out.exists() and accelerator.is_main_process:
-        # Checked and confirmed: the old run goes now, so its files never mix with this run's.
         import shutil
 
         shutil.rmtree(cfg.out)
     accelerator.wait_for_everyone()
-    return teacher, tokenizer
 
 
 def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any) -> Corpus:

@@ -202,3 +202,28 @@ def test_distilbert_student_and_intermediate_losses(tiny_models: dict[str, Path]
     assert {"hidden_final", "attention_final", "mse_final"} <= set(report.metrics)
     student = AutoModelForMaskedLM.from_pretrained(tmp_path / "d")
     assert isinstance(student, DistilBertForMaskedLM) and student.config.n_layers == 2
+
+
+def test_overwrite_keeps_the_old_run_when_the_corpus_is_too_small(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run_distill(config(tiny_models["bert"], corpus, out))
+    small = tmp_path / "small.txt"
+    # Text, but every line shorter than --min-tokens: no chunk survives (found only once it is tokenised).
+    small.write_text("\n".join(" ".join(WORDS[i : i + 4]) for i in range(0, 40, 4)) + "\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="no chunk of at least 12 tokens"):
+        run_distill(config(tiny_models["bert"], small, out, overwrite=True))
+    assert (out / "config.json").is_file() and (out / "checkpoints").is_dir()  # the old run is untouched
+
+
+def test_a_student_with_another_vocabulary_is_refused_from_its_config(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    student = tmp_path / "student"
+    shutil.copytree(tiny_models["bert"], student)
+    settings = json.loads((student / "config.json").read_text())
+    settings["vocab_size"] += 1
+    (student / "config.json").write_text(json.dumps(settings))  # weights no longer match: never read
+    with pytest.raises(BadInput, match="vocabularies differ"):
+        run_distill(config(tiny_models["bert"], corpus, tmp_path / "run", student=str(student)))
+    assert not (tmp_path / "run").exists()
