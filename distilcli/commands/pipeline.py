@@ -8,7 +8,16 @@ import typer
 
 from distilcli.commands import _ui
 from distilcli.commands._options import (
-    CorpusOpt, Defaults, FailUnderOpt, GlueDirOpt, HubDirOpt, JsonOpt, OutOpt, OutputOpt, field_defaults, help_defaults,
+    CorpusOpt,
+    Defaults,
+    FailUnderOpt,
+    GlueDirOpt,
+    HubDirOpt,
+    JsonOpt,
+    OutOpt,
+    OutputOpt,
+    field_defaults,
+    help_defaults,
 )  # fmt: skip
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,13 +49,19 @@ def _defaults() -> Defaults:
 
 @help_defaults(_defaults)
 def pipeline_cmd(
-    recipe: Annotated[str, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")],
+    recipe: Annotated[
+        str, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
+    ],
     out: OutOpt = None,
     corpus: CorpusOpt = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
-    print_: Annotated[bool, typer.Option("--print", help="Write the recipe as YAML to stdout (to edit and pass back) and exit.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the stages, what each runs and which are already done; run nothing.")] = False,
+    print_: Annotated[
+        bool, typer.Option("--print", help="Write the recipe as YAML to stdout (to edit and pass back) and exit.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the stages, what each runs and which are already done; run nothing.")
+    ] = False,
     fail_under: FailUnderOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -67,7 +82,9 @@ def pipeline_cmd(
         if print_:
             import yaml
 
-            typer.echo(yaml.safe_dump(load_recipe(recipe).to_yaml_dict(), sort_keys=False, allow_unicode=True), nl=False)
+            typer.echo(
+                yaml.safe_dump(load_recipe(recipe).to_yaml_dict(), sort_keys=False, allow_unicode=True), nl=False
+            )
             return
         if out is None:
             raise BadInput("missing --out DIR: the folder for the stages and the tables")

@@ -11,6 +11,7 @@ save and report.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -133,15 +134,9 @@ def load_teacher(cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, 
 
 
 def clear_old_run(cfg: DistillConfig, accelerator: Accelerator) -> None:
-    """With --overwrite, remove the old run once every input has passed its checks (corpus included).
-
-    Done before the teacher's head is fitted into ``out``, so the old run's files never mix with
-    this run's; never before, so a bad input leaves the old run as it was.
-    """
+    """With --overwrite, remove the old run once every input (the corpus too) has passed its checks."""
     if cfg.overwrite and not cfg.resume and cfg.out.exists() and accelerator.is_main_process:
-        import shutil
-
-        shutil.rmtree(cfg.out)
+        shutil.rmtree(cfg.out)  # before the head is fitted into out: no old file mixes with this run's
     accelerator.wait_for_everyone()
 
 

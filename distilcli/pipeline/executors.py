@@ -63,7 +63,11 @@ def run_finetune_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> 
     from distilcli.finetune.engine import run_finetune
 
     # Fine-tuning resumes from its folder (finished seeds are kept, the current one continues).
-    flags = {"resume": True, "overwrite": False} if resume and (run_dir / "run_config.json").is_file() else {"resume": False, "overwrite": run_dir.exists()}
+    flags = (
+        {"resume": True, "overwrite": False}
+        if resume and (run_dir / "run_config.json").is_file()
+        else {"resume": False, "overwrite": run_dir.exists()}
+    )
     report = run_finetune(_config(FinetuneConfig, options, out=run_dir, **flags))
     return report, Path(report.artifacts["model"])
 
@@ -105,7 +109,9 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path) -> None:
     A bad option in the last stage of a recipe fails in seconds, not after an hour of the others.
     Model references to earlier stages (``@stage``) stand for folders that do not exist yet.
     """
-    options = {k: (f"{run_dir}/@{v[1:]}" if isinstance(v, str) and v.startswith("@") else v) for k, v in options.items()}
+    options = {
+        k: (f"{run_dir}/@{v[1:]}" if isinstance(v, str) and v.startswith("@") else v) for k, v in options.items()
+    }
     if kind in ("student", "random_init"):
         from distilcli.models.student import StudentConfig, parse_layer_map
 
@@ -113,9 +119,14 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path) -> None:
     elif kind in ("distill", "task_distill", "finetune"):
         _check_training(kind, options, run_dir)
     elif kind == "eval_int8":
-        from distilcli.evaluate.glue_eval import EvalGlueConfig, check_options as check_eval_options
+        from distilcli.evaluate.glue_eval import EvalGlueConfig
+        from distilcli.evaluate.glue_eval import check_options as check_eval_options
 
-        check_eval_options(_config(EvalGlueConfig, {k: v for k, v in options.items() if k != "model"}, model=["@"], quantize="dynamic-int8"))
+        check_eval_options(
+            _config(
+                EvalGlueConfig, {k: v for k, v in options.items() if k != "model"}, model=["@"], quantize="dynamic-int8"
+            )
+        )
     elif kind == "benchmark":
         from distilcli.benchmark.config import BenchmarkConfig, check_options
 

@@ -59,20 +59,40 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
     metrics = flat_metrics(recipe, results)
     tables = render_tables(recipe, results, metrics)
     atomic_write_text(out / TABLES_FILE, tables)
-    artifacts = {f"stage.{name}": str(out / name / "report.json") for name in reports} | {"tables": str(out / TABLES_FILE)}
+    artifacts = {f"stage.{name}": str(out / name / "report.json") for name in reports} | {
+        "tables": str(out / TABLES_FILE)
+    }
     if _write_summary(out / SUMMARY_FILE, recipe, results, metrics):
         artifacts["summary"] = str(out / SUMMARY_FILE)
     body = {
         "recipe": recipe.to_yaml_dict(),
-        "stages": [{"name": s.name, "kind": s.kind, "arm": s.arm, "task": s.task, "fingerprint": s.fingerprint,
-                    "finished": s.name in reports, "wall_s": _wall(out, s)} for s in stages],  # fmt: skip
+        "stages": [
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "arm": s.arm,
+                "task": s.task,
+                "fingerprint": s.fingerprint,
+                "finished": s.name in reports,
+                "wall_s": _wall(out, s),
+            }
+            for s in stages
+        ],
         "tables": tables,
         "glue": results.glue,
         "squad": results.squad,
         "benchmark": results.bench,
     }
     primary = "glue.student.macro_retention" if "glue.student.macro_retention" in metrics else None
-    return Report.create("pipeline", config=config, metrics=metrics, primary_metric=primary, artifacts=artifacts, body=body, duration_s=duration_s)
+    return Report.create(
+        "pipeline",
+        config=config,
+        metrics=metrics,
+        primary_metric=primary,
+        artifacts=artifacts,
+        body=body,
+        duration_s=duration_s,
+    )
 
 
 def _wall(out: Path, stage: Stage) -> float | None:
@@ -82,7 +102,11 @@ def _wall(out: Path, stage: Stage) -> float | None:
 
 def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[str, float]) -> bool:
     """Each arm's GLUE macro against its speed-up, marker size by parameters; False when nothing to plot."""
-    points = [(arm, metrics[f"glue.{arm}.macro"], results.bench.get(arm)) for arm in results.glue if f"glue.{arm}.macro" in metrics]
+    points = [
+        (arm, metrics[f"glue.{arm}.macro"], results.bench.get(arm))
+        for arm in results.glue
+        if f"glue.{arm}.macro" in metrics
+    ]
     if not points:
         return False
     try:

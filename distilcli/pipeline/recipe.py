@@ -31,7 +31,20 @@ _STUDENT_KEYS = {"layers", "layer_map", "arch"}
 _GLUE_KEYS = {"tasks", "seeds", "selection", "finetune", "int8"}
 _SQUAD_KEYS = {"task", "train_file", "dev_file", "finetune", "distill"}
 #: Options the pipeline sets itself for every stage: a recipe may not name them.
-_RESERVED = {"teacher", "student", "model", "task", "out", "resume", "overwrite", "seeds", "output", "layers", "layer_map", "arch"}
+_RESERVED = {
+    "teacher",
+    "student",
+    "model",
+    "task",
+    "out",
+    "resume",
+    "overwrite",
+    "seeds",
+    "output",
+    "layers",
+    "layer_map",
+    "arch",
+}
 
 
 @dataclass
@@ -65,8 +78,18 @@ class Recipe:
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """The recipe in its YAML layout (what ``--print`` writes and ``load_recipe`` reads)."""
-        student = {k: v for k, v in (("layers", self.layers), ("layer_map", self.layer_map), ("arch", self.arch)) if v is not None}
-        glue = {"tasks": self.glue_tasks, "seeds": self.seeds, "selection": self.selection, "finetune": self.finetune, "int8": self.int8}
+        student = {
+            k: v
+            for k, v in (("layers", self.layers), ("layer_map", self.layer_map), ("arch", self.arch))
+            if v is not None
+        }
+        glue = {
+            "tasks": self.glue_tasks,
+            "seeds": self.seeds,
+            "selection": self.selection,
+            "finetune": self.finetune,
+            "int8": self.int8,
+        }
         return {"recipe": self.name, "description": self.description, "teacher": self.teacher, "student": student,
                 "distill": self.distill, "arms": self.arms, "glue": glue, "squad": self.squad,
                 "benchmark": self.benchmark}  # fmt: skip
@@ -86,11 +109,15 @@ def load_recipe(spec: str | Path) -> Recipe:
     elif not path.is_file():
         close = difflib.get_close_matches(str(spec), builtin_names(), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise BadInput(f"--recipe {spec}: no such built-in recipe or file: {hint}built-in: {', '.join(builtin_names())}")
+        raise BadInput(
+            f"--recipe {spec}: no such built-in recipe or file: {hint}built-in: {', '.join(builtin_names())}"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise BadInput(f"recipe {path} is not readable YAML ({str(exc).strip().splitlines()[0]}): fix the file") from None
+        raise BadInput(
+            f"recipe {path} is not readable YAML ({str(exc).strip().splitlines()[0]}): fix the file"
+        ) from None
     if not isinstance(data, dict):
         raise BadInput(f"recipe {path} must be a mapping (recipe, teacher, student, distill, arms, glue, ...)")
     return parse_recipe(data, str(path))
@@ -114,7 +141,10 @@ def parse_recipe(data: dict[str, Any], source: str) -> Recipe:
         arch=student.get("arch"),
         distill=_options(data.get("distill"), "distill", source, allow={"corpus"}),
         arms=list(data.get("arms") or ["teacher", "student", "baseline"]),
-        glue_tasks={str(k): _options(v, "finetune", source, prefix=f"glue.tasks.{k}.") for k, v in _mapping(glue.get("tasks"), source, "glue.tasks").items()},
+        glue_tasks={
+            str(k): _options(v, "finetune", source, prefix=f"glue.tasks.{k}.")
+            for k, v in _mapping(glue.get("tasks"), source, "glue.tasks").items()
+        },
         finetune=_options(glue.get("finetune"), "finetune", source, prefix="glue.finetune."),
         seeds=[int(s) for s in glue.get("seeds") or [42]],
         selection=str(glue.get("selection") or "holdout"),
@@ -131,7 +161,9 @@ def _check_recipe(recipe: Recipe, source: str) -> None:
     if unknown:
         raise BadInput(f"recipe {source}: unknown arm(s) {', '.join(unknown)}; known: {', '.join(ARMS)}")
     if "student" not in recipe.arms:
-        raise BadInput(f"recipe {source}: arms must include 'student' (the distilled student every other arm is compared with)")
+        raise BadInput(
+            f"recipe {source}: arms must include 'student' (the distilled student every other arm is compared with)"
+        )
     if len(set(recipe.arms)) != len(recipe.arms):
         raise BadInput(f"recipe {source}: an arm is listed twice in {recipe.arms}")
     if recipe.selection not in SELECTIONS:
@@ -141,7 +173,9 @@ def _check_recipe(recipe: Recipe, source: str) -> None:
     for arm in recipe.ablations:
         change = ABLATIONS[arm]
         if change and all(float(recipe.distill.get(k, _distill_default(k))) == v for k, v in change.items()):
-            raise BadInput(f"recipe {source}: ablation {arm} changes nothing: the recipe's distill already sets {change}")
+            raise BadInput(
+                f"recipe {source}: ablation {arm} changes nothing: the recipe's distill already sets {change}"
+            )
     if recipe.int8 and not recipe.glue_tasks:
         raise BadInput(f"recipe {source}: glue.int8 needs GLUE tasks to score")
 
@@ -184,7 +218,9 @@ def _check_keys(data: dict[str, Any], known: set[str], source: str, prefix: str)
             raise BadInput(f"recipe {source}: unknown key {prefix}{key}: {hint}known: {', '.join(sorted(known))}")
 
 
-def _options(value: Any, command: str, source: str, prefix: str | None = None, allow: set[str] = frozenset()) -> dict[str, Any]:
+def _options(
+    value: Any, command: str, source: str, prefix: str | None = None, allow: set[str] = frozenset()
+) -> dict[str, Any]:
     """Options of one command, checked against that command's config fields (reserved ones refused)."""
     prefix = prefix if prefix is not None else f"{command}."
     options = _mapping(value, source, prefix.rstrip("."))

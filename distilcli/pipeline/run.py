@@ -72,9 +72,17 @@ def _inputs(cfg: PipelineConfig) -> Inputs:
 def _check_inputs(recipe: Recipe, inputs: Inputs) -> None:
     """What the recipe needs from the command line, before any stage runs."""
     if not inputs.corpus and not recipe.distill.get("corpus"):
-        raise BadInput(f"recipe {recipe.name} distills on a corpus: pass --corpus FILE|FOLDER (e.g. ../shared/data/wikitext-2)")
-    if recipe.glue_tasks and not (inputs.glue_dir or inputs.hub_dir) and not all("train_file" in o for o in recipe.glue_tasks.values()):
-        raise BadInput(f"recipe {recipe.name} fine-tunes on GLUE: pass --glue-dir DIR (the original layout) or --hub-dir DIR")
+        raise BadInput(
+            f"recipe {recipe.name} distills on a corpus: pass --corpus FILE|FOLDER (e.g. ../shared/data/wikitext-2)"
+        )
+    if (
+        recipe.glue_tasks
+        and not (inputs.glue_dir or inputs.hub_dir)
+        and not all("train_file" in o for o in recipe.glue_tasks.values())
+    ):
+        raise BadInput(
+            f"recipe {recipe.name} fine-tunes on GLUE: pass --glue-dir DIR (the original layout) or --hub-dir DIR"
+        )
     if recipe.benchmark and recipe.benchmark.get("preset") == "paper" and not inputs.glue_dir:
         raise BadInput(f"recipe {recipe.name} benchmarks on STS-B dev (preset paper): pass --glue-dir DIR")
 

@@ -92,12 +92,19 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
     shape = {"layers": recipe.layers, "layer_map": recipe.layer_map, "arch": recipe.arch}
     stages = [Stage("student-init", "student", {"teacher": recipe.teacher, **shape}, arm="baseline")]
     # --corpus on the command line wins over a corpus the recipe names.
-    general = {"teacher": recipe.teacher, **shape, **recipe.distill, "corpus": inputs.corpus or recipe.distill.get("corpus")}
+    general = {
+        "teacher": recipe.teacher,
+        **shape,
+        **recipe.distill,
+        "corpus": inputs.corpus or recipe.distill.get("corpus"),
+    }
     stages.append(Stage("distill", "distill", general, arm="student"))
     for arm in recipe.ablations:
         if arm == "random_init":
             stages.append(Stage("random-init", "random_init", {"teacher": recipe.teacher, **shape}, arm=arm))
-            stages.append(Stage(f"distill-{arm}", "distill", {**general, "student": "@random-init", "arch": None}, arm=arm))
+            stages.append(
+                Stage(f"distill-{arm}", "distill", {**general, "student": "@random-init", "arch": None}, arm=arm)
+            )
         else:
             stages.append(Stage(f"distill-{arm}", "distill", {**general, **ABLATIONS[arm]}, arm=arm))
     data = {"glue_dir": inputs.glue_dir, "hub_dir": inputs.hub_dir}
@@ -108,7 +115,15 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
             stages.append(Stage(f"glue-{arm}-{task}", "finetune", finetune, arm=arm, task=task))
     if recipe.int8:
         for task in recipe.glue_tasks:
-            stages.append(Stage(f"int8-{task}", "eval_int8", {"model": f"@glue-student-{task}", "task": task, **data}, arm="student_int8", task=task))
+            stages.append(
+                Stage(
+                    f"int8-{task}",
+                    "eval_int8",
+                    {"model": f"@glue-student-{task}", "task": task, **data},
+                    arm="student_int8",
+                    task=task,
+                )
+            )
     if recipe.squad is not None:
         stages.extend(_squad_stages(recipe, recipe.squad))
     if recipe.benchmark is not None:
@@ -121,7 +136,13 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
 def _squad_stages(recipe: Recipe, squad: dict[str, Any]) -> list[Stage]:
     files = {"task": squad["task"], "train_file": squad["train_file"], "dev_file": squad["dev_file"]}
     stages = [
-        Stage(f"squad-{arm}", "finetune", {"model": arm_model(arm, recipe), **files, **squad["finetune"]}, arm=arm, task=squad["task"])
+        Stage(
+            f"squad-{arm}",
+            "finetune",
+            {"model": arm_model(arm, recipe), **files, **squad["finetune"]},
+            arm=arm,
+            task=squad["task"],
+        )
         for arm in ("teacher", "student", "baseline")
         if arm in recipe.arms
     ]

@@ -65,9 +65,10 @@ def status(out: Path, stage: Stage) -> str:
 def check_out(out: Path) -> None:
     """``--out`` is a new folder or one this pipeline made (its marker file is there)."""
     out = Path(out)
-    if out.exists() and not (out / PIPELINE_MARKER).is_file():
-        if not out.is_dir() or any(out.iterdir()):
-            raise BadInput(f"--out {out} exists and is not a pipeline folder: choose a new folder (a finished or interrupted pipeline's folder is fine)")
+    if out.exists() and not (out / PIPELINE_MARKER).is_file() and (not out.is_dir() or any(out.iterdir())):
+        raise BadInput(
+            f"--out {out} exists and is not a pipeline folder: choose a new folder (a finished or interrupted pipeline's folder is fine)"
+        )
 
 
 def _resolve(value: Any, out: Path) -> Any:
@@ -88,7 +89,13 @@ def run_stage(out: Path, stage: Stage, how: str) -> Report:
         shutil.rmtree(folder)  # carries the pipeline's stage marker: this pipeline made it
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    state = {"stage": stage.name, "kind": stage.kind, "fingerprint": stage.fingerprint, "status": "running", "options": stage.options}
+    state = {
+        "stage": stage.name,
+        "kind": stage.kind,
+        "fingerprint": stage.fingerprint,
+        "status": "running",
+        "options": stage.options,
+    }
     atomic_write_text(folder / STATE_FILE, json.dumps(state, indent=2, default=str))
     options = {k: _resolve(v, out) for k, v in stage.options.items() if v is not None}
     report, model = EXECUTORS[stage.kind](options, folder / RUN_DIR, how == "resume")

@@ -87,7 +87,13 @@ def _gather_benchmark(results: Results, report: Report, recipe: Recipe, models: 
         base = labels.get(model["model"]["spec"])
         if base is None:
             continue
-        arm = base if model["quantize"] == "none" and model["backend"] == "eager" else f"{base}_int8" if model["quantize"] != "none" and model["backend"] == "eager" else None
+        arm = (
+            base
+            if model["quantize"] == "none" and model["backend"] == "eager"
+            else f"{base}_int8"
+            if model["quantize"] != "none" and model["backend"] == "eager"
+            else None
+        )
         if arm is None:
             continue
         seconds, speedup = times[model["label"]]
@@ -143,9 +149,17 @@ def render_tables(recipe: Recipe, results: Results, metrics: dict[str, float]) -
 
 
 def _provenance(recipe: Recipe, results: Results) -> str:
-    shape = f"layers {','.join(map(str, recipe.layer_map))}" if recipe.layer_map else f"{recipe.layers or 'half the'} layers"
+    shape = (
+        f"layers {','.join(map(str, recipe.layer_map))}"
+        if recipe.layer_map
+        else f"{recipe.layers or 'half the'} layers"
+    )
     glue = results.facts.get("glue", {})
-    sizes = ", ".join(f"{t} {f['train_examples']:,.0f} train / {f['dev_examples']:,.0f} dev" for t, f in glue.items() if f["train_examples"])
+    sizes = ", ".join(
+        f"{t} {f['train_examples']:,.0f} train / {f['dev_examples']:,.0f} dev"
+        for t, f in glue.items()
+        if f["train_examples"]
+    )
     distill = ", ".join(f"{k} {v}" for k, v in recipe.distill.items())
     return (
         f"Recipe `{recipe.name}`: teacher `{recipe.teacher}`, student {shape}. General distillation: {distill or 'defaults'}.  \n"
@@ -157,13 +171,19 @@ def _provenance(recipe: Recipe, results: Results) -> str:
 
 def _table_glue(recipe: Recipe, results: Results, metrics: dict[str, float]) -> str:
     tasks = list(recipe.glue_tasks)
-    lines = ["## Table 1: GLUE dev\n", "| model | " + " | ".join(tasks) + " | macro | retention |", "|---" * (len(tasks) + 3) + "|"]
+    lines = [
+        "## Table 1: GLUE dev\n",
+        "| model | " + " | ".join(tasks) + " | macro | retention |",
+        "|---" * (len(tasks) + 3) + "|",
+    ]
     for arm in [a for a in ARM_LABELS if a in results.glue]:
         scores = results.glue[arm]
         cells = [_fmt(scores.get(t)) for t in tasks]
         retention = metrics.get(f"glue.{arm}.macro_retention")
         kept = "—" if retention is None else f"{retention * 100:.1f}%"
-        lines.append(f"| {ARM_LABELS[arm]} | " + " | ".join(cells) + f" | {_fmt(metrics.get(f'glue.{arm}.macro'))} | {kept} |")
+        lines.append(
+            f"| {ARM_LABELS[arm]} | " + " | ".join(cells) + f" | {_fmt(metrics.get(f'glue.{arm}.macro'))} | {kept} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -180,7 +200,11 @@ def _table_speed(recipe: Recipe, results: Results, metrics: dict[str, float]) ->
         timing = "STS-B dev, one pass at batch 1 on the CPU (s)"
     else:
         timing = f"p50 latency at {results.facts.get('bench_shape', '1x128')} (s)"
-    lines = ["## Table 3: size and speed\n", f"| model | parameters | size MB | {timing} | speed-up | GLUE macro |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Table 3: size and speed\n",
+        f"| model | parameters | size MB | {timing} | speed-up | GLUE macro |",
+        "|---|---|---|---|---|---|",
+    ]
     for arm in [a for a in ARM_LABELS if a in results.bench]:
         row = results.bench[arm]
         lines.append(
@@ -191,7 +215,11 @@ def _table_speed(recipe: Recipe, results: Results, metrics: dict[str, float]) ->
 
 
 def _table_ablation(recipe: Recipe, metrics: dict[str, float]) -> str:
-    lines = ["## Table 4: ablation (Δ GLUE macro against the distilled student, points)\n", "| change | Δ macro here | Δ macro, DistilBERT paper |", "|---|---|---|"]
+    lines = [
+        "## Table 4: ablation (Δ GLUE macro against the distilled student, points)\n",
+        "| change | Δ macro here | Δ macro, DistilBERT paper |",
+        "|---|---|---|",
+    ]
     for arm in recipe.ablations:
         delta = metrics.get(f"ablation.{arm}.delta_macro")
         lines.append(f"| {ARM_LABELS[arm]} | {_fmt(delta, digits=2)} | {PAPER_ABLATION_DELTAS[arm]:+.2f} |")

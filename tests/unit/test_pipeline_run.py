@@ -34,10 +34,33 @@ def _recipe(teacher: Path, squad_dir: Path, **changes: Any) -> dict[str, Any]:
             "finetune": {"max_steps": 4, "batch_size": 8, "max_seq_length": 32, "eval_batch_size": 64},
             "int8": True,
         },
-        "squad": {"task": "squad", "train_file": str(squad_dir / "train.json"), "dev_file": str(squad_dir / "dev.json"),
-                  "finetune": {"max_steps": 3, "batch_size": 8, "max_seq_length": 64, "doc_stride": 32, "max_query_length": 16},
-                  "distill": {"max_steps": 3, "batch_size": 8, "max_seq_length": 64, "doc_stride": 32, "max_query_length": 16}},  # fmt: skip
-        "benchmark": {"batch_sizes": [1], "seq_lengths": [16], "warmup": 1, "repeats": 2, "quantize": ["none", "dynamic-int8"], "memory": False},
+        "squad": {
+            "task": "squad",
+            "train_file": str(squad_dir / "train.json"),
+            "dev_file": str(squad_dir / "dev.json"),
+            "finetune": {
+                "max_steps": 3,
+                "batch_size": 8,
+                "max_seq_length": 64,
+                "doc_stride": 32,
+                "max_query_length": 16,
+            },
+            "distill": {
+                "max_steps": 3,
+                "batch_size": 8,
+                "max_seq_length": 64,
+                "doc_stride": 32,
+                "max_query_length": 16,
+            },
+        },  # fmt: skip
+        "benchmark": {
+            "batch_sizes": [1],
+            "seq_lengths": [16],
+            "warmup": 1,
+            "repeats": 2,
+            "quantize": ["none", "dynamic-int8"],
+            "memory": False,
+        },
     }
     recipe.update(changes)
     return recipe
@@ -51,14 +74,22 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _cfg(tmp_path: Path, recipe: dict[str, Any], out: Path, corpus: Path | None, glue: Path, **extra: Any) -> PipelineConfig:
+def _cfg(
+    tmp_path: Path, recipe: dict[str, Any], out: Path, corpus: Path | None, glue: Path, **extra: Any
+) -> PipelineConfig:
     path = tmp_path / f"{out.name}.yaml"
     path.write_text(yaml.safe_dump(recipe))
     return PipelineConfig(recipe=str(path), out=out, corpus=str(corpus) if corpus else None, glue_dir=glue, **extra)
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path], tiny_squad: Path, tiny_glue: Path, corpus: Path):
+def finished(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_models: dict[str, Path],
+    tiny_squad: Path,
+    tiny_glue: Path,
+    corpus: Path,
+):
     tmp = tmp_path_factory.mktemp("pipeline")
     recipe = _recipe(tiny_models["bert"], tiny_squad)
     cfg = _cfg(tmp, recipe, tmp / "run", corpus, tiny_glue)
@@ -74,7 +105,9 @@ def test_every_arm_and_table(finished) -> None:
         assert 0 < report.metrics[f"glue.{arm}.macro_retention"]
     assert report.metrics["glue.teacher.macro_retention"] == 1.0
     for arm in ("no_ce", "no_mlm", "no_cos", "random_init"):
-        assert report.metrics[f"ablation.{arm}.delta_macro"] == pytest.approx(report.metrics[f"glue.{arm}.macro"] - report.metrics["glue.student.macro"])
+        assert report.metrics[f"ablation.{arm}.delta_macro"] == pytest.approx(
+            report.metrics[f"glue.{arm}.macro"] - report.metrics["glue.student.macro"]
+        )
     for arm in ("teacher", "student", "baseline", "student_d"):
         assert f"squad.{arm}.f1" in report.metrics
     assert "glue.student_int8.macro" in report.metrics
@@ -107,10 +140,14 @@ def test_editing_one_stage_redoes_it_and_its_dependants(finished, corpus: Path, 
     assert again.metrics["glue.teacher.sst2"] == report.metrics["glue.teacher.sst2"]
 
 
-def test_an_interrupted_stage_resumes_to_the_same_results(finished, tiny_models, tiny_squad, corpus, tiny_glue, monkeypatch) -> None:
+def test_an_interrupted_stage_resumes_to_the_same_results(
+    finished, tiny_models, tiny_squad, corpus, tiny_glue, monkeypatch
+) -> None:
     tmp, _, _, report = finished
     # The same stages as the finished run for three arms on SST-2 (same options, so the same results).
-    recipe = _recipe(tiny_models["bert"], tiny_squad, arms=["teacher", "student", "baseline"], squad=None, benchmark=None)
+    recipe = _recipe(
+        tiny_models["bert"], tiny_squad, arms=["teacher", "student", "baseline"], squad=None, benchmark=None
+    )
     recipe["glue"] |= {"tasks": {"sst2": {}}, "int8": False}
     cfg = _cfg(tmp, recipe, tmp / "cut", corpus, tiny_glue)
     real = executors.EXECUTORS["distill"]
@@ -137,7 +174,10 @@ def test_an_interrupted_stage_resumes_to_the_same_results(finished, tiny_models,
     _, states = plan_pipeline(cfg)
     assert dict((s.name, state) for s, state in states)["distill"] == "resume"
     resumed, _ = run_pipeline(cfg)
-    assert resumed.body["this_run"][:2] == [{"stage": "student-init", "done": "skipped"}, {"stage": "distill", "done": "resume"}]
+    assert resumed.body["this_run"][:2] == [
+        {"stage": "student-init", "done": "skipped"},
+        {"stage": "distill", "done": "resume"},
+    ]
     for arm in ("teacher", "student", "baseline"):
         assert resumed.metrics[f"glue.{arm}.sst2"] == report.metrics[f"glue.{arm}.sst2"]
 

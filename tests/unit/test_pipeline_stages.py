@@ -13,8 +13,19 @@ RECIPE = {
     "student": {"layer_map": [0, 2]},
     "distill": {"max_steps": 4},
     "arms": ["teacher", "student", "baseline", "random_init"],
-    "glue": {"tasks": {"sst2": {"train_limit": 8}, "stsb": {}}, "seeds": [1, 2], "finetune": {"epochs": 1}, "int8": True},
-    "squad": {"task": "squad", "train_file": "train.json", "dev_file": "dev.json", "finetune": {"epochs": 1}, "distill": {"epochs": 1}},
+    "glue": {
+        "tasks": {"sst2": {"train_limit": 8}, "stsb": {}},
+        "seeds": [1, 2],
+        "finetune": {"epochs": 1},
+        "int8": True,
+    },
+    "squad": {
+        "task": "squad",
+        "train_file": "train.json",
+        "dev_file": "dev.json",
+        "finetune": {"epochs": 1},
+        "distill": {"epochs": 1},
+    },
     "benchmark": {"batch_sizes": [1], "seq_lengths": [16]},
 }
 
@@ -36,7 +47,12 @@ def test_arms_fine_tune_the_right_models() -> None:
     # Every arm is fine-tuned with the same options, the task's own on top.
     for arm in ("teacher", "student", "baseline"):
         options = stages[f"glue-{arm}-sst2"].options
-        assert (options["epochs"], options["train_limit"], options["seeds"], options["select_on"]) == (1, 8, [1, 2], "holdout")
+        assert (options["epochs"], options["train_limit"], options["seeds"], options["select_on"]) == (
+            1,
+            8,
+            [1, 2],
+            "holdout",
+        )
     names = list(stages)
     for stage in stages.values():
         assert all(names.index(dep) < names.index(stage.name) for dep in stage.deps)

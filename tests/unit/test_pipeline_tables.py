@@ -52,7 +52,11 @@ def _benchmark(student: str) -> Report:
               model(student, "none", 600, 2.4e6, 0.4), model(student, "dynamic-int8", 600, 0.6e6, 0.4)]  # fmt: skip
     results = [{"label": m["label"], "latency_ms": {"p50": p}, "speedup": s}
                for m, p, s in zip(models, (10.0, 5.0, 5.0, 2.5), (None, 2.0, 2.0, 4.0))]  # fmt: skip
-    return _report("benchmark", {}, {"mode": "grid", "models": models, "shapes": [{"batch_size": 1, "seq_length": 128, "results": results}]})
+    return _report(
+        "benchmark",
+        {},
+        {"mode": "grid", "models": models, "shapes": [{"batch_size": 1, "seq_length": 128, "results": results}]},
+    )
 
 
 @pytest.fixture
@@ -62,11 +66,18 @@ def finished(tmp_path: Path) -> Path:
     fps = {s.name: s for s in plan(recipe, inputs)}
     out = tmp_path / "run"
     _finish(out, fps, "distill", _report("distill", {"loss_final": 1.0}), model=str(out / "distill" / "run"))
-    _finish(out, fps, "distill-no_cos", _report("distill", {"loss_final": 1.0}), model=str(out / "distill-no_cos" / "run"))
+    _finish(
+        out, fps, "distill-no_cos", _report("distill", {"loss_final": 1.0}), model=str(out / "distill-no_cos" / "run")
+    )
     _finish(out, fps, "student-init", _report("models student", {}), model=str(out / "student-init" / "run"))
     for arm, scores in SCORES.items():
         for task, score in zip(("sst2", "stsb"), scores):
-            _finish(out, fps, f"glue-{arm}-{task}", _report("finetune", {"score": score, "train_examples": 100, "dev_examples": 50}))
+            _finish(
+                out,
+                fps,
+                f"glue-{arm}-{task}",
+                _report("finetune", {"score": score, "train_examples": 100, "dev_examples": 50}),
+            )
     for task, score in zip(("sst2", "stsb"), INT8):
         _finish(out, fps, f"int8-{task}", _report("eval-glue", {f"{task}.score": score}))
     for arm, (em, f1) in SQUAD.items():
@@ -89,9 +100,19 @@ def test_every_number_comes_from_the_stage_reports(finished: Path) -> None:
     report = write_outputs(finished, recipe, Inputs(corpus="c.txt", glue_dir="glue"), 1.0, {})
     tables = (finished / "tables.md").read_text()
     macro = {arm: statistics.fmean(s) for arm, s in SCORES.items()}
-    for arm, label in (("teacher", "teacher"), ("student", "student (distilled)"), ("baseline", "baseline (not distilled)"), ("no_cos", "without L_cos")):
+    for arm, label in (
+        ("teacher", "teacher"),
+        ("student", "student (distilled)"),
+        ("baseline", "baseline (not distilled)"),
+        ("no_cos", "without L_cos"),
+    ):
         sst2, stsb = SCORES[arm]
-        assert _row(tables, label) == [f"{sst2 * 100:.1f}", f"{stsb * 100:.1f}", f"{macro[arm] * 100:.1f}", f"{macro[arm] / macro['teacher'] * 100:.1f}%"]
+        assert _row(tables, label) == [
+            f"{sst2 * 100:.1f}",
+            f"{stsb * 100:.1f}",
+            f"{macro[arm] * 100:.1f}",
+            f"{macro[arm] / macro['teacher'] * 100:.1f}%",
+        ]
         assert report.metrics[f"glue.{arm}.macro"] == pytest.approx(macro[arm])
         assert report.metrics[f"glue.{arm}.macro_retention"] == pytest.approx(macro[arm] / macro["teacher"])
         assert report.metrics[f"glue.{arm}.sst2"] == sst2
@@ -101,8 +122,17 @@ def test_every_number_comes_from_the_stage_reports(finished: Path) -> None:
     # Table 3: the student's benchmark row, with its GLUE macro.
     speed = tables.split("## Table 3")[1]
     assert _row(speed, "student (distilled)") == ["600", "2.4", "0.005", "2.00×", f"{macro['student'] * 100:.1f}"]
-    assert _row(speed, "student, dynamic int8") == ["600", "0.6", "0.003", "4.00×", f"{statistics.fmean(INT8) * 100:.1f}"]
-    assert report.metrics["benchmark.student.speedup"] == 2.0 and report.metrics["benchmark.student.parameter_reduction"] == 0.4
+    assert _row(speed, "student, dynamic int8") == [
+        "600",
+        "0.6",
+        "0.003",
+        "4.00×",
+        f"{statistics.fmean(INT8) * 100:.1f}",
+    ]
+    assert (
+        report.metrics["benchmark.student.speedup"] == 2.0
+        and report.metrics["benchmark.student.parameter_reduction"] == 0.4
+    )
     # Table 4: the ablation's delta in points, beside the paper's.
     delta = macro["no_cos"] - macro["student"]
     assert report.metrics["ablation.no_cos.delta_macro"] == pytest.approx(delta)
