@@ -29,7 +29,7 @@ from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
-from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, record_run_config
+from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, start_run
 from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import Collate, TaskData, TaskModel
 from distilcli.training.task_run import run_task_training
@@ -162,8 +162,6 @@ def load_teacher(cfg: DistillConfig, entry: TaskEntry) -> tuple[LoadedClassifier
 
 def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list[int] | None) -> None:
     """Clear an --overwrite run and record this one's options (main process); write the initial student."""
-    import shutil
-
     from accelerate import PartialState
 
     from distilcli.models.loading import load_mlm_model
@@ -173,12 +171,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
 
     init_dir = Path(cfg.out) / INIT_DIR
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
-    # Every process has checked every input (--out included) before rank 0 touches --out.
-    PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
-    if not cfg.resume and is_main_process():
-        if cfg.overwrite and Path(cfg.out).exists():
-            shutil.rmtree(cfg.out)
-        record_run_config(cfg.out, cfg)
+    start_run(cfg)
     if layer_map is not None and not (cfg.resume and (init_dir / "config.json").is_file()):
         # Rank 0 writes the initial student; the other processes wait, then read it.
         with PartialState(cpu=not torch.cuda.is_available()).main_process_first():

@@ -27,9 +27,8 @@ from distilcli.training.run_files import (
     check_model_outside,
     check_out_dir,
     check_run_config,
-    record_run_config,
+    start_run,
 )
-from distilcli.training.runtime import is_main_process
 from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import TaskData
 from distilcli.training.task_run import run_task_training
@@ -47,7 +46,7 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
     cfg = replace(cfg, out=Path(cfg.out), max_seq_length=cfg.max_seq_length or entry.default_max_seq_length)
     data = prepare(cfg, entry)
     seeds = parse_seeds(cfg.seeds)
-    start_run_dir(cfg)
+    start_run(cfg)
     if seeds is None:
         results = [run_task_training(entry, data, cfg, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)]
     else:
@@ -59,28 +58,13 @@ def prepare(cfg: FinetuneConfig, entry: TaskEntry) -> TaskData:
     """Every check that needs no model, and the data itself: bad rows fail before any weight is read."""
     parse_seeds(cfg.seeds)
     check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
+    if cfg.resume:
+        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.model, Path(cfg.out), "--model")
     assert cfg.max_seq_length is not None
     entry.check_model(cfg.model, cfg.max_seq_length)
     return data
-
-
-def start_run_dir(cfg: FinetuneConfig) -> None:
-    """Check a resumed run's options, or (main process) clear the run --overwrite replaces and record this one's."""
-    import torch
-    from accelerate import PartialState
-
-    # Every process has checked --out (prepare) before rank 0 deletes it or writes into it.
-    PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
-    if cfg.resume:
-        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
-    elif is_main_process():
-        if cfg.overwrite and cfg.out.exists():
-            import shutil
-
-            shutil.rmtree(cfg.out)  # checked and confirmed by --overwrite: no old file mixes with this run's
-        record_run_config(cfg.out, cfg)
 
 
 def run_seed(

@@ -31,6 +31,26 @@ def check_run_config(out: Path, cfg: TrainOptions, resumable: frozenset[str]) ->
     check_unchanged(json.loads(path.read_text(encoding="utf-8")), cfg, resumable)
 
 
+def start_run(cfg: TrainOptions) -> None:
+    """Once every process has checked its inputs: (main process) clear the run --overwrite replaces, record this one's.
+
+    A resumed run keeps its folder; its options were checked against the record before any weight was read.
+    """
+    import shutil
+
+    import torch
+    from accelerate import PartialState
+
+    from distilcli.training.runtime import is_main_process
+
+    # Every process has checked --out before rank 0 deletes it or writes into it.
+    PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
+    if not cfg.resume and is_main_process():
+        if cfg.overwrite and Path(cfg.out).exists():
+            shutil.rmtree(cfg.out)  # checked and confirmed by --overwrite: no old file mixes with this run's
+        record_run_config(Path(cfg.out), cfg)
+
+
 def check_out_dir(out: Path, resume: bool, overwrite: bool) -> None:
     """--out must exist to --resume; otherwise be new, empty, or confirmed by --overwrite."""
     from distilcli.fsutil import check_output_dir
