@@ -32,7 +32,7 @@ from distilcli.training.options import TaskOptions, build_optimizer, build_sched
 from distilcli.training.run_files import RESULT_FILE
 from distilcli.training.saving import save_student
 from distilcli.training.task_card import task_model_card
-from distilcli.training.task_protocols import Collate, Evaluator, Guide, TaskData, TaskEntry, TaskModel
+from distilcli.training.task_protocols import Collate, Evaluator, Guide, TaskData, TaskEntry, TaskModel, TaskSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
@@ -113,8 +113,9 @@ def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
     optimizer = build_optimizer(model, opts)
     loop = TrainLoop(run.accelerator, model, optimizer, build_scheduler(optimizer, opts, run.total_steps), total_steps=run.total_steps,
                      max_grad_norm=opts.max_grad_norm, out=Path(opts.out), config=config_to_dict(opts), keep=1)  # fmt: skip
-    if opts.resume and ckpt.list_checkpoints(Path(opts.out)):
-        _, folder = ckpt.list_checkpoints(Path(opts.out))[-1]
+    saved = ckpt.list_checkpoints(Path(opts.out)) if opts.resume else []
+    if saved:
+        _, folder = saved[-1]
         state = ckpt.load_checkpoint(folder)
         check_unchanged(state["config"], opts, resumable)
         loop.resume(state)
@@ -190,7 +191,7 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     record["history"].append(entry)
     best = record["best"]
     improved = best is None or metrics[spec.primary_metric] > best["metrics"][spec.primary_metric]
-    shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k in spec.metrics)
+    shown = _shown(metrics, spec)
     run.log(f"eval step {step}/{run.total_steps}  {shown}" + ("  (best so far)" if improved else ""))
     if improved:
         record["best"], record["bad_evals"] = {"step": step, "metrics": metrics}, 0
@@ -238,7 +239,7 @@ def score_best_on_dev(run: TaskRun) -> dict[str, Any]:
     best = run.entry.load(resolve_model(str(run.opts.out)), for_training=False)
     best.model.to(run.accelerator.device)
     metrics = run.entry.evaluator(best, run.data.dev, run.opts)(best.model, run.accelerator.device)
-    shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k in run.entry.spec.metrics)
+    shown = _shown(metrics, run.entry.spec)
     run.log(f"dev, best checkpoint (step {run.record['best']['step']}, chosen on held-out training data)  {shown}")
     return {"step": run.record["best"]["step"], "metrics": metrics, "selection_metrics": run.record["best"]["metrics"]}
 
@@ -272,3 +273,8 @@ def finish(run: TaskRun, loop: TrainLoop) -> dict[str, Any]:
         atomic_write_text(Path(opts.out) / RESULT_FILE, json.dumps(result, indent=2))
     run.accelerator.wait_for_everyone()
     return result
+
+
+def _shown(metrics: dict[str, float], spec: TaskSpec) -> str:
+    """The task's own metrics for a log line."""
+    return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k in spec.metrics)
