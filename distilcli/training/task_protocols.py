@@ -85,6 +85,9 @@ class TaskEntry(Protocol):
 
     def card_details(self, opts: TaskOptions) -> dict[str, Any]: ...
 
+    def init_head(self, loaded: TaskModel, features: Any) -> str | None:
+        """Start a freshly initialised head from the training data; what was done, for the log and report."""
+
 
 class Guide(Protocol):
     """A teacher guiding the student of a task run (task-specific distillation)."""

@@ -56,7 +56,7 @@ class TaskRun:
     log: Callable[[str], None]
     #: The command this run serves: "distil finetune", or "distil distill --task" (with a teacher's guide).
     command: str = "distil finetune"
-    record: dict[str, Any] = field(default_factory=lambda: {"history": [], "losses": [], "best": None, "bad_evals": 0, "stopped_early": False, "examples": 0})
+    record: dict[str, Any] = field(default_factory=lambda: {"history": [], "losses": [], "best": None, "bad_evals": 0, "stopped_early": False, "examples": 0, "head_init": None})
 
 
 def run_task_training(
@@ -93,6 +93,10 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
     if guide is not None and not opts.resume:
         guide.init_student(loaded)
     features = entry.features(data.train_examples, loaded.tokenizer, loaded.adapter, opts)
+    # A fresh head may start from the training labels (STS-B: the mean score); a guide's copied head is kept.
+    head_init = entry.init_head(loaded, features) if guide is None and not opts.resume else None
+    if head_init and accelerator.is_main_process:
+        log(f"{model}: {head_init}")
     # Evaluations during training score the held-out slice when there is one, else dev.
     evaluate_dev = entry.evaluator(loaded, data.selection if data.selection is not None else data.dev, opts)
     collate = entry.collate(features, loaded.tokenizer)
@@ -104,7 +108,9 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
         )
     total_steps = opts.max_steps or opts.epochs * batches.steps_per_epoch
     eval_every = opts.eval_every or batches.steps_per_epoch
-    return TaskRun(entry, data, opts, model, accelerator, loaded, collate, batches, evaluate_dev, total_steps, eval_every, log)
+    run = TaskRun(entry, data, opts, model, accelerator, loaded, collate, batches, evaluate_dev, total_steps, eval_every, log)
+    run.record["head_init"] = head_init
+    return run
 
 
 def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
@@ -263,6 +269,7 @@ def finish(run: TaskRun, loop: TrainLoop) -> dict[str, Any]:
         "wall_s": wall,
         "train_examples_per_s": record["examples"] / wall if wall > 0 else 0.0,
         "head_initialised": run.loaded.missing_keys,
+        "head_init": record["head_init"],
         "device": str(run.accelerator.device),
         "processes": run.accelerator.num_processes,
         "optimizer": optimizer_record(opts, run.total_steps),

@@ -147,11 +147,32 @@ def test_finetune_learns_and_keeps_the_best_checkpoint(arch: str, tiny_encoders:
     assert evaluated.metrics["sst2.accuracy"] == report.metrics["accuracy"]
 
 
+@pytest.mark.parametrize("arch", ["bert", "roberta"])
+def test_fresh_regression_head_starts_at_the_mean_label(arch: str, tiny_encoders: dict[str, Path]) -> None:
+    from distilcli.tasks.glue.head import start_at_mean_label
+
+    loaded = load_classifier(resolve_model(tiny_encoders[arch]), resolve_task("stsb"), for_training=True)
+    assert start_at_mean_label(loaded, [1.0, 2.0, 4.5]) == "regression head bias set to the mean training label 2.5000"
+    features = encode([GlueExample(0, "a", "b", 3.5, "3.5")], loaded.tokenizer, loaded.adapter, 16)
+    batch = FeatureCollate(features, loaded.tokenizer.pad_token_id, regression=True)([0])
+    loaded.model.eval()
+    with torch.no_grad():
+        output = loaded.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        biases = [m.bias for m in loaded.model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
+    assert len(biases) == 1 and biases[0].item() == 2.5
+    assert abs(output.item() - 2.5) < 1.0  # the random head's weights add a little around the bias
+    # A classification head, or a head loaded trained (nothing missing), is left as it is.
+    trained = replace(loaded, missing_keys=[])
+    assert start_at_mean_label(trained, [0.0]) is None and biases[0].item() == 2.5
+
+
 def test_stsb_regression_finetune(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
     report = run_finetune(_cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "run", task="STS-B", epochs=3))
     assert set(report.metrics) >= {"pearson", "spearmanr", "score"}
     assert report.metrics["score"] == pytest.approx((report.metrics["pearson"] + report.metrics["spearmanr"]) / 2)
     assert report.primary_metric == "pearson"
+    mean = statistics.mean(float(line.split("\t")[-1]) for line in (tiny_glue / "STS-B" / "train.tsv").read_text().splitlines()[1:])
+    assert report.body["runs"][0]["head_init"] == f"regression head bias set to the mean training label {mean:.4f}"
 
 
 def test_train_limit_and_max_steps(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:

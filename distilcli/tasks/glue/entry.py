@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from distilcli.errors import BadInput
 from distilcli.tasks.glue import metrics as glue_metrics
 from distilcli.tasks.glue.features import FeatureCollate, Features, encode
-from distilcli.tasks.glue.head import load_classifier
+from distilcli.tasks.glue.head import load_classifier, start_at_mean_label
 from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
 from distilcli.tasks.glue.sources import ColumnMap, load_task_split
 from distilcli.tasks.glue.spec import GlueTask
@@ -105,6 +105,10 @@ class GlueEntry:
 
     def card_details(self, opts: TaskOptions) -> dict[str, Any]:
         return {}
+
+    def init_head(self, loaded: LoadedClassifier, features: Features) -> str | None:
+        """A fresh regression head starts at the mean training score (see :func:`start_at_mean_label`)."""
+        return start_at_mean_label(loaded, features.labels) if self.spec.is_regression else None
 
     # -- task-specific distillation: the logits ------------------------------------------------------
 

@@ -114,6 +114,10 @@ class SquadEntry:
     def card_details(self, opts: TaskOptions) -> dict[str, Any]:
         return {"doc_stride": opts.doc_stride, "max_query_length": opts.max_query_length}
 
+    def init_head(self, loaded: LoadedClassifier, features: QAFeatures) -> str | None:
+        """Span heads keep their random start: no label statistic gives a better one."""
+        return None
+
     # -- task-specific distillation: start and end logits, as DistilBERT (D) on SQuAD --------------
 
     @staticmethod
