@@ -12,6 +12,10 @@ Kinds, in the order they are tried:
 ``jsonl``          one JSON object per line; the document is its ``text_field``
 ``saved-dataset``  a folder written by ``Dataset.save_to_disk`` (a DatasetDict: its "train" split)
 ``hub``            a dataset id loaded with ``datasets.load_dataset(id, split="train")``
+
+With ``document_per="sentence"`` every document of any kind is split further into sentences
+(:func:`split_sentences`), so each sentence becomes its own ``[CLS] ... [SEP]`` sequence: the
+shape of the inputs GLUE and sentence-embedding users feed the student.
 """
 
 from __future__ import annotations
@@ -36,7 +40,11 @@ JSONL_SUFFIXES = frozenset({".jsonl", ".json", ".jsonlines"})
 # A missing path with one of these suffixes is a typo'd local file, never a hub id.
 _LOCAL_ONLY_SUFFIXES = (TEXT_SUFFIXES - {""}) | JSONL_SUFFIXES | {".arrow", ".parquet", ".csv", ".tsv", ".gz", ".zip"}
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
-_DOCUMENT_PER = ("line", "file")
+DOCUMENT_PER = ("line", "file", "sentence")
+# A sentence ends at . ! or ? (closing quotes and brackets kept with it) when whitespace and a
+# capital, a digit or an opening quote follow: rule-based, no model to download. Abbreviations
+# before a capital ("Dr. Smith") are split too; that costs a short fragment, not wrong text.
+_SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]?[A-Z0-9])")
 _BATCH_ROWS = 1000  # rows read at a time from a dataset: bounded memory, few Python calls
 _SAMPLE_BYTES = 1 << 20  # how much of a text file check_corpus decodes up front
 
@@ -47,7 +55,7 @@ class CorpusSpec:
 
     source: str  # path or hub dataset id
     text_field: str = "text"  # for JSONL and datasets
-    document_per: str = "line"  # "line" or "file" (for text files/folders)
+    document_per: str = "line"  # "line" or "file" (for text files/folders), or "sentence" (any kind)
 
 
 @dataclass(frozen=True)
@@ -99,8 +107,8 @@ def looks_like_hub_id(source: str) -> bool:
 
 def _resolve(spec: CorpusSpec) -> _Resolved:
     """Find the kind of ``spec.source`` and list its files; raises BadInput for what cannot work."""
-    if spec.document_per not in _DOCUMENT_PER:
-        raise BadInput(f"document_per must be 'line' or 'file', not {spec.document_per!r}")
+    if spec.document_per not in DOCUMENT_PER:
+        raise BadInput(f"--document-per must be line, file or sentence, not {spec.document_per!r}")
     if not spec.text_field:
         raise BadInput("the text field name is empty: pass --text-field with the column that holds the text")
     if not spec.source:
@@ -289,6 +297,16 @@ def _documents(spec: CorpusSpec, resolved: _Resolved) -> Iterator[str]:
     return _dataset_documents(_open_hub(spec.source, spec.text_field), spec.text_field)
 
 
+def split_sentences(text: str) -> list[str]:
+    """``text`` cut into sentences at ``. ! ?`` followed by a capital, digit or opening quote; stripped, none empty."""
+    pieces, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()].strip())
+        start = match.end()
+    pieces.append(text[start:].strip())
+    return [piece for piece in pieces if piece]
+
+
 def _empty(spec: CorpusSpec) -> BadInput:
     return BadInput(f"corpus {spec.source} is empty (no non-blank document): give a corpus with some text")
 
@@ -301,7 +319,10 @@ def read_documents(spec: CorpusSpec) -> Iterator[str]:
     found = False
     for document in _documents(spec, _resolve(spec)):
         found = True
-        yield document
+        if spec.document_per == "sentence":
+            yield from split_sentences(document)
+        else:
+            yield document
     if not found:
         raise _empty(spec)
 

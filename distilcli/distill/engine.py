@@ -37,7 +37,7 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
 
 def validate(cfg: DistillConfig) -> None:
     """Every check of general distillation that needs no model: run before any weight is read."""
-    from distilcli.data.corpus import CorpusSpec, check_corpus
+    from distilcli.data.corpus import DOCUMENT_PER, CorpusSpec, check_corpus
     from distilcli.fsutil import check_output_dir
     from distilcli.models.student import parse_layer_map
 
@@ -51,9 +51,11 @@ def validate(cfg: DistillConfig) -> None:
         raise BadInput(f"--fit-teacher-head must be >= 0 steps, got {cfg.fit_teacher_head}")
     if not 0 < cfg.mlm_probability < 1:
         raise BadInput(f"--mlm-probability must be between 0 and 1, got {cfg.mlm_probability}")
-    if cfg.document_per not in ("line", "file"):
-        raise BadInput(f"--document-per must be line or file, got {cfg.document_per!r}")
+    if cfg.document_per not in DOCUMENT_PER:
+        raise BadInput(f"--document-per must be {', '.join(DOCUMENT_PER[:-1])} or {DOCUMENT_PER[-1]}, got {cfg.document_per!r}")
     make_objective(cfg)
+    if cfg.mask_inputs is False and cfg.alpha_mlm > 0:
+        raise BadInput("--no-mask-inputs leaves L_mlm no masked token to predict: pass --alpha-mlm 0 too, or --mask-inputs")
     parse_layer_map(cfg.layer_map)
     if not cfg.corpus:
         raise BadInput("missing required option --corpus (general distillation), or pass --task glue:<name> for task-specific distillation")

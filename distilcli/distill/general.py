@@ -14,7 +14,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -24,7 +23,8 @@ from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
 from distilcli.distill.modules import DistillationStudent, teacher_forward
-from distilcli.distill.objective import DistillationObjective, make_objective, mask_seed
+from distilcli.distill.objective import make_objective, mask_seed
+from distilcli.distill.run_parts import HEAD_DIR, HEAD_FILE, Batch, Corpus, Progress, Student
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.training import checkpoint as ckpt
@@ -37,49 +37,7 @@ from distilcli.training.saving import save_student
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
 
-    from distilcli.data.masking import DynamicMasker
-    from distilcli.models.adapters import ArchitectureAdapter
     from distilcli.models.loading import LoadedModel
-
-HEAD_DIR = "teacher-head"
-HEAD_FILE = "head.pt"
-
-Batch = dict[str, torch.Tensor]
-
-
-@dataclass
-class Corpus:
-    """The tokenised corpus of a run: held-out chunks (for the head fit), training batches, the masker."""
-
-    train_ids: list[list[int]]
-    heldout_ids: list[list[int]]
-    batches: Batches
-    masker: DynamicMasker
-    device: torch.device
-
-    def masked(self, batch: Batch, seed: int) -> Batch:
-        """``batch`` with a fresh dynamic mask drawn from ``seed``, on the run's device."""
-        ids, labels = self.masker(batch["input_ids"], batch["attention_mask"], torch.Generator().manual_seed(seed))
-        return {"input_ids": ids.to(self.device), "attention_mask": batch["attention_mask"].to(self.device), "labels": labels.to(self.device)}
-
-
-@dataclass
-class Student:
-    model: DistillationStudent
-    adapter: ArchitectureAdapter
-    layer_map: list[int]
-    objective: DistillationObjective
-
-
-@dataclass
-class Progress:
-    """What the run records while it trains (kept in its checkpoints)."""
-
-    history: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "loss": [], "tokens_per_s": []})
-    tokens: int = 0
-    window: dict[str, float] = field(default_factory=dict)
-    window_tokens: int = 0
-    window_start: float = field(default_factory=time.perf_counter)
 
 
 def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
@@ -93,7 +51,9 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
     student = build_student_model(cfg, teacher, eager)
     loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
-    return report(cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start)
+    return report(
+        cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start
+    )
 
 
 # -- phases ------------------------------------------------------------------------------------------
@@ -112,23 +72,35 @@ def start_accelerator(cfg: DistillConfig) -> tuple[Accelerator, dict[str, str]]:
     return accelerator, eager
 
 
-def load_teacher(cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, str], log: Callable[[str], None]) -> tuple[LoadedModel, Any]:
+def load_teacher(
+    cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, str], log: Callable[[str], None]
+) -> tuple[LoadedModel, Any]:
     """The teacher and its tokenizer, and the MLM-head question, before any data work."""
     from distilcli.models.loading import load_mlm_model, load_tokenizer
     from distilcli.models.resolve import resolve_model
 
     teacher = load_mlm_model(resolve_model(cfg.teacher), **eager)
     head_missing = not teacher.has_trained_mlm_head
-    if head_missing and (cfg.alpha_ce > 0 or cfg.alpha_mlm > 0 or cfg.alpha_mse > 0) and cfg.fit_teacher_head == 0 and not cfg.resume:
+    if (
+        head_missing
+        and (cfg.alpha_ce > 0 or cfg.alpha_mlm > 0 or cfg.alpha_mse > 0)
+        and cfg.fit_teacher_head == 0
+        and not cfg.resume
+    ):
         raise BadInput(
             f"teacher {cfg.teacher} has no trained MLM head, which the soft-target and MLM losses need: "
             "pass --fit-teacher-head N to fit one first (e.g. 300), or distill without them: --alpha-ce 0 --alpha-mlm 0"
         )
     if head_missing:
-        log(f"note: teacher {cfg.teacher} has no trained MLM head" + (f"; fitting one for {cfg.fit_teacher_head} steps" if cfg.fit_teacher_head else ""))
+        log(
+            f"note: teacher {cfg.teacher} has no trained MLM head"
+            + (f"; fitting one for {cfg.fit_teacher_head} steps" if cfg.fit_teacher_head else "")
+        )
     tokenizer = load_tokenizer(teacher.ref)
     if tokenizer is None or tokenizer.mask_token_id is None or tokenizer.pad_token_id is None:
-        raise BadInput(f"teacher {cfg.teacher} has no tokenizer with mask and pad tokens: add its tokenizer files to the folder")
+        raise BadInput(
+            f"teacher {cfg.teacher} has no tokenizer with mask and pad tokens: add its tokenizer files to the folder"
+        )
     teacher.model.to(accelerator.device)
     return teacher, tokenizer
 
@@ -149,7 +121,13 @@ def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
 
     spec = CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per)
     with accelerator.main_process_first():
-        dataset = tokenize_corpus(spec, tokenizer, cfg.max_seq_length, min_tokens=cfg.min_tokens, cache_dir=cfg.cache_dir or cache_root() / "corpora")
+        dataset = tokenize_corpus(
+            spec,
+            tokenizer,
+            cfg.max_seq_length,
+            min_tokens=cfg.min_tokens,
+            cache_dir=cfg.cache_dir or cache_root() / "corpora",
+        )
     all_ids: list[list[int]] = dataset["input_ids"]
     order = torch.randperm(len(all_ids), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
     n_heldout = min(cfg.heldout_chunks, len(all_ids) // 10) if cfg.fit_teacher_head else 0
@@ -163,10 +141,12 @@ def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
         )
     weights = mlm_token_weights(token_counts(dataset, len(tokenizer)), tokenizer.all_special_ids, cfg.mlm_smoothing)
     masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
-    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device)
+    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device, bool(cfg.mask_inputs))
 
 
-def teacher_head(cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, accelerator: Accelerator, log: Callable[[str], None]) -> dict[str, Any] | None:
+def teacher_head(
+    cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, accelerator: Accelerator, log: Callable[[str], None]
+) -> dict[str, Any] | None:
     """Fit the teacher's MLM head (or reload the one fitted by the run being resumed); freeze the teacher."""
     from accelerate.utils import broadcast
 
@@ -184,7 +164,10 @@ def teacher_head(cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, accel
     elif cfg.fit_teacher_head:
         batches, rank = corpus.batches, accelerator.process_index
         ids = corpus.heldout_ids
-        heldout = [corpus.masked(batches.collate([{"input_ids": x} for x in ids[i : i + 32]]), mask_seed(cfg.seed, 7, i)) for i in range(0, len(ids), 32)]
+        heldout = [
+            corpus.masked(batches.collate([{"input_ids": x} for x in ids[i : i + 32]]), mask_seed(cfg.seed, 7, i))
+            for i in range(0, len(ids), 32)
+        ]
 
         def head_batches() -> Iterator[Batch]:
             for n, step_batches in enumerate(batches.steps(0)):
@@ -236,7 +219,9 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
         s_adapter = adapter_for(student_model.config)
         if eager:
             student_model.set_attn_implementation("eager")
-    objective = make_objective(cfg, s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config))
+    objective = make_objective(
+        cfg, s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
+    )
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
     return Student(student, s_adapter, layer_map, objective)
@@ -265,9 +250,18 @@ def train(
     objective, rank = student.objective, accelerator.process_index
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
-        batch = corpus.masked(batches.tensors(micro.indices), mask_seed(cfg.seed, micro.epoch, micro.position, micro.index, rank))
+        seed = mask_seed(cfg.seed, micro.epoch, micro.position, micro.index, rank)
+        batch = corpus.masked(batches.tensors(micro.indices), seed, mask=corpus.mask_inputs)
         select = batch["attention_mask"].bool() if objective.needs_teacher_logits else batch["labels"] != -100
-        t_out = teacher_forward(teacher.model, teacher.adapter, objective, batch["input_ids"], batch["attention_mask"], select, student.layer_map)
+        t_out = teacher_forward(
+            teacher.model,
+            teacher.adapter,
+            objective,
+            batch["input_ids"],
+            batch["attention_mask"],
+            select,
+            student.layer_map,
+        )
         losses = loop.model(batch["input_ids"], batch["attention_mask"], batch["labels"], select, t_out)
         for name, value in losses.items():
             record.window[name] = record.window.get(name, 0.0) + float(value.detach()) / micro.count
@@ -276,7 +270,9 @@ def train(
 
     def log_window(step: int) -> None:
         steps_in_window = (step - 1) % cfg.log_every + 1
-        stats = torch.tensor([record.window_tokens, *record.window.values()], dtype=torch.float64, device=accelerator.device)
+        stats = torch.tensor(
+            [record.window_tokens, *record.window.values()], dtype=torch.float64, device=accelerator.device
+        )
         stats = accelerator.reduce(stats, reduction="sum")
         seconds = time.perf_counter() - record.window_start
         tokens = int(stats[0])
@@ -315,7 +311,9 @@ def report(
     wall = loop.elapsed_s
     # Every process must hold the same student: compare a checksum across ranks.
     final = loop.unwrapped.model
-    checksum = torch.tensor([sum(float(p.detach().double().sum()) for p in final.parameters())], device=accelerator.device)
+    checksum = torch.tensor(
+        [sum(float(p.detach().double().sum()) for p in final.parameters())], device=accelerator.device
+    )
     checksums = [float(x) for x in accelerator.gather(checksum)]
     accelerator.wait_for_everyone()
     student_params = count_parameters(final, student.adapter)
@@ -384,6 +382,8 @@ def _provenance(
         "mlm_head_trained": student.objective.needs_vocab_logits or teacher.has_trained_mlm_head,
         "distillation": {
             "corpus": cfg.corpus,
+            "document_per": cfg.document_per,
+            "mask_inputs": corpus.mask_inputs,
             "train_chunks": len(corpus.train_ids),
             "max_seq_length": cfg.max_seq_length,
             "steps": loop.step,

@@ -121,6 +121,31 @@ class HiddenCosineLoss(nn.Module):
         return _mean_one_minus_cos(student_hidden, teacher_hidden)
 
 
+def mean_pool(hidden: Tensor, attention_mask: Tensor) -> Tensor:
+    """The mean of ``hidden`` [B, L, H] over each row's real tokens (``attention_mask`` [B, L]): [B, H], float32."""
+    if attention_mask.shape != hidden.shape[:2]:
+        raise ValueError(
+            f"attention_mask {tuple(attention_mask.shape)} does not match hidden {tuple(hidden.shape)} ([B, L, H])"
+        )
+    weights = attention_mask.unsqueeze(-1).float()
+    return (hidden.float() * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+
+
+class PooledCosineLoss(nn.Module):
+    """Cosine between the sentence embeddings (mean-pooled last hidden states) of student and teacher.
+
+    Token-level ``L_cos`` leaves each token's length free and weighs long sequences by their
+    tokens; what a sentence encoder is used for is the direction of the pooled vector, one per
+    sequence. Measured on minilm-l6 -> 3 layers, on sentences: this term beside ``L_cos`` lifted
+    the student's zero-shot STS-B Spearman above the undistilled student's (see the README).
+    """
+
+    def forward(self, student_pooled: Tensor, teacher_pooled: Tensor) -> Tensor:
+        """Mean over sequences of ``1 - cos(s, t)`` for [B, H] pooled embeddings."""
+        _check_rows("PooledCosineLoss", student_pooled, teacher_pooled)
+        return _mean_one_minus_cos(student_pooled, teacher_pooled)
+
+
 class LogitsMSELoss(nn.Module):
     """Optional ``L_mse`` on the logits: summed squared error divided by the number of rows."""
 
@@ -277,7 +302,9 @@ class TaskKDLoss(nn.Module):
         ``{"loss", "loss_kd", "loss_task"}``.
     """
 
-    def __init__(self, alpha_ce: float = 0.5, alpha_task: float = 0.5, temperature: float = 2.0, regression: bool = False) -> None:
+    def __init__(
+        self, alpha_ce: float = 0.5, alpha_task: float = 0.5, temperature: float = 2.0, regression: bool = False
+    ) -> None:
         super().__init__()
         self.alpha_ce, self.alpha_task = float(alpha_ce), float(alpha_task)
         self.temperature = positive_number("temperature", temperature)
@@ -291,7 +318,10 @@ class TaskKDLoss(nn.Module):
         else:
             T = self.temperature
             # The T² keeps the soft targets' gradients on the scale of the hard ones (Hinton et al.).
-            kd = F.kl_div(F.log_softmax(student_logits / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean") * T**2
+            kd = (
+                F.kl_div(F.log_softmax(student_logits / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean")
+                * T**2
+            )
             task = F.cross_entropy(student_logits, labels)
         return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
 
@@ -327,7 +357,9 @@ class SpanKDLoss(nn.Module):
         self.alpha_ce, self.alpha_task = float(alpha_ce), float(alpha_task)
         self.temperature = positive_number("temperature", temperature)
 
-    def forward(self, student: Tensor, teacher: Tensor, positions: tuple[Tensor, Tensor], attention_mask: Tensor) -> dict[str, Tensor]:
+    def forward(
+        self, student: Tensor, teacher: Tensor, positions: tuple[Tensor, Tensor], attention_mask: Tensor
+    ) -> dict[str, Tensor]:
         T = self.temperature
         padding = ~attention_mask.bool()
         teacher = teacher.detach().to(student.dtype)

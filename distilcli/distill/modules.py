@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from distilcli.distill.losses import select_tokens
+from distilcli.distill.losses import mean_pool, select_tokens
 from distilcli.distill.objective import DistillationObjective
 from distilcli.models.adapters import ArchitectureAdapter
 
@@ -28,6 +28,7 @@ class TeacherOutputs:
     last_hidden: torch.Tensor | None  # [N, H] at real tokens
     layer_states: list[torch.Tensor] | None  # mapped layers, [N, H] each
     attentions: list[torch.Tensor] | None  # mapped layers, [B, heads, L, L]
+    pooled: torch.Tensor | None = None  # mean of the last hidden states over real tokens, [B, H]
 
 
 def encode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, attentions: bool) -> Any:
@@ -63,7 +64,8 @@ def teacher_forward(
         # hidden_states[0] is the embedding output; layer k's output is hidden_states[k + 1].
         layers = [select_tokens(out.hidden_states[t + 1], real) for t in layer_map]
     attentions = [out.attentions[t] for t in layer_map] if objective.needs_attentions else None
-    return TeacherOutputs(logits, last, layers, attentions)
+    pooled = mean_pool(out.last_hidden_state, attention_mask) if "pooled" in objective.alphas else None
+    return TeacherOutputs(logits, last, layers, attentions, pooled)
 
 
 class DistillationStudent(nn.Module):
@@ -98,6 +100,10 @@ class DistillationStudent(nn.Module):
         if objective.needs_hidden_states:
             kwargs.update(
                 student_last_hidden=select_tokens(out.last_hidden_state, real), teacher_last_hidden=teacher.last_hidden
+            )
+        if "pooled" in objective.alphas:
+            kwargs.update(
+                student_pooled=mean_pool(out.last_hidden_state, attention_mask), teacher_pooled=teacher.pooled
             )
         if "hidden" in objective.alphas:
             states = [select_tokens(h, real) for h in out.hidden_states[1:]]

@@ -15,6 +15,7 @@ from distilcli.distill.losses import (
     HiddenStateLoss,
     LogitsMSELoss,
     MaskedLMLoss,
+    PooledCosineLoss,
     SoftTargetLoss,
     positive_number,
 )
@@ -41,12 +42,14 @@ class DistillationObjective(nn.Module):
         alpha_attention: float = 0.0,
         student_dim: int | None = None,
         teacher_dim: int | None = None,
+        alpha_pooled: float = 0.0,
     ) -> None:
         super().__init__()
         alphas = {
             "ce": alpha_ce,
             "mlm": alpha_mlm,
             "cos": alpha_cos,
+            "pooled": alpha_pooled,
             "mse": alpha_mse,
             "hidden": alpha_hidden,
             "attention": alpha_attention,
@@ -59,17 +62,19 @@ class DistillationObjective(nn.Module):
         self.temperature = positive_number("temperature", temperature)
         if hidden_kind not in HIDDEN_KINDS:
             raise ValueError(f"hidden_kind must be one of {', '.join(HIDDEN_KINDS)}, got {hidden_kind!r}")
-        if alpha_cos > 0 and student_dim is not None and teacher_dim is not None and student_dim != teacher_dim:
-            # L_cos compares last hidden states directly; only the intermediate loss has a projection.
-            raise ValueError(
-                f"alpha_cos > 0 needs student and teacher of the same hidden size, got {student_dim} and {teacher_dim}"
-            )
+        for name in ("cos", "pooled"):
+            if alphas[name] > 0 and student_dim is not None and teacher_dim is not None and student_dim != teacher_dim:
+                # Both compare last hidden states directly; only the intermediate loss has a projection.
+                raise ValueError(
+                    f"alpha_{name} > 0 needs student and teacher of the same hidden size, got {student_dim} and {teacher_dim}"
+                )
         #: Name -> weight of the active terms only, in a fixed order.
         self.alphas: dict[str, float] = {name: float(value) for name, value in alphas.items() if value > 0}
 
         self.ce = SoftTargetLoss(temperature) if "ce" in self.alphas else None
         self.mlm = MaskedLMLoss() if "mlm" in self.alphas else None
         self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
+        self.pooled = PooledCosineLoss() if "pooled" in self.alphas else None
         self.mse = LogitsMSELoss() if "mse" in self.alphas else None
         # Built only when used, so an unused projection never sits in the optimizer.
         self.hidden = HiddenStateLoss(hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
@@ -104,6 +109,8 @@ class DistillationObjective(nn.Module):
         mlm_labels: Tensor | None = None,
         student_last_hidden: Tensor | None = None,
         teacher_last_hidden: Tensor | None = None,
+        student_pooled: Tensor | None = None,
+        teacher_pooled: Tensor | None = None,
         student_layer_states: Sequence[Tensor] | None = None,
         teacher_layer_states: Sequence[Tensor] | None = None,
         student_attentions: Sequence[Tensor] | None = None,
@@ -112,13 +119,14 @@ class DistillationObjective(nn.Module):
     ) -> dict[str, Tensor]:
         """``{"loss": sum of alpha_i * term_i, <term>: term_i ...}`` for the active terms only.
 
-        Logits and hidden states are token-selected [N, ...]; attentions are full
-        [B, heads, L, L] with ``attention_mask`` [B, L].
+        Logits and hidden states are token-selected [N, ...]; pooled embeddings are [B, H];
+        attentions are full [B, heads, L, L] with ``attention_mask`` [B, L].
         """
         inputs = {
             "ce": (student_logits, teacher_logits),
             "mlm": (mlm_logits, mlm_labels),
             "cos": (student_last_hidden, teacher_last_hidden),
+            "pooled": (student_pooled, teacher_pooled),
             "mse": (student_logits, teacher_logits),
             "hidden": (student_layer_states, teacher_layer_states),
             "attention": (student_attentions, teacher_attentions, attention_mask),
@@ -127,6 +135,7 @@ class DistillationObjective(nn.Module):
             "ce": "student_logits, teacher_logits",
             "mlm": "mlm_logits, mlm_labels",
             "cos": "student_last_hidden, teacher_last_hidden",
+            "pooled": "student_pooled, teacher_pooled",
             "mse": "student_logits, teacher_logits",
             "hidden": "student_layer_states, teacher_layer_states",
             "attention": "student_attentions, teacher_attentions, attention_mask",
@@ -147,7 +156,9 @@ class DistillationObjective(nn.Module):
         return ", ".join(f"alpha_{k}={v}" for k, v in self.alphas.items()) + f", temperature={self.temperature}"
 
 
-def make_objective(cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None) -> DistillationObjective:
+def make_objective(
+    cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None
+) -> DistillationObjective:
     """The weighted losses of ``cfg``; a bad weight or loss kind is :class:`BadInput` naming the option."""
     try:
         return DistillationObjective(
@@ -161,6 +172,7 @@ def make_objective(cfg: DistillConfig, student_dim: int | None = None, teacher_d
             alpha_attention=cfg.alpha_attention,
             student_dim=student_dim,
             teacher_dim=teacher_dim,
+            alpha_pooled=cfg.alpha_pooled,
         )
     except ValueError as exc:
         raise BadInput(str(exc).replace("alpha_", "--alpha-").replace("hidden_kind", "--hidden-loss")) from None

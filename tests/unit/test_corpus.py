@@ -186,7 +186,28 @@ def test_hub_id_offline_is_bad_input(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 def test_bad_document_per(tmp_path: Path) -> None:
     path = tmp_path / "c.txt"
     path.write_text("x\n", encoding="utf-8")
-    assert "document_per" in _bad(CorpusSpec(str(path), document_per="paragraph"))
+    assert "--document-per must be line, file or sentence" in _bad(CorpusSpec(str(path), document_per="paragraph"))
+
+
+def test_split_sentences() -> None:
+    from distilcli.data.corpus import split_sentences
+
+    text = 'It rained. "Why?" she asked! Then (at 5 p.m.) three dogs ran . A new line?  No... maybe. e.g. not this. "Quoted." (Aside.) End'
+    assert split_sentences(text) == [
+        "It rained.", '"Why?" she asked!', "Then (at 5 p.m.) three dogs ran .", "A new line?",
+        "No... maybe. e.g. not this.", '"Quoted."', "(Aside.)", "End",  # a lower-case start is no new sentence
+    ]  # fmt: skip
+    assert split_sentences("   ") == [] and split_sentences("no end mark") == ["no end mark"]
+
+
+def test_document_per_sentence_splits_every_kind(tmp_path: Path) -> None:
+    text = tmp_path / "c.txt"
+    text.write_text("One here. Two there.\n\nThree!\n", encoding="utf-8")
+    assert _docs(text, document_per="sentence") == ["One here.", "Two there.", "Three!"]
+    lines = tmp_path / "c.jsonl"
+    lines.write_text(json.dumps({"text": "A b. C d."}) + "\n", encoding="utf-8")
+    assert _docs(lines, document_per="sentence") == ["A b.", "C d."]
+    assert corpus_fingerprint(CorpusSpec(str(text), document_per="sentence")) != corpus_fingerprint(CorpusSpec(str(text)))
 
 
 def test_fingerprint_tracks_files_and_options(tmp_path: Path) -> None:

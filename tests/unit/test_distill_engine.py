@@ -227,3 +227,28 @@ def test_a_student_with_another_vocabulary_is_refused_from_its_config(tiny_model
     with pytest.raises(BadInput, match="vocabularies differ"):
         run_distill(config(tiny_models["bert"], corpus, tmp_path / "run", student=str(student)))
     assert not (tmp_path / "run").exists()
+
+
+def test_clean_inputs_and_pooled_loss_on_sentences(tiny_models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without vocabulary losses the models read the clean text (no mask drawn); --alpha-pooled trains and is reported."""
+    from distilcli.data.masking import DynamicMasker
+
+    rng = random.Random(1)
+    corpus = tmp_path / "sentences.txt"
+    corpus.write_text("\n".join(". ".join(" ".join(rng.choice(WORDS) for _ in range(9)).capitalize() for _ in range(3)) + "." for _ in range(40)) + "\n", encoding="utf-8")
+    calls: list[int] = []
+    original = DynamicMasker.__call__
+    monkeypatch.setattr(DynamicMasker, "__call__", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    cfg = config(tiny_models["bert"], corpus, tmp_path / "run", alpha_ce=0.0, alpha_mlm=0.0, alpha_cos=1.0, alpha_pooled=1.0, document_per="sentence")
+    report = run_distill(cfg)
+    assert calls == []  # no mask was drawn
+    distillation = report.body["distillation"]
+    assert distillation["mask_inputs"] is False and distillation["document_per"] == "sentence"
+    assert distillation["alphas"] == {"cos": 1.0, "pooled": 1.0}
+    assert distillation["train_chunks"] == 120  # three sentences per line, each its own sequence
+    assert report.config["mask_inputs"] is False and 0 <= report.metrics["pooled_final"] <= 2
+    # The paper's recipe still masks; asking for clean inputs with L_mlm on is refused before any model loads.
+    run_distill(config(tiny_models["bert"], corpus, tmp_path / "masked", max_steps=2, alpha_ce=0.0, alpha_mlm=0.0, mask_inputs=True))
+    assert calls
+    with pytest.raises(BadInput, match="--no-mask-inputs leaves L_mlm"):
+        run_distill(config(tiny_models["bert"], corpus, tmp_path / "bad", mask_inputs=False))

@@ -253,6 +253,31 @@ def test_hidden_cosine_matches_reference_over_real_tokens() -> None:
     assert HiddenCosineLoss()(s2, t).item() == pytest.approx(got.item(), rel=1e-6)
 
 
+def test_pooled_cosine_is_one_minus_cos_of_masked_means() -> None:
+    from distilcli.distill.losses import PooledCosineLoss, mean_pool
+
+    s_full = _with_garbage(_rand(2, 4, H, seed=50), seed=51)  # padding rows hold garbage
+    t_full = _with_garbage(_rand(2, 4, H, seed=52), seed=53)
+    means = []
+    for full in (s_full, t_full):
+        rows = [[sum(full[b, i, h].item() for b2, i in REAL if b2 == b) / sum(1 for b2, _ in REAL if b2 == b) for h in range(H)] for b in range(2)]
+        means.append(rows)
+    torch.testing.assert_close(mean_pool(s_full, MASK), torch.tensor(means[0]))
+    expected = ref_one_minus_cos(means[0], means[1])
+    s = mean_pool(s_full, MASK).requires_grad_(True)
+    got = PooledCosineLoss()(s, mean_pool(t_full, MASK))
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+    got.backward()
+    assert s.grad.abs().sum() > 0
+    obj = DistillationObjective(alpha_ce=0, alpha_mlm=0, alpha_cos=0, alpha_pooled=2.0)
+    out = obj(student_pooled=mean_pool(s_full, MASK), teacher_pooled=mean_pool(t_full, MASK))
+    assert set(out) == {"loss", "pooled"} and out["loss"].item() == pytest.approx(2 * expected, rel=1e-5)
+    with pytest.raises(ValueError, match="same hidden size"):
+        DistillationObjective(alpha_pooled=1.0, student_dim=4, teacher_dim=8)
+    with pytest.raises(ValueError, match="does not match"):
+        mean_pool(s_full, MASK[:, :2])
+
+
 def test_hidden_cosine_gradient_reaches_student_only() -> None:
     s = _rand(6, H, seed=45).requires_grad_(True)
     t = _rand(6, H, seed=46).requires_grad_(True)
