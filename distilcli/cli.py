@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from distilcli import __version__
-from distilcli.commands import benchmark, distill, eval_glue, eval_squad, finetune, models, pipeline, report
+from distilcli.commands import benchmark, distill, eval_glue, eval_squad, eval_sts, finetune, models, pipeline, report
 from distilcli.commands._options import DefaultsCommand
 
 
@@ -74,6 +74,7 @@ app.command("distill", cls=DefaultsCommand)(distill.distill_cmd)
 app.command("finetune", cls=DefaultsCommand)(finetune.finetune_cmd)
 app.command("eval-glue", cls=DefaultsCommand)(eval_glue.eval_glue_cmd)
 app.command("eval-squad", cls=DefaultsCommand)(eval_squad.eval_squad_cmd)
+app.command("eval-sts", cls=DefaultsCommand)(eval_sts.eval_sts_cmd)
 app.command("benchmark", cls=DefaultsCommand)(benchmark.benchmark_cmd)
 app.command("pipeline", cls=DefaultsCommand)(pipeline.pipeline_cmd)
 app.add_typer(report.app, name="report")

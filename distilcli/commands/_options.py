@@ -179,7 +179,7 @@ FailUnderOpt = Annotated[
     typer.Option(
         "--fail-under",
         help="METRIC=VALUE (repeatable): exit 3 when a metric is below it, e.g. accuracy=0.9, sst2.accuracy=0.9, "
-        "macro=0.75, retention=0.97 (GLUE, fractions) or f1=80, em=70 (SQuAD, percent).",
+        "macro=0.75, retention=0.97 (GLUE, fractions), f1=80, em=70 (SQuAD, percent) or spearman=0.8 (STS).",
     ),
 ]
 PredictionsOutOpt = Annotated[

@@ -87,6 +87,18 @@ def _eval_glue_body(body: dict[str, Any], console: Console) -> None:
     _gates(body.get("gates", []), ".4f", console)
 
 
+def _eval_sts_body(body: dict[str, Any], console: Console) -> None:
+    title = f"zero-shot STS: {body['source']} ({body['pairs']:,} pairs, {body['sentences']:,} sentences)"
+    table = Table(title=title, show_header=True, title_justify="left")
+    for column in ("#", "model", "pooling", "spearman", "pearson", "retention", "sentences/s"):
+        table.add_column(column, justify="left" if column in ("model", "pooling") else "right")
+    for number, row in enumerate(body["models"], 1):
+        retention = f"{row['retention']:.1%}" if row.get("retention") is not None else "—"
+        table.add_row(str(number), row["model"], row["pooling"], f"{row['spearman']:.4f}", f"{row['pearson']:.4f}", retention, f"{row['sentences_per_s']:,.0f}")
+    console.print(table)
+    _gates(body.get("gates", []), ".4f", console)
+
+
 def _gates(gates: list[dict[str, Any]], digits: str, console: Console) -> None:
     """One line per --fail-under outcome; ``digits`` formats the values (fractions or percentages)."""
     for gate in gates:
@@ -214,6 +226,7 @@ BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
     "models inspect": _inspect_body,
     "models student": _student_body,
     "eval-glue": _eval_glue_body,
+    "eval-sts": _eval_sts_body,
     "finetune": _finetune_body,
     "pipeline": _pipeline_body,
 }

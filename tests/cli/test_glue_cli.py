@@ -277,3 +277,15 @@ def test_cli_task_distillation(distil, models: Path, tiny_glue: Path, tmp_path: 
     assert_one_line_error(distil(*args), 2, "--overwrite")
     no_corpus = distil("distill", "--teacher", models / "SST-2", "--out", tmp_path / "x")
     assert_one_line_error(no_corpus, 2, "--corpus", "--task glue:<name>")
+
+
+def test_eval_sts_cli_gate_and_errors(distil, tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    model = tiny_encoders["bert"]
+    result = distil("eval-sts", "--model", model, "--glue-dir", tiny_glue, "--output", tmp_path / "r.json", "--fail-under", "spearman=1.01")
+    assert result.exit_code == 3, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["command"] == "eval-sts" and report["body"]["pairs"] == 40 and report["body"]["gates"][0]["passed"] is False
+    assert "zero-shot STS" in result.stdout + result.stderr
+    assert_one_line_error(distil("eval-sts", "--glue-dir", tiny_glue), 2, "--model")
+    assert_one_line_error(distil("eval-sts", "--model", model, "--pairs", tmp_path / "none.tsv"), 2, "no such file")
+    assert_one_line_error(distil("eval-sts", "--model", model, "--glue-dir", tiny_glue, "--fail-under", "f1=0.5"), 2, "unknown metric")

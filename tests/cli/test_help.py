@@ -16,6 +16,7 @@ from distilcli.cli import app
 from distilcli.distill.config import MODE_DEFAULTS, DistillConfig
 from distilcli.evaluate.glue_eval import EvalGlueConfig
 from distilcli.evaluate.squad_eval import EvalSquadConfig
+from distilcli.evaluate.sts_eval import EvalStsConfig
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.models.student import StudentConfig
 from distilcli.pipeline.run import PipelineConfig
@@ -26,6 +27,7 @@ COMMANDS: dict[tuple[str, ...], tuple[type, dict[str, str]]] = {
     ("finetune",): (FinetuneConfig, {}),
     ("eval-glue",): (EvalGlueConfig, {}),
     ("eval-squad",): (EvalSquadConfig, {"eval_batch_size": "batch_size"}),
+    ("eval-sts",): (EvalStsConfig, {}),
     ("benchmark",): (BenchmarkConfig, {}),
     ("models", "student"): (StudentConfig, {}),
     ("pipeline",): (PipelineConfig, {}),

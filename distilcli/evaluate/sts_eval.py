@@ -1,0 +1,222 @@
+"""``run_eval_sts``: zero-shot semantic similarity of sentence embeddings, no fine-tuning.
+
+Each model embeds every distinct sentence once (longest first, dynamically padded), pooled as
+its sentence-transformers files say (mean pooling without them); the cosine of a pair's two
+embeddings is scored against the gold similarity with scipy's Spearman and Pearson
+correlations. With several models, each one's retention is its Spearman over the first's.
+
+Order of work: parse the gates, read the pairs, resolve every model, and only then load
+weights, so a bad option, file or model fails in seconds with exit 2.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from distilcli.config import config_to_dict
+from distilcli.errors import BadInput
+from distilcli.evaluate.gates import gate_outcome, split_gate
+from distilcli.models.loading import load_config, load_tokenizer, quiet_transformers, usable_positions
+from distilcli.models.pooling import SentencePooling, pool, read_pooling
+from distilcli.models.resolve import ModelRef, resolve_model
+from distilcli.reports import Report
+from distilcli.tasks.sts import StsPairs, load_pairs
+from distilcli.training.inference import pad_inputs, run_longest_first
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+METRICS = ("spearman", "pearson", "retention")
+_GATE_EXAMPLE = "spearman=0.8 (every model), model2.spearman=0.75 or retention=0.97"
+
+
+@dataclass
+class EvalStsConfig:
+    """Options of ``distil eval-sts``."""
+
+    model: list[str]
+    glue_dir: Path | None = None
+    hub_dir: Path | None = None
+    pairs: Path | None = None
+    batch_size: int = 128
+    #: Tokens per sentence; unset: the model's sentence-transformers max_seq_length, else 128.
+    max_seq_length: int | None = None
+    fail_under: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StsGate:
+    """``--fail-under [modelN.]METRIC=VALUE``; ``model`` None checks every model that has the metric."""
+
+    spec: str
+    metric: str
+    bar: float
+    model: int | None
+
+
+def parse_sts_gate(spec: str, n_models: int) -> StsGate:
+    """One gate, checked against the metric names and the number of models."""
+    name, bar = split_gate(spec, _GATE_EXAMPLE)
+    prefix, dot, metric = name.lower().rpartition(".")
+    metric = {"spearmanr": "spearman"}.get(metric, metric)
+    if metric not in METRICS:
+        raise BadInput(
+            f"--fail-under {spec!r}: unknown metric {metric!r}; use {', '.join(METRICS)}, e.g. {_GATE_EXAMPLE}"
+        )
+    model = None
+    if dot:
+        number = prefix.removeprefix("model")
+        if not prefix.startswith("model") or not number.isdigit() or not 1 <= int(number) <= n_models:
+            raise BadInput(
+                f"--fail-under {spec!r}: {prefix!r} is not a model; use model1 to model{n_models} (the --model order)"
+            )
+        model = int(number)
+    if metric == "retention" and (n_models < 2 or model == 1):
+        raise BadInput(f"--fail-under {spec!r}: retention compares a model with the first: pass two --model or more")
+    return StsGate(spec, metric, bar, model)
+
+
+def check_options(cfg: EvalStsConfig) -> list[StsGate]:
+    """The gates, after every plain option is checked."""
+    if not cfg.model:
+        raise BadInput("missing --model: give one model or more (the first is the reference for retention)")
+    if cfg.batch_size < 1:
+        raise BadInput(f"--batch-size must be at least 1, got {cfg.batch_size}")
+    if cfg.max_seq_length is not None and cfg.max_seq_length < 3:
+        raise BadInput(f"--max-seq-length must be at least 3 ([CLS], a token, [SEP]), got {cfg.max_seq_length}")
+    return [parse_sts_gate(spec, len(cfg.model)) for spec in cfg.fail_under]
+
+
+def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
+    """Score every model; return the report and the gate outcomes (the caller exits 3 on a failure)."""
+    import torch
+
+    start = time.perf_counter()
+    gates = check_options(cfg)
+    pairs = load_pairs(pairs=cfg.pairs, glue_dir=cfg.glue_dir, hub_dir=cfg.hub_dir)
+    refs = [resolve_model(spec) for spec in cfg.model]
+    setups = [_setup(ref, cfg) for ref in refs]  # configs and pooling read before any weights
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    rows = [
+        _score_model(ref, pooling, length, pairs, cfg, device)
+        for ref, (pooling, length) in zip(refs, setups, strict=True)
+    ]
+    reference = rows[0]["spearman"]
+    for row in rows[1:]:
+        row["retention"] = row["spearman"] / reference if reference else None
+    metrics: dict[str, float] = {"spearman": rows[0]["spearman"], "pearson": rows[0]["pearson"]}
+    for number, row in enumerate(rows, 1):
+        metrics.update({f"model{number}.{name}": row[name] for name in METRICS if row.get(name) is not None})
+    outcomes = _check_gates(gates, rows)
+    body = {
+        "pairs": len(pairs),
+        "sentences": len(pairs.sentences()),
+        "source": pairs.source,
+        "models": rows,
+        "gates": outcomes,
+        "device": str(device),
+    }
+    report = Report.create(
+        "eval-sts", config=config_to_dict(cfg), metrics=metrics, primary_metric="spearman",
+        body=body, duration_s=time.perf_counter() - start,
+    )  # fmt: skip
+    return report, outcomes
+
+
+def _setup(ref: ModelRef, cfg: EvalStsConfig) -> tuple[SentencePooling, int]:
+    """The model's pooling and the token length to use, checked against its positions."""
+    config = load_config(ref)
+    pooling = read_pooling(ref.path)
+    length = cfg.max_seq_length or pooling.max_seq_length or 128
+    positions = usable_positions(config)
+    if cfg.max_seq_length is not None and cfg.max_seq_length > positions:
+        raise BadInput(
+            f"--max-seq-length {cfg.max_seq_length} is longer than {ref.spec} allows ({positions} positions)"
+        )
+    return pooling, min(length, positions)
+
+
+def embed(
+    model: Any,
+    tokenizer: Any,
+    sentences: list[str],
+    pooling: SentencePooling,
+    *,
+    max_seq_length: int,
+    batch_size: int,
+    device: torch.device,
+) -> torch.Tensor:
+    """Sentence embeddings [N, D] (float32, CPU) of ``sentences`` in their order, longest first in batches."""
+    import torch
+
+    encoded = tokenizer(sentences, truncation=True, max_length=max_seq_length, return_attention_mask=False)["input_ids"]
+    lengths = [len(ids) for ids in encoded]
+    out: list[torch.Tensor | None] = [None] * len(sentences)
+
+    def take(indices: list[int], output: Any) -> None:
+        hidden = output.last_hidden_state
+        mask = (
+            torch.arange(hidden.shape[1], device=hidden.device)[None, :]
+            < torch.tensor([lengths[i] for i in indices], device=hidden.device)[:, None]
+        )
+        for i, vector in zip(indices, pool(hidden, mask.long(), pooling).cpu(), strict=True):
+            out[i] = vector
+
+    def collate(indices: list[int]) -> dict[str, torch.Tensor]:
+        return pad_inputs(encoded, None, indices, tokenizer.pad_token_id)
+
+    run_longest_first(
+        model, lengths, collate, take, batch_size=batch_size, device=device, description="embedding", unit="sentences"
+    )
+    return torch.stack([vector for vector in out if vector is not None])
+
+
+def _score_model(
+    ref: ModelRef, pooling: SentencePooling, length: int, pairs: StsPairs, cfg: EvalStsConfig, device: torch.device
+) -> dict[str, Any]:
+    """One model's row: correlations, pooling, speed."""
+    import torch
+    from scipy.stats import pearsonr, spearmanr
+    from transformers import AutoModel
+
+    quiet_transformers()
+    tokenizer = load_tokenizer(ref)
+    if tokenizer is None or tokenizer.pad_token_id is None:
+        raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
+    try:
+        model = AutoModel.from_pretrained(ref.path).to(device)
+    except Exception as exc:  # noqa: BLE001 - any failure to load weights is a bad model folder
+        raise BadInput(f"cannot load {ref.spec} as an encoder ({str(exc).splitlines()[0]})") from None
+    sentences = pairs.sentences()
+    began = time.perf_counter()
+    vectors = embed(
+        model, tokenizer, sentences, pooling, max_seq_length=length, batch_size=cfg.batch_size, device=device
+    )
+    seconds = time.perf_counter() - began
+    row_of = {sentence: i for i, sentence in enumerate(sentences)}
+    a = vectors[[row_of[s] for s in pairs.sentence1]]
+    b = vectors[[row_of[s] for s in pairs.sentence2]]
+    cosines = torch.nn.functional.cosine_similarity(a, b, dim=-1).numpy()
+    return {
+        "model": ref.spec, "path": str(ref.path), "pooling": pooling.name, "pooling_source": pooling.source,
+        "max_seq_length": length, "spearman": float(spearmanr(cosines, pairs.scores).statistic),
+        "pearson": float(pearsonr(cosines, pairs.scores).statistic), "sentences_per_s": len(sentences) / seconds if seconds > 0 else 0.0,
+    }  # fmt: skip
+
+
+def _check_gates(gates: list[StsGate], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One outcome per gate and model it applies to; a gate whose value is missing fails."""
+    outcomes = []
+    for gate in gates:
+        numbers = (
+            [gate.model] if gate.model else [n for n in range(1, len(rows) + 1) if gate.metric != "retention" or n > 1]
+        )
+        for number in numbers:
+            outcome = gate_outcome(
+                gate.spec, f"model{number}.{gate.metric}", gate.bar, rows[number - 1].get(gate.metric)
+            )
+            outcomes.append(outcome | {"model": rows[number - 1]["model"]})
+    return outcomes
