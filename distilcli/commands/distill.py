@@ -51,7 +51,7 @@ def _defaults() -> Defaults:
     from distilcli.distill.config import DistillConfig, with_mode_defaults
 
     # The code's own mode tables decide (MODE_DEFAULTS, the SQuAD window): ask it for each mode.
-    modes = [("", None), ("with --task", "glue:sst2"), ("with --task squad", "squad")]
+    modes = [("", None), ("with --task", "glue:sst2"), ("with --task squad", "squad"), ("with --task embeddings", "embeddings")]
     resolved = [(label, with_mode_defaults(unset_config(DistillConfig, task=task))) for label, task in modes]
     return field_defaults(DistillConfig) | mode_defaults(DistillConfig, resolved)
 
@@ -78,6 +78,7 @@ def distill_cmd(
     alpha_mlm: Annotated[float | None, typer.Option("--alpha-mlm", help="Masked-LM weight.")] = None,
     alpha_cos: Annotated[float | None, typer.Option("--alpha-cos", help="Last-hidden-state cosine weight.")] = None,
     alpha_pooled: Annotated[float | None, typer.Option("--alpha-pooled", help="Cosine weight on the mean-pooled sentence embedding (one per sequence).")] = None,
+    alpha_mse_emb: Annotated[float | None, typer.Option("--alpha-mse-emb", help="MSE weight on the sentence embeddings (the teacher's pooling), as sentence-transformers distils.")] = None,
     alpha_mse: Annotated[float | None, typer.Option("--alpha-mse", help="Logits MSE weight.")] = None,
     alpha_hidden: Annotated[float | None, typer.Option("--alpha-hidden", help="Intermediate hidden-state loss weight, mapped layers.")] = None,
     hidden_loss: Annotated[str | None, typer.Option("--hidden-loss", help="Intermediate loss: mse or cosine.")] = None,
@@ -108,10 +109,11 @@ def distill_cmd(
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>|squad|squad_v2.
+    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>|squad|squad_v2|embeddings.
 
-    Task-specific distillation (--task, with a teacher fine-tuned on that task; GLUE tasks are written
-    glue:<name>) reads its data from --glue-dir, --hub-dir or --train-file/--dev-file.
+    --task glue:<name>|squad (a teacher fine-tuned on it) reads --glue-dir, --hub-dir or --train-file/--dev-file.
+    --task embeddings: on --corpus, the student learns the teacher's sentence embeddings (--alpha-mse-emb),
+    pooled as its sentence-transformers files say, and is saved as a sentence-transformers folder too.
     """
     values = dict(locals())  # the options, before any other name is bound here
     for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher"):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from distilcli.distill.config import DistillConfig, with_mode_defaults
+from distilcli.distill.config import DistillConfig, mode_of, with_mode_defaults
 from distilcli.distill.objective import make_objective
 from distilcli.errors import BadInput
 from distilcli.reports import Report
@@ -25,7 +25,7 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
     """
     cfg = with_mode_defaults(replace(cfg, out=Path(cfg.out)))
-    if cfg.task:
+    if mode_of(cfg) == "task":
         from distilcli.distill.task import run_task_distill
 
         return run_task_distill(cfg, on_step)
@@ -58,7 +58,7 @@ def validate(cfg: DistillConfig) -> None:
         raise BadInput("--no-mask-inputs leaves L_mlm no masked token to predict: pass --alpha-mlm 0 too, or --mask-inputs")
     parse_layer_map(cfg.layer_map)
     if not cfg.corpus:
-        raise BadInput("missing required option --corpus (general distillation), or pass --task glue:<name> for task-specific distillation")
+        raise BadInput("missing required option --corpus (general and --task embeddings distillation), or pass --task glue:<name> for task-specific distillation")
     if cfg.resume:
         if not ckpt.list_checkpoints(cfg.out):
             raise BadInput(f"--resume: no checkpoint in {Path(cfg.out) / ckpt.CHECKPOINTS}: start without --resume")

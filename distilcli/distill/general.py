@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from distilcli import __version__, progress
+from distilcli import progress
 from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
 from distilcli.distill.modules import DistillationStudent, teacher_forward
 from distilcli.distill.objective import make_objective, mask_seed
-from distilcli.distill.run_parts import HEAD_DIR, HEAD_FILE, Batch, Corpus, Progress, Student
+from distilcli.distill.run_parts import HEAD_DIR, HEAD_FILE, Batch, Corpus, Progress, Student, provenance
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.training import checkpoint as ckpt
@@ -200,6 +200,7 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
     """The student: made from the (fitted) teacher, or an existing model; wrapped with its objective."""
     from distilcli.models.adapters import adapter_for
     from distilcli.models.loading import load_mlm_model
+    from distilcli.models.pooling import read_pooling
     from distilcli.models.resolve import resolve_model
     from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
 
@@ -219,9 +220,10 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
         s_adapter = adapter_for(student_model.config)
         if eager:
             student_model.set_attn_implementation("eager")
-    objective = make_objective(
-        cfg, s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
-    )
+    # The sentence embedding the pooled terms compare is the teacher's own (sentence-transformers pooling, else mean).
+    pooling = read_pooling(teacher.ref.path) if cfg.alpha_pooled or cfg.alpha_mse_emb else None
+    dims = s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
+    objective = make_objective(cfg, *dims, pooling)
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
     return Student(student, s_adapter, layer_map, objective)
@@ -320,11 +322,11 @@ def report(
     teacher_params = count_parameters(teacher.model, teacher.adapter)
     history = record.history
     curves = {k: v for k, v in history.items() if k not in ("step", "tokens_per_s")}
-    info = _provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
+    info = provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
     if accelerator.is_main_process:
         final.config.distilcli = info
         final.config.architectures = [type(final).__name__]
-        save_student(cfg.out, final, tokenizer, distilled_card(info))
+        save_student(cfg.out, final, tokenizer, distilled_card(info), sentence_files_from=teacher.ref.path)
         loop.save({"history": history, "tokens": record.tokens})
     accelerator.wait_for_everyone()
     metrics: dict[str, float] = {
@@ -360,40 +362,3 @@ def report(
         artifacts={"student": str(cfg.out), "checkpoints": str(ckpt.checkpoint_dir(cfg.out))} | head_file,
         body=body, duration_s=duration,
     )  # fmt: skip
-
-
-def _provenance(
-    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel,
-    student: Student, corpus: Corpus, head_fit: dict[str, Any] | None,
-) -> dict[str, Any]:  # fmt: skip
-    """How the student was made: saved in its config.json (``distilcli``), its card and the report."""
-    loss_curve = record.history["loss"]
-    return {
-        "created_by": "distil distill",
-        "distilcli_version": __version__,
-        "teacher": cfg.teacher,
-        "teacher_path": str(teacher.ref.path),
-        "teacher_model_type": teacher.config.model_type,
-        "teacher_num_layers": teacher.adapter.num_layers(teacher.config),
-        "layer_map": student.layer_map,
-        "student_model_type": loop.unwrapped.model.config.model_type,
-        "teacher_mlm_head_trained": teacher.has_trained_mlm_head or bool(head_fit),
-        # The student's head is trained by the soft-target / MLM losses, or was copied trained.
-        "mlm_head_trained": student.objective.needs_vocab_logits or teacher.has_trained_mlm_head,
-        "distillation": {
-            "corpus": cfg.corpus,
-            "document_per": cfg.document_per,
-            "mask_inputs": corpus.mask_inputs,
-            "train_chunks": len(corpus.train_ids),
-            "max_seq_length": cfg.max_seq_length,
-            "steps": loop.step,
-            "batch_size": cfg.batch_size,
-            "grad_accum": cfg.grad_accum,
-            "processes": accelerator.num_processes,
-            "alphas": student.objective.alphas,
-            "temperature": cfg.temperature,
-            "loss_first": loss_curve[0],
-            "loss_final": loss_curve[-1],
-            "teacher_head": head_fit,
-        },
-    }

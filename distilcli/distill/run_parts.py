@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from distilcli import __version__
 from distilcli.distill.modules import DistillationStudent
 from distilcli.distill.objective import DistillationObjective
 from distilcli.training.batches import Batches
 
 if TYPE_CHECKING:  # pragma: no cover
+    from accelerate import Accelerator
+
     from distilcli.data.masking import DynamicMasker
+    from distilcli.distill.config import DistillConfig
     from distilcli.models.adapters import ArchitectureAdapter
+    from distilcli.models.loading import LoadedModel
+    from distilcli.training.loop import TrainLoop
 
 HEAD_DIR = "teacher-head"
 HEAD_FILE = "head.pt"
@@ -62,3 +68,46 @@ class Progress:
     window: dict[str, float] = field(default_factory=dict)
     window_tokens: int = 0
     window_start: float = field(default_factory=time.perf_counter)
+
+
+def provenance(
+    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel,
+    student: Student, corpus: Corpus, head_fit: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """How the student was made: saved in its config.json (``distilcli``), its card and the report."""
+    loss_curve = record.history["loss"]
+    return {
+        "created_by": "distil distill",
+        "distilcli_version": __version__,
+        "teacher": cfg.teacher,
+        "teacher_path": str(teacher.ref.path),
+        "teacher_model_type": teacher.config.model_type,
+        "teacher_num_layers": teacher.adapter.num_layers(teacher.config),
+        "layer_map": student.layer_map,
+        "student_model_type": loop.unwrapped.model.config.model_type,
+        "teacher_mlm_head_trained": teacher.has_trained_mlm_head or bool(head_fit),
+        # The student's head is trained by the soft-target / MLM losses, or was copied trained.
+        "mlm_head_trained": student.objective.needs_vocab_logits or teacher.has_trained_mlm_head,
+        "distillation": {
+            "corpus": cfg.corpus,
+            "document_per": cfg.document_per,
+            "mask_inputs": corpus.mask_inputs,
+            "train_chunks": len(corpus.train_ids),
+            "max_seq_length": cfg.max_seq_length,
+            "steps": loop.step,
+            "batch_size": cfg.batch_size,
+            "grad_accum": cfg.grad_accum,
+            "processes": accelerator.num_processes,
+            "alphas": student.objective.alphas,
+            "pooling": _pooling(student.objective) if student.objective.needs_pooled else None,
+            "temperature": cfg.temperature,
+            "loss_first": loss_curve[0],
+            "loss_final": loss_curve[-1],
+            "teacher_head": head_fit,
+        },
+    }
+
+
+def _pooling(objective: DistillationObjective) -> dict[str, Any]:
+    pooling = objective.pooling
+    return {"modes": list(pooling.modes), "normalize": pooling.normalize, "source": pooling.source}

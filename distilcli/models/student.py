@@ -19,6 +19,7 @@ from distilcli.models.adapters import adapter_for
 from distilcli.models.card import render_model_card, write_model_card
 from distilcli.models.loading import LoadedModel, load_config, load_mlm_model, load_tokenizer
 from distilcli.models.params import count_parameters
+from distilcli.models.pooling import copy_sentence_files
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
 
@@ -211,6 +212,7 @@ def run_student(cfg: StudentConfig) -> Report:
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
         write_model_card(tmp, _card(info, params, teacher_params))
+        copy_sentence_files(ref.path, tmp)  # a sentence encoder's student embeds as its teacher does
     metrics = {
         "student_parameters_total": params["total"],
         "teacher_parameters_total": teacher_params["total"],

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 
-def save_student(out: Path, model: Any, tokenizer: Any, card: str) -> None:
+def save_student(out: Path, model: Any, tokenizer: Any, card: str, *, sentence_files_from: Path | None = None) -> None:
     """Write the student into ``out`` beside the run's checkpoints.
 
     Files are written to a temp folder first, then moved in one by one with config.json
-    last, so ``out`` never looks like a complete model before it is one.
+    last, so ``out`` never looks like a complete model before it is one. With
+    ``sentence_files_from`` (the teacher's folder), its sentence-transformers files come too.
     """
+    from distilcli.models.pooling import copy_sentence_files
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".student-", suffix=".tmp", dir=out))
@@ -23,9 +26,13 @@ def save_student(out: Path, model: Any, tokenizer: Any, card: str) -> None:
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
         (tmp / "README.md").write_text(card, encoding="utf-8")
+        if sentence_files_from is not None:
+            copy_sentence_files(sentence_files_from, tmp)
         names = sorted(p.name for p in tmp.iterdir())
         names.sort(key=lambda name: name == "config.json")
         for name in names:
+            if (out / name).is_dir():  # a module folder of an earlier save (resume): os.replace cannot replace a folder
+                shutil.rmtree(out / name)
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
