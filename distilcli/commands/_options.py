@@ -174,6 +174,23 @@ CorpusOpt = Annotated[
     str | None,
     typer.Option("--corpus", help="Text file or folder, JSONL, a saved datasets folder, or a hub dataset id."),
 ]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        help="Also draw the result into this .png/.svg/.pdf: benchmark, median latency against sequence length per "
+        "model; suggest-layers, the heat map of layer similarities.",
+    ),
+]
+TextFieldOpt = Annotated[str | None, typer.Option("--text-field", help="Text column of JSONL / datasets corpora.")]
+DocumentPerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--document-per",
+        help="What one sequence is: a 'line' or a whole 'file' of a text corpus, or each 'sentence' of any corpus "
+        "(sentence-shaped inputs, like GLUE's).",
+    ),
+]
 FailUnderOpt = Annotated[
     list[str] | None,
     typer.Option(
