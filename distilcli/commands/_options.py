@@ -64,7 +64,12 @@ LayersOpt = Annotated[
     int | None, typer.Option("--layers", help="Student layers, teacher layers spread evenly (unset: half the teacher's).")
 ]
 LayerMapOpt = Annotated[
-    str | None, typer.Option("--layer-map", help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11).")
+    str | None,
+    typer.Option(
+        "--layer-map",
+        help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11). distill: 'auto' chooses them by "
+        "linear CKA on the corpus (as models suggest-layers does).",
+    ),
 ]
 ArchOpt = Annotated[
     str | None,

@@ -39,6 +39,7 @@ def validate(cfg: DistillConfig) -> None:
     """Every check of general distillation that needs no model: run before any weight is read."""
     from distilcli.data.corpus import DOCUMENT_PER, CorpusSpec, check_corpus
     from distilcli.fsutil import check_output_dir
+    from distilcli.distill.layer_choice import is_auto
     from distilcli.models.student import parse_layer_map
 
     for name in ("batch_size", "grad_accum", "epochs", "save_every", "log_every", "max_seq_length", "lr"):
@@ -56,7 +57,11 @@ def validate(cfg: DistillConfig) -> None:
     make_objective(cfg)
     if cfg.mask_inputs is False and cfg.alpha_mlm > 0:
         raise BadInput("--no-mask-inputs leaves L_mlm no masked token to predict: pass --alpha-mlm 0 too, or --mask-inputs")
-    parse_layer_map(cfg.layer_map)
+    if is_auto(cfg.layer_map):
+        if cfg.student:
+            raise BadInput("--layer-map auto chooses the layers of a new student: with --student, give the map it was made with")
+    else:
+        parse_layer_map(cfg.layer_map)
     if not cfg.corpus:
         raise BadInput("missing required option --corpus (general and --task embeddings distillation), or pass --task glue:<name> for task-specific distillation")
     if cfg.resume:

@@ -22,6 +22,7 @@ from distilcli import progress
 from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
+from distilcli.distill.layer_choice import choose_from_ids, is_auto
 from distilcli.distill.modules import DistillationStudent, teacher_forward
 from distilcli.distill.objective import make_objective, mask_seed
 from distilcli.distill.run_parts import HEAD_DIR, HEAD_FILE, Batch, Corpus, Progress, Student, provenance
@@ -49,7 +50,7 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     corpus = prepare_corpus(cfg, accelerator, tokenizer)
     clear_old_run(cfg, accelerator)
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
-    student = build_student_model(cfg, teacher, eager)
+    student = build_student_model(cfg, teacher, eager, corpus)
     loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
     return report(
         cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start
@@ -141,7 +142,7 @@ def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
         )
     weights = mlm_token_weights(token_counts(dataset, len(tokenizer)), tokenizer.all_special_ids, cfg.mlm_smoothing)
     masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
-    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device, bool(cfg.mask_inputs))
+    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device, bool(cfg.mask_inputs), tokenizer.pad_token_id)
 
 
 def teacher_head(
@@ -196,8 +197,8 @@ def teacher_head(
     return head_fit
 
 
-def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str]) -> Student:
-    """The student: made from the (fitted) teacher, or an existing model; wrapped with its objective."""
+def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus) -> Student:
+    """The student: made from the (fitted) teacher (its layers chosen by CKA with --layer-map auto), or an existing model."""
     from distilcli.models.adapters import adapter_for
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.pooling import read_pooling
@@ -205,6 +206,7 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
     from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
 
     teacher_layers = teacher.adapter.num_layers(teacher.config)
+    layer_choice = None
     if cfg.student:
         student_loaded = load_mlm_model(resolve_model(cfg.student), **eager)
         student_model, s_adapter = student_loaded.model, student_loaded.adapter
@@ -214,8 +216,13 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
             raise BadInput(f"--layer-map has {len(layer_map)} layers but the student has {n}")
         if student_model.config.vocab_size != teacher.config.vocab_size:
             raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
+    elif is_auto(cfg.layer_map):
+        n = cfg.layers or max(1, teacher_layers // 2)
+        choice = choose_from_ids(teacher.model.base_model, corpus.train_ids, corpus.pad_id, n, seed=cfg.seed)
+        layer_choice, layer_map = choice.to_dict(), choice.layer_map
     else:
         layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
+    if not cfg.student:
         student_model = build_student(teacher, layer_map, cfg.arch)
         s_adapter = adapter_for(student_model.config)
         if eager:
@@ -226,7 +233,7 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
     objective = make_objective(cfg, *dims, pooling)
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
-    return Student(student, s_adapter, layer_map, objective)
+    return Student(student, s_adapter, layer_map, objective, layer_choice)
 
 
 def train(

@@ -69,7 +69,7 @@ def best_map(matrix: list[list[float]], layers: int) -> list[int]:
 
 @dataclass
 class LayerChoice:
-    """The measurement and what it proposes."""
+    """The measurement and what it proposes (``to_dict`` for reports and model provenance)."""
 
     matrix: list[list[float]]
     layer_map: list[int]
@@ -79,27 +79,62 @@ class LayerChoice:
     tokens: int
     sequences: int
 
+    def to_dict(self) -> dict[str, object]:
+        return {"method": "linear CKA coverage", "layer_map": self.layer_map, "coverage": self.coverage,
+                "uniform_map": self.uniform_map, "uniform_coverage": self.uniform_coverage, "tokens": self.tokens,
+                "sequences": self.sequences}  # fmt: skip
+
 
 def layer_states(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], max_tokens: int, seed: int) -> list[torch.Tensor]:
     """Each layer's output [tokens, hidden] at the real tokens of ``batches`` (a fixed random ``max_tokens`` of them)."""
     import torch
 
     per_layer: list[list[torch.Tensor]] = []
+    device = next(model.parameters()).device
     with torch.inference_mode(), progress.task("reading layer states", len(batches), unit="batches") as bar:
         for batch in batches:
+            batch = {key: value.to(device) for key, value in batch.items()}
             out = model(**batch, output_hidden_states=True, return_dict=True)
             real = batch["attention_mask"].bool()
             hidden = out.hidden_states[1:]  # [0] is the embedding output; layer k's output is [k + 1]
             if not per_layer:
                 per_layer = [[] for _ in hidden]
             for k, h in enumerate(hidden):
-                per_layer[k].append(h[real].float())
+                per_layer[k].append(h[real].float().cpu())
             bar.advance(1)
     states = [torch.cat(parts) for parts in per_layer]
     if states[0].shape[0] > max_tokens:
         keep = torch.randperm(states[0].shape[0], generator=torch.Generator().manual_seed(seed))[:max_tokens]
         states = [s[keep] for s in states]
     return states
+
+
+AUTO = "auto"
+
+
+def is_auto(layer_map: object) -> bool:
+    """Whether ``--layer-map`` asks for the map to be chosen by measurement."""
+    return isinstance(layer_map, str) and layer_map.strip().lower() == AUTO
+
+
+def choose_from_ids(model: torch.nn.Module, ids: list[list[int]], pad_id: int, layers: int, *, sample: int = 256, max_tokens: int = 4096,
+                    seed: int = 42, batch_size: int = 16) -> LayerChoice:  # fmt: skip
+    """``--layer-map auto``: the covering map of ``model``'s layers on a fixed sample of token sequences ``ids``."""
+    import torch
+
+    order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()[:sample]
+    rows = [ids[i] for i in sorted(order)]
+    batches = []
+    for start in range(0, len(rows), batch_size):
+        chunk = rows[start : start + batch_size]
+        width = max(len(r) for r in chunk)
+        input_ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for r, row in enumerate(chunk):
+            input_ids[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+        batches.append({"input_ids": input_ids, "attention_mask": mask})
+    return choose_layers(layer_states(model, batches, max_tokens, seed), layers, len(rows))
 
 
 def choose_layers(states: list[torch.Tensor], layers: int, sequences: int) -> LayerChoice:

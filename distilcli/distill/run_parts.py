@@ -38,6 +38,7 @@ class Corpus:
     masker: DynamicMasker
     device: torch.device
     mask_inputs: bool = True
+    pad_id: int = 0
 
     def masked(self, batch: Batch, seed: int, *, mask: bool = True) -> Batch:
         """``batch`` with a fresh dynamic mask drawn from ``seed`` (clean, no labels, unless ``mask``), on the run's device."""
@@ -57,6 +58,7 @@ class Student:
     adapter: ArchitectureAdapter
     layer_map: list[int]
     objective: DistillationObjective
+    layer_choice: dict[str, Any] | None = None  # how --layer-map auto chose the map
 
 
 @dataclass
@@ -84,6 +86,7 @@ def provenance(
         "teacher_model_type": teacher.config.model_type,
         "teacher_num_layers": teacher.adapter.num_layers(teacher.config),
         "layer_map": student.layer_map,
+        "layer_choice": student.layer_choice,
         "student_model_type": loop.unwrapped.model.config.model_type,
         "teacher_mlm_head_trained": teacher.has_trained_mlm_head or bool(head_fit),
         # The student's head is trained by the soft-target / MLM losses, or was copied trained.

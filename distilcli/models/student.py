@@ -48,7 +48,12 @@ class StudentConfig:
 
 
 def parse_layer_map(value: list[int] | str | None) -> list[int] | None:
-    """``"0,2,4"`` or ``[0, 2, 4]`` -> ``[0, 2, 4]``."""
+    """``"0,2,4"`` or ``[0, 2, 4]`` -> ``[0, 2, 4]``; ``auto`` is :class:`BadInput` here (it needs a corpus)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        raise BadInput(
+            "--layer-map auto measures the teacher on a corpus: use distil distill --layer-map auto, "
+            "or distil models suggest-layers TEACHER --corpus C and pass the map it prints"
+        )
     return parse_list(value, "--layer-map", int, example="0,2,4")
 
 

@@ -75,3 +75,23 @@ def test_suggest_layers_on_a_tiny_model(tiny_models: dict[str, Path], tmp_path: 
     json.dumps(report.to_dict())
     with pytest.raises(BadInput, match="--sample"):
         run_suggest_layers(SuggestLayersConfig(model=str(tiny_models["bert"]), corpus=str(corpus), sample=0))
+
+
+def test_distill_layer_map_auto_chooses_and_records_the_map(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    from distilcli.distill.config import DistillConfig
+    from distilcli.distill.engine import run_distill
+    from distilcli.models.student import StudentConfig, run_student
+
+    rng = random.Random(0)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(rng.choice(WORDS) for _ in range(14)) for _ in range(48)) + "\n", encoding="utf-8")
+    base = dict(teacher=str(tiny_models["bert"]), corpus=str(corpus), max_steps=2, batch_size=4, max_seq_length=32,
+                alpha_ce=0.0, alpha_mlm=0.0, cache_dir=tmp_path / "cache")  # fmt: skip
+    report = run_distill(DistillConfig(**base, out=tmp_path / "run", layer_map="auto", layers=2))
+    choice = report.body["layer_choice"]
+    assert choice["method"] == "linear CKA coverage" and report.body["layer_map"] == choice["layer_map"] and len(choice["layer_map"]) == 2
+    assert choice["coverage"] >= choice["uniform_coverage"]
+    with pytest.raises(BadInput, match="with --student"):
+        run_distill(DistillConfig(**base, out=tmp_path / "run2", layer_map="auto", student=str(tiny_models["bert"])))
+    with pytest.raises(BadInput, match="suggest-layers"):
+        run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=tmp_path / "s", layer_map="auto"))
