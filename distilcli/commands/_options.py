@@ -182,6 +182,14 @@ FailUnderOpt = Annotated[
         "macro=0.75, retention=0.97 (GLUE, fractions), f1=80, em=70 (SQuAD, percent) or spearman=0.8 (STS).",
     ),
 ]
+UpdateCardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--update-card",
+        help="Write the scores into the evaluated model folder's README.md as Hub model-index results, replacing "
+        "earlier ones of the same metric and dataset.",
+    ),
+]
 PredictionsOutOpt = Annotated[
     Path | None,
     typer.Option(
