@@ -64,6 +64,10 @@ class DistillConfig(TaskOptions):
     alpha_task: float = 1.0
     cache_teacher: bool = False
 
+    def resolved(self) -> DistillConfig:
+        """This config with its mode's defaults filled in (``--print-config`` shows these)."""
+        return with_mode_defaults(self)
+
 
 #: Defaults that differ between general and task-specific distillation.
 MODE_DEFAULTS = {"general": {"batch_size": 8, "lr": 5e-4}, "task": {"batch_size": 32, "lr": 5e-5}}
