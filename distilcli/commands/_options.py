@@ -19,6 +19,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer.core import TyperCommand
 
+from distilcli.commands._complete import complete_model, complete_quantize, complete_task
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Option parameter name -> its default (a value from a config dataclass, or text for mode-dependent ones).
@@ -54,11 +56,18 @@ OutOpt = Annotated[
 # -- models and tasks ---------------------------------------------------------------------------------
 
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")
+    str | None,
+    typer.Option(
+        "--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.", autocompletion=complete_model
+    ),
 ]
 ModelListOpt = Annotated[
     list[str] | None,
-    typer.Option("--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id; repeat it for several."),
+    typer.Option(
+        "--model",
+        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id; repeat it for several.",
+        autocompletion=complete_model,
+    ),
 ]
 TaskOpt = Annotated[
     str | None,
@@ -66,6 +75,7 @@ TaskOpt = Annotated[
         "--task",
         help="The task: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli; any usual spelling), "
         "squad or squad_v2.",
+        autocompletion=complete_task,
     ),
 ]
 LayersOpt = Annotated[
@@ -176,7 +186,11 @@ SelectOnOpt = Annotated[
 ]
 QuantizeOpt = Annotated[
     str | None,
-    typer.Option("--quantize", help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated."),
+    typer.Option(
+        "--quantize",
+        help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated.",
+        autocompletion=complete_quantize,
+    ),
 ]
 CorpusOpt = Annotated[
     str | None,
