@@ -47,7 +47,11 @@ def task_names(distill_form: bool = False) -> list[Item]:
         glue += [(name, f"GLUE {task.display_name}"), (task.display_name, f"GLUE {task.display_name}")]
     # The other accepted spellings (mnlimatched, stsbenchmark); a name's own squashed form adds nothing.
     squashed = {squash_name(name) for name in GLUE_TASKS}
-    glue += [(alias, f"GLUE {GLUE_TASKS.get(name).display_name}") for alias, name in task_aliases().items() if alias not in squashed]
+    glue += [
+        (alias, f"GLUE {GLUE_TASKS.get(name).display_name}")
+        for alias, name in task_aliases().items()
+        if alias not in squashed
+    ]
     if distill_form:
         glue = [(f"glue:{value}", help_text) for value, help_text in glue]
     return glue + [(task.name, task.display_name) for task in (SQUAD, SQUAD_V2)]

@@ -20,6 +20,7 @@ import typer
 from typer.core import TyperCommand
 
 from distilcli.commands._complete import complete_model, complete_quantize, complete_task
+from distilcli.commands._print_config import PRINT_CONFIG, print_config_param
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,14 +39,6 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="YAML file of options; options given on the command line win.", dir_okay=False),
 ]
-PrintConfigOpt = Annotated[
-    bool,
-    typer.Option(
-        "--print-config",
-        help="Write the fully resolved options (defaults filled in) as YAML to stdout and exit, running nothing; "
-        "pass the file back with --config.",
-    ),
-]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
 OutOpt = Annotated[
@@ -58,7 +51,9 @@ OutOpt = Annotated[
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.", autocompletion=complete_model
+        "--model",
+        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.",
+        autocompletion=complete_model,
     ),
 ]
 ModelListOpt = Annotated[
@@ -303,31 +298,6 @@ def format_default(value: object) -> str:
     return str(value)
 
 
-_PRINT_CONFIG = "distilcli.print_config"
-
-
-def _print_config_param() -> Any:
-    """The ``--print-config`` flag as a click parameter, built by Typer from :data:`PrintConfigOpt`.
-
-    It is not passed to the command function (``expose_value=False``): its callback marks the context,
-    and :class:`DefaultsCommand` turns the mark into :data:`distilcli.config.PRINT_ONLY`.
-    """
-    probe = typer.Typer(add_completion=False)
-
-    @probe.command()
-    def _probe(print_config: PrintConfigOpt = False) -> None:  # pragma: no cover - never run
-        """Only its parameter is used."""
-
-    (param,) = typer.main.get_command(probe).params
-
-    def mark(ctx: Any, _param: Any, value: bool) -> None:
-        if value:
-            ctx.meta[_PRINT_CONFIG] = True
-
-    param.expose_value, param.callback = False, mark
-    return param
-
-
 class DefaultsCommand(TyperCommand):
     """A command whose help shows the defaults its :func:`help_defaults` provider reads from the config.
 
@@ -339,12 +309,12 @@ class DefaultsCommand(TyperCommand):
         super().__init__(*args, **kwargs)
         names = [p.name for p in self.params]
         # Beside --config, whose file it writes; else last.
-        self.params.insert(names.index("config") + 1 if "config" in names else len(names), _print_config_param())
+        self.params.insert(names.index("config") + 1 if "config" in names else len(names), print_config_param())
 
     def invoke(self, ctx: Any) -> Any:
         from distilcli.config import PRINT_ONLY
 
-        token = PRINT_ONLY.set(bool(ctx.meta.get(_PRINT_CONFIG)))
+        token = PRINT_ONLY.set(bool(ctx.meta.get(PRINT_CONFIG)))
         try:
             return super().invoke(ctx)
         finally:

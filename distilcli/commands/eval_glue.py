@@ -24,9 +24,9 @@ from distilcli.commands._options import (
     PredictionsOutOpt,
     QuantizeOpt,
     TaskOpt,
-    UpdateCardOpt,
     TextAOpt,
     TextBOpt,
+    UpdateCardOpt,
     field_defaults,
     help_defaults,
 )  # fmt: skip

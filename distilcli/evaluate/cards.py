@@ -24,7 +24,11 @@ _GLUE_METRICS = {
     "spearmanr": ("spearmanr", "Spearman correlation"),
 }
 #: SQuAD's official metrics, in percent (v1.1's script says exact_match, v2.0's exact).
-_SQUAD_METRICS = {"exact_match": ("exact_match", "Exact match"), "exact": ("exact_match", "Exact match"), "f1": ("f1", "F1")}
+_SQUAD_METRICS = {
+    "exact_match": ("exact_match", "Exact match"),
+    "exact": ("exact_match", "Exact match"),
+    "f1": ("f1", "F1"),
+}
 
 
 def check_update_card(models: list[Path | str], quantize: str = "none") -> list[Path]:
@@ -37,7 +41,9 @@ def check_update_card(models: list[Path | str], quantize: str = "none") -> list[
     return [check_card_folder(model) for model in models]
 
 
-def _dataset(name: str, standard_type: str, config: str | None, split: str, dev_file: Path | None) -> dict[str, str | None]:
+def _dataset(
+    name: str, standard_type: str, config: str | None, split: str, dev_file: Path | None
+) -> dict[str, str | None]:
     """The dataset of a result: the Hub's when no --dev-file was given, else the file (no Hub id claimed)."""
     if dev_file is None:
         return {"dataset_type": standard_type, "dataset_name": name, "dataset_config": config, "dataset_split": split}

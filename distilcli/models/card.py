@@ -131,7 +131,9 @@ def _load(card: Path) -> ModelCard:
     try:
         return ModelCard.load(card)
     except Exception as exc:  # noqa: BLE001 - the Hub's parser raises several types for bad metadata
-        raise BadInput(f"{card}: its metadata cannot be parsed ({type(exc).__name__}: {exc}); fix or remove it") from None
+        raise BadInput(
+            f"{card}: its metadata cannot be parsed ({type(exc).__name__}: {exc}); fix or remove it"
+        ) from None
 
 
 def update_card_results(folder: str | Path, results: list[CardResult]) -> Path:

@@ -91,14 +91,19 @@ def test_card_metadata_names_hub_models_and_datasets() -> None:
     data = ModelCard(text).data
     assert data.base_model == "sentence-transformers/all-MiniLM-L6-v2"  # the alias's Hub id
     assert data.pipeline_tag == "question-answering" and data.datasets == ["rajpurkar/squad"]
-    assert ModelCard(render_model_card("t", "s", [], ".", [], base_model="bert-base-uncased")).data.base_model == "bert-base-uncased"
+    assert (
+        ModelCard(render_model_card("t", "s", [], ".", [], base_model="bert-base-uncased")).data.base_model
+        == "bert-base-uncased"
+    )
     assert ModelCard(render_model_card("t", "s", [], ".", [], base_model="./teacher")).data.base_model is None
 
 
 # -- eval results in the card ----------------------------------------------------------------------
 
 
-def test_eval_glue_update_card_writes_and_replaces_results(distil, finetuned: Path, tiny_glue: Path, tmp_path: Path) -> None:
+def test_eval_glue_update_card_writes_and_replaces_results(
+    distil, finetuned: Path, tiny_glue: Path, tmp_path: Path
+) -> None:
     before = load_card(finetuned).text
     args = ("eval-glue", "--model", finetuned, "--task", "sst2", "--glue-dir", tiny_glue, "--update-card")
     result = distil(*args, "--output", tmp_path / "r.json")
@@ -126,9 +131,14 @@ def test_eval_glue_update_card_writes_and_replaces_results(distil, finetuned: Pa
 def test_update_card_keeps_other_results(distil, finetuned: Path, tiny_glue: Path) -> None:
     from distilcli.models.card import CardResult, update_card_results
 
-    other = CardResult("text-classification", "Text Classification", "custom", "mine", None, "test", "accuracy", "Accuracy", 0.5)
+    other = CardResult(
+        "text-classification", "Text Classification", "custom", "mine", None, "test", "accuracy", "Accuracy", 0.5
+    )
     update_card_results(finetuned, [other])
-    assert distil("eval-glue", "--model", finetuned, "--task", "sst2", "--glue-dir", tiny_glue, "--update-card").exit_code == 0
+    assert (
+        distil("eval-glue", "--model", finetuned, "--task", "sst2", "--glue-dir", tiny_glue, "--update-card").exit_code
+        == 0
+    )
     results = parsed_results(finetuned)
     assert sorted(r.dataset_type for r in results) == ["custom", "nyu-mll/glue"]
 
@@ -163,7 +173,16 @@ def test_eval_squad_update_card(distil, tiny_encoders: dict[str, Path], tiny_squ
                                 dev_file=tiny_squad / "dev.json", batch_size=8, lr=1e-3, max_steps=2, max_seq_length=64,
                                 doc_stride=16, max_query_length=16))  # fmt: skip
     assert_hub_card(load_card(out), "question-answering", "squad")
-    result = distil("eval-squad", "--model", out, "--dev-file", tiny_squad / "dev.json", "--update-card", "--output", tmp_path / "r.json")
+    result = distil(
+        "eval-squad",
+        "--model",
+        out,
+        "--dev-file",
+        tiny_squad / "dev.json",
+        "--update-card",
+        "--output",
+        tmp_path / "r.json",
+    )
     assert result.exit_code == 0, result.stderr
     metrics = json.loads((tmp_path / "r.json").read_text())["metrics"]
     results = {r.metric_type: r for r in parsed_results(out)}

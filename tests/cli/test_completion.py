@@ -30,7 +30,9 @@ def test_task_names_per_command() -> None:
     assert values(complete_task(ctx("distill"), "glue:ss")) == ["glue:sst2"]
     assert "squad" in values(complete_task(ctx("distill"), "sq"))
     assert values(complete_task(ctx("eval-glue"), "sst2,co")) == ["sst2,cola"]
-    assert "all" in values(complete_task(ctx("eval-glue"), "")) and "squad" not in values(complete_task(ctx("eval-glue"), ""))
+    assert "all" in values(complete_task(ctx("eval-glue"), "")) and "squad" not in values(
+        complete_task(ctx("eval-glue"), "")
+    )
     assert values(complete_task(ctx("eval-squad"), "")) == ["squad", "squad_v2"]
 
 

@@ -16,14 +16,54 @@ from tests.cli.test_help import COMMANDS, click_command, leaf_commands
 #: Command path -> (arguments before the options, options); {tmp} is the test's folder. Nothing here exists:
 #: --print-config must not look at models, data or outputs.
 CASES: dict[str, tuple[tuple[str, ...], list[str], list[str]]] = {
-    "distill": (("distill",), [], ["--teacher", "t", "--corpus", "{tmp}/c.txt", "--out", "{tmp}/out", "--lr", "1e-3", "--layers", "3", "--no-length-grouping"]),
-    "distill-task": (("distill",), [], ["--teacher", "t", "--task", "squad", "--train-file", "{tmp}/t.json", "--out", "{tmp}/out", "--cache-teacher"]),
-    "finetune": (("finetune",), [], ["--model", "m", "--task", "sst2", "--out", "{tmp}/out", "--epochs", "2", "--seeds", "1,2", "--resume"]),
-    "eval-glue": (("eval-glue",), [], ["--model", "a", "--model", "b", "--task", "sst2,cola", "--fail-under", "accuracy=0.5", "--update-card"]),
-    "eval-squad": (("eval-squad",), [], ["--model", "m", "--task", "squad_v2", "--batch-size", "16", "--null-threshold", "0.5"]),
+    "distill": (
+        ("distill",),
+        [],
+        [
+            "--teacher",
+            "t",
+            "--corpus",
+            "{tmp}/c.txt",
+            "--out",
+            "{tmp}/out",
+            "--lr",
+            "1e-3",
+            "--layers",
+            "3",
+            "--no-length-grouping",
+        ],
+    ),
+    "distill-task": (
+        ("distill",),
+        [],
+        ["--teacher", "t", "--task", "squad", "--train-file", "{tmp}/t.json", "--out", "{tmp}/out", "--cache-teacher"],
+    ),
+    "finetune": (
+        ("finetune",),
+        [],
+        ["--model", "m", "--task", "sst2", "--out", "{tmp}/out", "--epochs", "2", "--seeds", "1,2", "--resume"],
+    ),
+    "eval-glue": (
+        ("eval-glue",),
+        [],
+        ["--model", "a", "--model", "b", "--task", "sst2,cola", "--fail-under", "accuracy=0.5", "--update-card"],
+    ),
+    "eval-squad": (
+        ("eval-squad",),
+        [],
+        ["--model", "m", "--task", "squad_v2", "--batch-size", "16", "--null-threshold", "0.5"],
+    ),
     "eval-sts": (("eval-sts",), [], ["--model", "a", "--pairs", "{tmp}/p.tsv", "--max-seq-length", "64"]),
-    "benchmark": (("benchmark",), [], ["--model", "a", "--model", "b", "--batch-sizes", "1,2", "--preset", "paper", "--glue-dir", "{tmp}/g"]),
-    "pipeline": (("pipeline",), [], ["--recipe", "smoke", "--out", "{tmp}/out", "--fail-under", "glue.student.macro_retention=0.9"]),
+    "benchmark": (
+        ("benchmark",),
+        [],
+        ["--model", "a", "--model", "b", "--batch-sizes", "1,2", "--preset", "paper", "--glue-dir", "{tmp}/g"],
+    ),
+    "pipeline": (
+        ("pipeline",),
+        [],
+        ["--recipe", "smoke", "--out", "{tmp}/out", "--fail-under", "glue.student.macro_retention=0.9"],
+    ),
     "models student": (("models", "student"), ["t"], ["--out", "{tmp}/out", "--layers", "2", "--fold-token-type"]),
 }
 
@@ -76,24 +116,33 @@ def test_print_config_round_trip(case: str, distil, printed: list[object], tmp_p
 def test_print_config_fills_mode_defaults(distil, tmp_path: Path) -> None:
     from distilcli.distill.config import MODE_DEFAULTS
 
-    general = yaml.safe_load(distil("distill", "--teacher", "t", "--corpus", "c", "--out", tmp_path / "o", "--print-config").stdout)
-    task = yaml.safe_load(distil("distill", "--teacher", "t", "--task", "squad", "--out", tmp_path / "o", "--print-config").stdout)
+    general = yaml.safe_load(
+        distil("distill", "--teacher", "t", "--corpus", "c", "--out", tmp_path / "o", "--print-config").stdout
+    )
+    task = yaml.safe_load(
+        distil("distill", "--teacher", "t", "--task", "squad", "--out", tmp_path / "o", "--print-config").stdout
+    )
     assert general["lr"] == MODE_DEFAULTS["general"]["lr"] and task["lr"] == MODE_DEFAULTS["task"]["lr"]
     assert general["max_seq_length"] == 128 and task["max_seq_length"] == 384
-    finetune = yaml.safe_load(distil("finetune", "--model", "m", "--task", "squad", "--out", tmp_path / "o", "--print-config").stdout)
+    finetune = yaml.safe_load(
+        distil("finetune", "--model", "m", "--task", "squad", "--out", tmp_path / "o", "--print-config").stdout
+    )
     assert finetune["max_seq_length"] == 384
     benchmark = yaml.safe_load(distil("benchmark", "--model", "a", "--print-config").stdout)
     assert (benchmark["warmup"], benchmark["repeats"], benchmark["batch_sizes"]) == (3, 20, [1, 8, 32])
 
 
 def test_print_config_checks_the_options(distil, tmp_path: Path) -> None:
-    assert_one_line_error(distil("benchmark", "--model", "a", "--batch-sizes", "0", "--print-config"), 2, "--batch-sizes")
+    assert_one_line_error(
+        distil("benchmark", "--model", "a", "--batch-sizes", "0", "--print-config"), 2, "--batch-sizes"
+    )
     assert_one_line_error(distil("finetune", "--model", "m", "--print-config"), 2, "--task")
 
 
 def test_every_config_command_shows_print_config() -> None:
-    from distilcli.cli import app
     import typer
+
+    from distilcli.cli import app
 
     for path, command in leaf_commands(typer.main.get_command(app)).items():
         names = [p.name for p in command.params]  # type: ignore[attr-defined]

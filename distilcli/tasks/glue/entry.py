@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from distilcli.errors import BadInput
 from distilcli.tasks.glue import metrics as glue_metrics
 from distilcli.tasks.glue.features import FeatureCollate, Features, encode
-from distilcli.tasks.glue.hub import HUB_DATASET
 from distilcli.tasks.glue.head import load_classifier, start_at_mean_label
+from distilcli.tasks.glue.hub import HUB_DATASET
 from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
 from distilcli.tasks.glue.sources import ColumnMap, load_task_split
 from distilcli.tasks.glue.spec import GlueTask
