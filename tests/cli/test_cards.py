@@ -190,3 +190,22 @@ def test_eval_squad_update_card(distil, tiny_encoders: dict[str, Path], tiny_squ
     assert results["f1"].metric_value == metrics["f1"] and results["f1"].task_type == "question-answering"
     # A --dev-file is not claimed to be the Hub's SQuAD: the file is named instead.
     assert results["f1"].dataset_type == "dev.json"
+
+
+def test_task_distilled_card_names_the_teacher_as_base_model() -> None:
+    from distilcli.training.task_card import task_model_card
+
+    best = {"step": 4, "metrics": {"accuracy": 0.9, "score": 0.9}}
+    finetune = {
+        "task": "sst2", "task_display": "SST-2", "base_model": "out/student-init", "model_type": "bert",
+        "primary_metric": "accuracy", "train_source": "glue/SST-2/train.tsv", "dev_source": "glue/SST-2/dev.tsv",
+        "train_examples": 10, "train_total": 10, "train_limit": None, "dev_examples": 5, "steps": 4, "batch_size": 2,
+        "lr": 1e-4, "seed": 1, "best": best, "distilcli_version": "0", "selected_on": "dev",
+        "made_with": "distil distill --task", "teacher": "textattack/bert-base-uncased-SST-2", "datasets": ["nyu-mll/glue"],
+    }  # fmt: skip
+    data = ModelCard(
+        task_model_card({"finetune": finetune}, ["distilcli", "glue", "sst2"], "AutoModelForSequenceClassification")
+    ).data
+    assert data.base_model == "textattack/bert-base-uncased-SST-2"
+    assert data.datasets == ["nyu-mll/glue"] and data.pipeline_tag == "text-classification"
+    assert {"distillation", "sst2"} <= set(data.tags)
