@@ -110,7 +110,7 @@ def test_eval_glue_update_card_writes_and_replaces_results(
     assert result.exit_code == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["body"]["cards_updated"] == [str(finetuned / "README.md")]
-    (entry,) = parsed_results(finetuned)
+    (entry,) = [r for r in parsed_results(finetuned) if r.dataset_type == "nyu-mll/glue"]
     assert (entry.task_type, entry.dataset_type, entry.dataset_config, entry.dataset_split) == (
         "text-classification", "nyu-mll/glue", "sst2", "validation",
     )  # fmt: skip
@@ -120,10 +120,11 @@ def test_eval_glue_update_card_writes_and_replaces_results(
     assert card.data.library_name == "transformers" and "sst2" in card.data.tags
 
     # A second run replaces the entry of the same metric and dataset, it does not add one.
-    card.data.eval_results[0].metric_value = -1.0
+    for result in card.data.eval_results:
+        result.metric_value = -1.0
     (finetuned / "README.md").write_text(str(card))
     assert distil(*args).exit_code == 0
-    (again,) = parsed_results(finetuned)
+    (again,) = [r for r in parsed_results(finetuned) if r.dataset_type == "nyu-mll/glue"]
     assert again.metric_value == report["metrics"]["sst2.accuracy"]
     assert [p.name for p in finetuned.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
