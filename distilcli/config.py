@@ -7,12 +7,32 @@ keep the file's value or the dataclass default.
 from __future__ import annotations
 
 import dataclasses
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from distilcli.errors import BadInput
 
 C = TypeVar("C")
+
+#: True while a command runs with ``--print-config``: :func:`build_config` then raises :class:`ConfigPrinted`.
+PRINT_ONLY: ContextVar[bool] = ContextVar("distilcli_print_only", default=False)
+
+
+class ConfigPrinted(Exception):
+    """``--print-config``: the command stops once its options are resolved; ``yaml`` is what to print (exit 0)."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__("--print-config")
+        self.config = config
+        self.yaml = config_to_yaml(config)
+
+
+def config_to_yaml(config: Any) -> str:
+    """A config dataclass as YAML that ``--config`` reads back into an equal dataclass (fields in their order)."""
+    import yaml
+
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -121,7 +141,13 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
     if missing:
         options = ", ".join("--" + name.replace("_", "-") for name in missing)
         raise BadInput(f"missing required option(s) {options}: give them on the command line or in --config")
-    return cls(**values)
+    config = cls(**values)
+    if PRINT_ONLY.get():
+        # The command stops here, before any work. A config that resolves its mode's defaults
+        # itself (``resolved()``) is printed resolved, so the file states every value used.
+        resolve = getattr(config, "resolved", None)
+        raise ConfigPrinted(resolve() if callable(resolve) else config)
+    return config
 
 
 @overload

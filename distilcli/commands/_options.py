@@ -19,6 +19,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer.core import TyperCommand
 
+from distilcli.commands._complete import complete_model, complete_quantize, complete_task
+from distilcli.commands._print_config import PRINT_CONFIG, print_config_param
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Option parameter name -> its default (a value from a config dataclass, or text for mode-dependent ones).
@@ -46,11 +49,20 @@ OutOpt = Annotated[
 # -- models and tasks ---------------------------------------------------------------------------------
 
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")
+    str | None,
+    typer.Option(
+        "--model",
+        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.",
+        autocompletion=complete_model,
+    ),
 ]
 ModelListOpt = Annotated[
     list[str] | None,
-    typer.Option("--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id; repeat it for several."),
+    typer.Option(
+        "--model",
+        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id; repeat it for several.",
+        autocompletion=complete_model,
+    ),
 ]
 TaskOpt = Annotated[
     str | None,
@@ -58,6 +70,7 @@ TaskOpt = Annotated[
         "--task",
         help="The task: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli; any usual spelling), "
         "squad or squad_v2.",
+        autocompletion=complete_task,
     ),
 ]
 LayersOpt = Annotated[
@@ -173,7 +186,11 @@ SelectOnOpt = Annotated[
 ]
 QuantizeOpt = Annotated[
     str | None,
-    typer.Option("--quantize", help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated."),
+    typer.Option(
+        "--quantize",
+        help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated.",
+        autocompletion=complete_quantize,
+    ),
 ]
 CorpusOpt = Annotated[
     str | None,
@@ -202,6 +219,14 @@ FailUnderOpt = Annotated[
         "--fail-under",
         help="METRIC=VALUE (repeatable): exit 3 when a metric is below it, e.g. accuracy=0.9, sst2.accuracy=0.9, "
         "macro=0.75, retention=0.97 (GLUE, fractions), f1=80, em=70 (SQuAD, percent) or spearman=0.8 (STS).",
+    ),
+]
+UpdateCardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--update-card",
+        help="Write the scores into the evaluated model folder's README.md as Hub model-index results, replacing "
+        "earlier ones of the same metric and dataset.",
     ),
 ]
 PredictionsOutOpt = Annotated[
@@ -296,7 +321,26 @@ def format_default(value: object) -> str:
 
 
 class DefaultsCommand(TyperCommand):
-    """A command whose help shows the defaults its :func:`help_defaults` provider reads from the config."""
+    """A command whose help shows the defaults its :func:`help_defaults` provider reads from the config.
+
+    Every such command (each one with a config dataclass) also gets ``--print-config``: the command
+    runs up to :func:`distilcli.config.build_config`, which then stops it with the resolved options.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = [p.name for p in self.params]
+        # Beside --config, whose file it writes; else last.
+        self.params.insert(names.index("config") + 1 if "config" in names else len(names), print_config_param())
+
+    def invoke(self, ctx: Any) -> Any:
+        from distilcli.config import PRINT_ONLY
+
+        token = PRINT_ONLY.set(bool(ctx.meta.get(PRINT_CONFIG)))
+        try:
+            return super().invoke(ctx)
+        finally:
+            PRINT_ONLY.reset(token)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if self.help:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from distilcli import progress
+from distilcli.config import ConfigPrinted
 from distilcli.errors import DistilError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,6 +131,10 @@ def command_context(output: str | Path | None = None) -> Iterator[Console]:
             yield console
     except typer.Exit:
         raise
+    except ConfigPrinted as printed:
+        sys.stdout.write(printed.yaml)
+        sys.stdout.flush()
+        raise typer.Exit(0) from None
     except DistilError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:

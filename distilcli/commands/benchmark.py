@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._complete import complete_backend
 from distilcli.commands._options import (
     ConfigOpt,
     Defaults,
@@ -42,7 +43,7 @@ def benchmark_cmd(
     model: ModelListOpt = None,
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Comma-separated batch sizes.")] = None,
     seq_lengths: Annotated[str | None, typer.Option("--seq-lengths", help="Comma-separated sequence lengths in tokens.")] = None,
-    backend: Annotated[str | None, typer.Option("--backend", help="eager (PyTorch) and/or onnx (ONNX Runtime), comma-separated.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="eager (PyTorch) and/or onnx (ONNX Runtime), comma-separated.", autocompletion=complete_backend)] = None,
     quantize: QuantizeOpt = None,
     precision: PrecisionOpt = None,
     device: Annotated[str | None, typer.Option("--device", help="auto (the GPU when there is one), cpu or cuda.")] = None,

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._complete import complete_model
 from distilcli.commands._options import (
     ArchOpt,
     BatchSizeOpt,
@@ -60,10 +61,10 @@ def _defaults() -> Defaults:
 
 @help_defaults(_defaults)
 def distill_cmd(
-    teacher: Annotated[str | None, typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")] = None,
+    teacher: Annotated[str | None, typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.", autocompletion=complete_model)] = None,
     corpus: CorpusOpt = None,
     out: OutOpt = None,
-    student: Annotated[str | None, typer.Option("--student", help="Distill into this existing model instead of one made from the teacher.")] = None,
+    student: Annotated[str | None, typer.Option("--student", help="Distill into this existing model instead of one made from the teacher.", autocompletion=complete_model)] = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
     arch: ArchOpt = None,

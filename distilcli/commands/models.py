@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._complete import complete_model
 from distilcli.commands._options import (
     ArchOpt,
     ConfigOpt,
@@ -60,7 +61,7 @@ def list_cmd(output: OutputOpt = None, json_: JsonOpt = False) -> None:
 
 @app.command("inspect")
 def inspect_cmd(
-    model: Annotated[str, typer.Argument(help="A local folder, a packaged alias or a hub id.")],
+    model: Annotated[str, typer.Argument(help="A local folder, a packaged alias or a hub id.", autocompletion=complete_model)],
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -83,7 +84,7 @@ def _student_defaults() -> Defaults:
 @app.command("student", cls=DefaultsCommand)
 @help_defaults(_student_defaults)
 def student_cmd(
-    teacher: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.")],
+    teacher: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.", autocompletion=complete_model)],
     out: OutOpt = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,

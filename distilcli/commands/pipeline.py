@@ -8,6 +8,7 @@ import typer
 
 from distilcli.commands import _ui
 from distilcli.commands._options import (
+    ConfigOpt,
     CorpusOpt,
     Defaults,
     FailUnderOpt,
@@ -50,8 +51,8 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def pipeline_cmd(
     recipe: Annotated[
-        str, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
-    ],
+        str | None, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
+    ] = None,
     out: OutOpt = None,
     corpus: CorpusOpt = None,
     glue_dir: GlueDirOpt = None,
@@ -63,6 +64,7 @@ def pipeline_cmd(
         bool, typer.Option("--dry-run", help="List the stages, what each runs and which are already done; run nothing.")
     ] = False,
     fail_under: FailUnderOpt = None,
+    config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -82,14 +84,16 @@ def pipeline_cmd(
         if print_:
             import yaml
 
+            if recipe is None:
+                raise BadInput("missing --recipe: the built-in recipe name or YAML file to print")
             typer.echo(
                 yaml.safe_dump(load_recipe(recipe).to_yaml_dict(), sort_keys=False, allow_unicode=True), nl=False
             )
             return
-        if out is None:
-            raise BadInput("missing --out DIR: the folder for the stages and the tables")
-        cfg = PipelineConfig(recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir, hub_dir=hub_dir,
-                             fail_under=list(fail_under or []))  # fmt: skip
+        from distilcli.config import build_config
+
+        cfg = build_config(PipelineConfig, config, recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir,
+                           hub_dir=hub_dir, fail_under=fail_under or None)  # fmt: skip
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return

@@ -65,6 +65,10 @@ class DistillConfig(TaskOptions):
     alpha_task: float = 1.0
     cache_teacher: bool = False
 
+    def resolved(self) -> DistillConfig:
+        """This config with its mode's defaults filled in (``--print-config`` shows these)."""
+        return with_mode_defaults(self)
+
 
 #: Defaults that differ between general, task-specific and sentence-embedding distillation.
 MODE_DEFAULTS = {

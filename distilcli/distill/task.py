@@ -164,6 +164,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
     """Clear an --overwrite run and record this one's options (main process); write the initial student."""
     from accelerate import PartialState
 
+    from distilcli.models.card import render_model_card
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.student import build_student
     from distilcli.training.runtime import is_main_process
@@ -182,7 +183,13 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
                     "teacher_model_type": teacher.model.config.model_type, "teacher_num_layers": teacher_layers,
                     "layer_map": layer_map, "mlm_head_trained": False,
                 }  # fmt: skip
-                save_student(init_dir, student, teacher.tokenizer, f"# Student initialised from {cfg.teacher}\n")
+                card = render_model_card(
+                    f"Student initialised from {cfg.teacher}",
+                    "The starting point of a `distil distill --task` run: teacher layers copied in, not yet trained.",
+                    [("layers (student←teacher)", ", ".join(f"{i}←{t}" for i, t in enumerate(layer_map)))],
+                    ".", ["student"], base_model=cfg.teacher,
+                )  # fmt: skip
+                save_student(init_dir, student, teacher.tokenizer, card)
     if layer_map is not None:
         progress.log(f"student: layers {','.join(map(str, layer_map))} of the teacher's {teacher_layers}")
 

@@ -187,7 +187,9 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
         "not yet distilled: train it with `distil distill`. Its provenance is also in "
         "config.json under `distilcli`."
     )
-    return render_model_card(f"Student of {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "student"])
+    return render_model_card(
+        f"Student of {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "student"], base_model=info["teacher"]
+    )
 
 
 def run_student(cfg: StudentConfig) -> Report:

@@ -226,6 +226,7 @@ def save_best(run: TaskRun, loop: TrainLoop) -> None:
         "steps": loop.step, "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
         "max_seq_length": opts.max_seq_length, "best": run.record["best"], "distilcli_version": __version__,
         "selected_on": parse_select_on(opts.select_on).on, "made_with": run.command,
+        "teacher": getattr(opts, "teacher", None),  # distill --task: the card's base model
         **run.entry.card_details(opts),
     }  # fmt: skip
     final.config.distilcli = info

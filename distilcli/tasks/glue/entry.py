@@ -14,6 +14,7 @@ from distilcli.errors import BadInput
 from distilcli.tasks.glue import metrics as glue_metrics
 from distilcli.tasks.glue.features import FeatureCollate, Features, encode
 from distilcli.tasks.glue.head import load_classifier, start_at_mean_label
+from distilcli.tasks.glue.hub import HUB_DATASET
 from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
 from distilcli.tasks.glue.sources import ColumnMap, load_task_split
 from distilcli.tasks.glue.spec import GlueTask
@@ -104,7 +105,8 @@ class GlueEntry:
         return evaluate
 
     def card_details(self, opts: TaskOptions) -> dict[str, Any]:
-        return {}
+        # Without --train-file the data is GLUE's own (--glue-dir, --hub-dir or the hub): the card names it.
+        return {"datasets": [HUB_DATASET] if opts.train_file is None else []}
 
     def init_head(self, loaded: LoadedClassifier, features: Features) -> str | None:
         """A fresh regression head starts at the mean training score (see :func:`start_at_mean_label`)."""
