@@ -65,6 +65,7 @@ CASES: dict[str, tuple[tuple[str, ...], list[str], list[str]]] = {
         ["--recipe", "smoke", "--out", "{tmp}/out", "--fail-under", "glue.student.macro_retention=0.9"],
     ),
     "models student": (("models", "student"), ["t"], ["--out", "{tmp}/out", "--layers", "2", "--fold-token-type"]),
+    "models suggest-layers": (("models", "suggest-layers"), ["t"], ["--corpus", "{tmp}/c.txt", "--layers", "3", "--sample", "64"]),
 }
 
 
