@@ -32,8 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def no_model_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any model load fails the test: the refusals under test come before it."""
-    import distilcli.models.loading as loading
-    import distilcli.models.student as student
+    from distilcli.models import loading, student
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the refusal")
@@ -55,13 +54,21 @@ def _student(teacher: Path, out: Path, **overrides) -> StudentConfig:
 
 
 def _distill(teacher: Path, corpus: Path, out: Path, **overrides) -> DistillConfig:  # noqa: F811
-    base = dict(teacher=str(teacher), corpus=corpus and str(corpus), out=out, layer_map=[0, 2], max_steps=2, batch_size=4,
-                max_seq_length=32, save_every=2, log_every=1, cache_dir=out.parent / "cache")  # fmt: skip
+    base = {"teacher": str(teacher), "corpus": corpus and str(corpus), "out": out, "layer_map": [0, 2], "max_steps": 2, "batch_size": 4,
+                "max_seq_length": 32, "save_every": 2, "log_every": 1, "cache_dir": out.parent / "cache"}  # fmt: skip
     return DistillConfig(**(base | overrides))
 
 
 def _finetune(model: Path, glue: Path, out: Path, **overrides) -> FinetuneConfig:
-    base = dict(model=str(model), task="sst2", out=out, glue_dir=glue, batch_size=8, max_steps=2, log_every=1)
+    base = {
+        "model": str(model),
+        "task": "sst2",
+        "out": out,
+        "glue_dir": glue,
+        "batch_size": 8,
+        "max_steps": 2,
+        "log_every": 1,
+    }
     return FinetuneConfig(**(base | overrides))
 
 
