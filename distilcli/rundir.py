@@ -193,6 +193,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started (psutil comes with accelerate); None when unknown."""
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time()
+    except Exception:  # noqa: BLE001 - no psutil, no such process, no access: unknown
+        return None
+
+
 def _holder(lock: Path) -> dict[str, Any] | None:
     """The lock's body; None when it cannot be read (being written, or garbage)."""
     try:
@@ -208,7 +218,13 @@ def _is_stale(lock: Path, holder: dict[str, Any] | None) -> bool:
             return time.time() - lock.stat().st_mtime > _UNREADABLE_LOCK_GRACE_S
         except FileNotFoundError:
             return True
-    return holder.get("host") == socket.gethostname() and not _pid_alive(holder["pid"])
+    if holder.get("host") != socket.gethostname():
+        return False  # another machine's process cannot be checked from here
+    if not _pid_alive(holder["pid"]):
+        return True
+    # The pid is alive, but maybe reused by another process since the holder died.
+    started, now = holder.get("started"), _start_time(holder["pid"])
+    return isinstance(started, (int, float)) and now is not None and abs(now - started) > 1.0
 
 
 def _in_use(folder: Path, lock: Path, holder: dict[str, Any] | None) -> BadInput:
@@ -247,7 +263,13 @@ def _take(folder: Path) -> None:
             continue
         since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "since": since}, handle)
+            body = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": since,
+                "started": _start_time(os.getpid()),
+            }
+            json.dump(body, handle)
         return
     raise _in_use(folder, lock, _holder(lock))
 

@@ -219,6 +219,12 @@ def test_a_stale_lock_is_taken_over(tiny_models: dict[str, Path], tmp_path: Path
     _plant_lock(out, _dead_pid())
     run_student(_student(tiny_models["bert"], out))
     assert (out / "config.json").is_file() and not (out / LOCK).exists()
+    # A live pid that started long after the lock was taken: reused by another process, the holder is gone.
+    reused = tmp_path / "reused"
+    lock = _plant_lock(reused, os.getpid())
+    lock.write_text(json.dumps(json.loads(lock.read_text()) | {"started": 1.0}))
+    run_student(_student(tiny_models["bert"], reused))
+    assert (reused / "config.json").is_file() and not (reused / LOCK).exists()
 
 
 def test_the_lock_is_released_on_error_and_ctrl_c(tiny_encoders: dict[str, Path], corpus: Path, tmp_path: Path) -> None:  # noqa: F811
