@@ -82,3 +82,30 @@ def test_a_full_disk_is_one_line(
     result = distil("models", "student", tiny_models["bert"], "--layers", "2", "--out", tmp_path / "s")
     assert_one_line_error(result, 1, "no space left on device while writing")
     assert not (tmp_path / "s").exists()
+
+
+def test_a_pipeline_runs_its_stages_under_its_own_lock(
+    distil, tiny_models: dict[str, Path], tiny_glue: Path, tmp_path: Path
+) -> None:
+    import yaml
+
+    from tests.unit.test_pipeline_run import _recipe
+
+    recipe = _recipe(tiny_models["bert"], tmp_path, arms=["student"])
+    recipe["glue"] |= {"tasks": {"sst2": {"max_steps": 2}}, "int8": False}
+    for section in ("squad", "benchmark"):
+        recipe.pop(section)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(recipe))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "\n".join(" ".join(["the", "good", "film", "was", "bad", "and", "long"] * 3) for _ in range(64)) + "\n"
+    )
+    out = tmp_path / "pipe"
+    result = distil(
+        "pipeline", "--recipe", tmp_path / "tiny.yaml", "--out", out, "--corpus", corpus, "--glue-dir", tiny_glue
+    )
+    assert result.exit_code == 0, result.stderr
+    assert not list(out.rglob(LOCK))  # every lock released, the pipeline's and its stages'
+    runs = [p.parent for p in out.rglob(".distilcli-run")]
+    assert runs and all(p.name == "run" for p in runs)  # each stage's run folder is marked as distilcli's
+    assert (out / PIPELINE_MARKER).is_file()
