@@ -39,7 +39,7 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="YAML file of options; options given on the command line win.", dir_okay=False),
 ]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an output folder an earlier distil run wrote (it holds a .distilcli-run marker) or an empty one; any other folder is refused.")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
 OutOpt = Annotated[
     Path | None,

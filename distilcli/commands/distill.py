@@ -135,6 +135,7 @@ def distill_cmd(
         from distilcli.training.runtime import is_main_process
 
         cfg = build_config(DistillConfig, config, **values)
+        _ui.check_config_outside(cfg, config)
         report = run_distill(cfg)
         if is_main_process():
             render_report(report, console)

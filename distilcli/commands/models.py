@@ -125,6 +125,7 @@ def student_cmd(
             seed=seed,
             overwrite=overwrite or None,
         )
+        _ui.check_config_outside(cfg, config)
         report = run_student(cfg)
         render_report(report, console)
         console.print(f"student saved to {cfg.out}", soft_wrap=True)

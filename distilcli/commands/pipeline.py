@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -40,6 +43,22 @@ def _render_plan(recipe: Recipe, stages: list[tuple[Stage, str]], console: Conso
     for stage, state in stages:
         table.add_row(stage.name, _STATES[state], stage.describe())
     console.print(table)
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold one lock on the pipeline's folder while it runs.
+
+    The stages run in this process and lock their own sub-folders (``DIR/<stage>/run``): a lock
+    is re-entrant within a process, so they run; another run inside DIR is refused.
+    """
+    from distilcli.pipeline.state import PIPELINE_MARKER, check_out
+    from distilcli.rundir import run_lock
+
+    check_out(Path(out))  # the pipeline's own refusal, before the lock creates the folder
+    with run_lock(Path(out)):
+        (Path(out) / PIPELINE_MARKER).touch()  # the folder is the pipeline's from here on
+        yield
 
 
 def _defaults() -> Defaults:
@@ -97,7 +116,8 @@ def pipeline_cmd(
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return
-        report, outcomes = run_pipeline(cfg)
+        with _locked(cfg.out):
+            report, outcomes = run_pipeline(cfg)
         render_report(report, console)
         _ui.emit_report(report, output, json_, console)
         _ui.raise_failed_gates(outcomes, ".4f")

@@ -31,16 +31,18 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         return run_task_distill(cfg, on_step)
     validate(cfg)
     from distilcli.distill.general import run_general
+    from distilcli.rundir import run_lock
 
-    return run_general(cfg, on_step)
+    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
+        return run_general(cfg, on_step)
 
 
 def validate(cfg: DistillConfig) -> None:
     """Every check of general distillation that needs no model: run before any weight is read."""
     from distilcli.data.corpus import DOCUMENT_PER, CorpusSpec, check_corpus
-    from distilcli.fsutil import check_output_dir
     from distilcli.distill.layer_choice import is_auto
     from distilcli.models.student import parse_layer_map
+    from distilcli.rundir import check_output_dir, marker_command, run_inputs
 
     for name in ("batch_size", "grad_accum", "epochs", "save_every", "log_every", "max_seq_length", "lr"):
         check_positive(name, getattr(cfg, name))
@@ -67,8 +69,10 @@ def validate(cfg: DistillConfig) -> None:
     if cfg.resume:
         if not ckpt.list_checkpoints(cfg.out):
             raise BadInput(f"--resume: no checkpoint in {Path(cfg.out) / ckpt.CHECKPOINTS}: start without --resume")
+        if marker_command(cfg.out) not in (None, "distill"):
+            raise BadInput(f"--resume: {cfg.out} is a '{marker_command(cfg.out)}' run folder, not a distill run")
     else:
-        check_output_dir(cfg.out, cfg.overwrite)
+        check_output_dir(cfg.out, cfg.overwrite, run_inputs(cfg))
     check_corpus(CorpusSpec(cfg.corpus, cfg.text_field, cfg.document_per))
     if cfg.student:
         check_student_config(cfg)

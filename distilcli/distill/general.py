@@ -11,7 +11,6 @@ save and report.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from distilcli.distill.objective import make_objective, mask_seed
 from distilcli.distill.run_parts import HEAD_DIR, HEAD_FILE, Batch, Corpus, Progress, Student, provenance
 from distilcli.errors import BadInput
 from distilcli.reports import Report
+from distilcli.rundir import prepare_run_folder
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.batches import Batches
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
@@ -107,9 +107,9 @@ def load_teacher(
 
 
 def clear_old_run(cfg: DistillConfig, accelerator: Accelerator) -> None:
-    """With --overwrite, remove the old run once every input (the corpus too) has passed its checks."""
-    if cfg.overwrite and not cfg.resume and cfg.out.exists() and accelerator.is_main_process:
-        shutil.rmtree(cfg.out)  # before the head is fitted into out: no old file mixes with this run's
+    """With --overwrite, empty the old run once every input (the corpus too) has passed its checks; mark the folder."""
+    if not cfg.resume and accelerator.is_main_process:
+        prepare_run_folder(cfg.out, cfg.overwrite, "distill")  # before the head is fitted into out
     accelerator.wait_for_everyone()
 
 

@@ -25,6 +25,7 @@ from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig, parse_tas
 from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
 from distilcli.errors import BadInput
 from distilcli.reports import Report
+from distilcli.rundir import run_inputs, run_lock
 from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry, get_task
@@ -36,18 +37,21 @@ from distilcli.training.task_run import run_task_training
 from distilcli.training.task_summary import summarise
 
 INIT_DIR = "student-init"
+#: The command named in the run folder's marker (a --resume must be one of its runs).
+COMMAND = "distill --task"
 
 
 def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
     """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report."""
     start = time.perf_counter()
     entry, data = check_and_read(cfg)
-    teacher, layer_map = load_teacher(cfg, entry)
-    start_run_dir(cfg, teacher, layer_map)
-    guide = TaskDistiller(cfg, entry, teacher)
-    student = cfg.student or str(Path(cfg.out) / INIT_DIR)
-    result = run_task_training(entry, data, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
-    return report(cfg, entry, data, teacher, layer_map, result, start)
+    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
+        teacher, layer_map = load_teacher(cfg, entry)
+        start_run_dir(cfg, teacher, layer_map)
+        guide = TaskDistiller(cfg, entry, teacher)
+        student = cfg.student or str(Path(cfg.out) / INIT_DIR)
+        result = run_task_training(entry, data, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
+        return report(cfg, entry, data, teacher, layer_map, result, start)
 
 
 # -- the teacher, as the task run's guide ----------------------------------------------------------
@@ -131,7 +135,7 @@ def check_and_read(cfg: DistillConfig) -> tuple[TaskEntry, TaskData]:
     parse_layer_map(cfg.layer_map)
     check_task_options(cfg)
     entry = get_task(task_name)
-    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
+    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
     assert cfg.max_seq_length is not None
@@ -172,7 +176,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
 
     init_dir = Path(cfg.out) / INIT_DIR
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
-    start_run(cfg)
+    start_run(cfg, COMMAND)
     if layer_map is not None and not (cfg.resume and (init_dir / "config.json").is_file()):
         # Rank 0 writes the initial student; the other processes wait, then read it.
         with PartialState(cpu=not torch.cuda.is_available()).main_process_first():

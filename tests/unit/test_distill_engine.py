@@ -66,7 +66,7 @@ def test_distill_writes_student_and_report(tiny_models: dict[str, Path], corpus:
     assert (out / "tokenizer.json").is_file()
     assert [step for step, _ in ckpt.list_checkpoints(out)] == [3, 6]
     assert report.body["rank_param_checksums"] and len(set(report.body["rank_param_checksums"])) == 1
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".distilcli-run"]  # the run marker; no temp file, no lock
 
 
 def test_headless_teacher_needs_a_way_out(

@@ -220,8 +220,16 @@ def test_existing_output_refused_without_overwrite(tiny_models: dict[str, Path],
     with pytest.raises(BadInput, match="--overwrite"):
         run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2))
     assert (out / "keep.txt").read_text() == "mine"
+    # Issue 14: a folder distilcli did not write is never replaced, even with --overwrite ...
+    with pytest.raises(BadInput, match="not written by distilcli"):
+        run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2, overwrite=True))
+    assert (out / "keep.txt").read_text() == "mine"
+    # ... while a student distilcli made there is.
+    (out / "keep.txt").unlink()
     run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2, overwrite=True))
-    assert not (out / "keep.txt").exists() and (out / "config.json").is_file()
+    (out / "old.txt").write_text("from the old run")
+    run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2, overwrite=True))
+    assert not (out / "old.txt").exists() and (out / "config.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["student"]
 
 
