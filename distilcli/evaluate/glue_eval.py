@@ -168,9 +168,9 @@ def _attach_models(cfg: EvalGlueConfig, tasks: list[GlueTask], results: dict[str
         )
     for result in results.values():
         if result.status == "ok" and result.model is not None:
-            check_classifier_config(resolve_model(str(result.model)), result.task)
             if cfg.max_seq_length is not None:  # a longer pair would overflow the positions mid-run
                 check_positions(str(result.model), load_config(resolve_model(str(result.model))), cfg.max_seq_length)
+            check_classifier_config(resolve_model(str(result.model)), result.task)
     if not any(r.status == "ok" for r in results.values()):
         reasons = "; ".join(f"{r.task.display_name}: {r.reason}" for r in results.values())
         raise BadInput(f"no task could be evaluated ({reasons})")

@@ -46,10 +46,7 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
     entry = get_task(cfg.task)
     explicit = cfg.max_seq_length is not None
     cfg = replace(cfg, out=Path(cfg.out), max_seq_length=cfg.max_seq_length or entry.default_max_seq_length)
-    data = prepare(cfg, entry, explicit)
-    if not explicit:  # the task's default length, cut to a smaller model's positions
-        assert cfg.max_seq_length is not None
-        cfg = replace(cfg, max_seq_length=fitting_length(cfg.model, cfg.max_seq_length))
+    cfg, data = prepare(cfg, entry, explicit)
     seeds = parse_seeds(cfg.seeds)
     start_run(cfg)
     if seeds is None:
@@ -59,21 +56,24 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
     return build_report(cfg, data, results, time.perf_counter() - start)
 
 
-def prepare(cfg: FinetuneConfig, entry: TaskEntry, explicit_length: bool = True) -> TaskData:
+def prepare(cfg: FinetuneConfig, entry: TaskEntry, explicit_length: bool = True) -> tuple[FinetuneConfig, TaskData]:
     """Every check that needs no model, and the data itself: bad rows fail before any weight is read.
 
-    An ``explicit_length`` (--max-seq-length given) must fit the model's positions; a default is cut to them.
+    An ``explicit_length`` (--max-seq-length given) must fit the model's positions; a default is cut to
+    them (in the returned config).
     """
     parse_seeds(cfg.seeds)
     check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
-    if cfg.resume:
-        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.model, Path(cfg.out), "--model")
     assert cfg.max_seq_length is not None
     if explicit_length:
         entry.check_model(cfg.model, cfg.max_seq_length)
-    return data
+    else:  # the task's default length, cut to a smaller model's positions
+        cfg = replace(cfg, max_seq_length=fitting_length(cfg.model, cfg.max_seq_length))
+    if cfg.resume:
+        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    return cfg, data
 
 
 def run_seed(

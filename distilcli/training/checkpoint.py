@@ -195,20 +195,18 @@ def load_latest(out: Path, log: Callable[[str], None]) -> tuple[Path, dict[str, 
     """
     for path in clean_temporaries(out):
         log(f"note: removed {path}, left by a run that was stopped while writing it")
-    saved = list_checkpoints(out)
-    first_error: CheckpointError | None = None
-    for _, folder in reversed(saved):
+    errors: list[CheckpointError] = []
+    for _, folder in reversed(list_checkpoints(out)):
         try:
             state = load_checkpoint(folder)
         except CheckpointError as exc:
-            log(f"note: {exc}")
-            first_error = first_error or exc
+            errors.append(exc)
             continue
-        if first_error is not None:
-            log(f"note: resuming from the older intact checkpoint {folder}")
+        for exc in errors:
+            log(f"note: {str(exc).partition(': remove')[0]}; resuming from the older intact checkpoint {folder}")
         return folder, state
-    if first_error is not None:
-        raise first_error
+    if errors:
+        raise errors[0]
     return None
 
 
