@@ -119,6 +119,18 @@ def coerce_options(cls: type, values: dict[str, Any], source: Path | str) -> dic
     return {key: _coerce(key, value, hints[key], Path(source)) for key, value in values.items()}
 
 
+def unknown_options(unknown: list[str], known: set[str]) -> str:
+    """One short line on options a config file names that the command has not, with a "did you mean"."""
+    import difflib
+
+    parts = []
+    for name in unknown[:3]:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+    return f"unknown option(s) {', '.join(parts)}{more}: the command's options are in its --help"
+
+
 def build_config(cls: type[C], config_file: Path | None = None, **cli_values: Any) -> C:
     """Make a ``cls`` dataclass from an optional config file, then command-line values on top."""
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -127,9 +139,7 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
         from_file = read_config_file(config_file)
         unknown = sorted(set(from_file) - fields)
         if unknown:
-            raise BadInput(
-                f"config file {config_file}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
-            )
+            raise BadInput(f"config file {config_file}: {unknown_options(unknown, fields)}")
         values.update(coerce_options(cls, from_file, config_file))
     values.update({key: value for key, value in cli_values.items() if value is not None})
     required = [

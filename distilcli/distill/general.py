@@ -10,7 +10,6 @@ save and report.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,17 @@ from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
 from distilcli.distill.layer_choice import choose_from_ids, is_auto
 from distilcli.distill.modules import DistillationStudent, teacher_forward
 from distilcli.distill.objective import make_objective, mask_seed
-from distilcli.distill.run_parts import HEAD_DIR, HEAD_FILE, Batch, Corpus, Progress, Student, provenance
+from distilcli.distill.run_parts import (
+    HEAD_DIR,
+    HEAD_FILE,
+    Batch,
+    Corpus,
+    Progress,
+    Student,
+    load_head,
+    provenance,
+    save_head,
+)
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.rundir import prepare_run_folder
@@ -156,12 +165,11 @@ def teacher_head(
     head_dir = cfg.out / HEAD_DIR
     head_fit: dict[str, Any] | None = None
     if cfg.resume and (head_dir / HEAD_FILE).is_file():
-        saved_head = torch.load(head_dir / HEAD_FILE, map_location="cpu", weights_only=False)
         params = head_parameters(teacher)
+        saved_head, head_fit = load_head(head_dir / HEAD_FILE, {name: p.shape for name, p in params.items()})
         with torch.no_grad():
-            for name, tensor in saved_head["state"].items():
+            for name, tensor in saved_head.items():
                 params[name].copy_(tensor)
-        head_fit = saved_head["fit"]
     elif cfg.fit_teacher_head:
         batches, rank = corpus.batches, accelerator.process_index
         ids = corpus.heldout_ids
@@ -182,11 +190,7 @@ def teacher_head(
                 param.copy_(broadcast(param.detach().clone()))
         head_fit = {**fit.__dict__, "heldout_chunks": len(ids)}
         if accelerator.is_main_process:
-            head_dir.mkdir(parents=True, exist_ok=True)
-            state = {name: p.detach().cpu().clone() for name, p in params.items()}
-            tmp = head_dir / f".{HEAD_FILE}.tmp"
-            torch.save({"state": state, "fit": head_fit, "teacher": cfg.teacher}, tmp)
-            os.replace(tmp, head_dir / HEAD_FILE)
+            save_head(head_dir, {name: p.detach() for name, p in params.items()}, head_fit, cfg.teacher)
         log(
             f"teacher head fitted: held-out masked-token accuracy {fit.accuracy_before:.1%} → {fit.accuracy_after:.1%} "
             f"(loss {fit.loss_first:.2f} → {fit.loss_last:.2f})"
@@ -247,16 +251,22 @@ def train(
     loop = TrainLoop(accelerator, student.model, optimizer, build_scheduler(optimizer, cfg, total_steps), total_steps=total_steps,
                      max_grad_norm=cfg.max_grad_norm, out=cfg.out, config=config_to_dict(cfg))  # fmt: skip
     record = Progress()
-    if cfg.resume:
-        _, folder = ckpt.list_checkpoints(cfg.out)[-1]
-        state = ckpt.load_checkpoint(folder)
+    found = ckpt.load_latest(cfg.out, log) if cfg.resume else None
+    if found is not None:
+        folder, state = found
         check_unchanged(state["config"], cfg, RESUMABLE_CHANGES)
         loop.resume(state)
-        record.history, record.tokens = state["history"], state["tokens"]
+        # The open logging window too, so the resumed run's figures are the uninterrupted run's.
+        record.restore(state, with_window=accelerator.is_main_process)
         log(f"resuming from {folder} (step {loop.step} of {total_steps})")
+    elif cfg.resume:
+        log(f"note: {cfg.out} has no checkpoint yet (stopped before the first one): starting from step 0")
+    if accelerator.is_main_process:  # from here on, a stopped run leaves a folder that --resume continues
+        ckpt.checkpoint_dir(cfg.out).mkdir(parents=True, exist_ok=True)
     loop.prepare()
     record.window_start = time.perf_counter()
     objective, rank = student.objective, accelerator.process_index
+    last_terms: dict[str, float] = {}
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
         seed = mask_seed(cfg.seed, micro.epoch, micro.position, micro.index, rank)
@@ -272,8 +282,9 @@ def train(
             student.layer_map,
         )
         losses = loop.model(batch["input_ids"], batch["attention_mask"], batch["labels"], select, t_out)
-        for name, value in losses.items():
-            record.window[name] = record.window.get(name, 0.0) + float(value.detach()) / micro.count
+        last_terms.update({name: float(value.detach()) for name, value in losses.items()})
+        for name, value in last_terms.items():
+            record.window[name] = record.window.get(name, 0.0) + value / micro.count
         record.window_tokens += int(batch["attention_mask"].sum())
         return losses["loss"]
 
@@ -296,16 +307,15 @@ def train(
         loop.bar.update(description=f"distilling  loss {means['loss']:.3f}  {tokens / seconds:,.0f} tok/s")
         record.window, record.window_tokens, record.window_start = {}, 0, time.perf_counter()
 
-    def extra_state() -> dict[str, Any]:
-        return {"history": record.history, "tokens": record.tokens}
-
     def periodic_checkpoint(step: int) -> bool:
-        if step % cfg.save_every == 0 and step < total_steps and accelerator.is_main_process:
-            loop.save(extra_state())
+        if step % cfg.save_every == 0 and step < total_steps:
+            extra = record.shared_state(accelerator)  # every process: a collective with several
+            if accelerator.is_main_process:
+                loop.save(extra)
         return False
 
-    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=extra_state, after_step=periodic_checkpoint,
-                      log_every=cfg.log_every, log_last=True)  # fmt: skip
+    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=record.to_state, after_step=periodic_checkpoint,
+                      log_every=cfg.log_every, log_last=True, terms=lambda: last_terms)  # fmt: skip
     loop.run(batches.steps, hooks, description="distilling", on_step=on_step)
     return loop, record
 
@@ -330,11 +340,12 @@ def report(
     history = record.history
     curves = {k: v for k, v in history.items() if k not in ("step", "tokens_per_s")}
     info = provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
+    loop.check_finite()  # every process (they hold the same weights): never a non-finite student as the result
     if accelerator.is_main_process:
         final.config.distilcli = info
         final.config.architectures = [type(final).__name__]
         save_student(cfg.out, final, tokenizer, distilled_card(info), sentence_files_from=teacher.ref.path)
-        loop.save({"history": history, "tokens": record.tokens})
+        loop.save(record.to_state())
     accelerator.wait_for_everyone()
     metrics: dict[str, float] = {
         "steps": loop.step,

@@ -24,6 +24,7 @@ from distilcli.config import config_to_dict
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig, parse_task
 from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
 from distilcli.errors import BadInput
+from distilcli.models.loading import fitting_length
 from distilcli.reports import Report
 from distilcli.rundir import run_inputs, run_lock
 from distilcli.tasks.heads import LoadedClassifier
@@ -31,6 +32,7 @@ from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
 from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, start_run
+from distilcli.training.runtime import check_at_least, check_positive
 from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import Collate, TaskData, TaskModel
 from distilcli.training.task_run import run_task_training
@@ -41,10 +43,13 @@ INIT_DIR = "student-init"
 COMMAND = "distill --task"
 
 
-def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
-    """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report."""
+def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None, *, explicit_length: bool = True) -> Report:
+    """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report.
+
+    Without ``explicit_length`` (no --max-seq-length), the task's default length is cut to the models' positions.
+    """
     start = time.perf_counter()
-    entry, data = check_and_read(cfg)
+    entry, data = check_and_read(cfg, explicit_length)
     with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
         teacher, layer_map = load_teacher(cfg, entry)
         start_run_dir(cfg, teacher, layer_map)
@@ -118,18 +123,16 @@ def copy_head(teacher_model: Any, student: TaskModel) -> list[str]:
 # -- phases ------------------------------------------------------------------------------------------
 
 
-def check_and_read(cfg: DistillConfig) -> tuple[TaskEntry, TaskData]:
-    """Every option and data check, before any weight is read; the task's data."""
+def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[TaskEntry, TaskData]:
+    """Every option and data check, before any weight is read; the task's data (``cfg.max_seq_length`` may be cut)."""
     from distilcli.models.student import parse_layer_map
 
     task_name = parse_task(cfg.task or "")
     for name in ("alpha_ce", "alpha_task"):
-        if getattr(cfg, name) < 0:
-            raise BadInput(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+        check_at_least(name, getattr(cfg, name), 0)
     if cfg.alpha_ce + cfg.alpha_task <= 0:
         raise BadInput("--alpha-ce and --alpha-task are both 0: nothing to learn from")
-    if cfg.temperature <= 0:
-        raise BadInput(f"--temperature must be > 0, got {cfg.temperature}")
+    check_positive("temperature", cfg.temperature)
     if cfg.student and (cfg.layers or cfg.layer_map or cfg.arch):
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
     parse_layer_map(cfg.layer_map)
@@ -138,10 +141,14 @@ def check_and_read(cfg: DistillConfig) -> tuple[TaskEntry, TaskData]:
     check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
-    assert cfg.max_seq_length is not None
-    entry.check_model(cfg.teacher, cfg.max_seq_length)
     if cfg.student:
         check_model_outside(cfg.student, Path(cfg.out), "--student")
+    assert cfg.max_seq_length is not None
+    for spec in (cfg.teacher, cfg.student):
+        if spec and explicit_length:
+            entry.check_model(spec, cfg.max_seq_length)
+        elif spec:  # the default length, cut to the models' positions
+            cfg.max_seq_length = fitting_length(spec, cfg.max_seq_length)
     if cfg.resume:
         check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
     return entry, data

@@ -20,6 +20,7 @@ from distilcli.evaluate.gates import Gate, check_gates, parse_gate
 from distilcli.evaluate.glue_models import assign_models, parse_tasks
 from distilcli.evaluate.glue_outputs import add_retention, check_predictions_out, teacher_scores, write_predictions
 from distilcli.models.card import CardResult
+from distilcli.models.loading import check_positions, load_config, usable_positions
 from distilcli.models.quantize import quantize_dynamic_int8
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
@@ -177,6 +178,8 @@ def _attach_models(cfg: EvalGlueConfig, tasks: list[GlueTask], results: dict[str
         )
     for result in results.values():
         if result.status == "ok" and result.model is not None:
+            if cfg.max_seq_length is not None:  # a longer pair would overflow the positions mid-run
+                check_positions(str(result.model), load_config(resolve_model(str(result.model))), cfg.max_seq_length)
             check_classifier_config(resolve_model(str(result.model)), result.task)
     if not any(r.status == "ok" for r in results.values()):
         reasons = "; ".join(f"{r.task.display_name}: {r.reason}" for r in results.values())
@@ -206,7 +209,7 @@ def _score_task(cfg: EvalGlueConfig, result: TaskResult, loaded: LoadedClassifie
     assert split is not None
     loaded.model.to(device)
     # The length the model was fine-tuned with (distilcli provenance), else 128.
-    max_len = cfg.max_seq_length or finetune_setting(loaded.model.config, "max_seq_length") or 128
+    max_len = cfg.max_seq_length or finetune_setting(loaded.model.config, "max_seq_length") or min(128, usable_positions(loaded.model.config))
     began = time.perf_counter()
     features = encode(split.examples, loaded.tokenizer, loaded.adapter, max_len)
     logits = predict_logits(

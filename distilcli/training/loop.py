@@ -10,11 +10,16 @@ happens after a step (evaluation, a periodic checkpoint) and what else a checkpo
 
 A checkpoint (:mod:`distilcli.training.checkpoint`) holds all the state of the run, the GradScaler
 of fp16 runs included, so a resumed run continues exactly as the uninterrupted one.
+
+Divergence is detected here, once for every recipe: a non-finite loss (or, without a GradScaler,
+gradient norm) stops the run before the optimizer step, and no checkpoint or model is written from
+non-finite weights (:meth:`TrainLoop.check_finite`), so the folder keeps its last good checkpoint.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from distilcli import progress
-from distilcli.errors import Interrupted
+from distilcli.errors import Diverged, Interrupted
 from distilcli.training import checkpoint as ckpt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,6 +63,7 @@ class LoopHooks:
     optimizer step. ``log(step)`` writes the status line every ``log_every`` steps (and at the
     last step with ``log_last``). ``after_step(step)`` evaluates or saves a checkpoint; True
     stops the run (early stopping). ``extra_state()`` is what else the recipe's checkpoints hold.
+    ``terms()`` (optional) gives the loss terms of the last micro-batch, to name the one that diverged.
     """
 
     micro_loss: Callable[[MicroBatch], torch.Tensor]
@@ -67,6 +73,7 @@ class LoopHooks:
     after_step: Callable[[int], bool] | None = None
     log_every: int = 10
     log_last: bool = False
+    terms: Callable[[], dict[str, float]] | None = None
 
 
 class TrainLoop:
@@ -98,6 +105,7 @@ class TrainLoop:
         self.bar: Any = None
         self._rng: dict[str, Any] | None = None
         self._scaler: dict[str, Any] | None = None
+        self._terms: Callable[[], dict[str, float]] | None = None
         self._clock = time.perf_counter()
 
     # -- state -------------------------------------------------------------------------------
@@ -149,13 +157,29 @@ class TrainLoop:
         }
 
     def save(self, extra: dict[str, Any]) -> Path:
-        """Write a checkpoint of the current step (call on the main process only)."""
+        """Write a checkpoint of the current step (call on the main process only); never of non-finite weights."""
+        self.check_finite()
         return ckpt.save_checkpoint(self.out, self.step, self.state(extra), keep=self.keep)
+
+    def check_finite(self) -> None:
+        """:class:`~distilcli.errors.Diverged` when a weight is non-finite: call before saving anything."""
+        if not ckpt.all_finite(self.unwrapped.parameters()):
+            self.diverged(self.step, "a weight")
+
+    def diverged(self, step: int, what: str) -> None:
+        """Stop the run: ``what`` became non-finite at ``step``; name the last good checkpoint."""
+        saved = ckpt.list_checkpoints(self.out)
+        last = f"the last good checkpoint is {saved[-1][1]}" if saved else "no checkpoint was saved before"
+        raise Diverged(
+            f"training diverged at step {step}: {what} is not finite; the model was not saved and {last}: "
+            "start again with a lower --lr (or a smaller --max-grad-norm) and --overwrite"
+        )
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self, plan: StepPlan, hooks: LoopHooks, *, description: str, on_step: Callable[[int], None] | None = None) -> None:
         """Optimizer steps until ``total_steps`` (or ``after_step`` stops the run); Ctrl-C saves a checkpoint."""
+        self._terms = hooks.terms
         try:
             with progress.task(description, self.total_steps) as bar:
                 self.bar = bar
@@ -183,10 +207,17 @@ class TrainLoop:
                 raise Interrupted(f"interrupted at step {self.step}: checkpoint saved in {folder}; continue with --resume") from None
             raise Interrupted(f"interrupted at step {self.step}") from None
 
+    def _bad_term(self, value: float) -> str:
+        """Which loss is non-finite: the first non-finite term the recipe reports, else the loss."""
+        terms = self._terms() if self._terms is not None else {}
+        names = [name for name, v in terms.items() if name != "loss" and not math.isfinite(v)]
+        return f"the loss ({value}; term {names[0]})" if names else f"the loss ({value})"
+
     def _optimizer_step(self, micro: list[list[int]], micro_loss: Callable[[MicroBatch], torch.Tensor]) -> float:
         """One optimizer step over ``micro`` (accumulated); returns the mean loss of its micro-batches."""
         accelerator = self.accelerator
         total = 0.0
+        bad: str | None = None
         for k, indices in enumerate(micro):
             with contextlib.ExitStack() as stack:
                 if k < len(micro) - 1:  # gradients are synchronised once, on the step's last micro-batch
@@ -194,8 +225,18 @@ class TrainLoop:
                 stack.enter_context(accelerator.autocast())
                 loss = micro_loss(MicroBatch(indices, k, len(micro), self.epoch, self.position))
                 accelerator.backward(loss / len(micro))
-            total += float(loss.detach()) / len(micro)
-        accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+            value = float(loss.detach())
+            if bad is None and not math.isfinite(value):
+                bad = self._bad_term(value)
+            total += value / len(micro)
+        norm = accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        # With a GradScaler, an inf gradient is the scaler's business (it skips the step); else divergence.
+        # The gradients are synchronised, so every process sees a non-finite norm at the same step.
+        if bad is None and accelerator.scaler is None and norm is not None and not math.isfinite(float(norm)):
+            bad = "the gradient norm"
+        if bad is not None:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.diverged(self.step + 1, bad)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)

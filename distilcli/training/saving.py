@@ -27,6 +27,7 @@ def save_student(out: Path, model: Any, tokenizer: Any, card: str, *, sentence_f
         with disk_full_error(out):
             model.save_pretrained(tmp)
             if tokenizer is not None:
+                _clear_call_settings(tokenizer)
                 tokenizer.save_pretrained(tmp)
             (tmp / "README.md").write_text(card, encoding="utf-8")
             if sentence_files_from is not None:
@@ -40,3 +41,16 @@ def save_student(out: Path, model: Any, tokenizer: Any, card: str, *, sentence_f
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clear_call_settings(tokenizer: Any) -> None:
+    """Clear the fast tokenizer's truncation and padding before it is saved.
+
+    They are per-call settings that whatever ran last leaves in the backend (a corpus tokenised
+    now, or the ones the teacher's tokenizer.json was saved with, when the corpus came from the
+    cache): the saved tokenizer must not depend on that. Every call sets its own again.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        backend.no_truncation()
+        backend.no_padding()

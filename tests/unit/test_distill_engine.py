@@ -84,12 +84,12 @@ def test_headless_teacher_needs_a_way_out(
     report = run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "c", fit_teacher_head=5, max_steps=2))
     head = report.body["distillation"]["teacher_head"]
     assert head["steps"] == 5
-    assert (tmp_path / "c" / "teacher-head" / "head.pt").is_file()
+    assert (tmp_path / "c" / "teacher-head" / "head.safetensors").is_file()  # safetensors: never a pickle
     assert report.metrics["teacher_head_accuracy_after"] == head["accuracy_after"]
     # The reported accuracy is the saved head's on the held-out batches, recomputed here with plain transformers.
     assert len(measured) == 2  # before and after the fit, on the same held-out batches
     heldout = measured[-1][1]
-    assert head["accuracy_after"] == _saved_head_accuracy(tiny_encoders["bert"], tmp_path / "c" / "teacher-head" / "head.pt", heldout)
+    assert head["accuracy_after"] == _saved_head_accuracy(tiny_encoders["bert"], tmp_path / "c" / "teacher-head" / "head.safetensors", heldout)
 
 
 def _spy_on_head_accuracy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, list[dict[str, torch.Tensor]]]]:
@@ -112,7 +112,9 @@ def _saved_head_accuracy(encoder: Path, head_file: Path, heldout: list[dict[str,
     from transformers import AutoModelForMaskedLM
 
     model = AutoModelForMaskedLM.from_pretrained(encoder).eval()
-    state = torch.load(head_file, map_location="cpu", weights_only=False)["state"]
+    from safetensors.torch import load_file
+
+    state = load_file(head_file)
     assert state and not model.load_state_dict(state, strict=False).unexpected_keys
     correct = total = 0
     with torch.no_grad():

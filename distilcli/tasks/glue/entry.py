@@ -78,7 +78,11 @@ class GlueEntry:
         return TaskData(task, train, dev, [train.examples[i] for i in keep])
 
     def check_model(self, spec: str, max_seq_length: int) -> None:
-        """Nothing to check before loading: GLUE sentences are truncated to the model's positions."""
+        """--max-seq-length within the model's positions (a longer pair would overflow them), from its config."""
+        from distilcli.models.loading import check_positions, load_config
+        from distilcli.models.resolve import resolve_model
+
+        check_positions(spec, load_config(resolve_model(spec)), max_seq_length)
 
     # -- model, features, scoring ----------------------------------------------------------------
 
