@@ -10,6 +10,11 @@ happens after a step (evaluation, a periodic checkpoint) and what else a checkpo
 
 A checkpoint (:mod:`distilcli.training.checkpoint`) holds all the state of the run, the GradScaler
 of fp16 runs included, so a resumed run continues exactly as the uninterrupted one.
+
+Tracking (``--report-to``): :meth:`TrainLoop.prepare` starts the accelerator's trackers with the
+run's options as hyper-parameters; at every status line the values the recipe's ``log`` returns
+are logged with the learning rate and the mean gradient norm since the last line
+(:meth:`TrainLoop.track`); the trackers are closed when the steps end, however they end.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import torch
 from distilcli import progress
 from distilcli.errors import Interrupted
 from distilcli.training import checkpoint as ckpt
+from distilcli.training import tracking
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
@@ -56,12 +62,12 @@ class LoopHooks:
     ``no_sync`` for all but the step's last micro-batch); the recipe may note its parts.
     ``end_step(step, loss)`` gets the step's mean loss over its micro-batches, right after the
     optimizer step. ``log(step)`` writes the status line every ``log_every`` steps (and at the
-    last step with ``log_last``). ``after_step(step)`` evaluates or saves a checkpoint; True
+    last step with ``log_last``) and returns the values to track (``train/loss``, ...) or None. ``after_step(step)`` evaluates or saves a checkpoint; True
     stops the run (early stopping). ``extra_state()`` is what else the recipe's checkpoints hold.
     """
 
     micro_loss: Callable[[MicroBatch], torch.Tensor]
-    log: Callable[[int], None]
+    log: Callable[[int], dict[str, float] | None]
     extra_state: Callable[[], dict[str, Any]]
     end_step: Callable[[int, float], None] | None = None
     after_step: Callable[[int], bool] | None = None
@@ -99,6 +105,7 @@ class TrainLoop:
         self._rng: dict[str, Any] | None = None
         self._scaler: dict[str, Any] | None = None
         self._clock = time.perf_counter()
+        self._grad_norms: list[torch.Tensor] = []
 
     # -- state -------------------------------------------------------------------------------
 
@@ -121,6 +128,7 @@ class TrainLoop:
             ckpt.restore_rng_states(self._rng)
         self._clock = time.perf_counter()
         self._rng = ckpt.rng_states()
+        tracking.start(self.accelerator, self.config, self.out)
 
     @property
     def unwrapped(self) -> torch.nn.Module:
@@ -152,6 +160,19 @@ class TrainLoop:
         """Write a checkpoint of the current step (call on the main process only)."""
         return ckpt.save_checkpoint(self.out, self.step, self.state(extra), keep=self.keep)
 
+    def track(self, step: int, values: dict[str, float]) -> None:
+        """Log ``values`` at ``step`` to the run's trackers (a no-op without ``--report-to``; main process only)."""
+        if self.accelerator.log_with:
+            self.accelerator.log(values, step=step)
+
+    def _loop_values(self) -> dict[str, float]:
+        """The learning rate of the next step and the mean gradient norm (before clipping) since the last call."""
+        values = {"train/learning_rate": float(self.scheduler.get_last_lr()[0])}
+        if self._grad_norms:
+            values["train/grad_norm"] = float(torch.stack(self._grad_norms).float().mean())
+        self._grad_norms = []
+        return values
+
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self, plan: StepPlan, hooks: LoopHooks, *, description: str, on_step: Callable[[int], None] | None = None) -> None:
@@ -168,7 +189,9 @@ class TrainLoop:
                             hooks.end_step(self.step, loss)
                         bar.advance()
                         if self.step % hooks.log_every == 0 or (hooks.log_last and self.step == self.total_steps):
-                            hooks.log(self.step)
+                            values = hooks.log(self.step)
+                            if values is not None:
+                                self.track(self.step, values | self._loop_values())
                         if hooks.after_step is not None and hooks.after_step(self.step):
                             self.stopped = True
                             break
@@ -182,6 +205,8 @@ class TrainLoop:
                 folder = self.save(hooks.extra_state())
                 raise Interrupted(f"interrupted at step {self.step}: checkpoint saved in {folder}; continue with --resume") from None
             raise Interrupted(f"interrupted at step {self.step}") from None
+        finally:
+            tracking.finish(self.accelerator)  # flushed, whether the steps ended, stopped early or were cut short
 
     def _optimizer_step(self, micro: list[list[int]], micro_loss: Callable[[MicroBatch], torch.Tensor]) -> float:
         """One optimizer step over ``micro`` (accumulated); returns the mean loss of its micro-batches."""
@@ -195,7 +220,9 @@ class TrainLoop:
                 loss = micro_loss(MicroBatch(indices, k, len(micro), self.epoch, self.position))
                 accelerator.backward(loss / len(micro))
             total += float(loss.detach()) / len(micro)
-        accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        norm = accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        if norm is not None and accelerator.log_with:  # None under DeepSpeed, which clips itself
+            self._grad_norms.append(torch.as_tensor(norm).detach())
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)

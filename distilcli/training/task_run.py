@@ -14,6 +14,7 @@ Every process evaluates the whole evaluation set, so all agree on "best" without
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from distilcli.training.run_files import RESULT_FILE
 from distilcli.training.saving import save_student
 from distilcli.training.task_card import task_model_card
 from distilcli.training.task_protocols import Collate, Evaluator, Guide, TaskData, TaskEntry, TaskModel, TaskSpec
+from distilcli.training.tracking import accelerator_kwargs
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
@@ -84,7 +86,7 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
 
     from distilcli.models.resolve import resolve_model
 
-    accelerator = Accelerator(mixed_precision=opts.precision, cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(mixed_precision=opts.precision, cpu=not torch.cuda.is_available(), **accelerator_kwargs(opts))
     log = progress.log if accelerator.is_main_process else (lambda message: None)
     set_seed(opts.seed)
     loaded = entry.load(resolve_model(model), for_training=True)
@@ -137,6 +139,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
     accelerator, opts, record = run.accelerator, run.opts, run.record
     spec = run.entry.spec
     window: list[float] = []
+    since = [record["examples"], time.perf_counter()]  # examples and clock at the last status line
     part_window: dict[str, list[float]] = {}
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
@@ -155,13 +158,19 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         record["losses"].append((step, loss))
         window.append(loss)
 
-    def log_window(step: int) -> None:
+    def log_window(step: int) -> dict[str, float]:
         nonlocal part_window
         parts_text = "".join(f"  {name.removeprefix('loss_')} {np.mean(values):.4f}" for name, values in part_window.items())
         run.log(f"step {step}/{run.total_steps}  loss {np.mean(window):.4f}{parts_text}")
-        part_window = {}
         loop.bar.update(description=f"{_verb(run)} {spec.display_name}  loss {np.mean(window):.4f}")
+        # The mean of the report's loss_curve over the steps since the last line, as the status line says.
+        tracked = {"train/loss": float(np.mean(window))} | {f"train/{k}": float(np.mean(v)) for k, v in part_window.items()}
+        now = time.perf_counter()
+        tracked["train/examples_per_s"] = (record["examples"] - since[0]) / (now - since[1])
+        since[:] = [record["examples"], now]
+        part_window = {}
         window.clear()
+        return tracked
 
     def after_step(step: int) -> bool:
         if step % run.eval_every != 0 and step != run.total_steps:
@@ -199,6 +208,7 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     improved = best is None or metrics[spec.primary_metric] > best["metrics"][spec.primary_metric]
     shown = _shown(metrics, spec)
     run.log(f"eval step {step}/{run.total_steps}  {shown}" + ("  (best so far)" if improved else ""))
+    loop.track(step, {f"eval/{name}": float(value) for name, value in metrics.items() if isinstance(value, (int, float))})
     if improved:
         record["best"], record["bad_evals"] = {"step": step, "metrics": metrics}, 0
         if run.accelerator.is_main_process:
