@@ -16,6 +16,8 @@ from distilcli.commands._options import (
     JsonOpt,
     OutOpt,
     OutputOpt,
+    ReportToOpt,
+    TrackingDirOpt,
     field_defaults,
     help_defaults,
 )  # fmt: skip
@@ -63,6 +65,8 @@ def pipeline_cmd(
         bool, typer.Option("--dry-run", help="List the stages, what each runs and which are already done; run nothing.")
     ] = False,
     fail_under: FailUnderOpt = None,
+    report_to: ReportToOpt = None,
+    tracking_dir: TrackingDirOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -89,7 +93,7 @@ def pipeline_cmd(
         if out is None:
             raise BadInput("missing --out DIR: the folder for the stages and the tables")
         cfg = PipelineConfig(recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir, hub_dir=hub_dir,
-                             fail_under=list(fail_under or []))  # fmt: skip
+                             fail_under=list(fail_under or []), report_to=report_to, tracking_dir=tracking_dir)  # fmt: skip
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return

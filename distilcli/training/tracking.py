@@ -87,8 +87,7 @@ def run_label(out: Path) -> str:
 def hyperparameters(config: dict[str, Any]) -> dict[str, bool | int | float | str]:
     """The resolved options as the scalar values every tracker accepts (lists and None written as text)."""
     return {
-        key: value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
-        for key, value in config.items()
+        key: value if isinstance(value, (bool, int, float, str)) else json.dumps(value) for key, value in config.items()
     }
 
 

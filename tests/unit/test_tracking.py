@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,20 @@ from distilcli.distill.engine import run_distill
 from distilcli.errors import BadInput
 from distilcli.finetune.engine import run_finetune
 from distilcli.training.tracking import hyperparameters, parse_report_to, run_label
+from tests.conftest import WORDS
 from tests.unit.test_distill_engine import config as distill_config
-from tests.unit.test_distill_engine import corpus  # noqa: F401 - the session fixture the distill config reads
 from tests.unit.test_finetune import _cfg as finetune_config
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Lines of 8-60 words from the test vocabulary, as test_distill_engine's corpus."""
+    rng = random.Random(0)
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    path.write_text(
+        "\n".join(" ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 60))) for _ in range(160)) + "\n"
+    )
+    return path
 
 
 def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
@@ -46,18 +58,25 @@ def test_run_label_and_hyperparameters(tmp_path: Path) -> None:
     }  # fmt: skip
 
 
-def test_a_missing_tracker_is_refused_before_any_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_glue: Path) -> None:
+def test_a_missing_tracker_is_refused_before_any_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_glue: Path
+) -> None:
     import accelerate.utils
 
     monkeypatch.setattr(accelerate.utils, "is_tensorboard_available", lambda: False)
     missing = tmp_path / "no-such-model"  # never read: the check comes first
-    with pytest.raises(BadInput, match=r"--report-to tensorboard: the tensorboard package is not installed: pip install 'distilcli\[tracking\]'"):
+    with pytest.raises(
+        BadInput,
+        match=r"--report-to tensorboard: the tensorboard package is not installed: pip install 'distilcli\[tracking\]'",
+    ):
         run_distill(distill_config(missing, tmp_path / "c.txt", tmp_path / "d", report_to="tensorboard"))
     with pytest.raises(BadInput, match=r"distilcli\[tracking\]"):
         run_finetune(finetune_config(missing, tiny_glue, tmp_path / "f", report_to="tensorboard"))
 
 
-def test_general_distillation_logs_the_report_loss_curves(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_general_distillation_logs_the_report_loss_curves(
+    tiny_models: dict[str, Path], corpus: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
     report = run_distill(distill_config(tiny_models["bert"], corpus, out, report_to="tensorboard"))
     scalars = _scalars(out / "tracking")
@@ -68,14 +87,22 @@ def test_general_distillation_logs_the_report_loss_curves(tiny_models: dict[str,
         assert [v for _, v in scalars[f"train/{term}"]] == pytest.approx(curves[term], rel=1e-6)  # float32 in the file
     assert [v for _, v in scalars["train/tokens_per_s"]] == pytest.approx(report.body["tokens_per_s_curve"], rel=1e-6)
     # The rate of the next step: no warm-up in 6 steps (5%), then linear decay from 5e-4 to 0.
-    assert scalars["train/learning_rate"] == [(2, pytest.approx(5e-4 * 4 / 6)), (4, pytest.approx(5e-4 * 2 / 6)), (6, 0.0)]
-    assert [s for s, _ in scalars["train/grad_norm"]] == curves["step"] and all(v > 0 for _, v in scalars["train/grad_norm"])
+    assert scalars["train/learning_rate"] == [
+        (2, pytest.approx(5e-4 * 4 / 6)),
+        (4, pytest.approx(5e-4 * 2 / 6)),
+        (6, 0.0),
+    ]
+    assert [s for s, _ in scalars["train/grad_norm"]] == curves["step"] and all(
+        v > 0 for _, v in scalars["train/grad_norm"]
+    )
     # The resolved options are the run's hyper-parameters (Accelerate also keeps them as YAML).
     (hparams,) = (out / "tracking" / "distilcli").rglob("hparams.yml")
     assert "alpha_ce: 5.0" in hparams.read_text()
 
 
-def test_finetune_logs_loss_rate_and_every_evaluation(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+def test_finetune_logs_loss_rate_and_every_evaluation(
+    tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path
+) -> None:
     tracking = tmp_path / "tb"
     report = run_finetune(finetune_config(tiny_encoders["bert"], tiny_glue, tmp_path / "run", eval_every=6, max_steps=12,
                                           report_to="tensorboard", tracking_dir=tracking))  # fmt: skip
@@ -91,6 +118,8 @@ def test_finetune_logs_loss_rate_and_every_evaluation(tiny_encoders: dict[str, P
     # Each evaluation, at its step, with the report's metrics.
     history = run["history"]
     assert [s for s, _ in scalars["eval/accuracy"]] == [e["step"] for e in history] == [6, 12]
-    assert [v for _, v in scalars["eval/accuracy"]] == pytest.approx([e["metrics"]["accuracy"] for e in history], rel=1e-6)
+    assert [v for _, v in scalars["eval/accuracy"]] == pytest.approx(
+        [e["metrics"]["accuracy"] for e in history], rel=1e-6
+    )
     assert not (tmp_path / "run" / "tracking").exists()  # --tracking-dir was elsewhere
     assert json.loads((tmp_path / "run" / "finetune_result.json").read_text())["steps"] == 12
