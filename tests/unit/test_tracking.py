@@ -12,6 +12,8 @@ import pytest
 from distilcli.distill.engine import run_distill
 from distilcli.errors import BadInput
 from distilcli.finetune.engine import run_finetune
+from distilcli.reports import write_report
+from distilcli.reports.plot import plot_reports
 from distilcli.training.tracking import hyperparameters, parse_report_to, run_label
 from tests.conftest import WORDS
 from tests.unit.test_distill_engine import config as distill_config
@@ -98,6 +100,11 @@ def test_general_distillation_logs_the_report_loss_curves(
     # The resolved options are the run's hyper-parameters (Accelerate also keeps them as YAML).
     (hparams,) = (out / "tracking" / "distilcli").rglob("hparams.yml")
     assert "alpha_ce: 5.0" in hparams.read_text()
+    # The same curves, as `distil report plot` draws them from the report (a real run's body, not a mock).
+    write_report(report, tmp_path / "distill.json")
+    fig = plot_reports([tmp_path / "distill.json"], tmp_path / "distill.png")
+    assert [ax.get_title() for ax in fig.axes] == ["total loss", "L_ce", "L_mlm", "L_cos"]
+    assert list(fig.axes[0].get_lines()[0].get_ydata()) == curves["loss"]
 
 
 def test_finetune_logs_loss_rate_and_every_evaluation(
@@ -122,4 +129,9 @@ def test_finetune_logs_loss_rate_and_every_evaluation(
         [e["metrics"]["accuracy"] for e in history], rel=1e-6
     )
     assert not (tmp_path / "run" / "tracking").exists()  # --tracking-dir was elsewhere
+    write_report(report, tmp_path / "finetune.json")
+    fig = plot_reports([tmp_path / "finetune.json"], tmp_path / "finetune.png")
+    assert [ax.get_title() for ax in fig.axes] == ["training loss", "dev accuracy"]
+    # A folder named "run" is labelled by its parent (a pipeline stage's folder: DIR/<stage>/run).
+    assert [line.get_label() for line in fig.axes[1].get_lines()] == [tmp_path.name]
     assert json.loads((tmp_path / "run" / "finetune_result.json").read_text())["steps"] == 12
