@@ -142,6 +142,7 @@ ReportToOpt = Annotated[
     str | None,
     typer.Option("--report-to", help="Log losses, learning rate, throughput and evaluations to: none, or a comma list of tensorboard, wandb, mlflow, trackio."),
 ]
+PictureOutOpt = Annotated[Path, typer.Option("--out", help="The picture to write: .png, .svg or .pdf.")]
 TrackingDirOpt = Annotated[
     Path | None, typer.Option("--tracking-dir", help="Folder of the local trackers (tensorboard, mlflow); unset: OUT/tracking.")
 ]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._options import JsonOpt, OutputOpt
+from distilcli.commands._options import JsonOpt, OutputOpt, PictureOutOpt
 
 app = typer.Typer(help="Show, compare and plot the JSON reports that distil commands write.", no_args_is_help=True)
 
@@ -64,7 +64,7 @@ def tables_cmd(
 @app.command("plot")
 def plot_cmd(
     files: Annotated[list[Path], typer.Argument(help="Reports of distill, finetune or benchmark runs; several are overlaid.")],
-    out: Annotated[Path, typer.Option("--out", help="The picture to write: .png, .svg or .pdf.")],
+    out: PictureOutOpt,
 ) -> None:
     """Plot the curves of reports: distillation loss terms, fine-tuning loss and dev metric, benchmark latency.
 

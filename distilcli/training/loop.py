@@ -162,7 +162,7 @@ class TrainLoop:
 
     def track(self, step: int, values: dict[str, float]) -> None:
         """Log ``values`` at ``step`` to the run's trackers (a no-op without ``--report-to``; main process only)."""
-        if self.accelerator.log_with:
+        if tracking.active(self.accelerator):
             self.accelerator.log(values, step=step)
 
     def _loop_values(self) -> dict[str, float]:
@@ -221,7 +221,7 @@ class TrainLoop:
                 accelerator.backward(loss / len(micro))
             total += float(loss.detach()) / len(micro)
         norm = accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
-        if norm is not None and accelerator.log_with:  # None under DeepSpeed, which clips itself
+        if norm is not None and tracking.active(accelerator):  # None under DeepSpeed, which clips itself
             self._grad_norms.append(torch.as_tensor(norm).detach())
         self.optimizer.step()
         self.scheduler.step()

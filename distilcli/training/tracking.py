@@ -91,9 +91,14 @@ def hyperparameters(config: dict[str, Any]) -> dict[str, bool | int | float | st
     }
 
 
+def active(accelerator: Accelerator) -> bool:
+    """Whether the run logs anywhere (``log_with`` set: the loop then collects gradient norms)."""
+    return bool(getattr(accelerator, "log_with", None))
+
+
 def start(accelerator: Accelerator, config: dict[str, Any], out: Path) -> None:
     """Start the trackers of ``accelerator`` with ``config`` as the run's hyper-parameters (no-op without any)."""
-    if not accelerator.log_with:
+    if not active(accelerator):
         return
     label = run_label(out)
     names = {"wandb": {"name": label}, "mlflow": {"run_name": label}, "trackio": {"name": label}}
@@ -107,6 +112,6 @@ def finish(accelerator: Accelerator) -> None:
     destroys the process group, which the run (the final checks across processes) and the next
     stage of a pipeline in this process still need.
     """
-    for tracker in accelerator.trackers:
+    for tracker in getattr(accelerator, "trackers", []):
         tracker.finish()
     accelerator.trackers = []
