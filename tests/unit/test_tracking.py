@@ -135,3 +135,24 @@ def test_finetune_logs_loss_rate_and_every_evaluation(
     # A folder named "run" is labelled by its parent (a pipeline stage's folder: DIR/<stage>/run).
     assert [line.get_label() for line in fig.axes[1].get_lines()] == [tmp_path.name]
     assert json.loads((tmp_path / "run" / "finetune_result.json").read_text())["steps"] == 12
+
+
+def test_task_distillation_logs_both_loss_terms(
+    tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path
+) -> None:
+    from distilcli.distill.config import DistillConfig
+
+    teacher = tmp_path / "teacher"
+    run_finetune(finetune_config(tiny_encoders["bert"], tiny_glue, teacher, max_steps=4))
+    cfg = DistillConfig(teacher=str(teacher), out=tmp_path / "student", task="glue:sst2", glue_dir=tiny_glue, layer_map="0,2",
+                        batch_size=8, lr=1e-3, max_steps=6, eval_every=3, log_every=3, report_to="tensorboard")  # fmt: skip
+    report = run_distill(cfg)
+    scalars = _scalars(tmp_path / "student" / "tracking")
+    assert {"train/loss", "train/loss_kd", "train/loss_task", "train/learning_rate", "train/examples_per_s"} <= set(
+        scalars
+    )
+    assert [s for s, _ in scalars["train/loss_kd"]] == [3, 6]
+    (run,) = report.body["runs"]
+    assert [v for _, v in scalars["eval/accuracy"]] == pytest.approx(
+        [e["metrics"]["accuracy"] for e in run["history"]], rel=1e-6
+    )
