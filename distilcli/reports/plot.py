@@ -170,6 +170,7 @@ def build_figure(panels: dict[str, Panel], title: str | None = None) -> Figure:
         raise BadInput("plots need matplotlib: pip install 'distilcli[plot]'") from None
     matplotlib.use("Agg")  # files only: no display on servers and in CI
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
@@ -178,6 +179,11 @@ def build_figure(panels: dict[str, Panel], title: str | None = None) -> Figure:
         ax = fig.add_subplot(rows, cols, n + 1)
         for label, (xs, ys) in panel.lines.items():
             ax.plot(xs, ys, marker="o" if len(xs) < 20 else None, markersize=3, label=label)
+        xs_all = sorted({x for xs, _ in panel.lines.values() for x in xs})
+        if len(xs_all) <= 8:  # few points (evaluations, benchmark lengths): a tick at each
+            ax.set_xticks(xs_all)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and token counts: no 2.25
         ax.set_title(panel.title)
         ax.set_xlabel(panel.xlabel)
         ax.set_ylabel(panel.ylabel)
