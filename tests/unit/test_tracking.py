@@ -156,3 +156,26 @@ def test_task_distillation_logs_both_loss_terms(
     assert [v for _, v in scalars["eval/accuracy"]] == pytest.approx(
         [e["metrics"]["accuracy"] for e in run["history"]], rel=1e-6
     )
+
+
+def test_interrupted_run_flushes_and_resume_may_start_tracking(
+    tiny_models: dict[str, Path], corpus: Path, tmp_path: Path
+) -> None:
+    from distilcli.errors import Interrupted
+
+    def stop_at_4(step: int) -> None:
+        if step == 4:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "run"
+    with pytest.raises(Interrupted):
+        run_distill(distill_config(tiny_models["bert"], corpus, out, report_to="tensorboard"), on_step=stop_at_4)
+    assert [s for s, _ in _scalars(out / "tracking")["train/loss"]] == [2, 4]  # flushed before the error
+    # Where a run logs is no option of its result: a resume may change it (here: to another folder).
+    report = run_distill(
+        distill_config(
+            tiny_models["bert"], corpus, out, resume=True, report_to="tensorboard", tracking_dir=tmp_path / "tb"
+        )
+    )
+    assert report.body["loss_curves"]["step"] == [2, 4, 6]
+    assert [s for s, _ in _scalars(tmp_path / "tb")["train/loss"]] == [6]
