@@ -45,7 +45,8 @@ app = typer.Typer(
     name="distil",
     help="Distill, fine-tune, evaluate and benchmark BERT-family models (the DistilBERT recipe).",
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion / --show-completion: values complete too (tasks, aliases, backends: commands/_complete.py).
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 

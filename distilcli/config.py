@@ -7,12 +7,32 @@ keep the file's value or the dataclass default.
 from __future__ import annotations
 
 import dataclasses
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from distilcli.errors import BadInput
 
 C = TypeVar("C")
+
+#: True while a command runs with ``--print-config``: :func:`build_config` then raises :class:`ConfigPrinted`.
+PRINT_ONLY: ContextVar[bool] = ContextVar("distilcli_print_only", default=False)
+
+
+class ConfigPrinted(Exception):
+    """``--print-config``: the command stops once its options are resolved; ``yaml`` is what to print (exit 0)."""
+
+    def __init__(self, config: Any) -> None:
+        super().__init__("--print-config")
+        self.config = config
+        self.yaml = config_to_yaml(config)
+
+
+def config_to_yaml(config: Any) -> str:
+    """A config dataclass as YAML that ``--config`` reads back into an equal dataclass (fields in their order)."""
+    import yaml
+
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -99,6 +119,18 @@ def coerce_options(cls: type, values: dict[str, Any], source: Path | str) -> dic
     return {key: _coerce(key, value, hints[key], Path(source)) for key, value in values.items()}
 
 
+def unknown_options(unknown: list[str], known: set[str]) -> str:
+    """One short line on options a config file names that the command has not, with a "did you mean"."""
+    import difflib
+
+    parts = []
+    for name in unknown[:3]:
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+    return f"unknown option(s) {', '.join(parts)}{more}: the command's options are in its --help"
+
+
 def build_config(cls: type[C], config_file: Path | None = None, **cli_values: Any) -> C:
     """Make a ``cls`` dataclass from an optional config file, then command-line values on top."""
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -107,9 +139,7 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
         from_file = read_config_file(config_file)
         unknown = sorted(set(from_file) - fields)
         if unknown:
-            raise BadInput(
-                f"config file {config_file}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
-            )
+            raise BadInput(f"config file {config_file}: {unknown_options(unknown, fields)}")
         values.update(coerce_options(cls, from_file, config_file))
     values.update({key: value for key, value in cli_values.items() if value is not None})
     required = [
@@ -121,7 +151,13 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
     if missing:
         options = ", ".join("--" + name.replace("_", "-") for name in missing)
         raise BadInput(f"missing required option(s) {options}: give them on the command line or in --config")
-    return cls(**values)
+    config = cls(**values)
+    if PRINT_ONLY.get():
+        # The command stops here, before any work. A config that resolves its mode's defaults
+        # itself (``resolved()``) is printed resolved, so the file states every value used.
+        resolve = getattr(config, "resolved", None)
+        raise ConfigPrinted(resolve() if callable(resolve) else config)
+    return config
 
 
 @overload

@@ -35,6 +35,12 @@ class Interrupted(DistilError):
     exit_code = 130
 
 
+class Diverged(DistilError):
+    """Training produced a non-finite loss, gradient or weight: stopped before anything non-finite was saved."""
+
+    exit_code = 1
+
+
 class QualityGateFailed(DistilError):
     """A ``--fail-under`` bar was not met (the report is still written)."""
 

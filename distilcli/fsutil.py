@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from distilcli.errors import BadInput
+from distilcli.errors import BadInput, DistilError
 
 
 def _umask() -> int:
@@ -52,7 +53,8 @@ def atomic_file(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output is an ordinary file
     try:
-        yield Path(tmp)
+        with disk_full_error(path):
+            yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -68,41 +70,28 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.fsync(handle.fileno())
 
 
-def check_output_dir(out: Path, overwrite: bool) -> None:
-    """Refuse an existing output folder unless ``overwrite`` is set (checked before any work)."""
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise BadInput(f"output folder {out} already exists: pass --overwrite to replace it, or choose another --out")
-    if out.exists() and not out.is_dir():
-        raise BadInput(f"output {out} exists and is not a folder: choose another --out")
-    resolved = out.resolve()
-    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
-        raise BadInput(f"--out {out} is the current folder or one of its parents: choose a new folder")
-    parent = resolved.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise BadInput(f"cannot create output folder {out}: {parent} is not a writable folder")
-
-
 @contextlib.contextmanager
-def atomic_output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_output_dir(out: Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield a temp folder beside ``out``; on success it replaces ``out`` in one rename.
 
-    On any failure the temp folder is removed and ``out`` is left as it was.
+    The caller has checked ``out`` may be replaced. ``keep`` names files of the old ``out``
+    that go on into the new one (the run's lock). Modes follow the umask. On any failure the
+    temp folder is removed and ``out`` is left as it was.
     """
     out = Path(out)
-    check_output_dir(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    # mkdtemp makes a private (0700) folder; the result should get the usual mode.
-    os.chmod(tmp, 0o777 & ~_umask())
+    tmp = make_temp_dir(out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
-        yield tmp
+        with disk_full_error(out):
+            yield tmp
+            apply_umask(tmp)
+        for name in keep:
+            if (out / name).is_file():
+                os.link(out / name, tmp / name)  # the same file in both: never a moment without it
         if out.exists():
             # Move the old folder aside first so the swap itself is a single rename;
             # if that rename fails, the old folder goes back where it was.
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            trash = make_temp_dir(out.parent, prefix=f".{out.name}.", suffix=".old")
             os.replace(out, trash / "old")
             try:
                 os.replace(tmp, out)
@@ -115,3 +104,63 @@ def atomic_output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
             os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def umask_mode(mode: int) -> int:
+    """``mode`` (0o666 for a file, 0o777 for a folder) less the user's umask: what ``open`` would give."""
+    return mode & ~_umask()
+
+
+def make_temp_dir(parent: Path, prefix: str, suffix: str) -> Path:
+    """``tempfile.mkdtemp`` in ``parent``, with the mode of an ordinary folder (mkdtemp makes it 0700)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+    os.chmod(tmp, umask_mode(0o777))
+    return tmp
+
+
+def apply_umask(folder: Path) -> None:
+    """Give every file and folder under ``folder`` the user's usual mode.
+
+    Some writers make private files (``save_pretrained`` writes model.safetensors 0600); an
+    output is an ordinary file, readable as the umask says like everything else the user writes.
+    """
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), umask_mode(0o777))
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, umask_mode(0o666))
+
+
+def is_disk_full(exc: BaseException, where: Path | None = None) -> bool:
+    """Whether ``exc`` means the disk is full: ENOSPC, or a library's wording of it.
+
+    torch.save reports a full disk as ``unexpected pos N vs M`` (or ``file write failed``) and
+    safetensors as ``os error 28``: those count when ``where``'s file system has no space left.
+    """
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc)
+    if "No space left on device" in text or "os error 28" in text:
+        return True
+    if where is not None and ("unexpected pos" in text or "file write failed" in text):
+        folder = Path(where)
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(folder).free < 1 << 20
+    return False
+
+
+@contextlib.contextmanager
+def disk_full_error(where: Path) -> Iterator[None]:
+    """Turn a full disk while writing ``where`` into one line (exit 1), not a library's riddle."""
+    try:
+        yield
+    except DistilError:
+        raise
+    except Exception as exc:
+        if is_disk_full(exc, where):
+            raise DistilError(f"no space left on device while writing {where}: free some space, then run again") from None
+        raise

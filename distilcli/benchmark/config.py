@@ -41,6 +41,14 @@ class BenchmarkConfig:
     #: Peak memory per model, measured in a fresh process of its own on the CPU.
     memory: bool = True
 
+    def resolved(self) -> BenchmarkConfig:
+        """A checked copy with the lists parsed and the preset's warm-up and repeats filled in (``--print-config``)."""
+        from dataclasses import replace
+
+        copy = replace(self, model=list(self.model))
+        check_options(copy)
+        return copy
+
 
 @dataclass(frozen=True)
 class Variant:

@@ -19,6 +19,9 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer.core import TyperCommand
 
+from distilcli.commands._complete import complete_model, complete_quantize, complete_task
+from distilcli.commands._print_config import PRINT_CONFIG, print_config_param
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Option parameter name -> its default (a value from a config dataclass, or text for mode-dependent ones).
@@ -36,7 +39,7 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="YAML file of options; options given on the command line win.", dir_okay=False),
 ]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an output folder an earlier distil run wrote (it holds a .distilcli-run marker) or an empty one; any other folder is refused.")]
 ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
 OutOpt = Annotated[
     Path | None,
@@ -46,11 +49,20 @@ OutOpt = Annotated[
 # -- models and tasks ---------------------------------------------------------------------------------
 
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")
+    str | None,
+    typer.Option(
+        "--model",
+        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.",
+        autocompletion=complete_model,
+    ),
 ]
 ModelListOpt = Annotated[
     list[str] | None,
-    typer.Option("--model", help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id; repeat it for several."),
+    typer.Option(
+        "--model",
+        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id; repeat it for several.",
+        autocompletion=complete_model,
+    ),
 ]
 TaskOpt = Annotated[
     str | None,
@@ -58,13 +70,19 @@ TaskOpt = Annotated[
         "--task",
         help="The task: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli; any usual spelling), "
         "squad or squad_v2.",
+        autocompletion=complete_task,
     ),
 ]
 LayersOpt = Annotated[
     int | None, typer.Option("--layers", help="Student layers, teacher layers spread evenly (unset: half the teacher's).")
 ]
 LayerMapOpt = Annotated[
-    str | None, typer.Option("--layer-map", help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11).")
+    str | None,
+    typer.Option(
+        "--layer-map",
+        help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11). distill: 'auto' chooses them by "
+        "linear CKA on the corpus (as models suggest-layers does).",
+    ),
 ]
 ArchOpt = Annotated[
     str | None,
@@ -176,11 +194,32 @@ SelectOnOpt = Annotated[
 ]
 QuantizeOpt = Annotated[
     str | None,
-    typer.Option("--quantize", help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated."),
+    typer.Option(
+        "--quantize",
+        help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated.",
+        autocompletion=complete_quantize,
+    ),
 ]
 CorpusOpt = Annotated[
     str | None,
     typer.Option("--corpus", help="Text file or folder, JSONL, a saved datasets folder, or a hub dataset id."),
+]
+PlotOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot",
+        help="Also draw the result into this .png/.svg/.pdf: benchmark, median latency against sequence length per "
+        "model; suggest-layers, the heat map of layer similarities.",
+    ),
+]
+TextFieldOpt = Annotated[str | None, typer.Option("--text-field", help="Text column of JSONL / datasets corpora.")]
+DocumentPerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--document-per",
+        help="What one sequence is: a 'line' or a whole 'file' of a text corpus, or each 'sentence' of any corpus "
+        "(sentence-shaped inputs, like GLUE's).",
+    ),
 ]
 FailUnderOpt = Annotated[
     list[str] | None,
@@ -188,6 +227,14 @@ FailUnderOpt = Annotated[
         "--fail-under",
         help="METRIC=VALUE (repeatable): exit 3 when a metric is below it, e.g. accuracy=0.9, sst2.accuracy=0.9, "
         "macro=0.75, retention=0.97 (GLUE, fractions), f1=80, em=70 (SQuAD, percent) or spearman=0.8 (STS).",
+    ),
+]
+UpdateCardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--update-card",
+        help="Write the scores into the evaluated model folder's README.md as Hub model-index results, replacing "
+        "earlier ones of the same metric and dataset.",
     ),
 ]
 PredictionsOutOpt = Annotated[
@@ -282,7 +329,26 @@ def format_default(value: object) -> str:
 
 
 class DefaultsCommand(TyperCommand):
-    """A command whose help shows the defaults its :func:`help_defaults` provider reads from the config."""
+    """A command whose help shows the defaults its :func:`help_defaults` provider reads from the config.
+
+    Every such command (each one with a config dataclass) also gets ``--print-config``: the command
+    runs up to :func:`distilcli.config.build_config`, which then stops it with the resolved options.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = [p.name for p in self.params]
+        # Beside --config, whose file it writes; else last.
+        self.params.insert(names.index("config") + 1 if "config" in names else len(names), print_config_param())
+
+    def invoke(self, ctx: Any) -> Any:
+        from distilcli.config import PRINT_ONLY
+
+        token = PRINT_ONLY.set(bool(ctx.meta.get(PRINT_CONFIG)))
+        try:
+            return super().invoke(ctx)
+        finally:
+            PRINT_ONLY.reset(token)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if self.help:

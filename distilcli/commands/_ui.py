@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from distilcli import progress
+from distilcli.config import ConfigPrinted
 from distilcli.errors import DistilError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,11 +131,20 @@ def command_context(output: str | Path | None = None) -> Iterator[Console]:
             yield console
     except typer.Exit:
         raise
+    except ConfigPrinted as printed:
+        sys.stdout.write(printed.yaml)
+        sys.stdout.flush()
+        raise typer.Exit(0) from None
     except DistilError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        from distilcli.fsutil import is_disk_full
+
+        if is_disk_full(exc):  # from a writer that does not say which file: the cause, plainly
+            where = f" ({exc.filename})" if isinstance(exc, OSError) and exc.filename else ""
+            raise fail(f"no space left on device{where}: free some space, then run again", 1) from None
         if os.environ.get("DISTIL_DEBUG"):
             traceback.print_exc()
         hint = "" if os.environ.get("DISTIL_DEBUG") else " (set DISTIL_DEBUG=1 for the traceback)"
@@ -146,6 +156,14 @@ def check_output(output: str | Path | None) -> None:
     from distilcli.fsutil import check_output_file
 
     check_output_file(output)
+
+
+def check_config_outside(cfg: Any, config: Path | None) -> None:
+    """A --config file must not lie inside the --out that --overwrite replaces (it would be deleted)."""
+    from distilcli.rundir import check_inputs_outside
+
+    if config is not None and cfg.overwrite and not getattr(cfg, "resume", False):
+        check_inputs_outside(Path(cfg.out), {"--config": config})
 
 
 def raise_failed_gates(outcomes: list[dict[str, Any]], digits: str) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._complete import complete_backend
 from distilcli.commands._options import (
     ConfigOpt,
     Defaults,
@@ -15,6 +16,7 @@ from distilcli.commands._options import (
     JsonOpt,
     ModelListOpt,
     OutputOpt,
+    PlotOpt,
     PrecisionOpt,
     QuantizeOpt,
     SeedOpt,
@@ -41,7 +43,7 @@ def benchmark_cmd(
     model: ModelListOpt = None,
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Comma-separated batch sizes.")] = None,
     seq_lengths: Annotated[str | None, typer.Option("--seq-lengths", help="Comma-separated sequence lengths in tokens.")] = None,
-    backend: Annotated[str | None, typer.Option("--backend", help="eager (PyTorch) and/or onnx (ONNX Runtime), comma-separated.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="eager (PyTorch) and/or onnx (ONNX Runtime), comma-separated.", autocompletion=complete_backend)] = None,
     quantize: QuantizeOpt = None,
     precision: PrecisionOpt = None,
     device: Annotated[str | None, typer.Option("--device", help="auto (the GPU when there is one), cpu or cuda.")] = None,
@@ -51,7 +53,7 @@ def benchmark_cmd(
     seed: SeedOpt = None,
     preset: Annotated[str | None, typer.Option("--preset", help="paper: one pass over STS-B dev at batch size 1 on the CPU, total seconds per model.")] = None,
     glue_dir: GlueDirOpt = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Draw median latency against sequence length per model into this .png/.svg/.pdf.")] = None,
+    plot: PlotOpt = None,
     memory: Annotated[bool | None, typer.Option("--memory/--no-memory", help="Measure each model's peak memory in a fresh process.")] = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,

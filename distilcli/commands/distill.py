@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._complete import complete_model
 from distilcli.commands._options import (
     ArchOpt,
     BatchSizeOpt,
@@ -15,6 +16,7 @@ from distilcli.commands._options import (
     Defaults,
     DevFileOpt,
     DocStrideOpt,
+    DocumentPerOpt,
     EarlyStoppingOpt,
     EpochsOpt,
     EvalEveryOpt,
@@ -39,6 +41,7 @@ from distilcli.commands._options import (
     SeedOpt,
     SelectOnOpt,
     TaskOpt,
+    TextFieldOpt,
     TrackingDirOpt,
     TrainFileOpt,
     TrainLimitOpt,
@@ -53,22 +56,22 @@ def _defaults() -> Defaults:
     from distilcli.distill.config import DistillConfig, with_mode_defaults
 
     # The code's own mode tables decide (MODE_DEFAULTS, the SQuAD window): ask it for each mode.
-    modes = [("", None), ("with --task", "glue:sst2"), ("with --task squad", "squad")]
+    modes = [("", None), ("with --task", "glue:sst2"), ("with --task squad", "squad"), ("with --task embeddings", "embeddings")]
     resolved = [(label, with_mode_defaults(unset_config(DistillConfig, task=task))) for label, task in modes]
     return field_defaults(DistillConfig) | mode_defaults(DistillConfig, resolved)
 
 
 @help_defaults(_defaults)
 def distill_cmd(
-    teacher: Annotated[str | None, typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.")] = None,
+    teacher: Annotated[str | None, typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.", autocompletion=complete_model)] = None,
     corpus: CorpusOpt = None,
     out: OutOpt = None,
-    student: Annotated[str | None, typer.Option("--student", help="Distill into this existing model instead of one made from the teacher.")] = None,
+    student: Annotated[str | None, typer.Option("--student", help="Distill into this existing model instead of one made from the teacher.", autocompletion=complete_model)] = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
     arch: ArchOpt = None,
-    text_field: Annotated[str | None, typer.Option("--text-field", help="Text column of JSONL / datasets corpora.")] = None,
-    document_per: Annotated[str | None, typer.Option("--document-per", help="What one training sequence is: a 'line' or a whole 'file' of a text corpus, or each 'sentence' of any corpus (sentence-shaped inputs, like GLUE's).")] = None,
+    text_field: TextFieldOpt = None,
+    document_per: DocumentPerOpt = None,
     max_steps: MaxStepsOpt = None,
     epochs: EpochsOpt = None,
     batch_size: BatchSizeOpt = None,
@@ -80,6 +83,7 @@ def distill_cmd(
     alpha_mlm: Annotated[float | None, typer.Option("--alpha-mlm", help="Masked-LM weight.")] = None,
     alpha_cos: Annotated[float | None, typer.Option("--alpha-cos", help="Last-hidden-state cosine weight.")] = None,
     alpha_pooled: Annotated[float | None, typer.Option("--alpha-pooled", help="Cosine weight on the mean-pooled sentence embedding (one per sequence).")] = None,
+    alpha_mse_emb: Annotated[float | None, typer.Option("--alpha-mse-emb", help="MSE weight on the sentence embeddings (the teacher's pooling), as sentence-transformers distils.")] = None,
     alpha_mse: Annotated[float | None, typer.Option("--alpha-mse", help="Logits MSE weight.")] = None,
     alpha_hidden: Annotated[float | None, typer.Option("--alpha-hidden", help="Intermediate hidden-state loss weight, mapped layers.")] = None,
     hidden_loss: Annotated[str | None, typer.Option("--hidden-loss", help="Intermediate loss: mse or cosine.")] = None,
@@ -112,10 +116,11 @@ def distill_cmd(
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>|squad|squad_v2.
+    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>|squad|squad_v2|embeddings.
 
-    Task-specific distillation (--task, with a teacher fine-tuned on that task; GLUE tasks are written
-    glue:<name>) reads its data from --glue-dir, --hub-dir or --train-file/--dev-file.
+    --task glue:<name>|squad (a teacher fine-tuned on it) reads --glue-dir, --hub-dir or --train-file/--dev-file.
+    --task embeddings: on --corpus, the student learns the teacher's sentence embeddings (--alpha-mse-emb),
+    pooled as its sentence-transformers files say, and is saved as a sentence-transformers folder too.
     """
     values = dict(locals())  # the options, before any other name is bound here
     for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher"):
@@ -134,6 +139,7 @@ def distill_cmd(
         from distilcli.training.runtime import is_main_process
 
         cfg = build_config(DistillConfig, config, **values)
+        _ui.check_config_outside(cfg, config)
         report = run_distill(cfg)
         if is_main_process():
             render_report(report, console)

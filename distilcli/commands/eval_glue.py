@@ -26,6 +26,7 @@ from distilcli.commands._options import (
     TaskOpt,
     TextAOpt,
     TextBOpt,
+    UpdateCardOpt,
     field_defaults,
     help_defaults,
 )  # fmt: skip
@@ -53,6 +54,7 @@ def eval_glue_cmd(
     teacher_report: Annotated[Path | None, typer.Option("--teacher-report", help="The teacher's eval-glue report: adds retention per task and macro.")] = None,
     fail_under: FailUnderOpt = None,
     quantize: QuantizeOpt = None,
+    update_card: UpdateCardOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -68,6 +70,7 @@ def eval_glue_cmd(
         values.pop(name)
     values["model"] = model or None  # typer gives [] when absent: keep the config file's value then
     values["fail_under"] = fail_under or None
+    values["update_card"] = update_card or None
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.evaluate.glue_eval import EvalGlueConfig, run_eval_glue

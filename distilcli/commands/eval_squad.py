@@ -25,6 +25,7 @@ from distilcli.commands._options import (
     OutputOpt,
     PredictionsOutOpt,
     TaskOpt,
+    UpdateCardOpt,
     field_defaults,
     help_defaults,
 )  # fmt: skip
@@ -58,6 +59,7 @@ def eval_squad_cmd(
     null_threshold: NullThresholdOpt = None,
     na_prob_thresh: Annotated[float | None, typer.Option("--na-prob-thresh", help="With --predictions and --null-odds: the official script's threshold.")] = None,
     batch_size: BatchSizeOpt = None,
+    update_card: UpdateCardOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -72,6 +74,7 @@ def eval_squad_cmd(
         values.pop(name)
     values["eval_batch_size"] = batch_size
     values["fail_under"] = fail_under or None
+    values["update_card"] = update_card or None
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.evaluate.squad_eval import EvalSquadConfig, run_eval_squad

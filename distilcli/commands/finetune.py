@@ -124,6 +124,7 @@ def finetune_cmd(
         from distilcli.training.runtime import is_main_process
 
         cfg = build_config(FinetuneConfig, config, **values)
+        _ui.check_config_outside(cfg, config)
         report = run_finetune(cfg)
         if is_main_process():
             render_report(report, console)

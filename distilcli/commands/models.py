@@ -1,4 +1,4 @@
-"""``distil models``: aliases and architectures; ``inspect``; ``student``."""
+"""``distil models``: aliases and architectures; ``inspect``; ``student``; ``suggest-layers``."""
 
 from __future__ import annotations
 
@@ -7,18 +7,24 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._complete import complete_model
 from distilcli.commands._options import (
     ArchOpt,
     ConfigOpt,
+    CorpusOpt,
     Defaults,
     DefaultsCommand,
+    DocumentPerOpt,
     JsonOpt,
     LayerMapOpt,
     LayersOpt,
+    MaxSeqLengthOpt,
     OutOpt,
     OutputOpt,
     OverwriteOpt,
+    PlotOpt,
     SeedOpt,
+    TextFieldOpt,
     field_defaults,
     help_defaults,
 )  # fmt: skip
@@ -55,7 +61,7 @@ def list_cmd(output: OutputOpt = None, json_: JsonOpt = False) -> None:
 
 @app.command("inspect")
 def inspect_cmd(
-    model: Annotated[str, typer.Argument(help="A local folder, a packaged alias or a hub id.")],
+    model: Annotated[str, typer.Argument(help="A local folder, a packaged alias or a hub id.", autocompletion=complete_model)],
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -78,7 +84,7 @@ def _student_defaults() -> Defaults:
 @app.command("student", cls=DefaultsCommand)
 @help_defaults(_student_defaults)
 def student_cmd(
-    teacher: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.")],
+    teacher: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.", autocompletion=complete_model)],
     out: OutOpt = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
@@ -119,7 +125,50 @@ def student_cmd(
             seed=seed,
             overwrite=overwrite or None,
         )
+        _ui.check_config_outside(cfg, config)
         report = run_student(cfg)
         render_report(report, console)
         console.print(f"student saved to {cfg.out}", soft_wrap=True)
+        _ui.emit_report(report, output, json_, console)
+
+
+def _suggest_defaults() -> Defaults:
+    from distilcli.distill.suggest import SuggestLayersConfig
+
+    return field_defaults(SuggestLayersConfig)
+
+
+@app.command("suggest-layers", cls=DefaultsCommand)
+@help_defaults(_suggest_defaults)
+def suggest_layers_cmd(
+    model: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.")],
+    corpus: CorpusOpt = None,
+    layers: LayersOpt = None,
+    text_field: TextFieldOpt = None,
+    document_per: DocumentPerOpt = None,
+    sample: Annotated[int | None, typer.Option("--sample", help="Sequences read from the corpus (a fixed random sample).")] = None,
+    max_seq_length: MaxSeqLengthOpt = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Token rows compared (a fixed random subset of the sample's).")] = None,
+    seed: SeedOpt = None,
+    plot: PlotOpt = None,
+    config: ConfigOpt = None,
+    output: OutputOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Propose the teacher layers a student should keep: linear CKA between every pair of layers on a corpus sample.
+
+    The proposed map is the one whose layers best cover the teacher (mean over teacher layers of the
+    best CKA with a kept layer); the evenly spread map's coverage is shown beside it.
+    """
+    values = dict(locals())
+    for name in ("config", "output", "json_"):
+        values.pop(name)
+    with _ui.command_context(output) as console:
+        from distilcli.config import build_config
+        from distilcli.distill.suggest import SuggestLayersConfig, run_suggest_layers
+        from distilcli.reports.render import render_report
+
+        cfg = build_config(SuggestLayersConfig, config, **values)
+        report = run_suggest_layers(cfg)
+        render_report(report, console)
         _ui.emit_report(report, output, json_, console)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from distilcli.commands import _ui
 from distilcli.commands._options import (
+    ConfigOpt,
     CorpusOpt,
     Defaults,
     FailUnderOpt,
@@ -43,6 +47,22 @@ def _render_plan(recipe: Recipe, stages: list[tuple[Stage, str]], console: Conso
     console.print(table)
 
 
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold one lock on the pipeline's folder while it runs.
+
+    The stages run in this process and lock their own sub-folders (``DIR/<stage>/run``): a lock
+    is re-entrant within a process, so they run; another run inside DIR is refused.
+    """
+    from distilcli.pipeline.state import PIPELINE_MARKER, check_out
+    from distilcli.rundir import run_lock
+
+    check_out(Path(out))  # the pipeline's own refusal, before the lock creates the folder
+    with run_lock(Path(out)):
+        (Path(out) / PIPELINE_MARKER).touch()  # the folder is the pipeline's from here on
+        yield
+
+
 def _defaults() -> Defaults:
     from distilcli.pipeline.run import PipelineConfig
 
@@ -52,8 +72,8 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def pipeline_cmd(
     recipe: Annotated[
-        str, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
-    ],
+        str | None, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
+    ] = None,
     out: OutOpt = None,
     corpus: CorpusOpt = None,
     glue_dir: GlueDirOpt = None,
@@ -67,6 +87,7 @@ def pipeline_cmd(
     fail_under: FailUnderOpt = None,
     report_to: ReportToOpt = None,
     tracking_dir: TrackingDirOpt = None,
+    config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -86,18 +107,21 @@ def pipeline_cmd(
         if print_:
             import yaml
 
+            if recipe is None:
+                raise BadInput("missing --recipe: the built-in recipe name or YAML file to print")
             typer.echo(
                 yaml.safe_dump(load_recipe(recipe).to_yaml_dict(), sort_keys=False, allow_unicode=True), nl=False
             )
             return
-        if out is None:
-            raise BadInput("missing --out DIR: the folder for the stages and the tables")
-        cfg = PipelineConfig(recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir, hub_dir=hub_dir,
-                             fail_under=list(fail_under or []), report_to=report_to, tracking_dir=tracking_dir)  # fmt: skip
+        from distilcli.config import build_config
+
+        cfg = build_config(PipelineConfig, config, recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir,
+                           hub_dir=hub_dir, fail_under=fail_under or None, report_to=report_to, tracking_dir=tracking_dir)  # fmt: skip
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return
-        report, outcomes = run_pipeline(cfg)
+        with _locked(cfg.out):
+            report, outcomes = run_pipeline(cfg)
         render_report(report, console)
         _ui.emit_report(report, output, json_, console)
         _ui.raise_failed_gates(outcomes, ".4f")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from distilcli.data.corpus import looks_like_hub_id
 from distilcli.models.card import render_model_card
 
 
@@ -31,4 +33,10 @@ def distilled_card(info: dict[str, Any]) -> str:
         f"A {len(info['layer_map'])}-layer student distilled from `{info['teacher']}` with the DistilBERT "
         "triple loss. Full provenance is in config.json under `distilcli`."
     )
-    return render_model_card(f"Distilled from {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "distilbert-recipe"])
+    # A hub dataset id is named in the metadata; a local corpus only in the facts above.
+    corpus = str(d["corpus"] or "")
+    datasets = [corpus] if corpus and not Path(corpus).expanduser().exists() and looks_like_hub_id(corpus) else None
+    return render_model_card(
+        f"Distilled from {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "distilbert-recipe"],
+        base_model=info["teacher"], datasets=datasets,
+    )  # fmt: skip

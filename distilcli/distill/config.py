@@ -41,10 +41,11 @@ class DistillConfig(TaskOptions):
     log_every: int = 10
     max_seq_length: int | None = None  # 128; 384 with --task squad
     min_tokens: int = 12
-    alpha_ce: float = 5.0
-    alpha_mlm: float = 2.0
+    alpha_ce: float | None = None  # 5 (general, --task glue/squad); 0 with --task embeddings
+    alpha_mlm: float | None = None  # 2 (general); 0 with --task embeddings
     alpha_cos: float = 1.0
     alpha_pooled: float = 0.0
+    alpha_mse_emb: float | None = None  # 0 (general); 1 with --task embeddings
     alpha_mse: float = 0.0
     alpha_hidden: float = 0.0
     hidden_loss: str = "mse"
@@ -64,9 +65,20 @@ class DistillConfig(TaskOptions):
     alpha_task: float = 1.0
     cache_teacher: bool = False
 
+    def resolved(self) -> DistillConfig:
+        """This config with its mode's defaults filled in (``--print-config`` shows these)."""
+        return with_mode_defaults(self)
 
-#: Defaults that differ between general and task-specific distillation.
-MODE_DEFAULTS = {"general": {"batch_size": 8, "lr": 5e-4}, "task": {"batch_size": 32, "lr": 5e-5}}
+
+#: Defaults that differ between general, task-specific and sentence-embedding distillation.
+MODE_DEFAULTS = {
+    "general": {"batch_size": 8, "lr": 5e-4, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0},
+    "task": {"batch_size": 32, "lr": 5e-5, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0},
+    # Sentence batches (one sentence or line per sequence): 32 of them hold about as many tokens as 8 chunks of 128.
+    "embeddings": {"batch_size": 32, "lr": 5e-4, "alpha_ce": 0.0, "alpha_mlm": 0.0, "alpha_mse_emb": 1.0},
+}
+#: ``--task embeddings``: general distillation on a corpus, learning the teacher's sentence embeddings.
+EMBEDDINGS = "embeddings"
 
 
 def parse_task(spec: str) -> str:
@@ -76,10 +88,19 @@ def parse_task(spec: str) -> str:
     squad = squad_task(spec.strip())
     if squad is not None:
         return squad.name
+    if spec.strip().lower() == EMBEDDINGS:
+        return EMBEDDINGS
     kind, sep, name = spec.partition(":")
     if kind.strip().lower() != "glue" or not sep or not name.strip():
-        raise BadInput(f"--task {spec!r}: expected glue:<name> (e.g. glue:sst2 or glue:mnli), squad or squad_v2")
+        raise BadInput(f"--task {spec!r}: expected glue:<name> (e.g. glue:sst2 or glue:mnli), squad, squad_v2 or embeddings")
     return name.strip()
+
+
+def mode_of(cfg: DistillConfig) -> str:
+    """``general`` (a corpus), ``embeddings`` (--task embeddings, a corpus) or ``task`` (--task glue:<name>/squad)."""
+    if not cfg.task:
+        return "general"
+    return EMBEDDINGS if cfg.task.strip().lower() == EMBEDDINGS else "task"
 
 
 def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
@@ -88,16 +109,17 @@ def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
 
     from distilcli.tasks.registry import get_task
 
-    mode = "task" if cfg.task else "general"
+    mode = mode_of(cfg)
     unset = {name: value for name, value in MODE_DEFAULTS[mode].items() if getattr(cfg, name) is None}
-    if cfg.mask_inputs is None and mode == "general":
+    if cfg.mask_inputs is None and mode != "task":
         # Masks exist for the vocabulary losses; the others learn the teacher's view of the clean
         # text, which is what the student will read (masking cost 0.013 zero-shot STS-B Spearman).
-        unset["mask_inputs"] = cfg.alpha_ce > 0 or cfg.alpha_mlm > 0 or cfg.alpha_mse > 0
+        alphas = {name: getattr(cfg, name) if getattr(cfg, name) is not None else unset[name] for name in ("alpha_ce", "alpha_mlm")}
+        unset["mask_inputs"] = alphas["alpha_ce"] > 0 or alphas["alpha_mlm"] > 0 or cfg.alpha_mse > 0
     if cfg.max_seq_length is None:
         # The task's own length (SQuAD's question + context windows 384 tokens, as BERT's); sentences 128.
         try:
-            unset["max_seq_length"] = get_task(parse_task(cfg.task)).default_max_seq_length if cfg.task else 128
+            unset["max_seq_length"] = get_task(parse_task(cfg.task)).default_max_seq_length if mode == "task" else 128
         except BadInput:  # a bad --task is reported with the run's other checks, in their order
             unset["max_seq_length"] = 128
     return replace(cfg, **unset)

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from distilcli.distill.config import DistillConfig, with_mode_defaults
+from distilcli.distill.config import DistillConfig, mode_of, with_mode_defaults
 from distilcli.distill.objective import make_objective
+from distilcli.distill.run_parts import HEAD_DIR
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.options import check_train_options
-from distilcli.training.runtime import check_positive
+from distilcli.training.runtime import check_at_least, check_positive
 
 
 def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
@@ -24,22 +25,31 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
 
     ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
     """
+    explicit_length = cfg.max_seq_length is not None
     cfg = with_mode_defaults(replace(cfg, out=Path(cfg.out)))
-    if cfg.task:
+    if mode_of(cfg) == "task":
         from distilcli.distill.task import run_task_distill
 
-        return run_task_distill(cfg, on_step)
-    validate(cfg)
+        return run_task_distill(cfg, on_step, explicit_length=explicit_length)
+    cfg = validate(cfg, explicit_length)
     from distilcli.distill.general import run_general
+    from distilcli.rundir import run_lock
 
-    return run_general(cfg, on_step)
+    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
+        return run_general(cfg, on_step)
 
 
-def validate(cfg: DistillConfig) -> None:
-    """Every check of general distillation that needs no model: run before any weight is read."""
+def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
+    """Every check of general distillation that needs no model: run before any weight is read.
+
+    Returns ``cfg``, its default --max-seq-length (unless ``explicit_length``) cut to the models' positions.
+    """
     from distilcli.data.corpus import DOCUMENT_PER, CorpusSpec, check_corpus
-    from distilcli.fsutil import check_output_dir
+    from distilcli.distill.layer_choice import is_auto
+    from distilcli.models.loading import check_positions, fitting_length, load_config
+    from distilcli.models.resolve import resolve_model
     from distilcli.models.student import parse_layer_map
+    from distilcli.rundir import check_output_dir, marker_command, run_inputs
 
     for name in ("batch_size", "grad_accum", "epochs", "save_every", "log_every", "max_seq_length", "lr"):
         check_positive(name, getattr(cfg, name))
@@ -49,6 +59,10 @@ def validate(cfg: DistillConfig) -> None:
     check_train_options(cfg)
     if cfg.fit_teacher_head < 0:
         raise BadInput(f"--fit-teacher-head must be >= 0 steps, got {cfg.fit_teacher_head}")
+    check_positive("head_lr", cfg.head_lr)
+    check_at_least("heldout_chunks", cfg.heldout_chunks, 0)
+    check_at_least("min_tokens", cfg.min_tokens, 1)
+    check_at_least("mlm_smoothing", cfg.mlm_smoothing, 0)
     if not 0 < cfg.mlm_probability < 1:
         raise BadInput(f"--mlm-probability must be between 0 and 1, got {cfg.mlm_probability}")
     if cfg.document_per not in DOCUMENT_PER:
@@ -56,17 +70,33 @@ def validate(cfg: DistillConfig) -> None:
     make_objective(cfg)
     if cfg.mask_inputs is False and cfg.alpha_mlm > 0:
         raise BadInput("--no-mask-inputs leaves L_mlm no masked token to predict: pass --alpha-mlm 0 too, or --mask-inputs")
-    parse_layer_map(cfg.layer_map)
-    if not cfg.corpus:
-        raise BadInput("missing required option --corpus (general distillation), or pass --task glue:<name> for task-specific distillation")
-    if cfg.resume:
-        if not ckpt.list_checkpoints(cfg.out):
-            raise BadInput(f"--resume: no checkpoint in {Path(cfg.out) / ckpt.CHECKPOINTS}: start without --resume")
+    if is_auto(cfg.layer_map):
+        if cfg.student:
+            raise BadInput("--layer-map auto chooses the layers of a new student: with --student, give the map it was made with")
     else:
-        check_output_dir(cfg.out, cfg.overwrite)
+        parse_layer_map(cfg.layer_map)
+    if not cfg.corpus:
+        raise BadInput("missing required option --corpus (general and --task embeddings distillation), or pass --task glue:<name> for task-specific distillation")
+    if cfg.resume:
+        # A run stopped before its first checkpoint left its checkpoints folder (or its fitted head): it starts over.
+        started = ckpt.checkpoint_dir(cfg.out).is_dir() or (Path(cfg.out) / HEAD_DIR).is_dir()
+        if not started:
+            raise BadInput(f"--resume: no checkpoint in {Path(cfg.out) / ckpt.CHECKPOINTS}: start without --resume")
+        if marker_command(cfg.out) not in (None, "distill"):
+            raise BadInput(f"--resume: {cfg.out} is a '{marker_command(cfg.out)}' run folder, not a distill run")
+    else:
+        check_output_dir(cfg.out, cfg.overwrite, run_inputs(cfg))
     check_corpus(CorpusSpec(cfg.corpus, cfg.text_field, cfg.document_per))
+    assert cfg.max_seq_length is not None  # filled in by with_mode_defaults
+    # A chunk of --max-seq-length tokens must fit the positions of both models (checked from their configs).
+    for spec in (cfg.teacher, cfg.student):
+        if spec and explicit_length:
+            check_positions(spec, load_config(resolve_model(str(spec))), cfg.max_seq_length)
+        elif spec:
+            cfg = replace(cfg, max_seq_length=fitting_length(str(spec), cfg.max_seq_length))
     if cfg.student:
         check_student_config(cfg)
+    return cfg
 
 
 def check_student_config(cfg: DistillConfig) -> None:

@@ -10,23 +10,33 @@ save and report.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from distilcli import __version__, progress
+from distilcli import progress
 from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
+from distilcli.distill.layer_choice import choose_from_ids, is_auto
 from distilcli.distill.modules import DistillationStudent, teacher_forward
 from distilcli.distill.objective import make_objective, mask_seed
-from distilcli.distill.run_parts import HEAD_DIR, HEAD_FILE, Batch, Corpus, Progress, Student
+from distilcli.distill.run_parts import (
+    HEAD_DIR,
+    HEAD_FILE,
+    Batch,
+    Corpus,
+    Progress,
+    Student,
+    load_head,
+    provenance,
+    save_head,
+)
 from distilcli.errors import BadInput
 from distilcli.reports import Report
+from distilcli.rundir import prepare_run_folder
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.batches import Batches
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
@@ -50,7 +60,7 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     corpus = prepare_corpus(cfg, accelerator, tokenizer)
     clear_old_run(cfg, accelerator)
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
-    student = build_student_model(cfg, teacher, eager)
+    student = build_student_model(cfg, teacher, eager, corpus)
     loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
     return report(
         cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start
@@ -108,9 +118,9 @@ def load_teacher(
 
 
 def clear_old_run(cfg: DistillConfig, accelerator: Accelerator) -> None:
-    """With --overwrite, remove the old run once every input (the corpus too) has passed its checks."""
-    if cfg.overwrite and not cfg.resume and cfg.out.exists() and accelerator.is_main_process:
-        shutil.rmtree(cfg.out)  # before the head is fitted into out: no old file mixes with this run's
+    """With --overwrite, empty the old run once every input (the corpus too) has passed its checks; mark the folder."""
+    if not cfg.resume and accelerator.is_main_process:
+        prepare_run_folder(cfg.out, cfg.overwrite, "distill")  # before the head is fitted into out
     accelerator.wait_for_everyone()
 
 
@@ -143,7 +153,7 @@ def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
         )
     weights = mlm_token_weights(token_counts(dataset, len(tokenizer)), tokenizer.all_special_ids, cfg.mlm_smoothing)
     masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
-    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device, bool(cfg.mask_inputs))
+    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device, bool(cfg.mask_inputs), tokenizer.pad_token_id)
 
 
 def teacher_head(
@@ -157,12 +167,11 @@ def teacher_head(
     head_dir = cfg.out / HEAD_DIR
     head_fit: dict[str, Any] | None = None
     if cfg.resume and (head_dir / HEAD_FILE).is_file():
-        saved_head = torch.load(head_dir / HEAD_FILE, map_location="cpu", weights_only=False)
         params = head_parameters(teacher)
+        saved_head, head_fit = load_head(head_dir / HEAD_FILE, {name: p.shape for name, p in params.items()})
         with torch.no_grad():
-            for name, tensor in saved_head["state"].items():
+            for name, tensor in saved_head.items():
                 params[name].copy_(tensor)
-        head_fit = saved_head["fit"]
     elif cfg.fit_teacher_head:
         batches, rank = corpus.batches, accelerator.process_index
         ids = corpus.heldout_ids
@@ -183,11 +192,7 @@ def teacher_head(
                 param.copy_(broadcast(param.detach().clone()))
         head_fit = {**fit.__dict__, "heldout_chunks": len(ids)}
         if accelerator.is_main_process:
-            head_dir.mkdir(parents=True, exist_ok=True)
-            state = {name: p.detach().cpu().clone() for name, p in params.items()}
-            tmp = head_dir / f".{HEAD_FILE}.tmp"
-            torch.save({"state": state, "fit": head_fit, "teacher": cfg.teacher}, tmp)
-            os.replace(tmp, head_dir / HEAD_FILE)
+            save_head(head_dir, {name: p.detach() for name, p in params.items()}, head_fit, cfg.teacher)
         log(
             f"teacher head fitted: held-out masked-token accuracy {fit.accuracy_before:.1%} → {fit.accuracy_after:.1%} "
             f"(loss {fit.loss_first:.2f} → {fit.loss_last:.2f})"
@@ -198,14 +203,16 @@ def teacher_head(
     return head_fit
 
 
-def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str]) -> Student:
-    """The student: made from the (fitted) teacher, or an existing model; wrapped with its objective."""
+def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus) -> Student:
+    """The student: made from the (fitted) teacher (its layers chosen by CKA with --layer-map auto), or an existing model."""
     from distilcli.models.adapters import adapter_for
     from distilcli.models.loading import load_mlm_model
+    from distilcli.models.pooling import read_pooling
     from distilcli.models.resolve import resolve_model
     from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
 
     teacher_layers = teacher.adapter.num_layers(teacher.config)
+    layer_choice = None
     if cfg.student:
         student_loaded = load_mlm_model(resolve_model(cfg.student), **eager)
         student_model, s_adapter = student_loaded.model, student_loaded.adapter
@@ -215,18 +222,24 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
             raise BadInput(f"--layer-map has {len(layer_map)} layers but the student has {n}")
         if student_model.config.vocab_size != teacher.config.vocab_size:
             raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
+    elif is_auto(cfg.layer_map):
+        n = cfg.layers or max(1, teacher_layers // 2)
+        choice = choose_from_ids(teacher.model.base_model, corpus.train_ids, corpus.pad_id, n, seed=cfg.seed)
+        layer_choice, layer_map = choice.to_dict(), choice.layer_map
     else:
         layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
+    if not cfg.student:
         student_model = build_student(teacher, layer_map, cfg.arch)
         s_adapter = adapter_for(student_model.config)
         if eager:
             student_model.set_attn_implementation("eager")
-    objective = make_objective(
-        cfg, s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
-    )
+    # The sentence embedding the pooled terms compare is the teacher's own (sentence-transformers pooling, else mean).
+    pooling = read_pooling(teacher.ref.path) if cfg.alpha_pooled or cfg.alpha_mse_emb else None
+    dims = s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
+    objective = make_objective(cfg, *dims, pooling)
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
-    return Student(student, s_adapter, layer_map, objective)
+    return Student(student, s_adapter, layer_map, objective, layer_choice)
 
 
 def train(
@@ -240,16 +253,22 @@ def train(
     loop = TrainLoop(accelerator, student.model, optimizer, build_scheduler(optimizer, cfg, total_steps), total_steps=total_steps,
                      max_grad_norm=cfg.max_grad_norm, out=cfg.out, config=config_to_dict(cfg))  # fmt: skip
     record = Progress()
-    if cfg.resume:
-        _, folder = ckpt.list_checkpoints(cfg.out)[-1]
-        state = ckpt.load_checkpoint(folder)
+    found = ckpt.load_latest(cfg.out, log) if cfg.resume else None
+    if found is not None:
+        folder, state = found
         check_unchanged(state["config"], cfg, RESUMABLE_CHANGES)
         loop.resume(state)
-        record.history, record.tokens = state["history"], state["tokens"]
+        # The open logging window too, so the resumed run's figures are the uninterrupted run's.
+        record.restore(state, with_window=accelerator.is_main_process)
         log(f"resuming from {folder} (step {loop.step} of {total_steps})")
+    elif cfg.resume:
+        log(f"note: {cfg.out} has no checkpoint yet (stopped before the first one): starting from step 0")
+    if accelerator.is_main_process:  # from here on, a stopped run leaves a folder that --resume continues
+        ckpt.checkpoint_dir(cfg.out).mkdir(parents=True, exist_ok=True)
     loop.prepare()
     record.window_start = time.perf_counter()
     objective, rank = student.objective, accelerator.process_index
+    last_terms: dict[str, float] = {}
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
         seed = mask_seed(cfg.seed, micro.epoch, micro.position, micro.index, rank)
@@ -265,8 +284,9 @@ def train(
             student.layer_map,
         )
         losses = loop.model(batch["input_ids"], batch["attention_mask"], batch["labels"], select, t_out)
-        for name, value in losses.items():
-            record.window[name] = record.window.get(name, 0.0) + float(value.detach()) / micro.count
+        last_terms.update({name: float(value.detach()) for name, value in losses.items()})
+        for name, value in last_terms.items():
+            record.window[name] = record.window.get(name, 0.0) + value / micro.count
         record.window_tokens += int(batch["attention_mask"].sum())
         return losses["loss"]
 
@@ -285,16 +305,15 @@ def train(
         loop.bar.update(description=f"distilling  loss {means['loss']:.3f}  {tokens / seconds:,.0f} tok/s")
         return tracked
 
-    def extra_state() -> dict[str, Any]:
-        return {"history": record.history, "tokens": record.tokens}
-
     def periodic_checkpoint(step: int) -> bool:
-        if step % cfg.save_every == 0 and step < total_steps and accelerator.is_main_process:
-            loop.save(extra_state())
+        if step % cfg.save_every == 0 and step < total_steps:
+            extra = record.shared_state(accelerator)  # every process: a collective with several
+            if accelerator.is_main_process:
+                loop.save(extra)
         return False
 
-    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=extra_state, after_step=periodic_checkpoint,
-                      log_every=cfg.log_every, log_last=True)  # fmt: skip
+    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=record.to_state, after_step=periodic_checkpoint,
+                      log_every=cfg.log_every, log_last=True, terms=lambda: last_terms)  # fmt: skip
     loop.run(batches.steps, hooks, description="distilling", on_step=on_step)
     return loop, record
 
@@ -318,12 +337,13 @@ def report(
     teacher_params = count_parameters(teacher.model, teacher.adapter)
     history = record.history
     curves = {k: v for k, v in history.items() if k not in ("step", "tokens_per_s")}
-    info = _provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
+    info = provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
+    loop.check_finite()  # every process (they hold the same weights): never a non-finite student as the result
     if accelerator.is_main_process:
         final.config.distilcli = info
         final.config.architectures = [type(final).__name__]
-        save_student(cfg.out, final, tokenizer, distilled_card(info))
-        loop.save({"history": history, "tokens": record.tokens})
+        save_student(cfg.out, final, tokenizer, distilled_card(info), sentence_files_from=teacher.ref.path)
+        loop.save(record.to_state())
     accelerator.wait_for_everyone()
     metrics: dict[str, float] = {
         "steps": loop.step,
@@ -358,40 +378,3 @@ def report(
         artifacts={"student": str(cfg.out), "checkpoints": str(ckpt.checkpoint_dir(cfg.out))} | head_file,
         body=body, duration_s=duration,
     )  # fmt: skip
-
-
-def _provenance(
-    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel,
-    student: Student, corpus: Corpus, head_fit: dict[str, Any] | None,
-) -> dict[str, Any]:  # fmt: skip
-    """How the student was made: saved in its config.json (``distilcli``), its card and the report."""
-    loss_curve = record.history["loss"]
-    return {
-        "created_by": "distil distill",
-        "distilcli_version": __version__,
-        "teacher": cfg.teacher,
-        "teacher_path": str(teacher.ref.path),
-        "teacher_model_type": teacher.config.model_type,
-        "teacher_num_layers": teacher.adapter.num_layers(teacher.config),
-        "layer_map": student.layer_map,
-        "student_model_type": loop.unwrapped.model.config.model_type,
-        "teacher_mlm_head_trained": teacher.has_trained_mlm_head or bool(head_fit),
-        # The student's head is trained by the soft-target / MLM losses, or was copied trained.
-        "mlm_head_trained": student.objective.needs_vocab_logits or teacher.has_trained_mlm_head,
-        "distillation": {
-            "corpus": cfg.corpus,
-            "document_per": cfg.document_per,
-            "mask_inputs": corpus.mask_inputs,
-            "train_chunks": len(corpus.train_ids),
-            "max_seq_length": cfg.max_seq_length,
-            "steps": loop.step,
-            "batch_size": cfg.batch_size,
-            "grad_accum": cfg.grad_accum,
-            "processes": accelerator.num_processes,
-            "alphas": student.objective.alphas,
-            "temperature": cfg.temperature,
-            "loss_first": loss_curve[0],
-            "loss_final": loss_curve[-1],
-            "teacher_head": head_fit,
-        },
-    }

@@ -121,16 +121,6 @@ class HiddenCosineLoss(nn.Module):
         return _mean_one_minus_cos(student_hidden, teacher_hidden)
 
 
-def mean_pool(hidden: Tensor, attention_mask: Tensor) -> Tensor:
-    """The mean of ``hidden`` [B, L, H] over each row's real tokens (``attention_mask`` [B, L]): [B, H], float32."""
-    if attention_mask.shape != hidden.shape[:2]:
-        raise ValueError(
-            f"attention_mask {tuple(attention_mask.shape)} does not match hidden {tuple(hidden.shape)} ([B, L, H])"
-        )
-    weights = attention_mask.unsqueeze(-1).float()
-    return (hidden.float() * weights).sum(1) / weights.sum(1).clamp_min(1.0)
-
-
 class PooledCosineLoss(nn.Module):
     """Cosine between the sentence embeddings (mean-pooled last hidden states) of student and teacher.
 
@@ -144,6 +134,21 @@ class PooledCosineLoss(nn.Module):
         """Mean over sequences of ``1 - cos(s, t)`` for [B, H] pooled embeddings."""
         _check_rows("PooledCosineLoss", student_pooled, teacher_pooled)
         return _mean_one_minus_cos(student_pooled, teacher_pooled)
+
+
+class EmbeddingMSELoss(nn.Module):
+    """Mean squared error between student and teacher sentence embeddings (``nn.MSELoss``, mean over all elements).
+
+    The objective of sentence-transformers' model distillation (Reimers & Gurevych 2020): the
+    embeddings are the teacher's own (its pooling, normalised when it normalises).
+    """
+
+    def forward(self, student_pooled: Tensor, teacher_pooled: Tensor) -> Tensor:
+        """``mean((s - t)^2)`` over [B, H] embeddings."""
+        _check_rows("EmbeddingMSELoss", student_pooled, teacher_pooled)
+        if student_pooled.shape[0] == 0:
+            return _zero_like_graph(student_pooled)
+        return F.mse_loss(student_pooled.float(), teacher_pooled.detach().float())
 
 
 class LogitsMSELoss(nn.Module):

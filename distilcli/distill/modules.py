@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from distilcli.distill.losses import mean_pool, select_tokens
+from distilcli.distill.losses import select_tokens
 from distilcli.distill.objective import DistillationObjective
 from distilcli.models.adapters import ArchitectureAdapter
+from distilcli.models.pooling import pool
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel
@@ -28,7 +29,7 @@ class TeacherOutputs:
     last_hidden: torch.Tensor | None  # [N, H] at real tokens
     layer_states: list[torch.Tensor] | None  # mapped layers, [N, H] each
     attentions: list[torch.Tensor] | None  # mapped layers, [B, heads, L, L]
-    pooled: torch.Tensor | None = None  # mean of the last hidden states over real tokens, [B, H]
+    pooled: torch.Tensor | None = None  # sentence embeddings (the objective's pooling), [B, H]
 
 
 def encode(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor, attentions: bool) -> Any:
@@ -64,7 +65,7 @@ def teacher_forward(
         # hidden_states[0] is the embedding output; layer k's output is hidden_states[k + 1].
         layers = [select_tokens(out.hidden_states[t + 1], real) for t in layer_map]
     attentions = [out.attentions[t] for t in layer_map] if objective.needs_attentions else None
-    pooled = mean_pool(out.last_hidden_state, attention_mask) if "pooled" in objective.alphas else None
+    pooled = pool(out.last_hidden_state, attention_mask, objective.pooling) if objective.needs_pooled else None
     return TeacherOutputs(logits, last, layers, attentions, pooled)
 
 
@@ -101,10 +102,9 @@ class DistillationStudent(nn.Module):
             kwargs.update(
                 student_last_hidden=select_tokens(out.last_hidden_state, real), teacher_last_hidden=teacher.last_hidden
             )
-        if "pooled" in objective.alphas:
-            kwargs.update(
-                student_pooled=mean_pool(out.last_hidden_state, attention_mask), teacher_pooled=teacher.pooled
-            )
+        if objective.needs_pooled:
+            student_pooled = pool(out.last_hidden_state, attention_mask, objective.pooling)
+            kwargs.update(student_pooled=student_pooled, teacher_pooled=teacher.pooled)
         if "hidden" in objective.alphas:
             states = [select_tokens(h, real) for h in out.hidden_states[1:]]
             kwargs.update(student_layer_states=states, teacher_layer_states=teacher.layer_states)

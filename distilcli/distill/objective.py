@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from distilcli.distill.config import DistillConfig
+from distilcli.distill.config import DistillConfig, with_mode_defaults
 from distilcli.distill.losses import (
     HIDDEN_KINDS,
     AttentionKLLoss,
+    EmbeddingMSELoss,
     HiddenCosineLoss,
     HiddenStateLoss,
     LogitsMSELoss,
@@ -20,6 +21,7 @@ from distilcli.distill.losses import (
     positive_number,
 )
 from distilcli.errors import BadInput
+from distilcli.models.pooling import SentencePooling
 
 
 class DistillationObjective(nn.Module):
@@ -43,6 +45,8 @@ class DistillationObjective(nn.Module):
         student_dim: int | None = None,
         teacher_dim: int | None = None,
         alpha_pooled: float = 0.0,
+        alpha_mse_emb: float = 0.0,
+        pooling: SentencePooling | None = None,
     ) -> None:
         super().__init__()
         alphas = {
@@ -50,6 +54,7 @@ class DistillationObjective(nn.Module):
             "mlm": alpha_mlm,
             "cos": alpha_cos,
             "pooled": alpha_pooled,
+            "mse_emb": alpha_mse_emb,
             "mse": alpha_mse,
             "hidden": alpha_hidden,
             "attention": alpha_attention,
@@ -62,7 +67,7 @@ class DistillationObjective(nn.Module):
         self.temperature = positive_number("temperature", temperature)
         if hidden_kind not in HIDDEN_KINDS:
             raise ValueError(f"hidden_kind must be one of {', '.join(HIDDEN_KINDS)}, got {hidden_kind!r}")
-        for name in ("cos", "pooled"):
+        for name in ("cos", "pooled", "mse_emb"):
             if alphas[name] > 0 and student_dim is not None and teacher_dim is not None and student_dim != teacher_dim:
                 # Both compare last hidden states directly; only the intermediate loss has a projection.
                 raise ValueError(
@@ -75,6 +80,9 @@ class DistillationObjective(nn.Module):
         self.mlm = MaskedLMLoss() if "mlm" in self.alphas else None
         self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
         self.pooled = PooledCosineLoss() if "pooled" in self.alphas else None
+        self.mse_emb = EmbeddingMSELoss() if "mse_emb" in self.alphas else None
+        #: How token states become the sentence embedding the pooled and mse_emb terms compare.
+        self.pooling = pooling or SentencePooling()
         self.mse = LogitsMSELoss() if "mse" in self.alphas else None
         # Built only when used, so an unused projection never sits in the optimizer.
         self.hidden = HiddenStateLoss(hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
@@ -94,6 +102,11 @@ class DistillationObjective(nn.Module):
     def needs_hidden_states(self) -> bool:
         """Whether hidden states are needed (cos on the last layer, or intermediate layers)."""
         return any(name in self.alphas for name in ("cos", "hidden"))
+
+    @property
+    def needs_pooled(self) -> bool:
+        """Whether sentence embeddings are needed (the pooled cosine or the embedding MSE is on)."""
+        return "pooled" in self.alphas or "mse_emb" in self.alphas
 
     @property
     def needs_attentions(self) -> bool:
@@ -127,6 +140,7 @@ class DistillationObjective(nn.Module):
             "mlm": (mlm_logits, mlm_labels),
             "cos": (student_last_hidden, teacher_last_hidden),
             "pooled": (student_pooled, teacher_pooled),
+            "mse_emb": (student_pooled, teacher_pooled),
             "mse": (student_logits, teacher_logits),
             "hidden": (student_layer_states, teacher_layer_states),
             "attention": (student_attentions, teacher_attentions, attention_mask),
@@ -136,6 +150,7 @@ class DistillationObjective(nn.Module):
             "mlm": "mlm_logits, mlm_labels",
             "cos": "student_last_hidden, teacher_last_hidden",
             "pooled": "student_pooled, teacher_pooled",
+            "mse_emb": "student_pooled, teacher_pooled",
             "mse": "student_logits, teacher_logits",
             "hidden": "student_layer_states, teacher_layer_states",
             "attention": "student_attentions, teacher_attentions, attention_mask",
@@ -157,9 +172,11 @@ class DistillationObjective(nn.Module):
 
 
 def make_objective(
-    cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None
+    cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None, pooling: SentencePooling | None = None
 ) -> DistillationObjective:
-    """The weighted losses of ``cfg``; a bad weight or loss kind is :class:`BadInput` naming the option."""
+    """The weighted losses of ``cfg`` (its mode's defaults filled in); a bad weight or kind is :class:`BadInput` naming the option."""
+    cfg = with_mode_defaults(cfg)
+    assert cfg.alpha_ce is not None and cfg.alpha_mlm is not None and cfg.alpha_mse_emb is not None
     try:
         return DistillationObjective(
             alpha_ce=cfg.alpha_ce,
@@ -173,6 +190,8 @@ def make_objective(
             student_dim=student_dim,
             teacher_dim=teacher_dim,
             alpha_pooled=cfg.alpha_pooled,
+            alpha_mse_emb=cfg.alpha_mse_emb,
+            pooling=pooling,
         )
     except ValueError as exc:
         raise BadInput(str(exc).replace("alpha_", "--alpha-").replace("hidden_kind", "--hidden-loss")) from None

@@ -1,23 +1,35 @@
-"""The parts a general-distillation run passes between its phases: corpus, student, progress."""
+"""The parts a general-distillation run passes between its phases: corpus, student, progress, the fitted head."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from distilcli import __version__
 from distilcli.distill.modules import DistillationStudent
 from distilcli.distill.objective import DistillationObjective
+from distilcli.errors import BadInput, first_line
 from distilcli.training.batches import Batches
 
 if TYPE_CHECKING:  # pragma: no cover
+    from accelerate import Accelerator
+
     from distilcli.data.masking import DynamicMasker
+    from distilcli.distill.config import DistillConfig
     from distilcli.models.adapters import ArchitectureAdapter
+    from distilcli.models.loading import LoadedModel
+    from distilcli.training.loop import TrainLoop
 
 HEAD_DIR = "teacher-head"
-HEAD_FILE = "head.pt"
+#: The fitted head's tensors (safetensors: nothing in a run folder is ever unpickled) and, in its
+#: metadata, how it was fitted.
+HEAD_FILE = "head.safetensors"
 
 Batch = dict[str, torch.Tensor]
 
@@ -32,6 +44,7 @@ class Corpus:
     masker: DynamicMasker
     device: torch.device
     mask_inputs: bool = True
+    pad_id: int = 0
 
     def masked(self, batch: Batch, seed: int, *, mask: bool = True) -> Batch:
         """``batch`` with a fresh dynamic mask drawn from ``seed`` (clean, no labels, unless ``mask``), on the run's device."""
@@ -51,6 +64,7 @@ class Student:
     adapter: ArchitectureAdapter
     layer_map: list[int]
     objective: DistillationObjective
+    layer_choice: dict[str, Any] | None = None  # how --layer-map auto chose the map
 
 
 @dataclass
@@ -76,3 +90,104 @@ class Progress:
             self.history.setdefault(name, []).append(value)
         self.window, self.window_tokens, self.window_start = {}, 0, time.perf_counter()
         return {f"train/{name}": value for name, value in means.items()} | {"train/tokens_per_s": tokens / seconds}
+
+    def to_state(self, window: dict[str, float] | None = None, window_tokens: int | None = None) -> dict[str, Any]:
+        """What a checkpoint keeps: the history and the open logging window (sums since the last status line).
+
+        ``window``/``window_tokens`` replace this process's own (the sums over every process, say).
+        """
+        return {
+            "history": self.history,
+            "tokens": self.tokens,
+            "window": dict(self.window if window is None else window),
+            "window_tokens": self.window_tokens if window_tokens is None else window_tokens,
+        }
+
+    def shared_state(self, accelerator: Accelerator) -> dict[str, Any]:
+        """:meth:`to_state` with the window's sums over every process (call on all: a collective with several)."""
+        if accelerator.num_processes == 1:
+            return self.to_state()
+        stats = torch.tensor([self.window_tokens, *self.window.values()], dtype=torch.float64, device=accelerator.device)
+        totals = accelerator.reduce(stats, reduction="sum").tolist()
+        return self.to_state(dict(zip(self.window, totals[1:])), int(totals[0]))
+
+    def restore(self, state: dict[str, Any], *, with_window: bool) -> None:
+        """Take a checkpoint's records; the open window too (on one process: it holds every process's sums)."""
+        self.history, self.tokens = state["history"], state["tokens"]
+        if with_window:
+            self.window, self.window_tokens = dict(state.get("window", {})), int(state.get("window_tokens", 0))
+
+
+def provenance(
+    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel,
+    student: Student, corpus: Corpus, head_fit: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """How the student was made: saved in its config.json (``distilcli``), its card and the report."""
+    loss_curve = record.history["loss"]
+    return {
+        "created_by": "distil distill",
+        "distilcli_version": __version__,
+        "teacher": cfg.teacher,
+        "teacher_path": str(teacher.ref.path),
+        "teacher_model_type": teacher.config.model_type,
+        "teacher_num_layers": teacher.adapter.num_layers(teacher.config),
+        "layer_map": student.layer_map,
+        "layer_choice": student.layer_choice,
+        "student_model_type": loop.unwrapped.model.config.model_type,
+        "teacher_mlm_head_trained": teacher.has_trained_mlm_head or bool(head_fit),
+        # The student's head is trained by the soft-target / MLM losses, or was copied trained.
+        "mlm_head_trained": student.objective.needs_vocab_logits or teacher.has_trained_mlm_head,
+        "distillation": {
+            "corpus": cfg.corpus,
+            "document_per": cfg.document_per,
+            "mask_inputs": corpus.mask_inputs,
+            "train_chunks": len(corpus.train_ids),
+            "max_seq_length": cfg.max_seq_length,
+            "steps": loop.step,
+            "batch_size": cfg.batch_size,
+            "grad_accum": cfg.grad_accum,
+            "processes": accelerator.num_processes,
+            "alphas": student.objective.alphas,
+            "pooling": _pooling(student.objective) if student.objective.needs_pooled else None,
+            "temperature": cfg.temperature,
+            "loss_first": loss_curve[0],
+            "loss_final": loss_curve[-1],
+            "teacher_head": head_fit,
+        },
+    }
+
+
+def _pooling(objective: DistillationObjective) -> dict[str, Any]:
+    pooling = objective.pooling
+    return {"modes": list(pooling.modes), "normalize": pooling.normalize, "source": pooling.source}
+
+
+def save_head(head_dir: Path, state: dict[str, torch.Tensor], fit: dict[str, Any], teacher: str) -> None:
+    """Write the fitted head (temp file, fsync, rename): tensors and, as metadata, the fit's record."""
+    from safetensors.torch import save_file
+
+    from distilcli.training.checkpoint import fsync_path
+
+    head_dir.mkdir(parents=True, exist_ok=True)
+    tmp = head_dir / f".{HEAD_FILE}.tmp"
+    tensors = {name: t.detach().cpu().contiguous().clone() for name, t in state.items()}
+    save_file(tensors, str(tmp), metadata={"fit": json.dumps(fit), "teacher": teacher})
+    fsync_path(tmp)
+    os.replace(tmp, head_dir / HEAD_FILE)
+
+
+def load_head(path: Path, shapes: dict[str, torch.Size]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, fit record) of a head saved by :func:`save_head`, of these ``shapes``; else :class:`BadInput` naming the file."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            fit = json.loads((f.metadata() or {})["fit"])
+            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
+        if {name: t.shape for name, t in tensors.items()} != shapes:
+            raise ValueError("its tensors are not this teacher's head")
+    except Exception as exc:  # noqa: BLE001 - whatever the file holds, one clear line
+        raise BadInput(
+            f"teacher head file {path} is not readable ({first_line(exc, 160)}): remove it to fit the head again"
+        ) from None
+    return tensors, fit

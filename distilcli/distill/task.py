@@ -24,30 +24,39 @@ from distilcli.config import config_to_dict
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig, parse_task
 from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
 from distilcli.errors import BadInput
+from distilcli.models.loading import fitting_length
 from distilcli.reports import Report
+from distilcli.rundir import run_inputs, run_lock
 from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
 from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, start_run
+from distilcli.training.runtime import check_at_least, check_positive
 from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import Collate, TaskData, TaskModel
 from distilcli.training.task_run import run_task_training
 from distilcli.training.task_summary import summarise
 
 INIT_DIR = "student-init"
+#: The command named in the run folder's marker (a --resume must be one of its runs).
+COMMAND = "distill --task"
 
 
-def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
-    """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report."""
+def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None, *, explicit_length: bool = True) -> Report:
+    """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report.
+
+    Without ``explicit_length`` (no --max-seq-length), the task's default length is cut to the models' positions.
+    """
     start = time.perf_counter()
-    entry, data = check_and_read(cfg)
-    teacher, layer_map = load_teacher(cfg, entry)
-    start_run_dir(cfg, teacher, layer_map)
-    guide = TaskDistiller(cfg, entry, teacher)
-    student = cfg.student or str(Path(cfg.out) / INIT_DIR)
-    result = run_task_training(entry, data, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
-    return report(cfg, entry, data, teacher, layer_map, result, start)
+    entry, data = check_and_read(cfg, explicit_length)
+    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
+        teacher, layer_map = load_teacher(cfg, entry)
+        start_run_dir(cfg, teacher, layer_map)
+        guide = TaskDistiller(cfg, entry, teacher)
+        student = cfg.student or str(Path(cfg.out) / INIT_DIR)
+        result = run_task_training(entry, data, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
+        return report(cfg, entry, data, teacher, layer_map, result, start)
 
 
 # -- the teacher, as the task run's guide ----------------------------------------------------------
@@ -114,30 +123,32 @@ def copy_head(teacher_model: Any, student: TaskModel) -> list[str]:
 # -- phases ------------------------------------------------------------------------------------------
 
 
-def check_and_read(cfg: DistillConfig) -> tuple[TaskEntry, TaskData]:
-    """Every option and data check, before any weight is read; the task's data."""
+def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[TaskEntry, TaskData]:
+    """Every option and data check, before any weight is read; the task's data (``cfg.max_seq_length`` may be cut)."""
     from distilcli.models.student import parse_layer_map
 
     task_name = parse_task(cfg.task or "")
     for name in ("alpha_ce", "alpha_task"):
-        if getattr(cfg, name) < 0:
-            raise BadInput(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+        check_at_least(name, getattr(cfg, name), 0)
     if cfg.alpha_ce + cfg.alpha_task <= 0:
         raise BadInput("--alpha-ce and --alpha-task are both 0: nothing to learn from")
-    if cfg.temperature <= 0:
-        raise BadInput(f"--temperature must be > 0, got {cfg.temperature}")
+    check_positive("temperature", cfg.temperature)
     if cfg.student and (cfg.layers or cfg.layer_map or cfg.arch):
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
     parse_layer_map(cfg.layer_map)
     check_task_options(cfg)
     entry = get_task(task_name)
-    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
+    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
-    assert cfg.max_seq_length is not None
-    entry.check_model(cfg.teacher, cfg.max_seq_length)
     if cfg.student:
         check_model_outside(cfg.student, Path(cfg.out), "--student")
+    assert cfg.max_seq_length is not None
+    for spec in (cfg.teacher, cfg.student):
+        if spec and explicit_length:
+            entry.check_model(spec, cfg.max_seq_length)
+        elif spec:  # the default length, cut to the models' positions
+            cfg.max_seq_length = fitting_length(spec, cfg.max_seq_length)
     if cfg.resume:
         check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
     return entry, data
@@ -164,6 +175,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
     """Clear an --overwrite run and record this one's options (main process); write the initial student."""
     from accelerate import PartialState
 
+    from distilcli.models.card import render_model_card
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.student import build_student
     from distilcli.training.runtime import is_main_process
@@ -171,7 +183,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
 
     init_dir = Path(cfg.out) / INIT_DIR
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
-    start_run(cfg)
+    start_run(cfg, COMMAND)
     if layer_map is not None and not (cfg.resume and (init_dir / "config.json").is_file()):
         # Rank 0 writes the initial student; the other processes wait, then read it.
         with PartialState(cpu=not torch.cuda.is_available()).main_process_first():
@@ -182,7 +194,13 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
                     "teacher_model_type": teacher.model.config.model_type, "teacher_num_layers": teacher_layers,
                     "layer_map": layer_map, "mlm_head_trained": False,
                 }  # fmt: skip
-                save_student(init_dir, student, teacher.tokenizer, f"# Student initialised from {cfg.teacher}\n")
+                card = render_model_card(
+                    f"Student initialised from {cfg.teacher}",
+                    "The starting point of a `distil distill --task` run: teacher layers copied in, not yet trained.",
+                    [("layers (student←teacher)", ", ".join(f"{i}←{t}" for i, t in enumerate(layer_map)))],
+                    ".", ["student"], base_model=cfg.teacher,
+                )  # fmt: skip
+                save_student(init_dir, student, teacher.tokenizer, card)
     if layer_map is not None:
         progress.log(f"student: layers {','.join(map(str, layer_map))} of the teacher's {teacher_layers}")
 

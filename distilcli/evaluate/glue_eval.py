@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 from distilcli import progress
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
+from distilcli.evaluate.cards import check_update_card, glue_results, write_cards
 from distilcli.evaluate.gates import Gate, check_gates, parse_gate
 from distilcli.evaluate.glue_models import assign_models, parse_tasks
 from distilcli.evaluate.glue_outputs import add_retention, check_predictions_out, teacher_scores, write_predictions
+from distilcli.models.card import CardResult
+from distilcli.models.loading import check_positions, load_config, usable_positions
 from distilcli.models.quantize import quantize_dynamic_int8
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
@@ -56,6 +59,8 @@ class EvalGlueConfig:
     fail_under: list[str] = field(default_factory=list)
     #: "dynamic-int8": score a copy with int8 weights in every linear layer (on the CPU), to see what int8 costs.
     quantize: str = "none"
+    #: Write the scores into each evaluated model's README.md as model-index results.
+    update_card: bool = False
 
 
 @dataclass
@@ -80,6 +85,8 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     gates, tasks, teacher = check_options(cfg)
     results = _read_dev_sets(cfg, tasks)  # every dev file read (and a bad row refused) before any model
     _attach_models(cfg, tasks, results)
+    if cfg.update_card:  # every card writable and parseable before any weights are read
+        check_update_card([r.model for r in results.values() if r.status == "ok" and r.model], cfg.quantize)
     # Dynamically quantized linear layers run on the CPU only.
     device = torch.device("cuda" if torch.cuda.is_available() and cfg.quantize == "none" else "cpu")
     _score_all(cfg, results, device)
@@ -93,11 +100,13 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
         metrics["macro_score"] = macro_score(scores)
     retention_body = add_retention(scores, teacher, metrics) if teacher is not None else None
     outcomes = check_gates(gates, metrics, list(ok))
+    cards = _update_cards(cfg, ok) if cfg.update_card else []
     body = _body(results, written, several=len(tasks) > 1) | {
         "retention": retention_body,
         "gates": outcomes,
         "device": str(device),
         "quantize": cfg.quantize,
+        "cards_updated": cards,
     }
     first = next(iter(ok.values()))
     primary = f"{first.task.name}.{first.task.primary_metric}" if len(tasks) == 1 else "macro_score"
@@ -122,6 +131,8 @@ def check_options(cfg: EvalGlueConfig) -> tuple[list[Gate], list[GlueTask], dict
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     if cfg.quantize not in QUANTIZATIONS:
         raise BadInput(f"--quantize {cfg.quantize!r}: eval-glue scores one form, {' or '.join(QUANTIZATIONS)}")
+    if cfg.update_card:
+        check_update_card([], cfg.quantize)  # no int8 score as the model's: refused before any file is read
     gates = [parse_gate(spec) for spec in cfg.fail_under]
     if any("retention" in gate.metric for gate in gates) and cfg.teacher_report is None:
         raise BadInput("--fail-under on retention needs --teacher-report FILE (an eval-glue report of the teacher)")
@@ -167,6 +178,8 @@ def _attach_models(cfg: EvalGlueConfig, tasks: list[GlueTask], results: dict[str
         )
     for result in results.values():
         if result.status == "ok" and result.model is not None:
+            if cfg.max_seq_length is not None:  # a longer pair would overflow the positions mid-run
+                check_positions(str(result.model), load_config(resolve_model(str(result.model))), cfg.max_seq_length)
             check_classifier_config(resolve_model(str(result.model)), result.task)
     if not any(r.status == "ok" for r in results.values()):
         reasons = "; ".join(f"{r.task.display_name}: {r.reason}" for r in results.values())
@@ -196,7 +209,7 @@ def _score_task(cfg: EvalGlueConfig, result: TaskResult, loaded: LoadedClassifie
     assert split is not None
     loaded.model.to(device)
     # The length the model was fine-tuned with (distilcli provenance), else 128.
-    max_len = cfg.max_seq_length or finetune_setting(loaded.model.config, "max_seq_length") or 128
+    max_len = cfg.max_seq_length or finetune_setting(loaded.model.config, "max_seq_length") or min(128, usable_positions(loaded.model.config))
     began = time.perf_counter()
     features = encode(split.examples, loaded.tokenizer, loaded.adapter, max_len)
     logits = predict_logits(
@@ -208,6 +221,18 @@ def _score_task(cfg: EvalGlueConfig, result: TaskResult, loaded: LoadedClassifie
     result.seconds = time.perf_counter() - began
     shown = "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if k != "score")
     progress.log(f"{task.display_name}: {shown}  ({len(split.examples):,} examples, {result.seconds:.1f} s)")
+
+
+def _update_cards(cfg: EvalGlueConfig, ok: dict[str, TaskResult]) -> list[str]:
+    """Each model's card gets its tasks' dev metrics (MNLI-m and -mm share one card)."""
+    by_folder: dict[Path, list[CardResult]] = {}
+    for result in ok.values():
+        assert result.model is not None
+        by_folder.setdefault(Path(result.model), []).extend(glue_results(result.task, result.metrics, cfg.dev_file))
+    written = write_cards(by_folder)
+    for path in written:
+        progress.log(f"card updated: {path}")
+    return written
 
 
 def _task_body(result: TaskResult, predictions: str | None) -> dict[str, Any]:

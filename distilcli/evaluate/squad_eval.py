@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from distilcli import progress
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput, first_line
+from distilcli.evaluate.cards import check_update_card, squad_results, write_cards
 from distilcli.evaluate.gates import check_squad_gates, parse_squad_gate
 from distilcli.fsutil import atomic_write_text, check_output_file
 from distilcli.models.loading import load_config, usable_positions
@@ -56,6 +57,8 @@ class EvalSquadConfig:
     #: The official v2.0 script's --na-prob-thresh, for --predictions with --null-odds.
     na_prob_thresh: float = 1.0
     eval_batch_size: int = 64
+    #: Write the scores into the model's README.md as model-index results.
+    update_card: bool = False
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -144,6 +147,10 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
     """Score ``cfg.model`` or ``cfg.predictions`` on the dev set; returns the report and gate outcomes."""
     start = time.perf_counter()
     _check_options(cfg)
+    if cfg.update_card:  # the card writable and parseable before the data or weights are read
+        if cfg.model is None:
+            raise BadInput("--update-card writes a model's card: it needs --model, not --predictions")
+        check_update_card([cfg.model])
     dev = load_dev(cfg)
     version_2 = dev.task.version_2
     if cfg.null_odds_out is not None and not version_2:
@@ -161,6 +168,10 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
     else:
         metrics, body_scored, artifacts = _run_model(cfg, dev)
     outcomes = check_squad_gates(gates, metrics)
+    if cfg.update_card:
+        assert cfg.model is not None
+        body_scored["cards_updated"] = write_cards({Path(cfg.model): squad_results(dev.task, metrics, cfg.dev_file)})
+        progress.log(f"card updated: {body_scored['cards_updated'][0]}")
     body |= body_scored | {"gates": outcomes}
     report = Report.create(
         "eval-squad", config=config_to_dict(cfg), metrics=metrics, primary_metric="f1",

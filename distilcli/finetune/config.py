@@ -21,4 +21,14 @@ class FinetuneConfig(TaskOptions):
 
     model: str
     task: str
+
+    def resolved(self) -> FinetuneConfig:
+        """This config with the task's default --max-seq-length filled in (``--print-config`` shows it)."""
+        from dataclasses import replace
+
+        from distilcli.tasks.registry import get_task
+
+        if self.max_seq_length is not None:
+            return self
+        return replace(self, max_seq_length=get_task(self.task).default_max_seq_length)
     seeds: list[int] | str | None = None

@@ -19,7 +19,9 @@ from distilcli import progress
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
 from distilcli.finetune.config import RESUMABLE_CHANGES, FinetuneConfig
+from distilcli.models.loading import fitting_length
 from distilcli.reports import Report
+from distilcli.rundir import run_inputs, run_lock
 from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
 from distilcli.training.run_files import (
@@ -34,6 +36,9 @@ from distilcli.training.task_protocols import TaskData
 from distilcli.training.task_run import run_task_training
 from distilcli.training.task_summary import summarise
 
+#: The command named in the run folder's marker (a --resume must be one of its runs).
+COMMAND = "finetune"
+
 
 def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = None) -> Report:
     """Fine-tune (one seed, or each of ``--seeds`` with the median reported); return the report.
@@ -43,28 +48,37 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
     start = time.perf_counter()
     check_task_options(cfg)
     entry = get_task(cfg.task)
+    explicit = cfg.max_seq_length is not None
     cfg = replace(cfg, out=Path(cfg.out), max_seq_length=cfg.max_seq_length or entry.default_max_seq_length)
-    data = prepare(cfg, entry)
+    cfg, data = prepare(cfg, entry, explicit)
     seeds = parse_seeds(cfg.seeds)
-    start_run(cfg)
-    if seeds is None:
-        results = [run_task_training(entry, data, cfg, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)]
-    else:
-        results = [run_seed(cfg, entry, data, seed, n, len(seeds), on_step) for n, seed in enumerate(seeds)]
-    return build_report(cfg, data, results, time.perf_counter() - start)
+    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
+        start_run(cfg, COMMAND)
+        if seeds is None:
+            results = [run_task_training(entry, data, cfg, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)]
+        else:
+            results = [run_seed(cfg, entry, data, seed, n, len(seeds), on_step) for n, seed in enumerate(seeds)]
+        return build_report(cfg, data, results, time.perf_counter() - start)
 
 
-def prepare(cfg: FinetuneConfig, entry: TaskEntry) -> TaskData:
-    """Every check that needs no model, and the data itself: bad rows fail before any weight is read."""
+def prepare(cfg: FinetuneConfig, entry: TaskEntry, explicit_length: bool = True) -> tuple[FinetuneConfig, TaskData]:
+    """Every check that needs no model, and the data itself: bad rows fail before any weight is read.
+
+    An ``explicit_length`` (--max-seq-length given) must fit the model's positions; a default is cut to
+    them (in the returned config).
+    """
     parse_seeds(cfg.seeds)
-    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite)
-    if cfg.resume:
-        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.model, Path(cfg.out), "--model")
     assert cfg.max_seq_length is not None
-    entry.check_model(cfg.model, cfg.max_seq_length)
-    return data
+    if explicit_length:
+        entry.check_model(cfg.model, cfg.max_seq_length)
+    else:  # the task's default length, cut to a smaller model's positions
+        cfg = replace(cfg, max_seq_length=fitting_length(cfg.model, cfg.max_seq_length))
+    if cfg.resume:
+        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    return cfg, data
 
 
 def run_seed(

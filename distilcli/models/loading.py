@@ -118,3 +118,15 @@ def usable_positions(config: Any) -> int:
     if model_type in ADAPTERS and ADAPTERS.get(model_type).positions_after_padding:
         positions -= int(getattr(config, "pad_token_id", 1) or 0) + 1
     return positions
+
+
+def fitting_length(spec: str, length: int) -> int:
+    """A default ``length`` cut to the positions of model ``spec`` (read from its config)."""
+    return min(length, usable_positions(load_config(resolve_model(spec))))
+
+
+def check_positions(spec: str, config: Any, max_seq_length: int) -> None:
+    """``--max-seq-length`` within the model's positions (else :class:`BadInput`), read from its config alone."""
+    limit = usable_positions(config)
+    if max_seq_length > limit:
+        raise BadInput(f"--max-seq-length {max_seq_length} exceeds the {limit} positions of {spec}: use --max-seq-length {limit} or less")

@@ -10,6 +10,7 @@ for BERT-family encoders, and the report says so.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +88,10 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: SentencePo
     """Sentence embeddings [B, D·modes] from last hidden states [B, L, D] over real tokens (float32)."""
     import torch
 
+    if attention_mask.shape != hidden.shape[:2]:
+        raise ValueError(
+            f"attention_mask {tuple(attention_mask.shape)} does not match hidden {tuple(hidden.shape)} ([B, L, H])"
+        )
     mask = attention_mask.unsqueeze(-1).float()
     hidden = hidden.float()
     counts = mask.sum(1).clamp_min(1.0)
@@ -102,3 +107,32 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: SentencePo
             parts.append((hidden * mask).sum(1) / counts.sqrt())
     embedding = torch.cat(parts, dim=-1)
     return torch.nn.functional.normalize(embedding, dim=-1) if pooling.normalize else embedding
+
+
+#: sentence-transformers' top-level files, copied with the module folders ``modules.json`` lists.
+SENTENCE_FILES = ("modules.json", "sentence_bert_config.json", "config_sentence_transformers.json")
+
+
+def copy_sentence_files(source: Path, target: Path) -> list[str]:
+    """Copy ``source``'s sentence-transformers files (pooling, normalise, ...) into ``target``; the names copied.
+
+    A student made from a sentence encoder then loads with ``SentenceTransformer(target)`` and
+    embeds the way its teacher does; the weights themselves stay plain Hugging Face files.
+    Nothing is copied from a folder without ``modules.json``.
+    """
+    source, target = Path(source), Path(target)
+    if not (source / "modules.json").is_file():
+        return []
+    modules = _read_json(source / "modules.json")
+    folders = [str(m.get("path", "")) for m in modules if isinstance(m, dict)] if isinstance(modules, list) else []
+    copied = []
+    for name in SENTENCE_FILES:
+        if (source / name).is_file():
+            shutil.copy2(source / name, target / name)
+            copied.append(name)
+    for folder in folders:
+        # "" is the transformer itself (the student's own weights); never follow a path out of the folder.
+        if folder and (source / folder).is_dir() and Path(folder).name == folder:
+            shutil.copytree(source / folder, target / folder, dirs_exist_ok=True)
+            copied.append(folder)
+    return copied

@@ -53,6 +53,14 @@ def _looks_like_path(spec: str) -> bool:
     return spec.startswith((".", "/", "~")) or spec.endswith("/") or spec.count("/") > 1 or "\\" in spec
 
 
+def hub_id_of(spec: str) -> str | None:
+    """``spec`` when it names a model on the Hub (not an existing or path-like local folder), else None."""
+    text = str(spec).strip()
+    if not text or Path(text).expanduser().exists() or _looks_like_path(text) or not _HUB_ID.match(text):
+        return None
+    return text
+
+
 def _from_hub(spec: str) -> Path:
     """Download (or find in the local hub cache) the files of a hub model."""
     from huggingface_hub import snapshot_download

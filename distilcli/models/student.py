@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 from distilcli import __version__
 from distilcli.config import config_to_dict, parse_list
 from distilcli.errors import BadInput
-from distilcli.fsutil import atomic_output_dir, check_output_dir
+from distilcli.fsutil import atomic_output_dir
 from distilcli.models import convert
 from distilcli.models.adapters import adapter_for
 from distilcli.models.card import render_model_card, write_model_card
 from distilcli.models.loading import LoadedModel, load_config, load_mlm_model, load_tokenizer
 from distilcli.models.params import count_parameters
+from distilcli.models.pooling import copy_sentence_files
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
+from distilcli.rundir import LOCK, check_output_dir, run_inputs, run_lock, write_marker
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel
@@ -47,7 +49,12 @@ class StudentConfig:
 
 
 def parse_layer_map(value: list[int] | str | None) -> list[int] | None:
-    """``"0,2,4"`` or ``[0, 2, 4]`` -> ``[0, 2, 4]``."""
+    """``"0,2,4"`` or ``[0, 2, 4]`` -> ``[0, 2, 4]``; ``auto`` is :class:`BadInput` here (it needs a corpus)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        raise BadInput(
+            "--layer-map auto measures the teacher on a corpus: use distil distill --layer-map auto, "
+            "or distil models suggest-layers TEACHER --corpus C and pass the map it prints"
+        )
     return parse_list(value, "--layer-map", int, example="0,2,4")
 
 
@@ -181,7 +188,9 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
         "not yet distilled: train it with `distil distill`. Its provenance is also in "
         "config.json under `distilcli`."
     )
-    return render_model_card(f"Student of {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "student"])
+    return render_model_card(
+        f"Student of {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "student"], base_model=info["teacher"]
+    )
 
 
 def run_student(cfg: StudentConfig) -> Report:
@@ -189,7 +198,7 @@ def run_student(cfg: StudentConfig) -> Report:
     start = time.perf_counter()
     # Everything that can be checked cheaply is checked before the weights are read.
     out = Path(cfg.out)
-    check_output_dir(out, cfg.overwrite)
+    check_output_dir(out, cfg.overwrite, run_inputs(cfg))
     wanted_map = parse_layer_map(cfg.layer_map)
     ref = resolve_model(cfg.teacher)
     teacher_config = load_config(ref)
@@ -197,20 +206,25 @@ def run_student(cfg: StudentConfig) -> Report:
     layer_map = choose_layer_map(teacher_layers, cfg.layers, wanted_map)
     student_type = check_arch(teacher_config.model_type, cfg.arch)
 
-    teacher = load_mlm_model(ref)
-    student = build_student(teacher, layer_map, cfg.arch, cfg.fold_token_type)
-    if cfg.random_init:
-        reinitialise(student, cfg.seed)
-    info = _provenance(cfg, teacher, layer_map, student_type)
-    student.config.distilcli = info
-    tokenizer = load_tokenizer(ref)
-    params = count_parameters(student, adapter_for(student.config))
-    teacher_params = count_parameters(teacher.model, teacher.adapter)
-    with atomic_output_dir(out, cfg.overwrite) as tmp:
-        student.save_pretrained(tmp)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        write_model_card(tmp, _card(info, params, teacher_params))
+    with run_lock(out):  # no other run writes --out from here on; the teacher is read only now
+        check_output_dir(out, cfg.overwrite)  # again, now that no other run can change it
+        teacher = load_mlm_model(ref)
+        student = build_student(teacher, layer_map, cfg.arch, cfg.fold_token_type)
+        if cfg.random_init:
+            reinitialise(student, cfg.seed)
+        info = _provenance(cfg, teacher, layer_map, student_type)
+        student.config.distilcli = info
+        tokenizer = load_tokenizer(ref)
+        params = count_parameters(student, adapter_for(student.config))
+        teacher_params = count_parameters(teacher.model, teacher.adapter)
+        # The new folder replaces the old in one rename (checked above: distilcli's own, or new).
+        with atomic_output_dir(out, keep=(LOCK,)) as tmp:
+            student.save_pretrained(tmp)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(tmp)
+            write_model_card(tmp, _card(info, params, teacher_params))
+            copy_sentence_files(ref.path, tmp)  # a sentence encoder's student embeds as its teacher does
+            write_marker(tmp, "models student")
     metrics = {
         "student_parameters_total": params["total"],
         "teacher_parameters_total": teacher_params["total"],

@@ -181,9 +181,10 @@ def _check_recipe(recipe: Recipe, source: str) -> None:
 
 
 def _distill_default(name: str) -> Any:
-    from distilcli.distill.config import DistillConfig
+    """A general distillation's default for ``name`` (its mode's default where the field has one)."""
+    from distilcli.distill.config import MODE_DEFAULTS, DistillConfig
 
-    return {f.name: f.default for f in dataclasses.fields(DistillConfig)}[name]
+    return MODE_DEFAULTS["general"].get(name, {f.name: f.default for f in dataclasses.fields(DistillConfig)}[name])
 
 
 def _squad(value: Any, source: str) -> dict[str, Any] | None:

@@ -99,6 +99,20 @@ def _eval_sts_body(body: dict[str, Any], console: Console) -> None:
     _gates(body.get("gates", []), ".4f", console)
 
 
+def _suggest_layers_body(body: dict[str, Any], console: Console) -> None:
+    cka = body["cka"]
+    table = Table(title="linear CKA between teacher layers", show_header=True, title_justify="left")
+    table.add_column("layer", justify="right")
+    for k in range(len(cka)):
+        table.add_column(str(k), justify="right")
+    for k, row in enumerate(cka):
+        mark = " *" if k in body["layer_map"] else ""
+        table.add_row(f"{k}{mark}", *(f"{v:.2f}" for v in row))
+    console.print(table)
+    console.print(f"proposed --layer-map {','.join(map(str, body['layer_map']))} (* above); evenly spread: "
+                  f"{','.join(map(str, body['uniform_map']))}", soft_wrap=True)  # fmt: skip
+
+
 def _gates(gates: list[dict[str, Any]], digits: str, console: Console) -> None:
     """One line per --fail-under outcome; ``digits`` formats the values (fractions or percentages)."""
     for gate in gates:
@@ -227,6 +241,7 @@ BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
     "models student": _student_body,
     "eval-glue": _eval_glue_body,
     "eval-sts": _eval_sts_body,
+    "models suggest-layers": _suggest_layers_body,
     "finetune": _finetune_body,
     "pipeline": _pipeline_body,
 }

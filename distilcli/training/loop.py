@@ -11,6 +11,10 @@ happens after a step (evaluation, a periodic checkpoint) and what else a checkpo
 A checkpoint (:mod:`distilcli.training.checkpoint`) holds all the state of the run, the GradScaler
 of fp16 runs included, so a resumed run continues exactly as the uninterrupted one.
 
+Divergence is detected here, once for every recipe: a non-finite loss (or, without a GradScaler,
+gradient norm) stops the run before the optimizer step, and no checkpoint or model is written from
+non-finite weights (:meth:`TrainLoop.check_finite`), so the folder keeps its last good checkpoint.
+
 Tracking (``--report-to``): :meth:`TrainLoop.prepare` starts the accelerator's trackers with the
 run's options as hyper-parameters; at every status line the values the recipe's ``log`` returns
 are logged with the learning rate and the mean gradient norm since the last line
@@ -20,6 +24,7 @@ are logged with the learning rate and the mean gradient norm since the last line
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from distilcli import progress
-from distilcli.errors import Interrupted
+from distilcli.errors import Diverged, Interrupted
 from distilcli.training import checkpoint as ckpt
 from distilcli.training import tracking
 
@@ -64,6 +69,7 @@ class LoopHooks:
     optimizer step. ``log(step)`` writes the status line every ``log_every`` steps (and at the
     last step with ``log_last``) and returns the values to track (``train/loss``, ...) or None. ``after_step(step)`` evaluates or saves a checkpoint; True
     stops the run (early stopping). ``extra_state()`` is what else the recipe's checkpoints hold.
+    ``terms()`` (optional) gives the loss terms of the last micro-batch, to name the one that diverged.
     """
 
     micro_loss: Callable[[MicroBatch], torch.Tensor]
@@ -73,6 +79,7 @@ class LoopHooks:
     after_step: Callable[[int], bool] | None = None
     log_every: int = 10
     log_last: bool = False
+    terms: Callable[[], dict[str, float]] | None = None
 
 
 class TrainLoop:
@@ -104,6 +111,7 @@ class TrainLoop:
         self.bar: Any = None
         self._rng: dict[str, Any] | None = None
         self._scaler: dict[str, Any] | None = None
+        self._terms: Callable[[], dict[str, float]] | None = None
         self._clock = time.perf_counter()
         self._grad_norms: list[torch.Tensor] = []
 
@@ -157,7 +165,8 @@ class TrainLoop:
         }
 
     def save(self, extra: dict[str, Any]) -> Path:
-        """Write a checkpoint of the current step (call on the main process only)."""
+        """Write a checkpoint of the current step (call on the main process only); never of non-finite weights."""
+        self.check_finite()
         return ckpt.save_checkpoint(self.out, self.step, self.state(extra), keep=self.keep)
 
     def track(self, step: int, values: dict[str, float]) -> None:
@@ -173,10 +182,25 @@ class TrainLoop:
         self._grad_norms = []
         return values
 
+    def check_finite(self) -> None:
+        """:class:`~distilcli.errors.Diverged` when a weight is non-finite: call before saving anything."""
+        if not ckpt.all_finite(self.unwrapped.parameters()):
+            self.diverged(self.step, "a weight")
+
+    def diverged(self, step: int, what: str) -> None:
+        """Stop the run: ``what`` became non-finite at ``step``; name the last good checkpoint."""
+        saved = ckpt.list_checkpoints(self.out)
+        last = f"the last good checkpoint is {saved[-1][1]}" if saved else "no checkpoint was saved before"
+        raise Diverged(
+            f"training diverged at step {step}: {what} is not finite; the model was not saved and {last}: "
+            "start again with a lower --lr (or a smaller --max-grad-norm) and --overwrite"
+        )
+
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self, plan: StepPlan, hooks: LoopHooks, *, description: str, on_step: Callable[[int], None] | None = None) -> None:
         """Optimizer steps until ``total_steps`` (or ``after_step`` stops the run); Ctrl-C saves a checkpoint."""
+        self._terms = hooks.terms
         try:
             with progress.task(description, self.total_steps) as bar:
                 self.bar = bar
@@ -208,10 +232,17 @@ class TrainLoop:
         finally:
             tracking.finish(self.accelerator)  # flushed, whether the steps ended, stopped early or were cut short
 
+    def _bad_term(self, value: float) -> str:
+        """Which loss is non-finite: the first non-finite term the recipe reports, else the loss."""
+        terms = self._terms() if self._terms is not None else {}
+        names = [name for name, v in terms.items() if name != "loss" and not math.isfinite(v)]
+        return f"the loss ({value}; term {names[0]})" if names else f"the loss ({value})"
+
     def _optimizer_step(self, micro: list[list[int]], micro_loss: Callable[[MicroBatch], torch.Tensor]) -> float:
         """One optimizer step over ``micro`` (accumulated); returns the mean loss of its micro-batches."""
         accelerator = self.accelerator
         total = 0.0
+        bad: str | None = None
         for k, indices in enumerate(micro):
             with contextlib.ExitStack() as stack:
                 if k < len(micro) - 1:  # gradients are synchronised once, on the step's last micro-batch
@@ -219,10 +250,20 @@ class TrainLoop:
                 stack.enter_context(accelerator.autocast())
                 loss = micro_loss(MicroBatch(indices, k, len(micro), self.epoch, self.position))
                 accelerator.backward(loss / len(micro))
-            total += float(loss.detach()) / len(micro)
+            value = float(loss.detach())
+            if bad is None and not math.isfinite(value):
+                bad = self._bad_term(value)
+            total += value / len(micro)
         norm = accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
         if norm is not None and tracking.active(accelerator):  # None under DeepSpeed, which clips itself
             self._grad_norms.append(torch.as_tensor(norm).detach())
+        # With a GradScaler, an inf gradient is the scaler's business (it skips the step); else divergence.
+        # The gradients are synchronised, so every process sees a non-finite norm at the same step.
+        if bad is None and accelerator.scaler is None and norm is not None and not math.isfinite(float(norm)):
+            bad = "the gradient norm"
+        if bad is not None:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.diverged(self.step + 1, bad)
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)

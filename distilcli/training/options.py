@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distilcli.errors import BadInput
-from distilcli.training.runtime import check_positive
+from distilcli.training.runtime import check_at_least, check_positive
 from distilcli.training.tracking import check_tracking
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,10 +119,11 @@ def check_train_options(opts: TrainOptions) -> None:
     for name in ("adam_beta1", "adam_beta2"):
         if not 0 <= getattr(opts, name) < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(opts, name)}")
-    if opts.weight_decay < 0:
-        raise BadInput(f"--weight-decay must be >= 0, got {opts.weight_decay}")
-    if opts.max_grad_norm <= 0:
-        raise BadInput(f"--max-grad-norm must be > 0, got {opts.max_grad_norm}")
+    check_at_least("weight_decay", opts.weight_decay, 0)
+    # Clipping is always on (the loop clips every step): 0 or less would zero every update.
+    check_positive("max_grad_norm", opts.max_grad_norm)
+    if not 0 <= opts.seed < 2**32:  # the range NumPy's and torch's generators take
+        raise BadInput(f"--seed must be an integer from 0 to {2**32 - 1}, got {opts.seed}")
     if opts.precision not in PRECISIONS:
         raise BadInput(f"--precision {opts.precision!r} is not one of no, fp16, bf16")
     if opts.precision == "fp16" and not torch.cuda.is_available():

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from distilcli.config import check_unchanged, config_to_dict
 from distilcli.errors import BadInput
+from distilcli.rundir import MARKER
 from distilcli.training.options import TrainOptions
 
 RESULT_FILE = "finetune_result.json"
@@ -31,35 +34,46 @@ def check_run_config(out: Path, cfg: TrainOptions, resumable: frozenset[str]) ->
     check_unchanged(json.loads(path.read_text(encoding="utf-8")), cfg, resumable)
 
 
-def start_run(cfg: TrainOptions) -> None:
+def start_run(cfg: TrainOptions, command: str) -> None:
     """Once every process has checked its inputs: (main process) clear the run --overwrite replaces, record this one's.
 
-    A resumed run keeps its folder; its options were checked against the record before any weight was read.
+    The folder is marked as ``command``'s, so a later --overwrite may replace it. A resumed run
+    keeps its folder; its options were checked against the record before any weight was read.
     """
-    import shutil
-
     import torch
     from accelerate import PartialState
 
+    from distilcli.rundir import prepare_run_folder, write_marker
     from distilcli.training.runtime import is_main_process
 
     # Every process has checked --out before rank 0 deletes it or writes into it.
     PartialState(cpu=not torch.cuda.is_available()).wait_for_everyone()
-    if not cfg.resume and is_main_process():
-        if cfg.overwrite and Path(cfg.out).exists():
-            shutil.rmtree(cfg.out)  # checked and confirmed by --overwrite: no old file mixes with this run's
-        record_run_config(Path(cfg.out), cfg)
+    if is_main_process():
+        if not cfg.resume:
+            # With --overwrite, distilcli's own old run is emptied: no old file mixes with this run's.
+            prepare_run_folder(Path(cfg.out), cfg.overwrite, command)
+            record_run_config(Path(cfg.out), cfg)
+        elif not (Path(cfg.out) / MARKER).is_file():
+            write_marker(Path(cfg.out), command)  # a run from before the marker: it is one of ours
 
 
-def check_out_dir(out: Path, resume: bool, overwrite: bool) -> None:
-    """--out must exist to --resume; otherwise be new, empty, or confirmed by --overwrite."""
-    from distilcli.fsutil import check_output_dir
+def check_out_dir(out: Path, resume: bool, overwrite: bool, command: str, inputs: Mapping[str, Any] | None = None) -> None:
+    """--resume: ``out`` must be a ``command`` run; otherwise new, empty, or distilcli's and confirmed by --overwrite.
 
-    if resume:
-        if not Path(out).is_dir():
-            raise BadInput(f"--resume: {out} does not exist: start without --resume")
-    else:
-        check_output_dir(Path(out), overwrite)
+    ``inputs`` (option -> value) must not lie inside an ``out`` that --overwrite replaces.
+    """
+    from distilcli.rundir import check_output_dir, marker_command
+
+    if not resume:
+        check_output_dir(Path(out), overwrite, inputs)
+        return
+    if not Path(out).is_dir():
+        raise BadInput(f"--resume: {out} does not exist: start without --resume")
+    if not (Path(out) / RUN_CONFIG).is_file():
+        raise BadInput(f"--resume: {out} is not a {command} run folder (no {RUN_CONFIG}): start without --resume, in a new folder")
+    made_by = marker_command(Path(out))
+    if made_by is not None and made_by != command:
+        raise BadInput(f"--resume: {out} is a '{made_by}' run folder, not a {command} run: resume it with its own command")
 
 
 def check_model_outside(spec: str, out: Path, flag: str) -> None:

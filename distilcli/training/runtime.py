@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from distilcli.errors import BadInput
@@ -13,11 +14,17 @@ def is_main_process() -> bool:
 
 
 def check_positive(name: str, value: float | None, allow_none: bool = False) -> None:
-    """``--name`` must be > 0 (or absent, with ``allow_none``); else :class:`BadInput`."""
+    """``--name`` must be a finite number > 0 (or absent, with ``allow_none``); else :class:`BadInput`."""
     if value is None and allow_none:
         return
-    if value is None or value <= 0:
-        raise BadInput(f"--{name.replace('_', '-')} must be > 0, got {value}")
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise BadInput(f"--{name.replace('_', '-')} must be a finite number > 0, got {value}")
+
+
+def check_at_least(name: str, value: float, low: float) -> None:
+    """``--name`` must be a finite number >= ``low``; else :class:`BadInput`."""
+    if not math.isfinite(value) or value < low:
+        raise BadInput(f"--{name.replace('_', '-')} must be a finite number >= {low:g}, got {value}")
 
 
 def peak_memory_mb() -> float:

@@ -29,8 +29,11 @@ def task_model_card(info: dict[str, Any], tags: list[str], auto_class: str) -> s
         f"`{ft['base_model']}` {verb} on {ft['task_display']}; this folder holds the checkpoint with the best "
         f"{ft['primary_metric']} on {where}. Full provenance is in config.json under `distilcli`."
     )
+    # The base model is what the weights come from: the teacher for a distilled student.
+    base = ft.get("teacher") if verb == "distilled" and ft.get("teacher") else ft["base_model"]
     return render_model_card(
         f"{ft['base_model']} {verb} on {ft['task_display']}", summary, facts, ".",
         tags,
         auto_class=auto_class,
+        base_model=base, datasets=ft.get("datasets"),
     )

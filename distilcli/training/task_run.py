@@ -58,7 +58,8 @@ class TaskRun:
     log: Callable[[str], None]
     #: The command this run serves: "distil finetune", or "distil distill --task" (with a teacher's guide).
     command: str = "distil finetune"
-    record: dict[str, Any] = field(default_factory=lambda: {"history": [], "losses": [], "best": None, "bad_evals": 0, "stopped_early": False, "examples": 0, "head_init": None})
+    #: ``part_window``: the loss terms since the last status line (task distillation), so a resume logs alike.
+    record: dict[str, Any] = field(default_factory=lambda: {"history": [], "losses": [], "best": None, "bad_evals": 0, "stopped_early": False, "examples": 0, "head_init": None, "part_window": {}})
 
 
 def run_task_training(
@@ -121,10 +122,9 @@ def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
     optimizer = build_optimizer(model, opts)
     loop = TrainLoop(run.accelerator, model, optimizer, build_scheduler(optimizer, opts, run.total_steps), total_steps=run.total_steps,
                      max_grad_norm=opts.max_grad_norm, out=Path(opts.out), config=config_to_dict(opts), keep=1)  # fmt: skip
-    saved = ckpt.list_checkpoints(Path(opts.out)) if opts.resume else []
-    if saved:
-        _, folder = saved[-1]
-        state = ckpt.load_checkpoint(folder)
+    found = ckpt.load_latest(Path(opts.out), run.log) if opts.resume else None
+    if found is not None:
+        _, state = found
         check_unchanged(state["config"], opts, resumable)
         loop.resume(state)
         run.record = {key: state.get(key, default) for key, default in run.record.items()}
@@ -138,9 +138,11 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
     """The optimizer steps, with evaluation on dev, the best model and early stopping."""
     accelerator, opts, record = run.accelerator, run.opts, run.record
     spec = run.entry.spec
-    window: list[float] = []
+    # The open logging window: the steps' losses since the last status line (kept in record on resume).
+    window = [loss for s, loss in record["losses"] if s > loop.step - loop.step % opts.log_every]
     since = [record["examples"], time.perf_counter()]  # examples and clock at the last status line
-    part_window: dict[str, list[float]] = {}
+    part_window: dict[str, list[float]] = record["part_window"]
+    last_terms: dict[str, float] = {}
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
         batch = {key: value.to(accelerator.device) for key, value in run.collate(micro.indices).items()}
@@ -149,8 +151,9 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         else:
             parts = guide.loss(loop.model, batch, micro.indices)
             loss = parts["loss"]
-            for name in ("loss_kd", "loss_task"):
-                part_window.setdefault(name, []).append(float(parts[name].detach()))
+            last_terms.update({name: float(parts[name].detach()) for name in ("loss_kd", "loss_task")})
+            for name, value in last_terms.items():
+                part_window.setdefault(name, []).append(value)
         record["examples"] += len(micro.indices) * accelerator.num_processes
         return loss
 
@@ -159,7 +162,6 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         window.append(loss)
 
     def log_window(step: int) -> dict[str, float]:
-        nonlocal part_window
         parts_text = "".join(f"  {name.removeprefix('loss_')} {np.mean(values):.4f}" for name, values in part_window.items())
         run.log(f"step {step}/{run.total_steps}  loss {np.mean(window):.4f}{parts_text}")
         loop.bar.update(description=f"{_verb(run)} {spec.display_name}  loss {np.mean(window):.4f}")
@@ -168,7 +170,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         now = time.perf_counter()
         tracked["train/examples_per_s"] = (record["examples"] - since[0]) / (now - since[1])
         since[:] = [record["examples"], now]
-        part_window = {}
+        part_window.clear()  # in place: it is the record's (kept in checkpoints)
         window.clear()
         return tracked
 
@@ -187,7 +189,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         evaluate_and_save(run, loop)
     loop.stopped = record["stopped_early"]
     hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=lambda: dict(record), end_step=end_step,
-                      after_step=after_step, log_every=opts.log_every)  # fmt: skip
+                      after_step=after_step, log_every=opts.log_every, terms=lambda: last_terms)  # fmt: skip
     loop.run(run.batches.steps, hooks, description=f"{_verb(run)} {spec.display_name}", on_step=on_step)
 
 
@@ -210,6 +212,7 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     run.log(f"eval step {step}/{run.total_steps}  {shown}" + ("  (best so far)" if improved else ""))
     loop.track(step, {f"eval/{name}": float(value) for name, value in metrics.items() if isinstance(value, (int, float))})
     if improved:
+        loop.check_finite()  # every process: a non-finite model is never saved as the best
         record["best"], record["bad_evals"] = {"step": step, "metrics": metrics}, 0
         if run.accelerator.is_main_process:
             save_best(run, loop)
@@ -236,6 +239,7 @@ def save_best(run: TaskRun, loop: TrainLoop) -> None:
         "steps": loop.step, "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
         "max_seq_length": opts.max_seq_length, "best": run.record["best"], "distilcli_version": __version__,
         "selected_on": parse_select_on(opts.select_on).on, "made_with": run.command,
+        "teacher": getattr(opts, "teacher", None),  # distill --task: the card's base model
         **run.entry.card_details(opts),
     }  # fmt: skip
     final.config.distilcli = info

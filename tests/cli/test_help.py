@@ -16,6 +16,7 @@ from distilcli.cli import app
 from distilcli.distill.config import MODE_DEFAULTS, DistillConfig
 from distilcli.evaluate.glue_eval import EvalGlueConfig
 from distilcli.evaluate.squad_eval import EvalSquadConfig
+from distilcli.distill.suggest import SuggestLayersConfig
 from distilcli.evaluate.sts_eval import EvalStsConfig
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.models.student import StudentConfig
@@ -28,6 +29,7 @@ COMMANDS: dict[tuple[str, ...], tuple[type, dict[str, str]]] = {
     ("eval-glue",): (EvalGlueConfig, {}),
     ("eval-squad",): (EvalSquadConfig, {"eval_batch_size": "batch_size"}),
     ("eval-sts",): (EvalStsConfig, {}),
+    ("models", "suggest-layers"): (SuggestLayersConfig, {}),
     ("benchmark",): (BenchmarkConfig, {}),
     ("models", "student"): (StudentConfig, {}),
     ("pipeline",): (PipelineConfig, {}),

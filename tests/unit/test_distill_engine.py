@@ -66,7 +66,7 @@ def test_distill_writes_student_and_report(tiny_models: dict[str, Path], corpus:
     assert (out / "tokenizer.json").is_file()
     assert [step for step, _ in ckpt.list_checkpoints(out)] == [3, 6]
     assert report.body["rank_param_checksums"] and len(set(report.body["rank_param_checksums"])) == 1
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".distilcli-run"]  # the run marker; no temp file, no lock
 
 
 def test_headless_teacher_needs_a_way_out(
@@ -84,12 +84,12 @@ def test_headless_teacher_needs_a_way_out(
     report = run_distill(config(tiny_encoders["bert"], corpus, tmp_path / "c", fit_teacher_head=5, max_steps=2))
     head = report.body["distillation"]["teacher_head"]
     assert head["steps"] == 5
-    assert (tmp_path / "c" / "teacher-head" / "head.pt").is_file()
+    assert (tmp_path / "c" / "teacher-head" / "head.safetensors").is_file()  # safetensors: never a pickle
     assert report.metrics["teacher_head_accuracy_after"] == head["accuracy_after"]
     # The reported accuracy is the saved head's on the held-out batches, recomputed here with plain transformers.
     assert len(measured) == 2  # before and after the fit, on the same held-out batches
     heldout = measured[-1][1]
-    assert head["accuracy_after"] == _saved_head_accuracy(tiny_encoders["bert"], tmp_path / "c" / "teacher-head" / "head.pt", heldout)
+    assert head["accuracy_after"] == _saved_head_accuracy(tiny_encoders["bert"], tmp_path / "c" / "teacher-head" / "head.safetensors", heldout)
 
 
 def _spy_on_head_accuracy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, list[dict[str, torch.Tensor]]]]:
@@ -112,7 +112,9 @@ def _saved_head_accuracy(encoder: Path, head_file: Path, heldout: list[dict[str,
     from transformers import AutoModelForMaskedLM
 
     model = AutoModelForMaskedLM.from_pretrained(encoder).eval()
-    state = torch.load(head_file, map_location="cpu", weights_only=False)["state"]
+    from safetensors.torch import load_file
+
+    state = load_file(head_file)
     assert state and not model.load_state_dict(state, strict=False).unexpected_keys
     correct = total = 0
     with torch.no_grad():
@@ -252,3 +254,41 @@ def test_clean_inputs_and_pooled_loss_on_sentences(tiny_models: dict[str, Path],
     assert calls
     with pytest.raises(BadInput, match="--no-mask-inputs leaves L_mlm"):
         run_distill(config(tiny_models["bert"], corpus, tmp_path / "bad", mask_inputs=False))
+
+
+def test_embedding_distillation_uses_the_teachers_pooling_and_saves_a_sentence_transformers_folder(
+    tiny_models: dict[str, Path], tmp_path: Path
+) -> None:
+    from transformers import AutoModel, AutoTokenizer
+
+    from distilcli.models.pooling import SentencePooling, pool
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(tiny_models["bert"], teacher)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+               {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]  # fmt: skip
+    (teacher / "modules.json").write_text(json.dumps(modules))
+    (teacher / "1_Pooling").mkdir()
+    (teacher / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32, "pooling_mode_cls_token": True}))
+    (teacher / "2_Normalize").mkdir()
+    (teacher / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 32, "do_lower_case": False}))
+    rng = random.Random(2)
+    corpus = tmp_path / "text.txt"
+    corpus.write_text("\n".join(" ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 20))) for _ in range(64)) + "\n", encoding="utf-8")
+    out = tmp_path / "student"
+    report = run_distill(config(teacher, corpus, out, task="embeddings", batch_size=None, lr=None))
+    distillation = report.body["distillation"]
+    assert distillation["alphas"] == {"cos": 1.0, "mse_emb": 1.0} and distillation["mask_inputs"] is False
+    assert distillation["pooling"] == {"modes": ["cls"], "normalize": True, "source": str(teacher / "1_Pooling" / "config.json")}
+    assert report.config["batch_size"] == 32 and report.config["alpha_ce"] == 0.0 and "mse_emb_final" in report.metrics
+    for name in ("modules.json", "sentence_bert_config.json", "1_Pooling/config.json", "2_Normalize"):
+        assert (out / name).exists(), name
+    sentences = ["the cat sat", "a dog runs far away today"]
+    tokenizer, encoder = AutoTokenizer.from_pretrained(out), AutoModel.from_pretrained(out).eval()
+    batch = tokenizer(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ours = pool(encoder(**batch).last_hidden_state, batch["attention_mask"], SentencePooling(("cls",), normalize=True))
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    theirs = sentence_transformers.SentenceTransformer(str(out), device="cpu").encode(sentences, convert_to_tensor=True)
+    torch.testing.assert_close(theirs.cpu(), ours, atol=1e-5, rtol=1e-4)

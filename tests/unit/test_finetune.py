@@ -305,8 +305,14 @@ def test_overwrite_keeps_the_old_run_when_the_model_is_wrong(tiny_encoders: dict
     with pytest.raises(BadInput, match="does not exist"):
         run_finetune(_cfg(tmp_path / "typo", tiny_glue, out, max_steps=2, overwrite=True))
     assert (out / "config.json").is_file()
+    with pytest.raises(BadInput, match="not written by distilcli"):  # issue 14: tmp_path is no run of distilcli's
+        run_finetune(_cfg(out, tiny_glue, tmp_path, max_steps=2, overwrite=True))
+    from distilcli.rundir import write_marker
+
+    write_marker(tmp_path, "finetune")  # as if it were: the model inside it is still refused
     with pytest.raises(BadInput, match="inside --out"):
         run_finetune(_cfg(out, tiny_glue, tmp_path, max_steps=2, overwrite=True))
+    assert (out / "config.json").is_file()
 
 
 def test_resume_of_seeds_checks_the_options(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:

@@ -254,7 +254,11 @@ def test_hidden_cosine_matches_reference_over_real_tokens() -> None:
 
 
 def test_pooled_cosine_is_one_minus_cos_of_masked_means() -> None:
-    from distilcli.distill.losses import PooledCosineLoss, mean_pool
+    from distilcli.distill.losses import EmbeddingMSELoss, PooledCosineLoss
+    from distilcli.models.pooling import SentencePooling, pool
+
+    def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return pool(hidden, mask, SentencePooling())
 
     s_full = _with_garbage(_rand(2, 4, H, seed=50), seed=51)  # padding rows hold garbage
     t_full = _with_garbage(_rand(2, 4, H, seed=52), seed=53)
@@ -274,6 +278,14 @@ def test_pooled_cosine_is_one_minus_cos_of_masked_means() -> None:
     assert set(out) == {"loss", "pooled"} and out["loss"].item() == pytest.approx(2 * expected, rel=1e-5)
     with pytest.raises(ValueError, match="same hidden size"):
         DistillationObjective(alpha_pooled=1.0, student_dim=4, teacher_dim=8)
+    # The embedding MSE (sentence-transformers' distillation loss): mean over every element.
+    s_emb, t_emb = mean_pool(s_full, MASK), mean_pool(t_full, MASK)
+    squared = [(a - b) ** 2 for row_s, row_t in zip(s_emb.tolist(), t_emb.tolist()) for a, b in zip(row_s, row_t)]
+    assert EmbeddingMSELoss()(s_emb, t_emb).item() == pytest.approx(sum(squared) / len(squared), rel=1e-5)
+    both = DistillationObjective(alpha_ce=0, alpha_mlm=0, alpha_cos=0, alpha_pooled=1.0, alpha_mse_emb=3.0)
+    out = both(student_pooled=s_emb, teacher_pooled=t_emb)
+    assert set(out) == {"loss", "pooled", "mse_emb"}
+    assert out["loss"].item() == pytest.approx(expected + 3 * sum(squared) / len(squared), rel=1e-5)
     with pytest.raises(ValueError, match="does not match"):
         mean_pool(s_full, MASK[:, :2])
 

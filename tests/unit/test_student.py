@@ -220,8 +220,16 @@ def test_existing_output_refused_without_overwrite(tiny_models: dict[str, Path],
     with pytest.raises(BadInput, match="--overwrite"):
         run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2))
     assert (out / "keep.txt").read_text() == "mine"
+    # Issue 14: a folder distilcli did not write is never replaced, even with --overwrite ...
+    with pytest.raises(BadInput, match="not written by distilcli"):
+        run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2, overwrite=True))
+    assert (out / "keep.txt").read_text() == "mine"
+    # ... while a student distilcli made there is.
+    (out / "keep.txt").unlink()
     run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2, overwrite=True))
-    assert not (out / "keep.txt").exists() and (out / "config.json").is_file()
+    (out / "old.txt").write_text("from the old run")
+    run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=out, layers=2, overwrite=True))
+    assert not (out / "old.txt").exists() and (out / "config.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["student"]
 
 
@@ -254,3 +262,24 @@ def test_random_init_keeps_the_shape_but_not_the_weights(tiny_models: dict[str, 
     assert all(not torch.equal(a[k], b[k]) for k in weights)  # every weight matrix drawn afresh
     assert all(torch.equal(b[k], c[k]) for k in b)  # the same seed draws the same student
     assert report.body["random_init"] is True and report.body["mlm_head_trained"] is False
+
+
+def test_student_of_a_sentence_encoder_keeps_its_sentence_transformers_files(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(tiny_models["bert"], teacher)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+               {"idx": 2, "name": "2", "path": "../outside", "type": "sentence_transformers.models.Normalize"}]  # fmt: skip
+    (teacher / "modules.json").write_text(json.dumps(modules))
+    (teacher / "1_Pooling").mkdir()
+    (teacher / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    (tmp_path / "outside").mkdir()
+    out = tmp_path / "student"
+    run_student(StudentConfig(teacher=str(teacher), out=out, layers=2))
+    assert (out / "modules.json").is_file() and (out / "1_Pooling" / "config.json").is_file()
+    assert not (tmp_path / "student" / ".." / "outside" / "1_Pooling").exists()  # a path out of the folder is never followed
+    run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=tmp_path / "plain", layers=2))
+    assert not (tmp_path / "plain" / "modules.json").exists()  # a plain teacher: nothing to copy

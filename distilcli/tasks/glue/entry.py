@@ -14,6 +14,7 @@ from distilcli.errors import BadInput
 from distilcli.tasks.glue import metrics as glue_metrics
 from distilcli.tasks.glue.features import FeatureCollate, Features, encode
 from distilcli.tasks.glue.head import load_classifier, start_at_mean_label
+from distilcli.tasks.glue.hub import HUB_DATASET
 from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
 from distilcli.tasks.glue.sources import ColumnMap, load_task_split
 from distilcli.tasks.glue.spec import GlueTask
@@ -77,7 +78,11 @@ class GlueEntry:
         return TaskData(task, train, dev, [train.examples[i] for i in keep])
 
     def check_model(self, spec: str, max_seq_length: int) -> None:
-        """Nothing to check before loading: GLUE sentences are truncated to the model's positions."""
+        """--max-seq-length within the model's positions (a longer pair would overflow them), from its config."""
+        from distilcli.models.loading import check_positions, load_config
+        from distilcli.models.resolve import resolve_model
+
+        check_positions(spec, load_config(resolve_model(spec)), max_seq_length)
 
     # -- model, features, scoring ----------------------------------------------------------------
 
@@ -104,7 +109,8 @@ class GlueEntry:
         return evaluate
 
     def card_details(self, opts: TaskOptions) -> dict[str, Any]:
-        return {}
+        # Without --train-file the data is GLUE's own (--glue-dir, --hub-dir or the hub): the card names it.
+        return {"datasets": [HUB_DATASET] if opts.train_file is None else []}
 
     def init_head(self, loaded: LoadedClassifier, features: Features) -> str | None:
         """A fresh regression head starts at the mean training score (see :func:`start_at_mean_label`)."""

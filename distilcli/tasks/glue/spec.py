@@ -181,6 +181,11 @@ _ALIASES.update(
 )
 
 
+def task_aliases() -> dict[str, str]:
+    """Every accepted squashed spelling and the task it names (``mnlimatched`` -> ``mnli``), e.g. for completion."""
+    return dict(_ALIASES)
+
+
 def resolve_task(name: str | GlueTask) -> GlueTask:
     """The task for ``name`` in any usual spelling (``SST-2``, ``sst_2``, ``mnli-mm``, ``MNLI_matched``)."""
     if isinstance(name, GlueTask):

@@ -112,7 +112,9 @@ class SquadEntry:
         return evaluate
 
     def card_details(self, opts: TaskOptions) -> dict[str, Any]:
-        return {"doc_stride": opts.doc_stride, "max_query_length": opts.max_query_length}
+        # Without --train-file the training data is the hub's SQuAD: the card names it.
+        datasets = [self.spec.hub_dataset] if opts.train_file is None else []
+        return {"doc_stride": opts.doc_stride, "max_query_length": opts.max_query_length, "datasets": datasets}
 
     def init_head(self, loaded: LoadedClassifier, features: QAFeatures) -> str | None:
         """Span heads keep their random start: no label statistic gives a better one."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from distilcli.errors import BadInput
 from distilcli.models.adapters import adapter_for
-from distilcli.models.loading import load_config, quiet_transformers, usable_positions
+from distilcli.models.loading import check_positions, load_config, quiet_transformers
 from distilcli.models.resolve import ModelRef
 from distilcli.tasks.heads import LoadedClassifier, load_with_head, padded_tokenizer, task_of
 from distilcli.tasks.squad.data import squad_task
@@ -37,9 +37,7 @@ def check_qa_config(ref: ModelRef, config: Any | None = None) -> None:
 
 def check_fits(spec: str, config: Any, max_seq_length: int) -> None:
     """``--max-seq-length`` within the model's positions (else :class:`BadInput`, before any weight is read)."""
-    limit = usable_positions(config)
-    if max_seq_length > limit:
-        raise BadInput(f"--max-seq-length {max_seq_length} exceeds the {limit} positions of {spec}: use --max-seq-length {limit} or less")
+    check_positions(spec, config, max_seq_length)
 
 
 def load_qa_model(ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
