@@ -125,12 +125,8 @@ def distill_cmd(
     values = dict(locals())  # the options, before any other name is bound here
     for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher"):
         values.pop(name)
-    values.update(
-        cache_teacher=cache_teacher or None,
-        group_by_length=False if no_length_grouping else None,
-        resume=resume or None,
-        overwrite=overwrite or None,
-    )
+    values.update(cache_teacher=cache_teacher or None, group_by_length=False if no_length_grouping else None,
+                  resume=resume or None, overwrite=overwrite or None)  # fmt: skip
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.distill.config import DistillConfig
