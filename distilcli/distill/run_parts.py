@@ -77,6 +77,20 @@ class Progress:
     window_tokens: int = 0
     window_start: float = field(default_factory=time.perf_counter)
 
+    def close_window(self, step: int, tokens: int, seconds: float, means: dict[str, float]) -> dict[str, float]:
+        """Record the status line's window (``means`` of each loss term) in the history; start the next window.
+
+        Returns the values to track: the same numbers as the report's ``loss_curves`` and
+        ``tokens_per_s_curve`` at this step.
+        """
+        self.tokens += tokens
+        self.history["step"].append(step)
+        self.history["tokens_per_s"].append(tokens / seconds)
+        for name, value in means.items():
+            self.history.setdefault(name, []).append(value)
+        self.window, self.window_tokens, self.window_start = {}, 0, time.perf_counter()
+        return {f"train/{name}": value for name, value in means.items()} | {"train/tokens_per_s": tokens / seconds}
+
     def to_state(self, window: dict[str, float] | None = None, window_tokens: int | None = None) -> dict[str, Any]:
         """What a checkpoint keeps: the history and the open logging window (sums since the last status line).
 

@@ -86,6 +86,8 @@ def run_seed(
 ) -> dict[str, Any]:
     """One seed of ``--seeds`` in ``out/seed-N``; a seed already done is read back on --resume."""
     sub = replace(cfg, seed=seed, seeds=None, out=cfg.out / f"seed-{seed}", overwrite=False)
+    if cfg.tracking_dir is not None:  # each seed its own run beside the others (default: inside its folder)
+        sub = replace(sub, tracking_dir=Path(cfg.tracking_dir) / f"seed-{seed}")
     done = sub.out / RESULT_FILE
     if cfg.resume and done.is_file():
         progress.log(f"seed {seed}: already done in {sub.out}")

@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from distilcli.config import config_to_dict
@@ -22,6 +23,7 @@ from distilcli.pipeline.recipe import Recipe, load_recipe
 from distilcli.pipeline.stages import Inputs, Stage, plan
 from distilcli.pipeline.state import check_out, run_stages, status
 from distilcli.reports import Report, write_report
+from distilcli.training.tracking import check_tracking
 
 #: What ``--fail-under`` may name: the pipeline report's metrics (``glue.student.macro_retention``, ...).
 _METRIC = re.compile(r"^(glue|squad|benchmark|ablation)\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
@@ -37,6 +39,9 @@ class PipelineConfig:
     glue_dir: Path | None = None
     hub_dir: Path | None = None
     fail_under: list[str] = field(default_factory=list)
+    #: Given: every training stage logs there (on top of the recipe's report_to); tracking_dir gets a folder per stage.
+    report_to: str | None = None
+    tracking_dir: Path | None = None
 
 
 def parse_gates(specs: list[str]) -> list[tuple[str, str, float]]:
@@ -105,13 +110,16 @@ def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
     inputs = _inputs(cfg)
     _check_inputs(recipe, inputs)
     check_out(out)
+    tracking = {"report_to": cfg.report_to, "tracking_dir": cfg.tracking_dir}
+    if cfg.report_to is not None:
+        check_tracking(SimpleNamespace(out=out, **tracking))  # a missing tracker fails before the first stage
     stages = plan(recipe, inputs)
     for stage in stages:
         if status(out, stage) != "done":
             check_stage(stage.kind, stage.options, out / stage.name / "run")
     out.mkdir(parents=True, exist_ok=True)
     keep_recipe(out, recipe, inputs)
-    ran = run_stages(out, stages)
+    ran = run_stages(out, stages, tracking)
     report = write_outputs(out, recipe, inputs, time.perf_counter() - start, config_to_dict(cfg))
     report.body["this_run"] = [{"stage": stage.name, "done": how} for stage, how in ran]
     outcomes = gate_outcomes(gates, report.metrics)

@@ -82,8 +82,16 @@ def _resolve(value: Any, out: Path) -> Any:
     return value
 
 
-def run_stage(out: Path, stage: Stage, how: str) -> Report:
-    """Run one stage into ``DIR/<stage>/`` and mark it done."""
+#: The stage kinds that train, and so take the pipeline's --report-to / --tracking-dir.
+TRAINING_KINDS = ("distill", "task_distill", "finetune")
+
+
+def run_stage(out: Path, stage: Stage, how: str, tracking: dict[str, Any] | None = None) -> Report:
+    """Run one stage into ``DIR/<stage>/`` and mark it done.
+
+    ``tracking`` (``report_to``, ``tracking_dir``) goes to the training stages on top of the
+    recipe's options, outside the fingerprint: where a run is logged does not change its result.
+    """
     folder = out / stage.name
     if how == "redo":
         shutil.rmtree(folder)  # carries the pipeline's stage marker: this pipeline made it
@@ -98,6 +106,8 @@ def run_stage(out: Path, stage: Stage, how: str) -> Report:
     }
     atomic_write_text(folder / STATE_FILE, json.dumps(state, indent=2, default=str))
     options = {k: _resolve(v, out) for k, v in stage.options.items() if v is not None}
+    if tracking and stage.kind in TRAINING_KINDS:
+        options |= {k: (str(Path(v) / stage.name) if k == "tracking_dir" else v) for k, v in tracking.items() if v is not None}
     report, model = EXECUTORS[stage.kind](options, folder / RUN_DIR, how == "resume")
     write_report(report, folder / REPORT_FILE)
     state |= {
@@ -112,7 +122,7 @@ def run_stage(out: Path, stage: Stage, how: str) -> Report:
     return report
 
 
-def run_stages(out: Path, stages: list[Stage]) -> list[tuple[Stage, str]]:
+def run_stages(out: Path, stages: list[Stage], tracking: dict[str, Any] | None = None) -> list[tuple[Stage, str]]:
     """Run every stage not yet done, in order; returns each stage with what was done (one log line each)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / PIPELINE_MARKER).touch()
@@ -126,7 +136,7 @@ def run_stages(out: Path, stages: list[Stage]) -> list[tuple[Stage, str]]:
             continue
         progress.log(f"{head}: {'resuming' if how == 'resume' else 'running'} {stage.describe()}")
         started = time.perf_counter()
-        run_stage(out, stage, how)
+        run_stage(out, stage, how, tracking)
         progress.log(f"{head}: done in {time.perf_counter() - started:,.0f} s")
         done.append((stage, how))
     return done

@@ -14,6 +14,11 @@ of fp16 runs included, so a resumed run continues exactly as the uninterrupted o
 Divergence is detected here, once for every recipe: a non-finite loss (or, without a GradScaler,
 gradient norm) stops the run before the optimizer step, and no checkpoint or model is written from
 non-finite weights (:meth:`TrainLoop.check_finite`), so the folder keeps its last good checkpoint.
+
+Tracking (``--report-to``): :meth:`TrainLoop.prepare` starts the accelerator's trackers with the
+run's options as hyper-parameters; at every status line the values the recipe's ``log`` returns
+are logged with the learning rate and the mean gradient norm since the last line
+(:meth:`TrainLoop.track`); the trackers are closed when the steps end, however they end.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import torch
 from distilcli import progress
 from distilcli.errors import Diverged, Interrupted
 from distilcli.training import checkpoint as ckpt
+from distilcli.training import tracking
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
@@ -61,13 +67,13 @@ class LoopHooks:
     ``no_sync`` for all but the step's last micro-batch); the recipe may note its parts.
     ``end_step(step, loss)`` gets the step's mean loss over its micro-batches, right after the
     optimizer step. ``log(step)`` writes the status line every ``log_every`` steps (and at the
-    last step with ``log_last``). ``after_step(step)`` evaluates or saves a checkpoint; True
+    last step with ``log_last``) and returns the values to track (``train/loss``, ...) or None. ``after_step(step)`` evaluates or saves a checkpoint; True
     stops the run (early stopping). ``extra_state()`` is what else the recipe's checkpoints hold.
     ``terms()`` (optional) gives the loss terms of the last micro-batch, to name the one that diverged.
     """
 
     micro_loss: Callable[[MicroBatch], torch.Tensor]
-    log: Callable[[int], None]
+    log: Callable[[int], dict[str, float] | None]
     extra_state: Callable[[], dict[str, Any]]
     end_step: Callable[[int, float], None] | None = None
     after_step: Callable[[int], bool] | None = None
@@ -107,6 +113,7 @@ class TrainLoop:
         self._scaler: dict[str, Any] | None = None
         self._terms: Callable[[], dict[str, float]] | None = None
         self._clock = time.perf_counter()
+        self._grad_norms: list[torch.Tensor] = []
 
     # -- state -------------------------------------------------------------------------------
 
@@ -129,6 +136,7 @@ class TrainLoop:
             ckpt.restore_rng_states(self._rng)
         self._clock = time.perf_counter()
         self._rng = ckpt.rng_states()
+        tracking.start(self.accelerator, self.config, self.out)
 
     @property
     def unwrapped(self) -> torch.nn.Module:
@@ -161,6 +169,19 @@ class TrainLoop:
         self.check_finite()
         return ckpt.save_checkpoint(self.out, self.step, self.state(extra), keep=self.keep)
 
+    def track(self, step: int, values: dict[str, float]) -> None:
+        """Log ``values`` at ``step`` to the run's trackers (a no-op without ``--report-to``; main process only)."""
+        if tracking.active(self.accelerator):
+            self.accelerator.log(values, step=step)
+
+    def _loop_values(self) -> dict[str, float]:
+        """The learning rate of the next step and the mean gradient norm (before clipping) since the last call."""
+        values = {"train/learning_rate": float(self.scheduler.get_last_lr()[0])}
+        if self._grad_norms:
+            values["train/grad_norm"] = float(torch.stack(self._grad_norms).float().mean())
+        self._grad_norms = []
+        return values
+
     def check_finite(self) -> None:
         """:class:`~distilcli.errors.Diverged` when a weight is non-finite: call before saving anything."""
         if not ckpt.all_finite(self.unwrapped.parameters()):
@@ -192,7 +213,9 @@ class TrainLoop:
                             hooks.end_step(self.step, loss)
                         bar.advance()
                         if self.step % hooks.log_every == 0 or (hooks.log_last and self.step == self.total_steps):
-                            hooks.log(self.step)
+                            values = hooks.log(self.step)
+                            if values is not None:
+                                self.track(self.step, values | self._loop_values())
                         if hooks.after_step is not None and hooks.after_step(self.step):
                             self.stopped = True
                             break
@@ -206,6 +229,8 @@ class TrainLoop:
                 folder = self.save(hooks.extra_state())
                 raise Interrupted(f"interrupted at step {self.step}: checkpoint saved in {folder}; continue with --resume") from None
             raise Interrupted(f"interrupted at step {self.step}") from None
+        finally:
+            tracking.finish(self.accelerator)  # flushed, whether the steps ended, stopped early or were cut short
 
     def _bad_term(self, value: float) -> str:
         """Which loss is non-finite: the first non-finite term the recipe reports, else the loss."""
@@ -230,6 +255,8 @@ class TrainLoop:
                 bad = self._bad_term(value)
             total += value / len(micro)
         norm = accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
+        if norm is not None and tracking.active(accelerator):  # None under DeepSpeed, which clips itself
+            self._grad_norms.append(torch.as_tensor(norm).detach())
         # With a GradScaler, an inf gradient is the scaler's business (it skips the step); else divergence.
         # The gradients are synchronised, so every process sees a non-finite norm at the same step.
         if bad is None and accelerator.scaler is None and norm is not None and not math.isfinite(float(norm)):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from distilcli.errors import BadInput
 from distilcli.training.runtime import check_at_least, check_positive
+from distilcli.training.tracking import check_tracking
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -44,6 +45,10 @@ class TrainOptions:
     precision: str = "no"
     resume: bool = False
     overwrite: bool = False
+    #: Experiment trackers (Accelerate's): none, or a comma list of tensorboard, wandb, mlflow, trackio.
+    report_to: list[str] | str = "none"
+    #: Where local trackers (tensorboard, mlflow) write; None: OUT/tracking.
+    tracking_dir: Path | None = None
 
 
 @dataclass(kw_only=True)
@@ -123,6 +128,7 @@ def check_train_options(opts: TrainOptions) -> None:
         raise BadInput(f"--precision {opts.precision!r} is not one of no, fp16, bf16")
     if opts.precision == "fp16" and not torch.cuda.is_available():
         raise BadInput("--precision fp16 needs a GPU: use --precision bf16 or no on the CPU")
+    check_tracking(opts)
 
 
 def check_task_options(opts: TaskOptions) -> None:

@@ -14,6 +14,7 @@ Every process evaluates the whole evaluation set, so all agree on "best" without
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from distilcli.training.run_files import RESULT_FILE
 from distilcli.training.saving import save_student
 from distilcli.training.task_card import task_model_card
 from distilcli.training.task_protocols import Collate, Evaluator, Guide, TaskData, TaskEntry, TaskModel, TaskSpec
+from distilcli.training.tracking import accelerator_kwargs
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
@@ -85,7 +87,7 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
 
     from distilcli.models.resolve import resolve_model
 
-    accelerator = Accelerator(mixed_precision=opts.precision, cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(mixed_precision=opts.precision, cpu=not torch.cuda.is_available(), **accelerator_kwargs(opts))
     log = progress.log if accelerator.is_main_process else (lambda message: None)
     set_seed(opts.seed)
     loaded = entry.load(resolve_model(model), for_training=True)
@@ -138,6 +140,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
     spec = run.entry.spec
     # The open logging window: the steps' losses since the last status line (kept in record on resume).
     window = [loss for s, loss in record["losses"] if s > loop.step - loop.step % opts.log_every]
+    since = [record["examples"], time.perf_counter()]  # examples and clock at the last status line
     part_window: dict[str, list[float]] = record["part_window"]
     last_terms: dict[str, float] = {}
 
@@ -158,12 +161,18 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         record["losses"].append((step, loss))
         window.append(loss)
 
-    def log_window(step: int) -> None:
+    def log_window(step: int) -> dict[str, float]:
         parts_text = "".join(f"  {name.removeprefix('loss_')} {np.mean(values):.4f}" for name, values in part_window.items())
         run.log(f"step {step}/{run.total_steps}  loss {np.mean(window):.4f}{parts_text}")
-        part_window.clear()
         loop.bar.update(description=f"{_verb(run)} {spec.display_name}  loss {np.mean(window):.4f}")
+        # The mean of the report's loss_curve over the steps since the last line, as the status line says.
+        tracked = {"train/loss": float(np.mean(window))} | {f"train/{k}": float(np.mean(v)) for k, v in part_window.items()}
+        now = time.perf_counter()
+        tracked["train/examples_per_s"] = (record["examples"] - since[0]) / (now - since[1])
+        since[:] = [record["examples"], now]
+        part_window.clear()  # in place: it is the record's (kept in checkpoints)
         window.clear()
+        return tracked
 
     def after_step(step: int) -> bool:
         if step % run.eval_every != 0 and step != run.total_steps:
@@ -201,6 +210,7 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     improved = best is None or metrics[spec.primary_metric] > best["metrics"][spec.primary_metric]
     shown = _shown(metrics, spec)
     run.log(f"eval step {step}/{run.total_steps}  {shown}" + ("  (best so far)" if improved else ""))
+    loop.track(step, {f"eval/{name}": float(value) for name, value in metrics.items() if isinstance(value, (int, float))})
     if improved:
         loop.check_finite()  # every process: a non-finite model is never saved as the best
         record["best"], record["bad_evals"] = {"step": step, "metrics": metrics}, 0

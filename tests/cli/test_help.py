@@ -154,7 +154,7 @@ def test_every_command_with_a_config_shows_its_defaults() -> None:
 
     from distilcli.commands._options import DefaultsCommand
 
-    without_config = {("models", "list"), ("models", "inspect"), ("report", "show"), ("report", "compare"), ("report", "tables")}
+    without_config = {("models", "list"), ("models", "inspect"), ("report", "show"), ("report", "compare"), ("report", "tables"), ("report", "plot")}
     for path, command in leaf_commands(typer.main.get_command(app)).items():
         marked = hasattr(inspect.unwrap(command.callback), "__help_defaults__")  # type: ignore[attr-defined]
         assert marked == (path not in without_config), path
