@@ -70,7 +70,7 @@ def test_completion_through_the_cli() -> None:
 
 
 def test_show_completion_script() -> None:
-    result = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="distil")
+    result = CliRunner(env={"SHELL": "/bin/bash"}).invoke(app, ["--show-completion", "bash"], prog_name="distil")
     assert result.exit_code == 0, result.output
     assert "_DISTIL_COMPLETE" in result.stdout and "complete_bash" in result.stdout
     help_text = CliRunner().invoke(app, ["--help"], prog_name="distil").stdout
