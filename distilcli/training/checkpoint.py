@@ -24,7 +24,6 @@ import os
 import random
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 
 from distilcli.errors import BadInput, first_line
+from distilcli.fsutil import apply_umask, disk_full_error, make_temp_dir
 
 CHECKPOINTS = "checkpoints"
 MODEL_FILE = "model.safetensors"
@@ -126,14 +126,16 @@ def save_checkpoint(out: Path, step: int, state: dict[str, Any], keep: int = 2) 
     root = checkpoint_dir(out)
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"step-{step:07d}"
-    tmp = Path(tempfile.mkdtemp(prefix=".step-", suffix=".tmp", dir=root))
+    tmp = make_temp_dir(root, prefix=".step-", suffix=".tmp")  # an ordinary folder's mode, not mkdtemp's 0700
     try:
-        # Tied weights share storage, which safetensors refuses: each tensor gets its own copy.
-        tensors = {name: t.detach().cpu().contiguous().clone() for name, t in state["model"].items()}
-        save_file(tensors, str(tmp / MODEL_FILE))
-        torch.save({key: state.get(key) for key in TORCH_KEYS}, tmp / STATE_FILE)
-        rest = {key: value for key, value in state.items() if key != "model" and key not in TORCH_KEYS}
-        (tmp / JSON_FILE).write_text(json.dumps(rest, default=_plain), encoding="utf-8")
+        with disk_full_error(target):  # "no space left on device", not torch.save's "unexpected pos"
+            # Tied weights share storage, which safetensors refuses: each tensor gets its own copy.
+            tensors = {name: t.detach().cpu().contiguous().clone() for name, t in state["model"].items()}
+            save_file(tensors, str(tmp / MODEL_FILE))
+            torch.save({key: state.get(key) for key in TORCH_KEYS}, tmp / STATE_FILE)
+            rest = {key: value for key, value in state.items() if key != "model" and key not in TORCH_KEYS}
+            (tmp / JSON_FILE).write_text(json.dumps(rest, default=_plain), encoding="utf-8")
+        apply_umask(tmp)
         for name in (MODEL_FILE, STATE_FILE, JSON_FILE, "."):
             fsync_path(tmp / name)  # the files' data on disk before the rename makes them the checkpoint
         if target.exists():

@@ -359,3 +359,29 @@ def test_outputs_follow_the_umask(tiny_models: dict[str, Path], tmp_path: Path, 
         assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
         for path in folder.iterdir():
             assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_checkpoints_follow_the_umask_and_say_a_full_disk_plainly(tmp_path: Path, umask: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from distilcli.training import checkpoint as ckpt
+
+    state = {"model": {"w": torch.ones(2)}, "step": 1}
+    old = os.umask(umask)
+    try:
+        folder = ckpt.save_checkpoint(tmp_path / "run", 1, state)
+    finally:
+        os.umask(old)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
+    assert all(path.stat().st_mode & 0o777 == 0o666 & ~umask for path in folder.iterdir())
+
+    def full(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 35584 vs 35478")
+
+    monkeypatch.setattr(ckpt.torch, "save", full)
+    monkeypatch.setattr("distilcli.fsutil.shutil.disk_usage", lambda path: shutil._ntuple_diskusage(10, 10, 0))
+    with pytest.raises(DistilError, match="no space left on device"):
+        ckpt.save_checkpoint(tmp_path / "run", 2, state)
+    assert [p.name for p in (tmp_path / "run" / ckpt.CHECKPOINTS).iterdir()] == [folder.name]  # no half-written step
