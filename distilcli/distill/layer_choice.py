@@ -122,18 +122,11 @@ def choose_from_ids(model: torch.nn.Module, ids: list[list[int]], pad_id: int, l
     """``--layer-map auto``: the covering map of ``model``'s layers on a fixed sample of token sequences ``ids``."""
     import torch
 
+    from distilcli.training.inference import pad_inputs
+
     order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()[:sample]
-    rows = [ids[i] for i in sorted(order)]
-    batches = []
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
-        width = max(len(r) for r in chunk)
-        input_ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, row in enumerate(chunk):
-            input_ids[r, : len(row)] = torch.tensor(row)
-            mask[r, : len(row)] = 1
-        batches.append({"input_ids": input_ids, "attention_mask": mask})
+    rows = sorted(order)
+    batches = [pad_inputs(ids, None, rows[start : start + batch_size], pad_id) for start in range(0, len(rows), batch_size)]
     return choose_layers(layer_states(model, batches, max_tokens, seed), layers, len(rows))
 
 
