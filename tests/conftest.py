@@ -214,3 +214,24 @@ def tiny_squad(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_squad_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_squad(tmp_path_factory.mktemp("squad20"), version_2=True)
+
+
+def write_sentence_transformers_files(
+    folder: Path, pooling: dict[str, bool], *, normalize: str | None = None, max_seq_length: int | None = None
+) -> Path:
+    """Give ``folder`` the files of a sentence-transformers model: modules.json, 1_Pooling (``pooling``
+    flags), a Normalize module at the path ``normalize`` (none when None) and sentence_bert_config.json."""
+    import json
+
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]  # fmt: skip
+    if normalize is not None:
+        modules.append({"idx": 2, "name": "2", "path": normalize, "type": "sentence_transformers.models.Normalize"})
+        (folder / normalize).mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "1_Pooling").mkdir(exist_ok=True)
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32, **pooling}))
+    if max_seq_length:
+        (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_seq_length}))
+    return folder

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from distilcli.training import checkpoint as ckpt
 from distilcli.distill.config import DistillConfig
 from distilcli.distill.engine import run_distill
-from distilcli.errors import Interrupted
-from distilcli.errors import BadInput
-from tests.conftest import WORDS
+from distilcli.errors import BadInput, Interrupted
+from distilcli.training import checkpoint as ckpt
+from tests.conftest import WORDS, write_sentence_transformers_files
 
 
 @pytest.fixture(scope="session")
@@ -265,14 +264,7 @@ def test_embedding_distillation_uses_the_teachers_pooling_and_saves_a_sentence_t
 
     teacher = tmp_path / "teacher"
     shutil.copytree(tiny_models["bert"], teacher)
-    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-               {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]  # fmt: skip
-    (teacher / "modules.json").write_text(json.dumps(modules))
-    (teacher / "1_Pooling").mkdir()
-    (teacher / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32, "pooling_mode_cls_token": True}))
-    (teacher / "2_Normalize").mkdir()
-    (teacher / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 32, "do_lower_case": False}))
+    write_sentence_transformers_files(teacher, {"pooling_mode_cls_token": True}, normalize="2_Normalize", max_seq_length=32)
     rng = random.Random(2)
     corpus = tmp_path / "text.txt"
     corpus.write_text("\n".join(" ".join(rng.choice(WORDS) for _ in range(rng.randint(10, 20))) for _ in range(64)) + "\n", encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,11 @@ from distilcli.errors import BadInput
 from distilcli.evaluate.sts_eval import EvalStsConfig, parse_sts_gate, run_eval_sts
 from distilcli.models.pooling import SentencePooling, pool, read_pooling
 from distilcli.tasks.sts import load_pairs
+from tests.conftest import write_sentence_transformers_files
 
 
 def _sentence_transformers_files(folder: Path, flags: dict[str, bool], normalize: bool, length: int | None = None) -> None:
-    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]  # fmt: skip
-    if normalize:
-        modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "modules.json").write_text(json.dumps(modules))
-    (folder / "1_Pooling").mkdir(exist_ok=True)
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 4, **flags}))
-    if length:
-        (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": length}))
+    write_sentence_transformers_files(folder, flags, normalize="2_Normalize" if normalize else None, max_seq_length=length)
 
 
 def test_pooling_read_from_sentence_transformers_files(tmp_path: Path) -> None:

@@ -265,18 +265,13 @@ def test_random_init_keeps_the_shape_but_not_the_weights(tiny_models: dict[str, 
 
 
 def test_student_of_a_sentence_encoder_keeps_its_sentence_transformers_files(tiny_models: dict[str, Path], tmp_path: Path) -> None:
-    import json
     import shutil
 
     teacher = tmp_path / "teacher"
     shutil.copytree(tiny_models["bert"], teacher)
-    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-               {"idx": 2, "name": "2", "path": "../outside", "type": "sentence_transformers.models.Normalize"}]  # fmt: skip
-    (teacher / "modules.json").write_text(json.dumps(modules))
-    (teacher / "1_Pooling").mkdir()
-    (teacher / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
-    (tmp_path / "outside").mkdir()
+    from tests.conftest import write_sentence_transformers_files
+
+    write_sentence_transformers_files(teacher, {"pooling_mode_mean_tokens": True}, normalize="../outside")
     out = tmp_path / "student"
     run_student(StudentConfig(teacher=str(teacher), out=out, layers=2))
     assert (out / "modules.json").is_file() and (out / "1_Pooling" / "config.json").is_file()
