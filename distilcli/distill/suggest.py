@@ -65,15 +65,20 @@ def measure(model_ref: str, texts: list[str], layers: int | None, *, max_seq_len
     """Run ``model_ref`` over ``texts`` and choose ``layers`` of its layers (default half) by CKA coverage."""
     from transformers import AutoModel
 
-    from distilcli.models.loading import load_config, load_tokenizer, quiet_transformers, usable_positions
+    from distilcli.models.loading import (
+        check_positions,
+        load_config,
+        load_tokenizer,
+        quiet_transformers,
+        usable_positions,
+    )
     from distilcli.models.resolve import resolve_model
 
     ref = resolve_model(model_ref)
     config = load_config(ref)
     if max_seq_length is None:
         max_seq_length = min(128, usable_positions(config))
-    if max_seq_length > usable_positions(config):
-        raise BadInput(f"--max-seq-length {max_seq_length} is longer than {ref.spec} allows ({usable_positions(config)} positions)")
+    check_positions(ref.spec, config, max_seq_length)
     tokenizer = load_tokenizer(ref)
     if tokenizer is None:
         raise BadInput(f"model {ref.spec} has no tokenizer: add its tokenizer files to the folder")

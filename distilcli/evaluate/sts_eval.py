@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
 from distilcli.evaluate.gates import gate_outcome, split_gate
-from distilcli.models.loading import load_config, load_tokenizer, quiet_transformers, usable_positions
+from distilcli.models.loading import check_positions, load_config, load_tokenizer, quiet_transformers, usable_positions
 from distilcli.models.pooling import SentencePooling, pool, read_pooling
 from distilcli.models.resolve import ModelRef, resolve_model
 from distilcli.reports import Report
@@ -130,13 +130,9 @@ def _setup(ref: ModelRef, cfg: EvalStsConfig) -> tuple[SentencePooling, int]:
     """The model's pooling and the token length to use, checked against its positions."""
     config = load_config(ref)
     pooling = read_pooling(ref.path)
-    length = cfg.max_seq_length or pooling.max_seq_length or 128
-    positions = usable_positions(config)
-    if cfg.max_seq_length is not None and cfg.max_seq_length > positions:
-        raise BadInput(
-            f"--max-seq-length {cfg.max_seq_length} is longer than {ref.spec} allows ({positions} positions)"
-        )
-    return pooling, min(length, positions)
+    if cfg.max_seq_length is not None:
+        check_positions(ref.spec, config, cfg.max_seq_length)
+    return pooling, min(cfg.max_seq_length or pooling.max_seq_length or 128, usable_positions(config))
 
 
 def embed(

@@ -73,6 +73,8 @@ def test_suggest_layers_on_a_tiny_model(tiny_models: dict[str, Path], tmp_path: 
     assert report.metrics["coverage"] >= report.metrics["uniform_coverage"]  # the chosen map is the best-covering one
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.dumps(report.to_dict())
+    with pytest.raises(BadInput, match="exceeds the 66 positions"):
+        run_suggest_layers(SuggestLayersConfig(model=str(tiny_models["bert"]), corpus=str(corpus), max_seq_length=100))
     with pytest.raises(BadInput, match="--sample"):
         run_suggest_layers(SuggestLayersConfig(model=str(tiny_models["bert"]), corpus=str(corpus), sample=0))
 

@@ -85,6 +85,8 @@ def test_gates_and_bad_input(tiny_encoders: dict[str, Path], tmp_path: Path) -> 
     for spec, match in [("cosine=1", "unknown metric"), ("model3.spearman=1", "model1 to model2"), ("spearman", "METRIC=VALUE")]:
         with pytest.raises(BadInput, match=match):
             parse_sts_gate(spec, 2)
+    with pytest.raises(BadInput, match="exceeds the 66 positions"):
+        run_eval_sts(EvalStsConfig(model=[str(tiny_encoders["bert"])], pairs=pairs, max_seq_length=100))
     with pytest.raises(BadInput, match="retention compares"):
         parse_sts_gate("retention=0.9", 1)
     with pytest.raises(BadInput, match="at least 3"):
