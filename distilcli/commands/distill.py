@@ -83,7 +83,7 @@ def distill_cmd(
     alpha_mlm: Annotated[float | None, typer.Option("--alpha-mlm", help="Masked-LM weight.")] = None,
     alpha_cos: Annotated[float | None, typer.Option("--alpha-cos", help="Last-hidden-state cosine weight.")] = None,
     alpha_pooled: Annotated[float | None, typer.Option("--alpha-pooled", help="Cosine weight on the mean-pooled sentence embedding (one per sequence).")] = None,
-    alpha_mse_emb: Annotated[float | None, typer.Option("--alpha-mse-emb", help="MSE weight on the sentence embeddings (the teacher's pooling), as sentence-transformers distils.")] = None,
+    alpha_mse_emb: Annotated[float | None, typer.Option("--alpha-mse-emb", help="Weight of the squared distance between the sentence embeddings (the teacher's pooling), as sentence-transformers distils.")] = None,
     alpha_mse: Annotated[float | None, typer.Option("--alpha-mse", help="Logits MSE weight.")] = None,
     alpha_hidden: Annotated[float | None, typer.Option("--alpha-hidden", help="Intermediate hidden-state loss weight, mapped layers.")] = None,
     hidden_loss: Annotated[str | None, typer.Option("--hidden-loss", help="Intermediate loss: mse or cosine.")] = None,

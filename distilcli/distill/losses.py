@@ -137,18 +137,25 @@ class PooledCosineLoss(nn.Module):
 
 
 class EmbeddingMSELoss(nn.Module):
-    """Mean squared error between student and teacher sentence embeddings (``nn.MSELoss``, mean over all elements).
+    """Squared distance between student and teacher sentence embeddings, averaged over sentences.
 
-    The objective of sentence-transformers' model distillation (Reimers & Gurevych 2020): the
-    embeddings are the teacher's own (its pooling, normalised when it normalises).
+    sentence-transformers' distillation objective (Reimers & Gurevych 2020) is ``nn.MSELoss``,
+    the mean over every element; this is that times the embedding width ``H``, i.e. each
+    sentence's squared Euclidean error ``sum_h (s_h - t_h)^2``, as ``--alpha-mse`` treats logits.
+    Why: the element mean shrinks as ``1/H`` (for unit-length embeddings it is ``(2 - 2 cos)/H``,
+    about 1e-4 for a 768-wide encoder), so beside ``L_cos`` at weight 1 it would train nothing,
+    and Adam would only see its size relative to the other terms. Per sentence, unit-length
+    embeddings give ``2 - 2 cos``: the same scale as every other term, whatever the width.
+    The embeddings are the teacher's own (its pooling, normalised when it normalises).
     """
 
     def forward(self, student_pooled: Tensor, teacher_pooled: Tensor) -> Tensor:
-        """``mean((s - t)^2)`` over [B, H] embeddings."""
+        """``sum((s - t)^2) / B`` over [B, H] embeddings."""
         _check_rows("EmbeddingMSELoss", student_pooled, teacher_pooled)
-        if student_pooled.shape[0] == 0:
+        rows = student_pooled.shape[0]
+        if rows == 0:
             return _zero_like_graph(student_pooled)
-        return F.mse_loss(student_pooled.float(), teacher_pooled.detach().float())
+        return F.mse_loss(student_pooled.float(), teacher_pooled.detach().float(), reduction="sum") / rows
 
 
 class LogitsMSELoss(nn.Module):

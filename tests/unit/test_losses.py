@@ -12,6 +12,7 @@ import math
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from distilcli.distill.losses import (
     AttentionKLLoss,
@@ -278,10 +279,14 @@ def test_pooled_cosine_is_one_minus_cos_of_masked_means() -> None:
     assert set(out) == {"loss", "pooled"} and out["loss"].item() == pytest.approx(2 * expected, rel=1e-5)
     with pytest.raises(ValueError, match="same hidden size"):
         DistillationObjective(alpha_pooled=1.0, student_dim=4, teacher_dim=8)
-    # The embedding MSE (sentence-transformers' distillation loss): mean over every element.
+    # The embedding MSE: each sentence's squared distance, averaged over the sentences.
     s_emb, t_emb = mean_pool(s_full, MASK), mean_pool(t_full, MASK)
-    squared = [(a - b) ** 2 for row_s, row_t in zip(s_emb.tolist(), t_emb.tolist()) for a, b in zip(row_s, row_t)]
+    squared = [sum((a - b) ** 2 for a, b in zip(row_s, row_t)) for row_s, row_t in zip(s_emb.tolist(), t_emb.tolist())]
     assert EmbeddingMSELoss()(s_emb, t_emb).item() == pytest.approx(sum(squared) / len(squared), rel=1e-5)
+    # For unit-length embeddings that is 2 - 2 cos: the pooled cosine's scale, at any width.
+    unit_s, unit_t = F.normalize(s_emb, dim=-1), F.normalize(t_emb, dim=-1)
+    one_minus_cos = PooledCosineLoss()(unit_s, unit_t).item()
+    assert EmbeddingMSELoss()(unit_s, unit_t).item() == pytest.approx(2 * one_minus_cos, rel=1e-5)
     both = DistillationObjective(alpha_ce=0, alpha_mlm=0, alpha_cos=0, alpha_pooled=1.0, alpha_mse_emb=3.0)
     out = both(student_pooled=s_emb, teacher_pooled=t_emb)
     assert set(out) == {"loss", "pooled", "mse_emb"}
