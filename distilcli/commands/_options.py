@@ -80,7 +80,7 @@ LayerMapOpt = Annotated[
     str | None,
     typer.Option(
         "--layer-map",
-        help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11). distill: 'auto' chooses them by "
+        help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11). distill, models student: 'auto' chooses them by "
         "linear CKA on the corpus (as models suggest-layers does).",
     ),
 ]

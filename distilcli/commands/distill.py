@@ -103,7 +103,7 @@ def distill_cmd(
     train_file: TrainFileOpt = None,
     dev_file: DevFileOpt = None,
     alpha_task: Annotated[float | None, typer.Option("--alpha-task", help="--task: weight of the task loss on gold labels.")] = None,
-    cache_teacher: Annotated[bool, typer.Option("--cache-teacher", help="--task: compute the teacher's outputs once and reuse them every epoch.")] = False,
+    cache_teacher: Annotated[bool, typer.Option("--cache-teacher", help="Compute the teacher's outputs once per example or sequence and reuse them every epoch (--task; corpus distillation on clean inputs).")] = False,
     eval_every: EvalEveryOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     select_on: SelectOnOpt = None,

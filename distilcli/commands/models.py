@@ -101,15 +101,22 @@ def student_cmd(
         bool, typer.Option("--random-init", help="Draw every weight afresh instead of copying the teacher's (an ablation).")
     ] = False,
     seed: SeedOpt = None,
+    corpus: CorpusOpt = None,
+    text_field: TextFieldOpt = None,
+    document_per: DocumentPerOpt = None,
     overwrite: OverwriteOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Make a smaller student from a teacher: chosen teacher layers, embeddings and MLM head copied in."""
+    """Make a smaller student from a teacher: chosen teacher layers, embeddings and MLM head copied in.
+
+    --layer-map auto --corpus C chooses the layers by measurement first, as suggest-layers does.
+    """
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
-        from distilcli.models.student import StudentConfig, run_student
+        from distilcli.distill.suggest import run_student_auto
+        from distilcli.models.student import StudentConfig
         from distilcli.reports.render import render_report
 
         cfg = build_config(
@@ -123,10 +130,13 @@ def student_cmd(
             fold_token_type=fold_token_type or None,
             random_init=random_init or None,
             seed=seed,
+            corpus=corpus,
+            text_field=text_field,
+            document_per=document_per,
             overwrite=overwrite or None,
         )
         _ui.check_config_outside(cfg, config)
-        report = run_student(cfg)
+        report = run_student_auto(cfg)
         render_report(report, console)
         console.print(f"student saved to {cfg.out}", soft_wrap=True)
         _ui.emit_report(report, output, json_, console)

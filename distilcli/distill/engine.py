@@ -46,6 +46,7 @@ def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
     """
     from distilcli.data.corpus import DOCUMENT_PER, CorpusSpec, check_corpus
     from distilcli.distill.layer_choice import is_auto
+    from distilcli.distill.teacher_cache import check_cacheable
     from distilcli.models.loading import check_positions, fitting_length, load_config
     from distilcli.models.resolve import resolve_model
     from distilcli.models.student import parse_layer_map
@@ -67,7 +68,9 @@ def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
         raise BadInput(f"--mlm-probability must be between 0 and 1, got {cfg.mlm_probability}")
     if cfg.document_per not in DOCUMENT_PER:
         raise BadInput(f"--document-per must be {', '.join(DOCUMENT_PER[:-1])} or {DOCUMENT_PER[-1]}, got {cfg.document_per!r}")
-    make_objective(cfg)
+    objective = make_objective(cfg)
+    if cfg.cache_teacher:
+        check_cacheable(objective, bool(cfg.mask_inputs))
     if cfg.mask_inputs is False and cfg.alpha_mlm > 0:
         raise BadInput("--no-mask-inputs leaves L_mlm no masked token to predict: pass --alpha-mlm 0 too, or --mask-inputs")
     if is_auto(cfg.layer_map):

@@ -21,7 +21,7 @@ from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
 from distilcli.distill.layer_choice import choose_from_ids, is_auto
-from distilcli.distill.modules import DistillationStudent, teacher_forward
+from distilcli.distill.modules import DistillationStudent, TeacherOutputs, teacher_forward
 from distilcli.distill.objective import make_objective, mask_seed
 from distilcli.distill.run_parts import (
     HEAD_DIR,
@@ -34,6 +34,7 @@ from distilcli.distill.run_parts import (
     provenance,
     save_head,
 )
+from distilcli.distill.teacher_cache import TeacherCache, check_fits
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.rundir import prepare_run_folder
@@ -58,6 +59,9 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     log = progress.log if accelerator.is_main_process else (lambda message: None)
     teacher, tokenizer = load_teacher(cfg, accelerator, eager, log)
     corpus = prepare_corpus(cfg, accelerator, tokenizer)
+    if cfg.cache_teacher:  # the whole cache must fit, checked before the folder is touched
+        check_fits(make_objective(cfg), corpus.train_ids, teacher.adapter.hidden_size(teacher.config))
+        corpus.teacher_cache = TeacherCache()
     clear_old_run(cfg, accelerator)
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
     student = build_student_model(cfg, teacher, eager, corpus)
@@ -270,19 +274,23 @@ def train(
     objective, rank = student.objective, accelerator.process_index
     last_terms: dict[str, float] = {}
 
+    def run_teacher(batch: Batch, select: torch.Tensor) -> TeacherOutputs:
+        return teacher_forward(teacher.model, teacher.adapter, objective, batch["input_ids"], batch["attention_mask"],
+                               select, student.layer_map)  # fmt: skip
+
+    def run_clean(indices: list[int]) -> TeacherOutputs:
+        """The teacher on these sequences alone, unmasked: what --cache-teacher has not seen yet."""
+        part = corpus.masked(batches.tensors(indices), 0, mask=False)
+        return run_teacher(part, part["attention_mask"].bool())
+
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
         seed = mask_seed(cfg.seed, micro.epoch, micro.position, micro.index, rank)
         batch = corpus.masked(batches.tensors(micro.indices), seed, mask=corpus.mask_inputs)
         select = batch["attention_mask"].bool() if objective.needs_teacher_logits else batch["labels"] != -100
-        t_out = teacher_forward(
-            teacher.model,
-            teacher.adapter,
-            objective,
-            batch["input_ids"],
-            batch["attention_mask"],
-            select,
-            student.layer_map,
-        )
+        if corpus.teacher_cache is None:
+            t_out = run_teacher(batch, select)
+        else:
+            t_out = corpus.teacher_cache.outputs(micro.indices, batch["attention_mask"], run_clean)
         losses = loop.model(batch["input_ids"], batch["attention_mask"], batch["labels"], select, t_out)
         last_terms.update({name: float(value.detach()) for name, value in losses.items()})
         for name, value in last_terms.items():

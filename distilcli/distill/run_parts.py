@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from distilcli.data.masking import DynamicMasker
     from distilcli.distill.config import DistillConfig
+    from distilcli.distill.teacher_cache import TeacherCache
     from distilcli.models.adapters import ArchitectureAdapter
     from distilcli.models.loading import LoadedModel
     from distilcli.training.loop import TrainLoop
@@ -45,6 +46,7 @@ class Corpus:
     device: torch.device
     mask_inputs: bool = True
     pad_id: int = 0
+    teacher_cache: TeacherCache | None = None  # --cache-teacher: the teacher's outputs per sequence
 
     def masked(self, batch: Batch, seed: int, *, mask: bool = True) -> Batch:
         """``batch`` with a fresh dynamic mask drawn from ``seed`` (clean, no labels, unless ``mask``), on the run's device."""
@@ -149,6 +151,7 @@ def provenance(
             "processes": accelerator.num_processes,
             "alphas": student.objective.alphas,
             "pooling": _pooling(student.objective) if student.objective.needs_pooled else None,
+            "teacher_cache": corpus.teacher_cache.record() if corpus.teacher_cache else None,
             "temperature": cfg.temperature,
             "loss_first": loss_curve[0],
             "loss_final": loss_curve[-1],

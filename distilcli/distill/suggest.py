@@ -6,6 +6,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from distilcli.config import config_to_dict
 from distilcli.data.corpus import DOCUMENT_PER, CorpusSpec, check_corpus, read_documents
@@ -13,6 +14,9 @@ from distilcli.distill.layer_choice import LayerChoice, choose_layers, layer_sta
 from distilcli.errors import BadInput
 from distilcli.fsutil import check_output_file
 from distilcli.reports import Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from distilcli.models.student import StudentConfig
 
 
 @dataclass
@@ -108,3 +112,29 @@ def run_suggest_layers(cfg: SuggestLayersConfig) -> Report:
     body = {"layer_map": choice.layer_map, "uniform_map": choice.uniform_map, "cka": choice.matrix, "corpus": cfg.corpus}
     return Report.create("models suggest-layers", config=config_to_dict(cfg), metrics=metrics, primary_metric="coverage",
                          artifacts=artifacts, body=body, duration_s=time.perf_counter() - start)  # fmt: skip
+
+
+def run_student_auto(cfg: StudentConfig) -> Report:
+    """``distil models student``; with ``--layer-map auto``, the map is first measured on ``--corpus`` (as suggest-layers).
+
+    The default sample (256 sequences, 4,096 token rows) and ``cfg.seed`` are used; the choice
+    is kept in the student's provenance (``layer_choice``) and its report.
+    """
+    from distilcli.distill.layer_choice import is_auto
+    from distilcli.models.student import run_student
+    from distilcli.rundir import check_output_dir, run_inputs
+
+    if not is_auto(cfg.layer_map):
+        if cfg.corpus:
+            raise BadInput("--corpus is read only to choose the layers: pass --layer-map auto, or leave out --corpus")
+        return run_student(cfg)
+    if not cfg.corpus:
+        run_student(cfg)  # its one-line refusal: auto needs a corpus
+    defaults = SuggestLayersConfig(model=cfg.teacher, corpus=str(cfg.corpus), layers=cfg.layers, text_field=cfg.text_field,
+                                   document_per=cfg.document_per, seed=cfg.seed)  # fmt: skip
+    check_output_dir(Path(cfg.out), cfg.overwrite, run_inputs(cfg))  # before the measurement, not after
+    spec = _check(defaults)
+    texts = sample_texts(spec, defaults.sample, cfg.seed)
+    choice = measure(cfg.teacher, texts, cfg.layers, max_seq_length=None, batch_size=defaults.batch_size,
+                     max_tokens=defaults.max_tokens, seed=cfg.seed)  # fmt: skip
+    return run_student(cfg, layer_choice=choice.to_dict())

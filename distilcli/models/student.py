@@ -43,17 +43,21 @@ class StudentConfig:
     fold_token_type: bool = False
     #: The same architecture, randomly initialised instead of copied (the paper's ablation).
     random_init: bool = False
-    #: Seed of the random initialisation.
+    #: Seed of the random initialisation (and of the corpus sample that --layer-map auto measures).
     seed: int = 42
     overwrite: bool = False
+    #: With ``--layer-map auto``: the text the teacher's layers are compared on (as suggest-layers).
+    corpus: str | None = None
+    text_field: str = "text"
+    document_per: str = "line"
 
 
 def parse_layer_map(value: list[int] | str | None) -> list[int] | None:
     """``"0,2,4"`` or ``[0, 2, 4]`` -> ``[0, 2, 4]``; ``auto`` is :class:`BadInput` here (it needs a corpus)."""
     if isinstance(value, str) and value.strip().lower() == "auto":
         raise BadInput(
-            "--layer-map auto measures the teacher on a corpus: use distil distill --layer-map auto, "
-            "or distil models suggest-layers TEACHER --corpus C and pass the map it prints"
+            "--layer-map auto measures the teacher on a corpus: pass --corpus C too "
+            "(or run distil models suggest-layers TEACHER --corpus C and pass the map it prints)"
         )
     return parse_list(value, "--layer-map", int, example="0,2,4")
 
@@ -165,6 +169,13 @@ def _provenance(cfg: StudentConfig, teacher: LoadedModel, layer_map: list[int], 
     }
 
 
+def _choice_fact(choice: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not choice:
+        return []
+    uniform = ",".join(map(str, choice["uniform_map"]))
+    return [("layers chosen by", f"{choice['method']} {choice['coverage']:.3f} (evenly spread {uniform}: {choice['uniform_coverage']:.3f})")]
+
+
 def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str, int]) -> str:
     pairs = ", ".join(f"{i}←{t}" for i, t in enumerate(info["layer_map"]))
     head = (
@@ -177,6 +188,7 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
         ("teacher", f"`{info['teacher']}` ({info['teacher_model_type']}, {info['teacher_num_layers']} layers)"),
         ("student", f"{info['student_model_type']}, {len(info['layer_map'])} layers"),
         ("layer map (student←teacher)", pairs),
+        *_choice_fact(info.get("layer_choice")),
         ("copied", "embeddings, the mapped transformer layers, the MLM head"),
         ("MLM head", head),
         ("parameters", f"{params['total']:,} (teacher {teacher_params['total']:,}: {reduction:.1%} fewer)"),
@@ -193,17 +205,21 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
     )
 
 
-def run_student(cfg: StudentConfig) -> Report:
-    """Make a student from ``cfg.teacher`` and save it to ``cfg.out`` (plain Hugging Face format)."""
+def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None) -> Report:
+    """Make a student from ``cfg.teacher`` and save it to ``cfg.out`` (plain Hugging Face format).
+
+    ``layer_choice``: how ``--layer-map auto`` chose the map (its ``layer_map`` replaces ``cfg``'s),
+    recorded in the student's provenance.
+    """
     start = time.perf_counter()
     # Everything that can be checked cheaply is checked before the weights are read.
     out = Path(cfg.out)
     check_output_dir(out, cfg.overwrite, run_inputs(cfg))
-    wanted_map = parse_layer_map(cfg.layer_map)
+    wanted_map = parse_layer_map(layer_choice["layer_map"] if layer_choice else cfg.layer_map)
     ref = resolve_model(cfg.teacher)
     teacher_config = load_config(ref)
     teacher_layers = adapter_for(teacher_config).num_layers(teacher_config)
-    layer_map = choose_layer_map(teacher_layers, cfg.layers, wanted_map)
+    layer_map = choose_layer_map(teacher_layers, None if layer_choice else cfg.layers, wanted_map)
     student_type = check_arch(teacher_config.model_type, cfg.arch)
 
     with run_lock(out):  # no other run writes --out from here on; the teacher is read only now
@@ -212,7 +228,7 @@ def run_student(cfg: StudentConfig) -> Report:
         student = build_student(teacher, layer_map, cfg.arch, cfg.fold_token_type)
         if cfg.random_init:
             reinitialise(student, cfg.seed)
-        info = _provenance(cfg, teacher, layer_map, student_type)
+        info = _provenance(cfg, teacher, layer_map, student_type) | {"layer_choice": layer_choice}
         student.config.distilcli = info
         tokenizer = load_tokenizer(ref)
         params = count_parameters(student, adapter_for(student.config))

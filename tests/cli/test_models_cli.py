@@ -142,3 +142,32 @@ def test_out_cannot_be_current_folder(distil, tiny_models: dict[str, Path], tmp_
     result = distil("models", "student", tiny_models["bert"], "--layers", "2", "--out", ".", "--overwrite")
     assert_one_line_error(result, 2, "current folder")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_student_layer_map_auto_measures_the_teacher_on_the_corpus(distil, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    import random
+
+    from distilcli.distill.suggest import SuggestLayersConfig, run_suggest_layers
+    from tests.conftest import WORDS
+
+    rng = random.Random(3)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(40)) + "\n", encoding="utf-8")
+    teacher = str(tiny_models["bert"])
+    result = distil("models", "student", teacher, "--layer-map", "auto", "--layers", "2", "--corpus", corpus,
+                    "--out", tmp_path / "s", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    choice = report["body"]["layer_choice"]
+    # The same measurement as suggest-layers with its defaults and the same seed.
+    suggested = run_suggest_layers(SuggestLayersConfig(model=teacher, corpus=str(corpus), layers=2))
+    assert choice["layer_map"] == suggested.body["layer_map"] == report["body"]["layer_map"]
+    assert choice["coverage"] == suggested.metrics["coverage"] and report["config"]["layer_map"] == "auto"
+    saved = json.loads((tmp_path / "s" / "config.json").read_text())["distilcli"]
+    assert saved["layer_choice"] == choice and saved["layer_map"] == choice["layer_map"]
+    assert "linear CKA coverage" in (tmp_path / "s" / "README.md").read_text()
+    # auto needs the corpus; a corpus without auto would be read for nothing.
+    assert_one_line_error(distil("models", "student", teacher, "--layer-map", "auto", "--out", tmp_path / "t"), 2, "pass --corpus C too")
+    assert_one_line_error(distil("models", "student", teacher, "--layers", "2", "--corpus", corpus, "--out", tmp_path / "u"), 2,
+                          "pass --layer-map auto")  # fmt: skip
+    assert not (tmp_path / "t").exists() and not (tmp_path / "u").exists()
