@@ -107,7 +107,7 @@ def load_teacher(
             f"teacher {cfg.teacher} has no trained MLM head, which the soft-target and MLM losses need: "
             "pass --fit-teacher-head N to fit one first (e.g. 300), or distill without them: --alpha-ce 0 --alpha-mlm 0"
         )
-    if head_missing:
+    if head_missing and (cfg.fit_teacher_head or make_objective(cfg).needs_vocab_logits):  # else no loss reads the head
         log(
             f"note: teacher {cfg.teacher} has no trained MLM head"
             + (f"; fitting one for {cfg.fit_teacher_head} steps" if cfg.fit_teacher_head else "")
