@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from distilcli.data.corpus import looks_like_hub_id
-from distilcli.models.card import render_model_card
+from distilcli.models.card import layer_choice_facts, render_model_card
+
+
+def _pooling_facts(pooling: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not pooling:
+        return []
+    how = "+".join(pooling["modes"]) + (", normalised" if pooling["normalize"] else "")
+    return [("sentence embedding", f"{how} pooling ({pooling['source']})")]
 
 
 def distilled_card(info: dict[str, Any]) -> str:
@@ -18,7 +25,9 @@ def distilled_card(info: dict[str, Any]) -> str:
         ("teacher", f"`{info['teacher']}` ({info['teacher_model_type']}, {info['teacher_num_layers']} layers)"),
         ("student", f"{info['student_model_type']}, {len(info['layer_map'])} layers"),
         ("layer map (student←teacher)", pairs),
+        *layer_choice_facts(info.get("layer_choice")),
         ("losses", f"{losses}; temperature {d['temperature']:g}"),
+        *_pooling_facts(d.get("pooling")),
         ("corpus", f"`{d['corpus']}`: {d['train_chunks']:,} chunks of at most {d['max_seq_length']} tokens"),
         ("training", f"{d['steps']:,} steps × batch {d['batch_size']} × accumulation {d['grad_accum']} × {d['processes']} process(es)"),
         ("loss", f"{d['loss_first']:.3f} → {d['loss_final']:.3f}"),
@@ -29,9 +38,10 @@ def distilled_card(info: dict[str, Any]) -> str:
             ("teacher MLM head", f"fitted for {head['steps']} steps; held-out masked-token accuracy {head['accuracy_before']:.1%} → {head['accuracy_after']:.1%}")
         )
     facts.append(("made with", f"distilcli {info['distilcli_version']}, `distil distill`"))
+    recipe = "the DistilBERT triple loss" if {"ce", "mlm", "cos"} <= set(d["alphas"]) else f"the losses {losses}"
     summary = (
-        f"A {len(info['layer_map'])}-layer student distilled from `{info['teacher']}` with the DistilBERT "
-        "triple loss. Full provenance is in config.json under `distilcli`."
+        f"A {len(info['layer_map'])}-layer student distilled from `{info['teacher']}` with {recipe}. "
+        "Full provenance is in config.json under `distilcli`."
     )
     # A hub dataset id is named in the metadata; a local corpus only in the facts above.
     corpus = str(d["corpus"] or "")

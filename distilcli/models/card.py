@@ -59,6 +59,14 @@ def base_model_id(spec: str | None) -> str | None:
     return hub_id_of(spec)
 
 
+def layer_choice_facts(choice: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The card line saying how ``--layer-map auto`` chose the layers (none for a map given by hand)."""
+    if not choice:
+        return []
+    uniform = ",".join(map(str, choice["uniform_map"]))
+    return [("layers chosen by", f"{choice['method']} {choice['coverage']:.3f} (evenly spread {uniform}: {choice['uniform_coverage']:.3f})")]
+
+
 def render_model_card(
     title: str,
     summary: str,

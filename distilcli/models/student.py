@@ -16,7 +16,7 @@ from distilcli.errors import BadInput
 from distilcli.fsutil import atomic_output_dir
 from distilcli.models import convert
 from distilcli.models.adapters import adapter_for
-from distilcli.models.card import render_model_card, write_model_card
+from distilcli.models.card import layer_choice_facts, render_model_card, write_model_card
 from distilcli.models.loading import LoadedModel, load_config, load_mlm_model, load_tokenizer
 from distilcli.models.params import count_parameters
 from distilcli.models.pooling import copy_sentence_files
@@ -169,13 +169,6 @@ def _provenance(cfg: StudentConfig, teacher: LoadedModel, layer_map: list[int], 
     }
 
 
-def _choice_fact(choice: dict[str, Any] | None) -> list[tuple[str, str]]:
-    if not choice:
-        return []
-    uniform = ",".join(map(str, choice["uniform_map"]))
-    return [("layers chosen by", f"{choice['method']} {choice['coverage']:.3f} (evenly spread {uniform}: {choice['uniform_coverage']:.3f})")]
-
-
 def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str, int]) -> str:
     pairs = ", ".join(f"{i}←{t}" for i, t in enumerate(info["layer_map"]))
     head = (
@@ -188,7 +181,7 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
         ("teacher", f"`{info['teacher']}` ({info['teacher_model_type']}, {info['teacher_num_layers']} layers)"),
         ("student", f"{info['student_model_type']}, {len(info['layer_map'])} layers"),
         ("layer map (student←teacher)", pairs),
-        *_choice_fact(info.get("layer_choice")),
+        *layer_choice_facts(info.get("layer_choice")),
         ("copied", "embeddings, the mapped transformer layers, the MLM head"),
         ("MLM head", head),
         ("parameters", f"{params['total']:,} (teacher {teacher_params['total']:,}: {reduction:.1%} fewer)"),

@@ -94,3 +94,12 @@ def test_cache_teacher_refuses_what_it_cannot_cache(tiny_models: dict[str, Path]
     with pytest.raises(BadInput, match=message):
         run_distill(_config(tiny_models["bert"], _corpus(tmp_path), out, cache_teacher=True, **overrides))
     assert not out.exists()  # refused before anything was written
+
+
+def test_embedding_student_card_names_its_losses_pooling_and_layer_choice(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run_distill(_config(tiny_models["bert"], _corpus(tmp_path), out, layer_map="auto", layers=2, epochs=1))
+    card = (out / "README.md").read_text()
+    assert "with the losses cos ×1, pooled ×0.5, mse_emb ×1" in card and "triple loss" not in card
+    assert "layers chosen by" in card and "linear CKA coverage" in card
+    assert "mean pooling" in card
