@@ -9,7 +9,11 @@ English Wikipedia dump (gensim/test/test_data/enwiki-...-shortened.bz2, ~100 art
    interlanguage links and back matter (See also, References...); strip the rest with
    mwparserfromhell; drop leftover debris lines;
 4. write each paragraph of >= MIN_WORDS words as one line, atomically (skipped if up to date).
-Usage: python examples/demo_corpus.py --out runs/demo/wiki.txt [--cache DIR] [--force]
+With --pairs FILE it also writes, from the same wheel, the Lee document-similarity benchmark (Lee,
+Pincombe & Welsh 2005: 50 news articles, gensim/test/test_data/lee.cor, and the mean human
+similarity of each pair, similarities0-1.txt) as 1,225 rows of sentence1, sentence2, score: the
+demo's zero-shot similarity test (`distil eval-sts --pairs FILE`).
+Usage: python examples/demo_corpus.py --out runs/demo/wiki.txt [--pairs runs/demo/lee-pairs.tsv] [--cache DIR] [--force]
 Needs only the standard library and mwparserfromhell (pip install mwparserfromhell).
 """
 
@@ -33,6 +37,8 @@ GENSIM = "gensim==4.4.0"
 WHEEL_GLOB = "gensim-4.4.0-*.whl"
 MEMBER = "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 MIN_WORDS = 20
+LEE_DOCS = "gensim/test/test_data/lee.cor"  # one article per line, Latin-1 (it has '£')
+LEE_SCORES = "gensim/test/test_data/similarities0-1.txt"  # 50 x 50, tab-separated, upper triangle filled
 # lines left by tables, categories, files, lists, templates, '== headings =='
 DEBRIS_PREFIXES = ("category:", "file:", "image:", "thumb|", "{|", "|", "!", "*", "#", ";", ":", "<", "{{", "}}", "=")
 STOP_SECTIONS = {"see also", "references", "notes", "footnotes", "citations", "sources", "bibliography",
@@ -151,6 +157,18 @@ def write_atomic(path: Path, lines: list[str]) -> None:
         raise
 
 
+def lee_pairs(wheel: Path) -> list[str]:
+    """The Lee benchmark as TSV lines: a header, then every pair i < j of articles with its mean human score."""
+    with zipfile.ZipFile(wheel) as zf:
+        docs = [" ".join(line.split()) for line in zf.read(LEE_DOCS).decode("latin-1").splitlines() if line.strip()]
+        matrix = [line.split("\t") for line in zf.read(LEE_SCORES).decode("ascii").splitlines() if line.strip()]
+    if len(matrix) != len(docs) or any(len(row) != len(docs) for row in matrix):
+        raise SystemExit(f"demo_corpus: {LEE_SCORES} is not {len(docs)} x {len(docs)}, as {LEE_DOCS} needs")
+    # Plain tab-separated, no quoting, as GLUE's files (whitespace runs, tabs included, were collapsed above).
+    rows = [f"{docs[i]}\t{docs[j]}\t{float(matrix[i][j])}" for i in range(len(docs)) for j in range(i + 1, len(docs))]
+    return ["sentence1\tsentence2\tscore", *rows]
+
+
 def build(xml: bytes) -> tuple[int, list[str]]:
     """(articles with at least one paragraph kept, paragraph lines) from the dump XML."""
     articles, lines = 0, []
@@ -165,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="output text file, one paragraph per line")
     parser.add_argument("--cache", type=Path, default=None, help="where the gensim wheel is kept")
+    parser.add_argument("--pairs", type=Path, default=None, help="also write the Lee document-similarity pairs here (TSV)")
     parser.add_argument("--force", action="store_true", help="rebuild even if --out is up to date")
     args = parser.parse_args(argv)
     try:
@@ -172,10 +191,15 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         raise SystemExit("demo_corpus: needs mwparserfromhell (pip install mwparserfromhell)") from None
     out: Path = args.out
-    if not args.force and out.exists() and out.stat().st_mtime > Path(__file__).stat().st_mtime:
-        print(f"demo_corpus: {out} is up to date (use --force to rebuild)", file=sys.stderr)
+    written = [path for path in (out, args.pairs) if path is not None]
+    if not args.force and all(p.exists() and p.stat().st_mtime > Path(__file__).stat().st_mtime for p in written):
+        print(f"demo_corpus: {', '.join(map(str, written))} up to date (use --force to rebuild)", file=sys.stderr)
         return 0
     wheel = ensure_wheel(args.cache or default_cache())
+    if args.pairs is not None:
+        pairs = lee_pairs(wheel)
+        write_atomic(args.pairs, pairs)
+        print(f"demo_corpus: Lee benchmark, {len(pairs) - 1} article pairs -> {args.pairs}", file=sys.stderr)
     articles, lines = build(read_dump(wheel))
     write_atomic(out, lines)
     words = sum(len(line.split()) for line in lines)

@@ -130,6 +130,7 @@ def run_student_auto(cfg: StudentConfig) -> Report:
         return run_student(cfg)
     if not cfg.corpus:
         run_student(cfg)  # its one-line refusal: auto needs a corpus
+    start = time.perf_counter()
     defaults = SuggestLayersConfig(model=cfg.teacher, corpus=str(cfg.corpus), layers=cfg.layers, text_field=cfg.text_field,
                                    document_per=cfg.document_per, seed=cfg.seed)  # fmt: skip
     check_output_dir(Path(cfg.out), cfg.overwrite, run_inputs(cfg))  # before the measurement, not after
@@ -137,4 +138,4 @@ def run_student_auto(cfg: StudentConfig) -> Report:
     texts = sample_texts(spec, defaults.sample, cfg.seed)
     choice = measure(cfg.teacher, texts, cfg.layers, max_seq_length=None, batch_size=defaults.batch_size,
                      max_tokens=defaults.max_tokens, seed=cfg.seed)  # fmt: skip
-    return run_student(cfg, layer_choice=choice.to_dict())
+    return run_student(cfg, layer_choice=choice.to_dict(), started=start)

@@ -198,13 +198,13 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
     )
 
 
-def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None) -> Report:
+def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None, started: float | None = None) -> Report:
     """Make a student from ``cfg.teacher`` and save it to ``cfg.out`` (plain Hugging Face format).
 
     ``layer_choice``: how ``--layer-map auto`` chose the map (its ``layer_map`` replaces ``cfg``'s),
-    recorded in the student's provenance.
+    recorded in the student's provenance; ``started``: when that measurement began (``perf_counter``).
     """
-    start = time.perf_counter()
+    start = started if started is not None else time.perf_counter()
     # Everything that can be checked cheaply is checked before the weights are read.
     out = Path(cfg.out)
     check_output_dir(out, cfg.overwrite, run_inputs(cfg))

@@ -172,3 +172,24 @@ def test_default_cache(dc: ModuleType, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "h"))
     assert dc.default_cache() == tmp_path / "h" / ".cache" / "distilcli" / "demo"
+
+
+def test_lee_pairs_are_the_upper_triangle_and_read_as_sts_pairs(dc: ModuleType, tmp_path: Path) -> None:
+    from distilcli.tasks.sts import load_pairs
+
+    docs = ["First article, about the £ and a\tclause.", "Second, \"quoted\" article.", "Third article."]
+    matrix = "1\t0.25\t0.5\n0\t1\t0.75\n0\t0\t1\n"
+    wheel = tmp_path / "gensim-4.4.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr(dc.LEE_DOCS, ("\n".join(docs) + "\n").encode("latin-1"))
+        zf.writestr(dc.LEE_SCORES, matrix)
+    out = tmp_path / "pairs.tsv"
+    dc.write_atomic(out, dc.lee_pairs(wheel))
+    pairs = load_pairs(pairs=out)
+    first, second, third = (" ".join(d.split()) for d in docs)
+    assert list(zip(pairs.sentence1, pairs.sentence2)) == [(first, second), (first, third), (second, third)]
+    assert list(pairs.scores) == [0.25, 0.5, 0.75]
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr(dc.LEE_SCORES, "1\t0.5\n0\t1\n")
+    with pytest.raises(SystemExit, match="is not 3 x 3"):
+        dc.lee_pairs(wheel)
