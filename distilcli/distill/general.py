@@ -64,7 +64,7 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         corpus.teacher_cache = TeacherCache()
     clear_old_run(cfg, accelerator)
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
-    student = build_student_model(cfg, teacher, eager, corpus)
+    student = build_student_model(cfg, teacher, eager, corpus, log)
     loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
     return report(
         cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start
@@ -207,7 +207,9 @@ def teacher_head(
     return head_fit
 
 
-def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus) -> Student:
+def build_student_model(
+    cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus, log: Callable[[str], None] = progress.log
+) -> Student:
     """The student: made from the (fitted) teacher (its layers chosen by CKA with --layer-map auto), or an existing model."""
     from distilcli.models.adapters import adapter_for
     from distilcli.models.loading import load_mlm_model
@@ -230,6 +232,8 @@ def build_student_model(cfg: DistillConfig, teacher: LoadedModel, eager: dict[st
         n = cfg.layers or max(1, teacher_layers // 2)
         choice = choose_from_ids(teacher.model.base_model, corpus.train_ids, corpus.pad_id, n, seed=cfg.seed)
         layer_choice, layer_map = choice.to_dict(), choice.layer_map
+        log(f"--layer-map auto: {','.join(map(str, layer_map))} (CKA coverage {choice.coverage:.3f}; "
+            f"evenly spread {','.join(map(str, choice.uniform_map))}: {choice.uniform_coverage:.3f})")  # fmt: skip
     else:
         layer_map = choose_layer_map(teacher_layers, cfg.layers, parse_layer_map(cfg.layer_map))
     if not cfg.student:

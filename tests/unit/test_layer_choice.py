@@ -89,8 +89,19 @@ def test_distill_layer_map_auto_chooses_and_records_the_map(tiny_models: dict[st
     corpus.write_text("\n".join(" ".join(rng.choice(WORDS) for _ in range(14)) for _ in range(48)) + "\n", encoding="utf-8")
     base = dict(teacher=str(tiny_models["bert"]), corpus=str(corpus), max_steps=2, batch_size=4, max_seq_length=32,
                 alpha_ce=0.0, alpha_mlm=0.0, cache_dir=tmp_path / "cache")  # fmt: skip
-    report = run_distill(DistillConfig(**base, out=tmp_path / "run", layer_map="auto", layers=2))
+    from distilcli import progress
+
+    class Recorder(progress.NullReporter):
+        lines: list[str] = []
+
+        def log(self, message: str) -> None:
+            self.lines.append(message)
+
+    with progress.use_reporter(Recorder()):
+        report = run_distill(DistillConfig(**base, out=tmp_path / "run", layer_map="auto", layers=2))
     choice = report.body["layer_choice"]
+    chosen = ",".join(map(str, choice["layer_map"]))
+    assert any(line.startswith(f"--layer-map auto: {chosen} (CKA coverage") for line in Recorder.lines), Recorder.lines
     assert choice["method"] == "linear CKA coverage" and report.body["layer_map"] == choice["layer_map"] and len(choice["layer_map"]) == 2
     assert choice["coverage"] >= choice["uniform_coverage"]
     with pytest.raises(BadInput, match="with --student"):
