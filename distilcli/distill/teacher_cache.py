@@ -28,16 +28,16 @@ _MEMORY_SHARE = 0.5
 
 def check_cacheable(objective: DistillationObjective, mask_inputs: bool) -> None:
     """:class:`BadInput` unless the teacher's outputs are the same every time a sequence is drawn."""
-    if mask_inputs:
-        raise BadInput(
-            "--cache-teacher needs clean inputs (a new mask every step changes what the teacher reads): "
-            "pass --no-mask-inputs, or leave out --cache-teacher"
-        )
     terms = [option for name, option in _UNCACHEABLE.items() if name in objective.alphas]
     if terms:
         raise BadInput(
             f"--cache-teacher keeps sentence embeddings and last hidden states only, not what {', '.join(terms)} needs: "
             f"set {' and '.join(f'{t} 0' for t in terms)}, or leave out --cache-teacher"
+        )
+    if mask_inputs:
+        raise BadInput(
+            "--cache-teacher needs clean inputs (a new mask every step changes what the teacher reads): "
+            "pass --no-mask-inputs, or leave out --cache-teacher"
         )
 
 

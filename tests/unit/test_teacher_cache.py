@@ -103,3 +103,13 @@ def test_embedding_student_card_names_its_losses_pooling_and_layer_choice(tiny_m
     assert "with the losses cos ×1, pooled ×0.5, mse_emb ×1" in card and "triple loss" not in card
     assert "layers chosen by" in card and "linear CKA coverage" in card
     assert "mean pooling" in card
+
+
+def test_cache_that_would_not_fit_is_refused_before_training(tiny_models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import distilcli.distill.teacher_cache as teacher_cache
+
+    monkeypatch.setattr(teacher_cache, "_MEMORY_SHARE", 1e-9)  # as if the machine had a few bytes
+    out = tmp_path / "run"
+    with pytest.raises(BadInput, match=r"would hold .* token states.*--alpha-cos 0 to cache sentence embeddings only"):
+        run_distill(_config(tiny_models["bert"], _corpus(tmp_path), out, cache_teacher=True))
+    assert not out.exists() or not any(out.iterdir())  # nothing written
