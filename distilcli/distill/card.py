@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from distilcli.data.corpus import looks_like_hub_id
-from distilcli.models.card import layer_choice_facts, render_model_card
+from distilcli.models.card import is_sentence_encoder, layer_choice_facts, render_model_card
 
 
 def _pooling_facts(pooling: dict[str, Any] | None) -> list[tuple[str, str]]:
@@ -48,5 +48,5 @@ def distilled_card(info: dict[str, Any]) -> str:
     datasets = [corpus] if corpus and not Path(corpus).expanduser().exists() and looks_like_hub_id(corpus) else None
     return render_model_card(
         f"Distilled from {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "distilbert-recipe"],
-        base_model=info["teacher"], datasets=datasets,
+        base_model=info["teacher"], datasets=datasets, sentence_encoder=is_sentence_encoder(info["teacher_path"]),
     )  # fmt: skip

@@ -59,6 +59,11 @@ def base_model_id(spec: str | None) -> str | None:
     return hub_id_of(spec)
 
 
+def is_sentence_encoder(folder: str | Path) -> bool:
+    """Whether ``folder`` holds sentence-transformers files (``modules.json``): its students keep them."""
+    return (Path(folder) / "modules.json").is_file()
+
+
 def layer_choice_facts(choice: dict[str, Any] | None) -> list[tuple[str, str]]:
     """The card line saying how ``--layer-map auto`` chose the layers (none for a map given by hand)."""
     if not choice:
@@ -77,28 +82,38 @@ def render_model_card(
     *,
     base_model: str | None = None,
     datasets: list[str] | None = None,
+    sentence_encoder: bool = False,
 ) -> str:
     """A Hugging Face model card: Hub metadata, then a title, a facts table and how to load the model.
 
     ``base_model`` is what the model was made from (the teacher, or the fine-tuned-from model), as typed:
     it goes into the metadata only when it is a Hub id (see :func:`base_model_id`).
+    ``sentence_encoder``: the folder is also a sentence-transformers one (a sentence encoder's
+    student), so the Hub should offer sentence similarity, not the fill-mask widget of an MLM head
+    that was never trained.
     """
     from huggingface_hub import ModelCard, ModelCardData
 
+    extra_tags = ["sentence-transformers", "sentence-similarity"] if sentence_encoder else []
     data = ModelCardData(
         base_model=base_model_id(base_model),
-        library_name="transformers",
-        tags=list(dict.fromkeys([*BASE_TAGS, *tags])),
+        library_name="sentence-transformers" if sentence_encoder else "transformers",
+        tags=list(dict.fromkeys([*BASE_TAGS, *tags, *extra_tags])),
         datasets=list(dict.fromkeys(datasets)) if datasets else None,
-        pipeline_tag=PIPELINE_TAGS.get(auto_class),
+        pipeline_tag="sentence-similarity" if sentence_encoder else PIPELINE_TAGS.get(auto_class),
     )
     lines = [f"# {title}", "", summary, "", "| | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in facts]
+    lines += ["", "## Loading", "", "```python"]
+    if sentence_encoder:
+        lines += [
+            "from sentence_transformers import SentenceTransformer",
+            "",
+            f'encoder = SentenceTransformer("{usage_path}")  # the teacher\'s pooling and normalisation',
+            'embeddings = encoder.encode(["A first sentence.", "A second one."])',
+            "",
+        ]
     lines += [
-        "",
-        "## Loading",
-        "",
-        "```python",
         f"from transformers import {auto_class}, AutoTokenizer",
         "",
         f'model = {auto_class}.from_pretrained("{usage_path}")',

@@ -16,7 +16,7 @@ from distilcli.errors import BadInput
 from distilcli.fsutil import atomic_output_dir
 from distilcli.models import convert
 from distilcli.models.adapters import adapter_for
-from distilcli.models.card import layer_choice_facts, render_model_card, write_model_card
+from distilcli.models.card import is_sentence_encoder, layer_choice_facts, render_model_card, write_model_card
 from distilcli.models.loading import LoadedModel, load_config, load_mlm_model, load_tokenizer
 from distilcli.models.params import count_parameters
 from distilcli.models.pooling import copy_sentence_files
@@ -194,8 +194,9 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
         "config.json under `distilcli`."
     )
     return render_model_card(
-        f"Student of {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "student"], base_model=info["teacher"]
-    )
+        f"Student of {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "student"], base_model=info["teacher"],
+        sentence_encoder=is_sentence_encoder(info["teacher_path"]),
+    )  # fmt: skip
 
 
 def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None, started: float | None = None) -> Report:

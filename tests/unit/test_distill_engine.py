@@ -276,6 +276,12 @@ def test_embedding_distillation_uses_the_teachers_pooling_and_saves_a_sentence_t
     assert report.config["batch_size"] == 32 and report.config["alpha_ce"] == 0.0 and "mse_emb_final" in report.metrics
     for name in ("modules.json", "sentence_bert_config.json", "1_Pooling/config.json", "2_Normalize"):
         assert (out / name).exists(), name
+    # The card offers what the folder is: a sentence encoder (its MLM head was never trained).
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(out / "README.md")
+    assert card.data.library_name == "sentence-transformers" and card.data.pipeline_tag == "sentence-similarity"
+    assert "sentence-transformers" in card.data.tags and "SentenceTransformer(" in card.text
     sentences = ["the cat sat", "a dog runs far away today"]
     tokenizer, encoder = AutoTokenizer.from_pretrained(out), AutoModel.from_pretrained(out).eval()
     batch = tokenizer(sentences, padding=True, return_tensors="pt")

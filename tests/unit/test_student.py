@@ -278,3 +278,9 @@ def test_student_of_a_sentence_encoder_keeps_its_sentence_transformers_files(tin
     assert not (tmp_path / "student" / ".." / "outside" / "1_Pooling").exists()  # a path out of the folder is never followed
     run_student(StudentConfig(teacher=str(tiny_models["bert"]), out=tmp_path / "plain", layers=2))
     assert not (tmp_path / "plain" / "modules.json").exists()  # a plain teacher: nothing to copy
+    # Its card says what it is: a sentence encoder for the Hub, a fill-mask model otherwise.
+    from huggingface_hub import ModelCard
+
+    encoder, plain = (ModelCard.load(tmp_path / name / "README.md").data for name in ("student", "plain"))
+    assert (encoder.library_name, encoder.pipeline_tag) == ("sentence-transformers", "sentence-similarity")
+    assert (plain.library_name, plain.pipeline_tag) == ("transformers", "fill-mask")
