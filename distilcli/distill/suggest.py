@@ -121,7 +121,7 @@ def run_student_auto(cfg: StudentConfig) -> Report:
     is kept in the student's provenance (``layer_choice``) and its report.
     """
     from distilcli.distill.layer_choice import is_auto
-    from distilcli.models.student import run_student
+    from distilcli.models.student import parse_layer_map, run_student
     from distilcli.rundir import check_output_dir, run_inputs
 
     if not is_auto(cfg.layer_map):
@@ -129,7 +129,7 @@ def run_student_auto(cfg: StudentConfig) -> Report:
             raise BadInput("--corpus is read only to choose the layers: pass --layer-map auto, or leave out --corpus")
         return run_student(cfg)
     if not cfg.corpus:
-        run_student(cfg)  # its one-line refusal: auto needs a corpus
+        parse_layer_map(cfg.layer_map)  # "auto" without a corpus: its one-line refusal
     start = time.perf_counter()
     defaults = SuggestLayersConfig(model=cfg.teacher, corpus=str(cfg.corpus), layers=cfg.layers, text_field=cfg.text_field,
                                    document_per=cfg.document_per, seed=cfg.seed)  # fmt: skip
