@@ -97,13 +97,17 @@ def measure(model_ref: str, texts: list[str], layers: int | None, *, max_seq_len
     return choose_layers(states, layers if layers is not None else max(1, n // 2), len(texts))
 
 
+def measure_config(cfg: SuggestLayersConfig) -> LayerChoice:
+    """Check ``cfg``, sample its corpus and measure the model's layers (suggest-layers and ``models student --layer-map auto``)."""
+    texts = sample_texts(_check(cfg), cfg.sample, cfg.seed)
+    return measure(cfg.model, texts, cfg.layers, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size,
+                   max_tokens=cfg.max_tokens, seed=cfg.seed)  # fmt: skip
+
+
 def run_suggest_layers(cfg: SuggestLayersConfig) -> Report:
     """Measure the teacher's layers on a corpus sample; the report proposes the map (and a heat map with --plot)."""
     start = time.perf_counter()
-    spec = _check(cfg)
-    texts = sample_texts(spec, cfg.sample, cfg.seed)
-    choice = measure(cfg.model, texts, cfg.layers, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size,
-                     max_tokens=cfg.max_tokens, seed=cfg.seed)  # fmt: skip
+    choice = measure_config(cfg)
     artifacts = {}
     if cfg.plot is not None:
         plot_matrix(choice, Path(cfg.plot), f"{cfg.model}: linear CKA between layers")
@@ -131,11 +135,7 @@ def run_student_auto(cfg: StudentConfig) -> Report:
     if not cfg.corpus:
         parse_layer_map(cfg.layer_map)  # "auto" without a corpus: its one-line refusal
     start = time.perf_counter()
-    defaults = SuggestLayersConfig(model=cfg.teacher, corpus=str(cfg.corpus), layers=cfg.layers, text_field=cfg.text_field,
-                                   document_per=cfg.document_per, seed=cfg.seed)  # fmt: skip
     check_output_dir(Path(cfg.out), cfg.overwrite, run_inputs(cfg))  # before the measurement, not after
-    spec = _check(defaults)
-    texts = sample_texts(spec, defaults.sample, cfg.seed)
-    choice = measure(cfg.teacher, texts, cfg.layers, max_seq_length=None, batch_size=defaults.batch_size,
-                     max_tokens=defaults.max_tokens, seed=cfg.seed)  # fmt: skip
+    choice = measure_config(SuggestLayersConfig(model=cfg.teacher, corpus=str(cfg.corpus), layers=cfg.layers,
+                                                text_field=cfg.text_field, document_per=cfg.document_per, seed=cfg.seed))  # fmt: skip
     return run_student(cfg, layer_choice=choice.to_dict(), started=start)

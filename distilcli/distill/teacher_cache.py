@@ -41,8 +41,8 @@ def check_cacheable(objective: DistillationObjective, mask_inputs: bool) -> None
         )
 
 
-def check_fits(objective: DistillationObjective, train_ids: list[list[int]], hidden_size: int) -> int:
-    """The bytes a full cache would take; :class:`BadInput` when it exceeds half this machine's memory."""
+def check_fits(objective: DistillationObjective, train_ids: list[list[int]], hidden_size: int) -> None:
+    """:class:`BadInput` when a full cache of these sequences would exceed half this machine's memory."""
     rows = len(train_ids) if objective.needs_pooled else 0
     tokens = sum(len(ids) for ids in train_ids) if objective.needs_hidden_states else 0
     needed = (rows + tokens) * hidden_size * 4  # float32, as the teacher computes them
@@ -53,7 +53,6 @@ def check_fits(objective: DistillationObjective, train_ids: list[list[int]], hid
             f"more than half of this machine's {total / 2**30:.1f} GiB: set --alpha-cos 0 to cache sentence "
             "embeddings only, use a smaller corpus, or leave out --cache-teacher"
         )
-    return needed
 
 
 @dataclass
