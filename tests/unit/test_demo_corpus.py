@@ -189,7 +189,8 @@ def test_lee_pairs_are_the_upper_triangle_and_read_as_sts_pairs(dc: ModuleType, 
     first, second, third = (" ".join(d.split()) for d in docs)
     assert list(zip(pairs.sentence1, pairs.sentence2)) == [(first, second), (first, third), (second, third)]
     assert list(pairs.scores) == [0.25, 0.5, 0.75]
-    with zipfile.ZipFile(wheel, "a") as zf:
+    with zipfile.ZipFile(wheel, "w") as zf:  # a wheel whose matrix does not match its articles
+        zf.writestr(dc.LEE_DOCS, ("\n".join(docs) + "\n").encode("latin-1"))
         zf.writestr(dc.LEE_SCORES, "1\t0.5\n0\t1\n")
     with pytest.raises(SystemExit, match="is not 3 x 3"):
         dc.lee_pairs(wheel)
