@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._eval_options import limit_option
 from distilcli.commands._options import (
     BatchSizeOpt,
     ConfigOpt,
@@ -30,6 +31,8 @@ from distilcli.commands._options import (
     field_defaults,
     help_defaults,
 )  # fmt: skip
+
+LimitOpt = limit_option("dev examples per task")
 
 
 def _defaults() -> Defaults:
@@ -55,6 +58,7 @@ def eval_glue_cmd(
     fail_under: FailUnderOpt = None,
     quantize: QuantizeOpt = None,
     update_card: UpdateCardOpt = False,
+    limit: LimitOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,

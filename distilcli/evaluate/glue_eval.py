@@ -1,14 +1,15 @@
 """``run_eval_glue``: score fine-tuned models on GLUE dev sets, with retention and CI gates.
 
-Order of work: parse the gates, read every dev file, resolve every model folder, and
-only then load weights. So a malformed row, a bad ``--fail-under`` or a missing model
-fails in seconds with exit 2 and no report.
+Order of work: parse the gates, read every dev file, resolve every model folder, check
+that every gate can be measured, and only then load weights. So a malformed row, a bad
+``--fail-under`` (a metric no task has, a macro over tasks that cannot be scored) or a
+missing model fails in seconds with exit 2 and no report.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,16 @@ from distilcli import progress
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
 from distilcli.evaluate.cards import check_update_card, glue_results, write_cards
-from distilcli.evaluate.gates import Gate, check_gates, parse_gate
+from distilcli.evaluate.gates import Gate, check_gates, check_targets, parse_gate
 from distilcli.evaluate.glue_models import assign_models, parse_tasks
-from distilcli.evaluate.glue_outputs import add_retention, check_predictions_out, teacher_scores, write_predictions
+from distilcli.evaluate.glue_outputs import (
+    add_macro,
+    add_retention,
+    check_predictions_out,
+    macro_tasks,
+    teacher_scores,
+    write_predictions,
+)
 from distilcli.models.card import CardResult
 from distilcli.models.loading import check_positions, load_config, usable_positions
 from distilcli.models.quantize import quantize_dynamic_int8
@@ -26,11 +34,12 @@ from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
 from distilcli.tasks.glue.features import encode
 from distilcli.tasks.glue.head import check_classifier_config, load_classifier
-from distilcli.tasks.glue.metrics import macro_score, score_predictions
+from distilcli.tasks.glue.metrics import score_predictions
 from distilcli.tasks.glue.predict import logits_to_predictions, predict_logits
 from distilcli.tasks.glue.sources import ColumnMap, GlueSplit, load_task_split
 from distilcli.tasks.glue.spec import GlueTask
 from distilcli.tasks.heads import LoadedClassifier, finetune_setting
+from distilcli.training.run_files import subsample
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -61,6 +70,8 @@ class EvalGlueConfig:
     quantize: str = "none"
     #: Write the scores into each evaluated model's README.md as model-index results.
     update_card: bool = False
+    #: Score a fixed subsample of this many dev examples per task (the draw --train-limit makes).
+    limit: int | None = None
 
 
 @dataclass
@@ -71,6 +82,9 @@ class TaskResult:
     status: str  # "ok" or "missing"
     reason: str | None = None
     split: GlueSplit | None = None
+    #: The dev-file row of each example scored (a --limit subsample), None when all are.
+    rows: list[int] | None = None
+    total: int | None = None
     model: Path | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     predictions: Any = None
@@ -85,6 +99,8 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     gates, tasks, teacher = check_options(cfg)
     results = _read_dev_sets(cfg, tasks)  # every dev file read (and a bad row refused) before any model
     _attach_models(cfg, tasks, results)
+    # A gate on a task that cannot be scored (or a macro missing one) is known now: exit 2 before any weights.
+    check_targets(gates, tasks, teacher, {name: r.reason or "" for name, r in results.items() if r.status != "ok"})
     if cfg.update_card:  # every card writable and parseable before any weights are read
         check_update_card([r.model for r in results.values() if r.status == "ok" and r.model], cfg.quantize)
     # Dynamically quantized linear layers run on the CPU only.
@@ -92,16 +108,18 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     _score_all(cfg, results, device)
     ok = {name: r for name, r in results.items() if r.status == "ok"}
     written = write_predictions(
-        cfg.predictions_out, {name: (r.split, r.predictions) for name, r in ok.items() if r.split}, len(results) > 1
+        cfg.predictions_out, {n: (r.split, r.predictions, r.rows) for n, r in ok.items() if r.split}, len(results) > 1
     )
     metrics = {f"{name}.{metric}": value for name, r in ok.items() for metric, value in r.metrics.items()}
     scores = {name: r.metrics["score"] for name, r in ok.items()}
-    if len(tasks) > 1:
-        metrics["macro_score"] = macro_score(scores)
-    retention_body = add_retention(scores, teacher, metrics) if teacher is not None else None
+    asked = [task.name for task in tasks]
+    macro_body = add_macro(scores, asked, metrics) if len(tasks) > 1 else None
+    retention_body = add_retention(scores, teacher, metrics, asked) if teacher is not None else None
     outcomes = check_gates(gates, metrics, list(ok))
     cards = _update_cards(cfg, ok) if cfg.update_card else []
     body = _body(results, written, several=len(tasks) > 1) | {
+        "macro": macro_body,
+        "limit": cfg.limit,
         "retention": retention_body,
         "gates": outcomes,
         "device": str(device),
@@ -109,7 +127,7 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
         "cards_updated": cards,
     }
     first = next(iter(ok.values()))
-    primary = f"{first.task.name}.{first.task.primary_metric}" if len(tasks) == 1 else "macro_score"
+    primary = f"{first.task.name}.{first.task.primary_metric}" if macro_body is None else macro_body["metric"]
     report = Report.create(
         "eval-glue", config=config_to_dict(cfg), metrics=metrics, primary_metric=primary,
         artifacts={f"predictions.{name}": path for name, path in written.items()},
@@ -129,10 +147,14 @@ def check_options(cfg: EvalGlueConfig) -> tuple[list[Gate], list[GlueTask], dict
         raise BadInput(f"--batch-size must be > 0, got {cfg.batch_size}")
     if cfg.max_seq_length is not None and cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
+    if cfg.limit is not None and cfg.limit < 1:
+        raise BadInput(f"--limit must be at least 1 (dev examples per task), got {cfg.limit}: leave it out for all")
     if cfg.quantize not in QUANTIZATIONS:
         raise BadInput(f"--quantize {cfg.quantize!r}: eval-glue scores one form, {' or '.join(QUANTIZATIONS)}")
     if cfg.update_card:
         check_update_card([], cfg.quantize)  # no int8 score as the model's: refused before any file is read
+    if cfg.update_card and cfg.limit is not None:
+        raise BadInput("--update-card records full dev-set scores: leave out --limit (it scores a subsample)")
     gates = [parse_gate(spec) for spec in cfg.fail_under]
     if any("retention" in gate.metric for gate in gates) and cfg.teacher_report is None:
         raise BadInput("--fail-under on retention needs --teacher-report FILE (an eval-glue report of the teacher)")
@@ -141,6 +163,7 @@ def check_options(cfg: EvalGlueConfig) -> tuple[list[Gate], list[GlueTask], dict
         raise BadInput("--dev-file goes with a single --task (the file holds one task's dev set)")
     teacher = teacher_scores(cfg.teacher_report) if cfg.teacher_report else None
     check_predictions_out(cfg.predictions_out, len(tasks))
+    check_targets(gates, tasks, teacher, {})  # a metric no task of --task has: exit 2 before any file is read
     return gates, tasks, teacher
 
 
@@ -159,8 +182,12 @@ def _read_dev_sets(cfg: EvalGlueConfig, tasks: list[GlueTask]) -> dict[str, Task
             results[task.name] = TaskResult(task, "missing", f"no dev file in {where}")
         elif not split.examples:
             raise BadInput(f"{split.source}: no examples in the {task.display_name} dev data")
+        elif cfg.limit is not None and cfg.limit < len(split.examples):
+            rows = subsample(len(split.examples), cfg.limit)
+            kept = replace(split, examples=[split.examples[i] for i in rows])
+            results[task.name] = TaskResult(task, "ok", split=kept, rows=rows, total=len(split.examples))
         else:
-            results[task.name] = TaskResult(task, "ok", split=split)
+            results[task.name] = TaskResult(task, "ok", split=split, total=len(split.examples))
     return results
 
 
@@ -220,7 +247,8 @@ def _score_task(cfg: EvalGlueConfig, result: TaskResult, loaded: LoadedClassifie
     result.metrics = score_predictions(task, result.predictions, [e.label for e in split.examples])
     result.seconds = time.perf_counter() - began
     shown = "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if k != "score")
-    progress.log(f"{task.display_name}: {shown}  ({len(split.examples):,} examples, {result.seconds:.1f} s)")
+    of = f" of {result.total:,} (--limit)" if result.rows is not None and result.total else ""
+    progress.log(f"{task.display_name}: {shown}  ({len(split.examples):,}{of} examples, {result.seconds:.1f} s)")
 
 
 def _update_cards(cfg: EvalGlueConfig, ok: dict[str, TaskResult]) -> list[str]:
@@ -245,6 +273,7 @@ def _task_body(result: TaskResult, predictions: str | None) -> dict[str, Any]:
         "model": None if result.model is None else str(result.model),
         "dev_source": None if split is None else split.source,
         "examples": None if split is None else len(split.examples),
+        "examples_total": result.total,  # the dev set's size: more than "examples" under --limit
         "metrics": result.metrics,
         "primary_metric": result.task.primary_metric,
         "seconds": round(result.seconds, 3),
@@ -261,5 +290,5 @@ def _body(results: dict[str, TaskResult], written: dict[str, str], several: bool
         "evaluated": evaluated,
         "missing": [name for name, r in results.items() if r.status != "ok"],
         # The paper's macro counts MNLI once: matched, when both are there.
-        "macro_over": [n for n in evaluated if not (n == "mnli-mm" and "mnli" in evaluated)] if several else [],
+        "macro_over": macro_tasks(evaluated) if several else [],
     }

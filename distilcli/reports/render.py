@@ -70,7 +70,9 @@ def _student_body(body: dict[str, Any], console: Console) -> None:
 
 
 def _eval_glue_body(body: dict[str, Any], console: Console) -> None:
-    table = Table(title="GLUE dev", show_header=True, title_justify="left")
+    # Every number as the report and the gates have it (fractions, 4 decimals): one scale per metric.
+    limit = f", a --limit {body['limit']:,} subsample of each" if body.get("limit") else ""
+    table = Table(title=f"GLUE dev{limit}", show_header=True, title_justify="left")
     for column in ("task", "examples", "metrics", "score", "retention", "examples/s"):
         table.add_column(column, justify="left" if column in ("task", "metrics") else "right")
     retention = (body.get("retention") or {}).get("teacher_scores") or {}
@@ -79,21 +81,30 @@ def _eval_glue_body(body: dict[str, Any], console: Console) -> None:
             table.add_row(task["display_name"], "—", f"missing: {task['reason']}", "—", "—", "—")
             continue
         metrics = task["metrics"]
-        shown = ", ".join(f"{k} {100 * v:.2f}" for k, v in metrics.items() if k != "score")
-        kept = f"{metrics['score'] / retention[name]:.1%}" if retention.get(name) else "—"
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "score")
+        kept = f"{metrics['score'] / retention[name]:.4f}" if retention.get(name) else "—"
         speed = f"{task['examples_per_s']:,.0f}" if task.get("examples_per_s") else "—"
-        table.add_row(task["display_name"], fmt(task["examples"]), shown, f"{100 * metrics['score']:.2f}", kept, speed)
+        examples = fmt(task["examples"])
+        if task.get("examples_total") and task["examples_total"] != task["examples"]:
+            examples += f" of {task['examples_total']:,}"
+        table.add_row(task["display_name"], examples, shown, f"{metrics['score']:.4f}", kept, speed)
     console.print(table)
+    macro = body.get("macro")
+    if macro and macro["metric"].endswith("_partial"):
+        counted = f"over {macro['tasks_measured']} of the {macro['tasks_expected']} tasks asked for"
+        console.print(f"{macro['metric']}: {counted} (missing: {', '.join(macro['missing'])})", soft_wrap=True)
     _gates(body.get("gates", []), ".4f", console)
 
 
 def _eval_sts_body(body: dict[str, Any], console: Console) -> None:
-    title = f"zero-shot STS: {body['source']} ({body['pairs']:,} pairs, {body['sentences']:,} sentences)"
+    of = f" of {body['pairs_total']:,}, --limit" if body.get("pairs_total", body["pairs"]) != body["pairs"] else ""
+    title = f"zero-shot STS: {body['source']} ({body['pairs']:,}{of} pairs, {body['sentences']:,} sentences)"
     table = Table(title=title, show_header=True, title_justify="left")
     for column in ("#", "model", "pooling", "spearman", "pearson", "retention", "sentences/s"):
         table.add_column(column, justify="left" if column in ("model", "pooling") else "right")
     for number, row in enumerate(body["models"], 1):
-        retention = f"{row['retention']:.1%}" if row.get("retention") is not None else "—"
+        # The report's scale (a ratio, 4 decimals), as in the metrics table below.
+        retention = f"{row['retention']:.4f}" if row.get("retention") is not None else "—"
         table.add_row(str(number), row["model"], row["pooling"], f"{row['spearman']:.4f}", f"{row['pearson']:.4f}", retention, f"{row['sentences_per_s']:,.0f}")
     console.print(table)
     _gates(body.get("gates", []), ".4f", console)

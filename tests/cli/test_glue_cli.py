@@ -144,10 +144,21 @@ def test_all_reports_missing_tasks_as_missing(distil, models: Path, glue_with_mn
     assert body["tasks"]["mrpc"]["reason"] == "no model for this task among --model"
     assert "no dev file" in body["tasks"]["qqp"]["reason"]
     assert not any(key.startswith(("mrpc.", "qqp.")) for key in report["metrics"])  # missing is not zero
-    # The paper's macro: MNLI counts once (matched).
+    # The paper's macro: MNLI counts once (matched). Over 4 of the 9 tasks asked for, it says it is partial.
     scores = [report["metrics"][f"{t}.score"] for t in ("cola", "sst2", "stsb", "mnli")]
-    assert report["metrics"]["macro_score"] == pytest.approx(sum(scores) / 4)
-    assert "MRPC" in result.stderr and "missing" in result.stderr
+    assert "macro_score" not in report["metrics"] and report["primary_metric"] == "macro_score_partial"
+    assert report["metrics"]["macro_score_partial"] == pytest.approx(sum(scores) / 4)
+    assert (body["macro"]["tasks_measured"], body["macro"]["tasks_expected"]) == (4, 9)
+    assert "MRPC" in result.stderr and "missing" in result.stderr and "over 4 of the 9 tasks" in result.stderr
+
+
+def test_a_macro_gate_over_missing_tasks_exits_2_before_any_work(distil, models: Path, tiny_glue: Path, tmp_path: Path) -> None:
+    """--task all with only some tasks there: a gate on macro cannot pass on what was measured."""
+    report_path = tmp_path / "r.json"
+    result = distil("eval-glue", "--model", models / "SST-2", "--task", "all", "--glue-dir", tiny_glue,
+                    "--fail-under", "macro=0.4", "--output", report_path)  # fmt: skip
+    assert_one_line_error(result, 2, "macro_score needs every task", "8 of 9 cannot be scored", "QQP", "--task sst2")
+    assert not report_path.exists() and "SST-2:" not in result.stderr  # nothing was scored
 
 
 def test_task_equals_dir_and_single_model(distil, models: Path, glue_with_mnli: tuple[Path, Path], tmp_path: Path) -> None:
@@ -171,19 +182,47 @@ def test_fail_under_gates(distil, models: Path, glue_with_mnli: tuple[Path, Path
     assert ok.exit_code == 0, ok.stderr
     bad = distil(*base, "--fail-under", "accuracy=0.01", "--fail-under", "sst2.accuracy=1.0")
     assert_gate_failed(bad, "sst2.accuracy 0.")
-    gates = json.loads(report_path.read_text())["body"]["gates"]  # the report is written before exit 3
-    assert [g["passed"] for g in gates] == [True, False]
+    report = json.loads(report_path.read_text())
+    assert [g["passed"] for g in report["body"]["gates"]] == [True, False]  # the report is written before exit 3
+    # One scale: the table, the metrics and the gate line show the report's fraction, not a percentage.
+    accuracy = f"{report['metrics']['sst2.accuracy']:.4f}"
+    assert f"accuracy {accuracy}" in bad.stderr and f"sst2.accuracy {accuracy} < 1" in bad.stderr
+    assert f"{100 * report['metrics']['sst2.accuracy']:.2f}" not in bad.stderr
 
 
-def test_fail_under_on_a_missing_task_fails(distil, models: Path, glue_with_mnli: tuple[Path, Path], tmp_path: Path) -> None:
+def test_limit_scores_a_fixed_recorded_subsample(distil, models: Path, tiny_glue: Path, tmp_path: Path) -> None:
+    report_path, preds = tmp_path / "r.json", tmp_path / "preds.tsv"
+    args = ["eval-glue", "--model", models / "SST-2", "--task", "sst2", "--glue-dir", tiny_glue, "--limit", "10"]
+    result = distil(*args, "--output", report_path, "--predictions-out", preds)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(report_path.read_text())
+    task = report["body"]["tasks"]["sst2"]
+    assert (task["examples"], task["examples_total"], report["config"]["limit"]) == (10, 40, 10)
+    rows = _tsv(preds)
+    indices = [int(r["index"]) for r in rows]
+    assert len(indices) == 10 and indices == sorted(indices) and indices != list(range(10))  # a draw, in file order
+    gold = [int(e.raw_label) for e in read_glue_tsv(tiny_glue / "SST-2" / "dev.tsv", "sst2")]
+    predicted = np.array([int(r["prediction"]) for r in rows])
+    recomputed = compute_glue_metrics("sst2", predicted, np.array([gold[i] for i in indices]))
+    assert report["metrics"]["sst2.accuracy"] == pytest.approx(recomputed["accuracy"])
+    again = distil(*args, "--output", tmp_path / "again.json", "--predictions-out", tmp_path / "again.tsv")
+    assert again.exit_code == 0 and [int(r["index"]) for r in _tsv(tmp_path / "again.tsv")] == indices  # the same draw
+    assert "10 of 40" in result.stderr
+    assert_one_line_error(distil(*args[:-1], "0"), 2, "--limit must be at least 1")
+
+
+def test_fail_under_on_a_missing_task_exits_2_before_scoring(distil, models: Path, glue_with_mnli: tuple[Path, Path], tmp_path: Path) -> None:
     glue, _ = glue_with_mnli
     result = distil("eval-glue", "--model", models, "--task", "sst2,mrpc", "--glue-dir", glue, "--fail-under", "mrpc.f1=0.5")
-    assert_gate_failed(result, "mrpc.f1 not measured")
+    assert_one_line_error(result, 2, "MRPC cannot be scored (no model for this task among --model)")
+    assert "SST-2:" not in result.stderr  # decided before any model was loaded
 
 
 @pytest.mark.parametrize(
     ("gate", "fragment"),
-    [("accuracy=90", "accuracy=0.9"), ("bleu=0.5", "unknown metric 'bleu'"), ("sst2.f1=0.5", "SST-2 has no f1"), ("accuracy", "METRIC=VALUE"), ("retention=0.9", "--teacher-report")],
+    [("accuracy=90", "accuracy=0.9"), ("bleu=0.5", "unknown metric 'bleu'"), ("sst2.f1=0.5", "SST-2 has no f1"), ("accuracy", "METRIC=VALUE"), ("retention=0.9", "--teacher-report"),
+     ("mcc=0.1", "no task of --task sst2 has mcc; gate one of accuracy, score"), ("macro=0.5", "gate sst2.score=0.5 instead"),
+     ("cola.mcc=0.1", "CoLA is not among --task sst2"), ("bleu=0.5", "known: accuracy, f1, mcc, pearson, spearman")],
 )
 def test_bad_gates_fail_before_any_work(distil, models: Path, tiny_glue: Path, tmp_path: Path, gate: str, fragment: str) -> None:
     report_path = tmp_path / "r.json"
