@@ -64,6 +64,19 @@ class DistillConfig(TaskOptions):
     task: str | None = None
     alpha_task: float = 1.0
     cache_teacher: bool = False
+    #: Patient KD: distance between the normalised [CLS] states of mapped layers (--task).
+    alpha_pkd: float = 0.0
+    #: TinyBERT's two stages (--task): this many epochs of the intermediate losses alone first, then
+    #: --epochs of the prediction layer alone; 0 trains every loss at once.
+    intermediate_epochs: int = 0
+    # Teacher-labelled new inputs (--task GLUE): N augmented copies per example, each operation's probability.
+    augment: int = 0
+    augment_mask: float = 0.1
+    augment_replace: float = 0.3
+    augment_delete: float = 0.0
+    augment_ngram: float = 0.25
+    augment_mlm: str | None = None
+    transfer_corpus: str | None = None
 
     def resolved(self) -> DistillConfig:
         """This config with its mode's defaults filled in (``--print-config`` shows these)."""

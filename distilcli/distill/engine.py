@@ -58,6 +58,10 @@ def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
     if cfg.max_seq_length is not None and cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     check_train_options(cfg)
+    task_only = [flag for flag, on in (("--augment", cfg.augment), ("--transfer-corpus", cfg.transfer_corpus), ("--augment-mlm", cfg.augment_mlm),
+                                       ("--alpha-pkd", cfg.alpha_pkd), ("--intermediate-epochs", cfg.intermediate_epochs)) if on]  # fmt: skip
+    if task_only:
+        raise BadInput(f"{task_only[0]} is an option of task distillation: add --task glue:<name> (with a teacher fine-tuned on it), or leave it out")
     if cfg.fit_teacher_head < 0:
         raise BadInput(f"--fit-teacher-head must be >= 0 steps, got {cfg.fit_teacher_head}")
     check_positive("head_lr", cfg.head_lr)

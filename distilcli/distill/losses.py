@@ -309,6 +309,8 @@ class TaskKDLoss(nn.Module):
         student_logits: ``[B, C]`` (``[B, 1]`` for regression).
         teacher_logits: ``[B, C]`` in the task's label order; detached here.
         labels: ``[B]`` class indices (long), or gold scores (float) for regression.
+        gold: ``[B]`` bool, the rows with a gold label (None: all). New inputs made by augmentation
+            have none: they are learned from the teacher alone, and ``L_task`` averages over gold rows.
 
     Returns:
         ``{"loss", "loss_kd", "loss_task"}``.
@@ -322,19 +324,20 @@ class TaskKDLoss(nn.Module):
         self.temperature = positive_number("temperature", temperature)
         self.regression = regression
 
-    def forward(self, student_logits: Tensor, teacher_logits: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def forward(self, student_logits: Tensor, teacher_logits: Tensor, labels: Tensor, gold: Tensor | None = None) -> dict[str, Tensor]:
         t = teacher_logits.detach().to(student_logits.dtype)
         if self.regression:
             kd = F.mse_loss(student_logits.squeeze(-1), t.squeeze(-1))
-            task = F.mse_loss(student_logits.squeeze(-1), labels.to(student_logits.dtype))
         else:
             T = self.temperature
             # The T² keeps the soft targets' gradients on the scale of the hard ones (Hinton et al.).
-            kd = (
-                F.kl_div(F.log_softmax(student_logits / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean")
-                * T**2
-            )
-            task = F.cross_entropy(student_logits, labels)
+            kd = F.kl_div(F.log_softmax(student_logits / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean") * T**2
+        rows = gold.bool() if gold is not None else None
+        if rows is not None and not bool(rows.any()):
+            task = _zero_like_graph(student_logits)
+        else:
+            s, y = (student_logits[rows], labels[rows]) if rows is not None else (student_logits, labels)
+            task = F.mse_loss(s.squeeze(-1), y.to(s.dtype)) if self.regression else F.cross_entropy(s, y)
         return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
 
     def extra_repr(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import torch
 
 from distilcli import __version__, progress
 from distilcli.config import config_to_dict
+from distilcli.distill.augmentation import NewInput, prepare_new_inputs
+from distilcli.distill.augmentation import check_options as check_augment_options
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig, parse_task
 from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
 from distilcli.errors import BadInput
@@ -53,30 +56,77 @@ def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None =
     with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
         teacher, layer_map = load_teacher(cfg, entry)
         start_run_dir(cfg, teacher, layer_map)
-        guide = TaskDistiller(cfg, entry, teacher)
+        n_gold = len(data.train_examples)
+        new_inputs = prepare_new_inputs(cfg, data.train_examples, teacher.model, teacher.tokenizer)
+        # New inputs follow the gold examples and have no label: the guide knows them by their index.
+        trained = replace(data, train_examples=data.train_examples + [as_example(x, n_gold + i) for i, x in enumerate(new_inputs)])
+        guide = TaskDistiller(cfg, entry, teacher, layer_pairs_for(cfg, teacher, layer_map), n_gold)
         student = cfg.student or str(Path(cfg.out) / INIT_DIR)
-        result = run_task_training(entry, data, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
-        return report(cfg, entry, data, teacher, layer_map, result, start)
+        result = run_task_training(entry, trained, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
+        counts = {"gold": n_gold, "augmented": sum(x.source == "augment" for x in new_inputs),
+                  "transfer": sum(x.source == "transfer" for x in new_inputs)}  # fmt: skip
+        return report(cfg, entry, data, teacher, layer_map, result, start, guide.record() | {"inputs": counts})
+
+
+def as_example(new: NewInput, index: int) -> Any:
+    """A new input as a training example of the task: its text, and no label (the teacher gives it one)."""
+    from distilcli.tasks.glue.spec import GlueExample
+
+    return GlueExample(index=index, text_a=new.text_a, text_b=new.text_b, label=None, raw_label=None)
 
 
 # -- the teacher, as the task run's guide ----------------------------------------------------------
 
 
 class TaskDistiller:
-    """The teacher's side of a task run: its outputs on each micro-batch (or cached), the KD loss.
+    """The teacher's side of a task run: its outputs on each micro-batch (or cached), the KD losses.
 
-    With ``--cache-teacher`` the teacher's outputs for every training feature are computed once:
-    the teacher runs in eval mode, so they are the same every epoch.
+    The prediction layer learns the teacher's task outputs (:class:`TaskKDLoss`, gold labels on the
+    original examples only); with intermediate weights on, each student layer also learns its
+    mapped teacher layer (:class:`TaskIntermediateLoss`). With ``--intermediate-epochs`` the first
+    steps train the intermediate terms alone and the rest the prediction layer alone (TinyBERT).
+    With ``--cache-teacher`` the teacher's task outputs for every training input are computed once
+    (it runs in eval mode, so they are the same every epoch); hidden states and attention maps are
+    too large to keep, so steps that need them still run the teacher.
     """
 
-    def __init__(self, cfg: DistillConfig, entry: TaskEntry, teacher: LoadedClassifier) -> None:
+    def __init__(self, cfg: DistillConfig, entry: TaskEntry, teacher: LoadedClassifier, layer_pairs: list[int], n_gold: int) -> None:
+        from distilcli.distill.task_losses import TaskIntermediateLoss
+
         self.cfg, self.entry, self.teacher = cfg, entry, teacher
+        self.layer_pairs, self.n_gold = layer_pairs, n_gold
         kd_args = {"alpha_ce": cfg.alpha_ce, "alpha_task": cfg.alpha_task, "temperature": cfg.temperature}
         # SQuAD learns a start and an end distribution per window; GLUE one row of logits per example.
         self.kd = SpanKDLoss(**kd_args) if entry.per_token_outputs else TaskKDLoss(**kd_args, regression=entry.spec.is_regression)
+        alphas = {"hidden": cfg.alpha_hidden, "attention": cfg.alpha_attention, "pkd": cfg.alpha_pkd}
+        self.inter: TaskIntermediateLoss | None = None
+        if any(value > 0 for value in alphas.values()):
+            self.inter = TaskIntermediateLoss(alphas, cfg.hidden_loss, student_width(cfg, teacher), teacher.model.config.hidden_size)
         self.collate: Collate | None = None
         self.cache: CachedOutputs | None = None
         self.device = torch.device("cpu")
+        self.stage1_steps = 0  # set by plan_steps
+
+    # -- the run's shape -----------------------------------------------------------------------------
+
+    def plan_steps(self, steps_per_epoch: int) -> int:
+        """Steps added before the prediction stage (``--intermediate-epochs``); evaluations start after them."""
+        self.stage1_steps = self.cfg.intermediate_epochs * steps_per_epoch
+        return self.stage1_steps
+
+    def in_stage1(self, step: int) -> bool:
+        """Whether optimizer step ``step`` (1-based) trains the intermediate layers alone."""
+        return step <= self.stage1_steps
+
+    def wrap(self, student: torch.nn.Module) -> torch.nn.Module:
+        """What the loop trains: the student, with the intermediate losses' projections beside it when there are any."""
+        from distilcli.training.extras import WithExtras
+
+        if self.inter is not None and self.inter.needs_attentions:
+            student.set_attn_implementation("eager")  # SDPA returns no attention maps
+        if self.inter is not None and any(True for _ in self.inter.parameters()):
+            return WithExtras(student, self.inter)
+        return student
 
     def init_student(self, student: TaskModel) -> None:
         copied = copy_head(self.teacher.model, student)
@@ -88,25 +138,92 @@ class TaskDistiller:
 
         self.device = device
         self.teacher.model.to(device).eval()
+        if self.inter is not None:
+            self.inter.to(device)
+            if self.inter.needs_attentions:
+                self.teacher.model.set_attn_implementation("eager")
         # The teacher reads the same tokens, with segment ids only if its architecture has them.
         features = self.entry.features(examples, tokenizer, adapter_for(self.teacher.model.config), self.cfg)
         self.collate = self.entry.collate(features, tokenizer)
-        if self.cfg.cache_teacher:
+        if self.cfg.cache_teacher and self.cfg.alpha_ce > 0:
             self.cache = self.entry.cache_outputs(self.teacher.model, features, tokenizer.pad_token_id, self.cfg, device, self.teacher.label_permutation)
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int]) -> dict[str, torch.Tensor]:
+    # -- the loss of one micro-batch -------------------------------------------------------------------
+
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int) -> dict[str, torch.Tensor]:
         labels = self.entry.pop_labels(batch)
-        student_out = self.entry.outputs(model(**batch))
-        if self.cache is not None:
-            teacher_out = self.cache.get(indices, batch["input_ids"].shape[1]).to(self.device)
-        else:
+        stage1 = self.in_stage1(step)
+        inter = self.inter if (self.inter is not None and (stage1 or self.stage1_steps == 0)) else None
+        prediction = not stage1
+        wants_states = inter is not None and inter.needs_states
+        wants_attn = inter is not None and inter.needs_attentions
+        output = model(**batch, output_hidden_states=wants_states or None, output_attentions=wants_attn or None)
+        parts: dict[str, torch.Tensor] = {}
+        teacher_run = None
+        if inter is not None or (prediction and self.cache is None and self.cfg.alpha_ce > 0):
             assert self.collate is not None
             teacher_batch = {k: v.to(self.device) for k, v in self.collate(indices, with_labels=False).items()}
             with torch.no_grad():
-                teacher_out = self.entry.teacher_outputs(self.teacher.model(**teacher_batch), self.teacher.label_permutation)
-        if self.entry.per_token_outputs:  # padding is masked out of the per-token distributions
-            return self.kd(student_out, teacher_out, labels, batch["attention_mask"])
-        return self.kd(student_out, teacher_out, labels)
+                teacher_run = self.teacher.model(**teacher_batch, output_hidden_states=wants_states or None, output_attentions=wants_attn or None)
+        if prediction:
+            student_out = self.entry.outputs(output)
+            if self.cache is not None:
+                teacher_out = self.cache.get(indices, batch["input_ids"].shape[1]).to(self.device)
+            elif teacher_run is not None:
+                teacher_out = self.entry.teacher_outputs(teacher_run, self.teacher.label_permutation)
+            else:  # alpha_ce 0: the gold labels alone
+                teacher_out = student_out.detach()
+            gold = torch.tensor([i < self.n_gold for i in indices], device=student_out.device)
+            if self.entry.per_token_outputs:  # padding is masked out of the per-token distributions
+                parts = dict(self.kd(student_out, teacher_out, labels, batch["attention_mask"]))
+            else:
+                parts = dict(self.kd(student_out, teacher_out, labels, gold))
+        if inter is not None:
+            assert teacher_run is not None
+            mine = {"states": [output.hidden_states[i + 1] for i in range(len(self.layer_pairs))] if wants_states else [],
+                    "attentions": list(output.attentions) if wants_attn else []}  # fmt: skip
+            theirs = {"states": [teacher_run.hidden_states[t + 1] for t in self.layer_pairs] if wants_states else [],
+                      "attentions": [teacher_run.attentions[t] for t in self.layer_pairs] if wants_attn else []}  # fmt: skip
+            terms = inter(mine, theirs, batch["attention_mask"])
+            parts.update(terms)
+            parts["loss"] = parts["loss"] + terms["loss_inter"] if "loss" in parts else terms["loss_inter"]
+        return parts
+
+    def record(self) -> dict[str, Any]:
+        """What the guide ran, for the report."""
+        return {
+            "intermediate": None if self.inter is None else {
+                "alphas": self.inter.alphas, "hidden_loss": self.cfg.hidden_loss if "hidden" in self.inter.alphas else None,
+                "layer_pairs": [[i, t] for i, t in enumerate(self.layer_pairs)],
+                "projection": any(True for _ in self.inter.parameters()),
+            },
+            "schedule": {"intermediate_only_steps": self.stage1_steps, "mode": "two-stage" if self.stage1_steps else "joint"},
+            "teacher_cached": self.cache is not None,
+        }  # fmt: skip
+
+
+def student_width(cfg: DistillConfig, teacher: LoadedClassifier) -> int:
+    """The student's hidden width: the teacher's, or that of the existing --student."""
+    if not cfg.student:
+        return int(teacher.model.config.hidden_size)
+    from distilcli.models.loading import load_config
+    from distilcli.models.resolve import resolve_model
+
+    return int(load_config(resolve_model(cfg.student)).hidden_size)
+
+
+def layer_pairs_for(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list[int] | None) -> list[int]:
+    """The teacher layer each student layer learns from: the copied layers, or spread evenly over an existing --student's."""
+    if layer_map is not None:
+        return list(layer_map)
+    from distilcli.models.loading import load_config
+    from distilcli.models.resolve import resolve_model
+
+    assert cfg.student is not None
+    student_layers = load_config(resolve_model(cfg.student)).num_hidden_layers
+    teacher_layers = teacher.adapter.num_layers(teacher.model.config)
+    # Patient KD's "skip" map: student layer i learns from teacher layer (i + 1) * T / S - 1 (the last from the last).
+    return [round((i + 1) * teacher_layers / student_layers) - 1 for i in range(student_layers)]
 
 
 def copy_head(teacher_model: Any, student: TaskModel) -> list[str]:
@@ -137,7 +254,11 @@ def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[Ta
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
     parse_layer_map(cfg.layer_map)
     check_task_options(cfg)
+    check_intermediate_options(cfg)
+    check_augment_options(cfg)
     entry = get_task(task_name)
+    if (cfg.augment or cfg.transfer_corpus) and entry.per_token_outputs:
+        raise BadInput(f"--augment and --transfer-corpus make new sentences for GLUE-style tasks, not {entry.spec.display_name}: leave them out")
     check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
@@ -152,6 +273,20 @@ def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[Ta
     if cfg.resume:
         check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
     return entry, data
+
+
+def check_intermediate_options(cfg: DistillConfig) -> None:
+    """The intermediate losses and their schedule (task distillation)."""
+    from distilcli.distill.losses import HIDDEN_KINDS
+
+    for name in ("alpha_hidden", "alpha_attention", "alpha_pkd"):
+        check_at_least(name, getattr(cfg, name), 0)
+    if cfg.hidden_loss not in HIDDEN_KINDS:
+        raise BadInput(f"--hidden-loss {cfg.hidden_loss!r}: use one of {', '.join(HIDDEN_KINDS)}")
+    if cfg.intermediate_epochs < 0:
+        raise BadInput(f"--intermediate-epochs {cfg.intermediate_epochs}: give 0 (every loss at once) or more epochs")
+    if cfg.intermediate_epochs and cfg.alpha_hidden + cfg.alpha_attention + cfg.alpha_pkd <= 0:
+        raise BadInput("--intermediate-epochs trains the intermediate losses first: set --alpha-hidden, --alpha-attention or --alpha-pkd")
 
 
 def load_teacher(cfg: DistillConfig, entry: TaskEntry) -> tuple[LoadedClassifier, list[int] | None]:
@@ -207,7 +342,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
 
 def report(
     cfg: DistillConfig, entry: TaskEntry, data: TaskData, teacher: LoadedClassifier, layer_map: list[int] | None,
-    result: dict[str, Any], start: float,
+    result: dict[str, Any], start: float, guided: dict[str, Any],
 ) -> Report:  # fmt: skip
     """The ``distill`` report: the student's dev metrics beside the teacher's (retention) and both sizes."""
     from distilcli.models.resolve import resolve_model
@@ -234,8 +369,11 @@ def report(
         "layer_map": layer_map,
         "student": cfg.student,
         "alphas": {"ce": cfg.alpha_ce, "task": cfg.alpha_task},
+        "augmentation": None if not cfg.augment else {"count": cfg.augment, "mask": cfg.augment_mask, "replace": cfg.augment_replace,
+                         "delete": cfg.augment_delete, "ngram": cfg.augment_ngram, "candidates": cfg.augment_mlm or "teacher input embeddings"},
         "temperature": cfg.temperature,
         "cache_teacher": cfg.cache_teacher,
+        **guided,
     }
     return Report.create(
         "distill", config=config_to_dict(cfg), metrics=metrics, primary_metric=entry.spec.primary_metric,

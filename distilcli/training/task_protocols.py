@@ -92,14 +92,21 @@ class TaskEntry(Protocol):
 class Guide(Protocol):
     """A teacher guiding the student of a task run (task-specific distillation)."""
 
+    def wrap(self, student: torch.nn.Module) -> torch.nn.Module:
+        """What the loop trains: the student, or a :class:`~distilcli.training.extras.WithExtras` holding the guide's trainable modules too."""
+
+    def plan_steps(self, steps_per_epoch: int) -> int:
+        """Steps the guide adds before the run's own (a first stage); no evaluation happens during them."""
+
     def init_student(self, student: TaskModel) -> None:
         """Called with the freshly loaded student (not on --resume), e.g. to copy the teacher's head."""
 
     def prepare(self, examples: Sequence[Any], tokenizer: Any, device: torch.device) -> None:
         """Ready the teacher for the run's training examples (its features, its cached outputs)."""
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int]) -> dict[str, torch.Tensor]:
-        """``{"loss", ...parts}`` of one micro-batch: the student's outputs against the teacher's."""
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int) -> dict[str, torch.Tensor]:
+        """``{"loss", ...parts}`` of one micro-batch of optimizer step ``step``: the student's outputs against the teacher's."""
+
 
 
 @dataclass

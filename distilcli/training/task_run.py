@@ -28,6 +28,7 @@ from distilcli.config import check_unchanged, config_to_dict
 from distilcli.errors import BadInput
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.batches import Batches
+from distilcli.training.extras import student_of
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import TaskOptions, build_optimizer, build_scheduler, optimizer_record, parse_select_on
 from distilcli.training.run_files import RESULT_FILE
@@ -56,6 +57,10 @@ class TaskRun:
     total_steps: int
     eval_every: int
     log: Callable[[str], None]
+    #: What the loop trains: the student, or a WithExtras of it and the guide's projections.
+    model: torch.nn.Module
+    #: Optimizer steps before the first evaluation (a guide's first stage, which trains no prediction layer).
+    quiet_steps: int = 0
     #: The command this run serves: "distil finetune", or "distil distill --task" (with a teacher's guide).
     command: str = "distil finetune"
     #: ``part_window``: the loss terms since the last status line (task distillation), so a resume logs alike.
@@ -109,16 +114,18 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
             f"{len(features)} training examples are too few for --batch-size {opts.batch_size} × --grad-accum "
             f"{opts.grad_accum} × {accelerator.num_processes} process(es)"
         )
-    total_steps = opts.max_steps or opts.epochs * batches.steps_per_epoch
+    quiet_steps = guide.plan_steps(batches.steps_per_epoch) if guide is not None else 0
+    total_steps = quiet_steps + (opts.max_steps or opts.epochs * batches.steps_per_epoch)
     eval_every = opts.eval_every or batches.steps_per_epoch
-    run = TaskRun(entry, data, opts, model, accelerator, loaded, collate, batches, evaluate_dev, total_steps, eval_every, log)
+    trained = guide.wrap(loaded.model) if guide is not None else loaded.model
+    run = TaskRun(entry, data, opts, model, accelerator, loaded, collate, batches, evaluate_dev, total_steps, eval_every, log, trained, quiet_steps)
     run.record["head_init"] = head_init
     return run
 
 
 def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
     """The optimizer, the schedule and the loop, continued from the last checkpoint with --resume."""
-    opts, model = run.opts, run.loaded.model
+    opts, model = run.opts, run.model
     optimizer = build_optimizer(model, opts)
     loop = TrainLoop(run.accelerator, model, optimizer, build_scheduler(optimizer, opts, run.total_steps), total_steps=run.total_steps,
                      max_grad_norm=opts.max_grad_norm, out=Path(opts.out), config=config_to_dict(opts), keep=1)  # fmt: skip
@@ -149,9 +156,10 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         if guide is None:
             loss = loop.model(**batch).loss
         else:
-            parts = guide.loss(loop.model, batch, micro.indices)
+            parts = guide.loss(loop.model, batch, micro.indices, loop.step + 1)
             loss = parts["loss"]
-            last_terms.update({name: float(parts[name].detach()) for name in ("loss_kd", "loss_task")})
+            last_terms.clear()  # the terms of this micro-batch (a two-stage run changes them)
+            last_terms.update({name: float(value.detach()) for name, value in parts.items() if name.startswith("loss_")})
             for name, value in last_terms.items():
                 part_window.setdefault(name, []).append(value)
         record["examples"] += len(micro.indices) * accelerator.num_processes
@@ -175,7 +183,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         return tracked
 
     def after_step(step: int) -> bool:
-        if step % run.eval_every != 0 and step != run.total_steps:
+        if step <= run.quiet_steps or ((step - run.quiet_steps) % run.eval_every != 0 and step != run.total_steps):
             return False
         stop = evaluate_and_save(run, loop)
         if stop:
@@ -183,7 +191,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         return stop
 
     step = loop.step
-    due = step and not record["stopped_early"] and (step % run.eval_every == 0 or step == run.total_steps)
+    due = step > run.quiet_steps and not record["stopped_early"] and ((step - run.quiet_steps) % run.eval_every == 0 or step == run.total_steps)
     if due and (not record["history"] or record["history"][-1]["step"] != step):
         # Interrupted during this step's evaluation: do it now, as the uninterrupted run did.
         evaluate_and_save(run, loop)
@@ -201,7 +209,7 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     """Evaluate on dev, keep the best model, write a checkpoint; True when early stopping says stop."""
     record, spec, opts = run.record, run.entry.spec, run.opts
     step = loop.step
-    metrics = run.evaluate_dev(loop.unwrapped, run.accelerator.device)
+    metrics = run.evaluate_dev(student_of(loop.unwrapped), run.accelerator.device)
     since = record["history"][-1]["step"] if record["history"] else 0
     recent = [loss for s, loss in record["losses"] if s > since]
     entry = {"step": step, "epoch": round(step / run.batches.steps_per_epoch, 3), "train_loss": float(np.mean(recent)) if recent else None, "metrics": metrics}
@@ -228,7 +236,7 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
 def save_best(run: TaskRun, loop: TrainLoop) -> None:
     """The best model so far at the top of ``out``, with its provenance and model card."""
     opts, spec, data = run.opts, run.entry.spec, run.data
-    final = loop.unwrapped
+    final = student_of(loop.unwrapped)
     info = dict(getattr(final.config, "distilcli", None) or {})
     info["finetune"] = {
         "task": spec.name, "task_display": spec.display_name, "base_model": run.model_spec,

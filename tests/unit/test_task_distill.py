@@ -24,13 +24,6 @@ WINDOW = dict(max_seq_length=64, doc_stride=16, max_query_length=16)
 
 
 @pytest.fixture(scope="module")
-def sst2_teacher(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("teacher") / "sst2"
-    run_finetune(FinetuneConfig(model=str(tiny_encoders["bert"]), task="sst2", out=out, glue_dir=tiny_glue, batch_size=8, lr=1e-3, epochs=6))
-    return out
-
-
-@pytest.fixture(scope="module")
 def squad_teacher(tiny_encoders: dict[str, Path], tiny_squad: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("squad-teacher") / "teacher"
     run_finetune(FinetuneConfig(model=str(tiny_encoders["bert"]), task="squad", out=out, train_file=tiny_squad / "train.json",
