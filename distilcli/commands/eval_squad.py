@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._eval_options import limit_option
 from distilcli.commands._options import (
     BatchSizeOpt,
     ConfigOpt,
@@ -29,6 +30,8 @@ from distilcli.commands._options import (
     field_defaults,
     help_defaults,
 )  # fmt: skip
+
+LimitOpt = limit_option("dev questions")
 
 #: eval-squad's --batch-size fills the config's eval_batch_size.
 RENAMED = {"eval_batch_size": "batch_size"}
@@ -60,6 +63,7 @@ def eval_squad_cmd(
     na_prob_thresh: Annotated[float | None, typer.Option("--na-prob-thresh", help="With --predictions and --null-odds: the official script's threshold.")] = None,
     batch_size: BatchSizeOpt = None,
     update_card: UpdateCardOpt = False,
+    limit: LimitOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
+from distilcli.commands._eval_options import limit_option
 from distilcli.commands._options import (
     BatchSizeOpt,
     ConfigOpt,
@@ -22,6 +23,8 @@ from distilcli.commands._options import (
     field_defaults,
     help_defaults,
 )  # fmt: skip
+
+LimitOpt = limit_option("pairs")
 
 
 def _defaults() -> Defaults:
@@ -44,6 +47,7 @@ def eval_sts_cmd(
     batch_size: BatchSizeOpt = None,
     max_seq_length: MaxSeqLengthOpt = None,
     fail_under: FailUnderOpt = None,
+    limit: LimitOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,

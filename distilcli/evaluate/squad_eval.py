@@ -29,6 +29,7 @@ from distilcli.tasks.squad.data import SquadSplit, load_squad_hub, read_squad_js
 from distilcli.tasks.squad.features import check_window_options, encode_squad
 from distilcli.tasks.squad.head import check_fits, check_qa_config, load_qa_model
 from distilcli.tasks.squad.scoring import score, score_model
+from distilcli.training.run_files import subsample
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PretrainedConfig
@@ -59,6 +60,8 @@ class EvalSquadConfig:
     eval_batch_size: int = 64
     #: Write the scores into the model's README.md as model-index results.
     update_card: bool = False
+    #: Score a fixed subsample of this many questions (the draw --train-limit makes), in file order.
+    limit: int | None = None
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -150,8 +153,11 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
     if cfg.update_card:  # the card writable and parseable before the data or weights are read
         if cfg.model is None:
             raise BadInput("--update-card writes a model's card: it needs --model, not --predictions")
+        if cfg.limit is not None:
+            raise BadInput("--update-card records full dev-set scores: leave out --limit (it scores a subsample)")
         check_update_card([cfg.model])
-    dev = load_dev(cfg)
+    full = load_dev(cfg)
+    dev = _limited(full, cfg.limit)
     version_2 = dev.task.version_2
     if cfg.null_odds_out is not None and not version_2:
         raise BadInput(
@@ -161,10 +167,11 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
     body: dict[str, Any] = {
         "task": dev.task.name, "task_display": dev.task.display_name, "dev_source": dev.source,
         "questions": len(dev.examples), "articles": dev.articles,
+        "questions_total": len(full.examples), "limit": cfg.limit,
     }  # fmt: skip
     artifacts: dict[str, str] = {}
     if cfg.predictions is not None:
-        metrics, body_scored = _score_file(cfg, dev)
+        metrics, body_scored = _score_file(cfg, dev, {e.id for e in full.examples})
     else:
         metrics, body_scored, artifacts = _run_model(cfg, dev)
     outcomes = check_squad_gates(gates, metrics)
@@ -190,9 +197,9 @@ def _check_options(cfg: EvalSquadConfig) -> None:
         )
     if cfg.model is not None and cfg.null_odds is not None:
         raise BadInput("--null-odds scores a --predictions file: with --model the null odds come from the model")
-    for name in ("max_query_length", "n_best", "max_answer_length", "eval_batch_size"):
+    for name in ("max_query_length", "n_best", "max_answer_length", "eval_batch_size", "limit"):
         value = getattr(cfg, name)
-        if value is None and name == "max_query_length":
+        if value is None and name in ("max_query_length", "limit"):
             continue
         if not isinstance(value, int) or value < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
@@ -202,10 +209,23 @@ def _check_options(cfg: EvalSquadConfig) -> None:
                 f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}: use a large one (e.g. 1e9) to never predict no-answer"
             )
     _check_writable([cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out])
+    for spec in cfg.fail_under or []:  # form and range now; the version's metric names once the dev file is read
+        parse_squad_gate(spec, version_2=True)
 
 
-def _score_file(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float], dict[str, Any]]:
-    """Score ``cfg.predictions`` (and ``cfg.null_odds``) as the official script does: (metrics, report body)."""
+def _limited(dev: SquadSplit, limit: int | None) -> SquadSplit:
+    """``dev``, or the fixed ``--limit`` subsample of its questions in file order."""
+    if limit is None or limit >= len(dev.examples):
+        return dev
+    return replace(dev, examples=[dev.examples[i] for i in subsample(len(dev.examples), limit)])
+
+
+def _score_file(cfg: EvalSquadConfig, dev: SquadSplit, file_ids: set[str]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Score ``cfg.predictions`` (and ``cfg.null_odds``) as the official script does: (metrics, report body).
+
+    ``file_ids`` are every question of the dev file: an answer to a question left out by
+    ``--limit`` is not an unknown prediction.
+    """
     assert cfg.predictions is not None
     answers = _read_json_map(cfg.predictions, "answer", str)
     odds = _read_json_map(cfg.null_odds, "null odds", (int, float)) if cfg.null_odds is not None else None
@@ -213,11 +233,10 @@ def _score_file(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float]
         raise BadInput(f"--null-odds: {dev.source} is SQuAD v1.1; null odds only apply to v2.0")
     _check_coverage(cfg, dev, answers, odds)
     metrics = score(dev, answers, odds, cfg.na_prob_thresh)
-    ids = {e.id for e in dev.examples}
     body = {
         "mode": "predictions", "predictions": str(cfg.predictions),
         "null_odds": None if cfg.null_odds is None else str(cfg.null_odds),
-        "unknown_predictions": sum(1 for k in answers if k not in ids),
+        "unknown_predictions": sum(1 for k in answers if k not in file_ids),
     }  # fmt: skip
     return metrics, body
 

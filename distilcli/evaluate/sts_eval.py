@@ -12,24 +12,31 @@ weights, so a bad option, file or model fails in seconds with exit 2.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
-from distilcli.evaluate.gates import gate_outcome, split_gate
+from distilcli.evaluate.gates import check_range, gate_outcome, split_gate
 from distilcli.models.loading import check_positions, load_config, load_tokenizer, quiet_transformers, usable_positions
 from distilcli.models.pooling import SentencePooling, pool, read_pooling
 from distilcli.models.resolve import ModelRef, resolve_model
 from distilcli.reports import Report
 from distilcli.tasks.sts import StsPairs, load_pairs
 from distilcli.training.inference import pad_inputs, run_longest_first
+from distilcli.training.run_files import subsample
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 METRICS = ("spearman", "pearson", "retention")
+#: Each metric's range in the report's scale, so a percentage bar (spearman=80) is refused with the fix.
+_RANGES = {
+    "spearman": (-1.0, 1.0, "a correlation from -1 to 1"),
+    "pearson": (-1.0, 1.0, "a correlation from -1 to 1"),
+    "retention": (0.0, 2.0, "a ratio to the first model's spearman, up to 2 (0.97 means 97%)"),
+}
 _GATE_EXAMPLE = "spearman=0.8 (every model), model2.spearman=0.75 or retention=0.97"
 
 
@@ -45,6 +52,8 @@ class EvalStsConfig:
     #: Tokens per sentence; unset: the model's sentence-transformers max_seq_length, else 128.
     max_seq_length: int | None = None
     fail_under: list[str] = field(default_factory=list)
+    #: Score a fixed subsample of this many pairs (the draw --train-limit makes), in file order.
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ def parse_sts_gate(spec: str, n_models: int) -> StsGate:
         model = int(number)
     if metric == "retention" and (n_models < 2 or model == 1):
         raise BadInput(f"--fail-under {spec!r}: retention compares a model with the first: pass two --model or more")
+    check_range(spec, name, bar, _RANGES[metric])
     return StsGate(spec, metric, bar, model)
 
 
@@ -87,6 +97,8 @@ def check_options(cfg: EvalStsConfig) -> list[StsGate]:
         raise BadInput(f"--batch-size must be at least 1, got {cfg.batch_size}")
     if cfg.max_seq_length is not None and cfg.max_seq_length < 3:
         raise BadInput(f"--max-seq-length must be at least 3 ([CLS], a token, [SEP]), got {cfg.max_seq_length}")
+    if cfg.limit is not None and cfg.limit < 3:
+        raise BadInput(f"--limit must be at least 3 (pairs, for a correlation), got {cfg.limit}: leave it out for all")
     return [parse_sts_gate(spec, len(cfg.model)) for spec in cfg.fail_under]
 
 
@@ -97,6 +109,8 @@ def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
     start = time.perf_counter()
     gates = check_options(cfg)
     pairs = load_pairs(pairs=cfg.pairs, glue_dir=cfg.glue_dir, hub_dir=cfg.hub_dir)
+    total = len(pairs)
+    pairs = _limited(pairs, cfg.limit)
     refs = [resolve_model(spec) for spec in cfg.model]
     setups = [_setup(ref, cfg) for ref in refs]  # configs and pooling read before any weights
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -113,6 +127,7 @@ def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
     outcomes = _check_gates(gates, rows)
     body = {
         "pairs": len(pairs),
+        "pairs_total": total,  # more than "pairs" under --limit
         "sentences": len(pairs.sentences()),
         "source": pairs.source,
         "models": rows,
@@ -124,6 +139,19 @@ def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
         body=body, duration_s=time.perf_counter() - start,
     )  # fmt: skip
     return report, outcomes
+
+
+def _limited(pairs: StsPairs, limit: int | None) -> StsPairs:
+    """``pairs``, or the fixed ``--limit`` subsample of them in file order."""
+    if limit is None or limit >= len(pairs):
+        return pairs
+    rows = subsample(len(pairs), limit)
+    return replace(
+        pairs,
+        sentence1=[pairs.sentence1[i] for i in rows],
+        sentence2=[pairs.sentence2[i] for i in rows],
+        scores=[pairs.scores[i] for i in rows],
+    )
 
 
 def _setup(ref: ModelRef, cfg: EvalStsConfig) -> tuple[SentencePooling, int]:

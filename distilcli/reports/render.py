@@ -153,7 +153,10 @@ def _finetune_body(body: dict[str, Any], console: Console) -> None:
 
 
 def _eval_squad_body(body: dict[str, Any], console: Console) -> None:
-    console.print(f"{body['task_display']}: {body['dev_source']} ({body['questions']:,} questions, {body['articles']:,} articles)", soft_wrap=True)
+    questions = f"{body['questions']:,} questions, {body['articles']:,} articles"
+    if body.get("questions_total", body["questions"]) != body["questions"]:
+        questions = f"{body['questions']:,} of its {body['questions_total']:,} questions (--limit)"
+    console.print(f"{body['task_display']}: {body['dev_source']} ({questions})", soft_wrap=True)
     if body.get("mode") == "model":
         console.print(
             f"model {body['model']} ({body['model_type']}): {body['windows']:,} windows of {body['max_seq_length']} tokens, "

@@ -320,7 +320,7 @@ def test_cli_task_distillation(distil, models: Path, tiny_glue: Path, tmp_path: 
 
 def test_eval_sts_cli_gate_and_errors(distil, tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
     model = tiny_encoders["bert"]
-    result = distil("eval-sts", "--model", model, "--glue-dir", tiny_glue, "--output", tmp_path / "r.json", "--fail-under", "spearman=1.01")
+    result = distil("eval-sts", "--model", model, "--glue-dir", tiny_glue, "--output", tmp_path / "r.json", "--fail-under", "spearman=1")
     assert result.exit_code == 3, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["command"] == "eval-sts" and report["body"]["pairs"] == 40 and report["body"]["gates"][0]["passed"] is False
@@ -328,3 +328,21 @@ def test_eval_sts_cli_gate_and_errors(distil, tiny_encoders: dict[str, Path], ti
     assert_one_line_error(distil("eval-sts", "--glue-dir", tiny_glue), 2, "--model")
     assert_one_line_error(distil("eval-sts", "--model", model, "--pairs", tmp_path / "none.tsv"), 2, "no such file")
     assert_one_line_error(distil("eval-sts", "--model", model, "--glue-dir", tiny_glue, "--fail-under", "f1=0.5"), 2, "unknown metric")
+    # Out of the report's scale (a percentage): exit 2 before any work, with the value likely meant.
+    assert_one_line_error(distil("eval-sts", "--model", model, "--glue-dir", tiny_glue, "--fail-under", "spearman=80"), 2, "write spearman=0.8")
+    assert_one_line_error(distil("eval-sts", "--model", model, "--glue-dir", tiny_glue, "--fail-under", "spearman=1.01"), 2, "from -1 to 1")
+
+
+def test_eval_sts_one_scale_and_limit(distil, tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    args = ["eval-sts", "--model", tiny_encoders["bert"], "--model", tiny_encoders["roberta"], "--glue-dir", tiny_glue, "--limit", "12"]
+    result = distil(*args, "--output", out)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(out.read_text())
+    assert (report["body"]["pairs"], report["body"]["pairs_total"], report["config"]["limit"]) == (12, 40, 12)
+    retention = f"{report['metrics']['model2.retention']:.4f}"
+    assert result.stderr.count(retention) == 2  # the models table and the metrics table: the same number
+    assert "%" not in result.stderr.split("model2.retention")[0].split("zero-shot STS")[1]
+    again = distil(*args, "--output", tmp_path / "again.json")
+    assert json.loads((tmp_path / "again.json").read_text())["metrics"] == report["metrics"]  # the same pairs
+    assert_one_line_error(distil(*args[:-1], "2"), 2, "--limit must be at least 3")

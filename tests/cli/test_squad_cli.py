@@ -81,9 +81,15 @@ def test_eval_squad_v2_null_odds_and_best_thresholds(distil, squad_models, tiny_
 
 def test_eval_squad_gate(distil, squad_models, tiny_squad: Path, tmp_path: Path) -> None:
     args = ["eval-squad", "--model", squad_models["squad"], "--dev-file", tiny_squad / "dev.json", *WINDOW]
-    result = distil(*args, "-o", tmp_path / "r.json", "--fail-under", "f1=101")
+    result = distil(*args, "-o", tmp_path / "r.json", "--fail-under", "f1=100")
     assert result.exit_code == 3 and "quality gate failed: f1" in result.stderr
-    assert json.loads((tmp_path / "r.json").read_text())["body"]["gates"][0]["passed"] is False  # report written first
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["body"]["gates"][0]["passed"] is False  # report written first
+    # One scale: the report, the table and the gate all give percentages.
+    f1 = report["metrics"]["f1"]
+    assert f"f1 {f1:.2f} < 100" in result.stderr and f"{f1:.4f}" in result.stderr
+    assert_one_line_error(distil(*args, "-o", tmp_path / "x.json", "--fail-under", "f1=101"), 2, "a percentage from 0 to 100")
+    assert not (tmp_path / "x.json").exists()
     assert distil(*args, "--fail-under", "em=0").exit_code == 0
     assert_one_line_error(distil(*args, "--fail-under", "f1=0.8"), 2, "percentages", "f1=80")
     assert_one_line_error(distil(*args, "--fail-under", "HasAns_f1=50"), 2, "unknown metric")
@@ -133,3 +139,24 @@ def test_predictions_file_missing_questions_score_zero(distil, tiny_squad: Path,
     assert metrics["exact_match"] == pytest.approx(100 / len(dev.examples))
     assert metrics["missing_predictions"] == len(dev.examples) - 1
     assert f"warning: {len(dev.examples) - 1} of {len(dev.examples)} questions have no prediction" in result.stderr
+
+
+def test_eval_squad_limit_scores_a_fixed_subsample(distil, squad_models, tiny_squad: Path, tmp_path: Path) -> None:
+    dev = read_squad_json(tiny_squad / "dev.json")
+    args = ["eval-squad", "--model", squad_models["squad"], "--dev-file", tiny_squad / "dev.json", *WINDOW, "--limit", "5"]
+    result = distil(*args, "-o", tmp_path / "r.json", "--predictions-out", tmp_path / "p.json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    answers = json.loads((tmp_path / "p.json").read_text())
+    assert (report["body"]["questions"], report["body"]["questions_total"]) == (5, len(dev.examples))
+    kept = [e for e in dev.examples if e.id in answers]
+    assert len(kept) == 5 and [e.id for e in kept] != [e.id for e in dev.examples[:5]]  # a draw, not the head
+    assert report["metrics"]["f1"] == pytest.approx(score_v1(golds(kept), answers)["f1"])
+    # Scoring a whole-file predictions file on the same --limit gives the same figures, with no "unknown" answers.
+    full = tmp_path / "full.json"
+    assert distil("eval-squad", "--model", squad_models["squad"], "--dev-file", tiny_squad / "dev.json", *WINDOW, "--predictions-out", full).exit_code == 0
+    rescored = distil("eval-squad", "--predictions", full, "--dev-file", tiny_squad / "dev.json", "--limit", "5", "-o", tmp_path / "s.json")
+    assert rescored.exit_code == 0, rescored.stderr
+    again = json.loads((tmp_path / "s.json").read_text())
+    assert again["body"]["unknown_predictions"] == 0 and again["metrics"]["f1"] == pytest.approx(report["metrics"]["f1"])
+    assert_one_line_error(distil(*args[:-1], "0"), 2, "--limit must be a positive integer")
