@@ -313,3 +313,5 @@ def render_comparison(comparison: Comparison, console: Console) -> None:
                 row.append("—" if r is None else f"{r:.3f}×")
         table.add_row(*row)
     console.print(table)
+    for label, names in comparison.only_in.items():  # not a row of dashes each: one line per report
+        console.print(f"only in {label}: {', '.join(names)}", soft_wrap=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,38 @@ def test_unexpected_body_still_shows_metrics(distil, tmp_path: Path) -> None:
     write_report(Report.create("models inspect", config={}, metrics={"abc": 1}, body={"x": 1}, duration_s=0), path)
     result = distil("report", "show", path)
     assert result.exit_code == 0 and "abc" in result.stderr
+
+
+def test_compare_labels_runs_by_folder_when_file_names_collide(distil, tmp_path: Path) -> None:
+    for run in ("glue-teacher-sst2", "glue-student-sst2", "a/seed-1", "b/seed-1"):
+        (tmp_path / run).mkdir(parents=True)
+    teacher = _write(tmp_path / "glue-teacher-sst2" / "report.json", {"accuracy": 0.9})
+    student = _write(tmp_path / "glue-student-sst2" / "report.json", {"accuracy": 0.8})
+    result = distil("report", "compare", teacher, student, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["body"]["labels"] == ["glue-teacher-sst2", "glue-student-sst2"]
+    assert "ratios are to glue-teacher-sst2" in result.stderr
+    deeper = [_write(tmp_path / run / "seed-1" / "report.json", {"accuracy": 0.5}) for run in ("a", "b")]
+    result = distil("report", "compare", *deeper, teacher, "--json")
+    assert json.loads(result.stdout)["body"]["labels"] == ["a/seed-1", "b/seed-1", "glue-teacher-sst2"]
+
+
+def test_compare_lines_up_a_finetune_report_with_an_eval_glue_one(distil, tmp_path: Path) -> None:
+    finetune = tmp_path / "ft.json"
+    write_report(Report.create("finetune", config={"task": "SST-2"}, metrics={"accuracy": 0.9, "score": 0.9, "steps": 10.0},
+                               body={"task": "sst2"}, duration_s=1), finetune)  # fmt: skip
+    evaluated = tmp_path / "eval.json"
+    write_report(Report.create("eval-glue", config={}, metrics={"sst2.accuracy": 0.81, "sst2.score": 0.81}, duration_s=1), evaluated)
+    result = distil("report", "compare", finetune, evaluated, "--json")
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)["body"]
+    assert list(body["metrics"]) == ["sst2.accuracy", "sst2.score"]
+    assert body["metrics"]["sst2.accuracy"]["ratio_to_reference"][1] == pytest.approx(0.9)
+    assert "0.900×" in result.stderr and "only in ft.json: steps" in result.stderr
+    assert not re.search(r"│\s*—\s*│", result.stderr)  # no cell of dashes
+
+
+def test_compare_with_nothing_in_common_says_so(distil, tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.json", {"accuracy": 0.9})
+    b = _write(tmp_path / "b.json", {"spearman": 0.8})
+    assert_one_line_error(distil("report", "compare", a, b), 2, "nothing to compare", "a.json", "spearman")

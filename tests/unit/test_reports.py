@@ -103,12 +103,13 @@ def test_compare_ratios() -> None:
     teacher = make({"params": 100.0, "acc": 0.9, "only_teacher": 3})
     student = make({"params": 60.0, "acc": 0.873, "only_student": 1})
     comparison = compare_reports([teacher, student], ["teacher", "student"])
-    assert comparison.metric_names == ["params", "acc", "only_teacher", "only_student"]
+    assert comparison.metric_names == ["params", "acc"]  # a metric of one report is no row of dashes
+    assert comparison.only_in == {"teacher": ["only_teacher"], "student": ["only_student"]}
     assert comparison.values["params"] == [100.0, 60.0]
     assert comparison.ratios["params"] == [1.0, 0.6]
     assert comparison.ratios["acc"][1] == pytest.approx(0.97)
-    assert comparison.ratios["only_teacher"] == [1.0, None]
-    assert comparison.ratios["only_student"] == [None, None]
+    third = make({"acc": 0.5, "only_teacher": 6})
+    assert compare_reports([teacher, student, third], list("abc")).ratios["only_teacher"] == [1.0, None, 2.0]
 
 
 def test_ratio_edge_cases() -> None:
