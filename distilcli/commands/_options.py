@@ -121,6 +121,10 @@ TextBOpt = Annotated[
 LabelColumnOpt = Annotated[
     str | None, typer.Option("--label-column", help="CSV/JSONL: label column (unset: the hub's name).")
 ]
+SeedsOpt = Annotated[
+    str | None,
+    typer.Option("--seeds", help="Run each seed (e.g. 1,2,3,4,5) in --out/seed-N and report the median, as the DistilBERT paper."),
+]
 MaxSeqLengthOpt = Annotated[
     int | None,
     typer.Option("--max-seq-length", help="Tokens per example (SQuAD: per window), [CLS]/[SEP] included."),

@@ -71,7 +71,7 @@ def whole_word_ids(tokenizer: Any) -> list[int]:
     special = set(tokenizer.all_special_ids)
     ids = []
     for token, index in tokenizer.get_vocab().items():
-        if index in special or token.startswith("##") or token.startswith("[") or token.startswith("<"):
+        if index in special or token.startswith(("##", "[", "<")):
             continue
         word = token.lstrip("Ġ▁")  # BPE / SentencePiece word starts
         if len(word) > 1 and word.isalpha():

@@ -36,6 +36,7 @@ from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
 from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, start_run
 from distilcli.training.runtime import check_at_least, check_positive
+from distilcli.training.seeds import parse_seeds, run_seed
 from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import Collate, TaskData, TaskModel
 from distilcli.training.task_run import run_task_training
@@ -53,19 +54,35 @@ def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None =
     """
     start = time.perf_counter()
     entry, data = check_and_read(cfg, explicit_length)
+    seeds = parse_seeds(cfg.seeds)
     with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
         teacher, layer_map = load_teacher(cfg, entry)
         start_run_dir(cfg, teacher, layer_map)
-        n_gold = len(data.train_examples)
-        new_inputs = prepare_new_inputs(cfg, data.train_examples, teacher.model, teacher.tokenizer)
-        # New inputs follow the gold examples and have no label: the guide knows them by their index.
-        trained = replace(data, train_examples=data.train_examples + [as_example(x, n_gold + i) for i, x in enumerate(new_inputs)])
-        guide = TaskDistiller(cfg, entry, teacher, layer_pairs_for(cfg, teacher, layer_map), n_gold)
+        pairs = layer_pairs_for(cfg, teacher, layer_map)
         student = cfg.student or str(Path(cfg.out) / INIT_DIR)
-        result = run_task_training(entry, trained, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
-        counts = {"gold": n_gold, "augmented": sum(x.source == "augment" for x in new_inputs),
-                  "transfer": sum(x.source == "transfer" for x in new_inputs)}  # fmt: skip
-        return report(cfg, entry, data, teacher, layer_map, result, start, guide.record() | {"inputs": counts})
+
+        def train(run_cfg: DistillConfig) -> dict[str, Any]:
+            return train_one(run_cfg, entry, data, teacher, pairs, student, on_step)
+
+        if seeds is None:
+            results = [train(cfg)]
+        else:
+            results = [run_seed(cfg, seed, n, len(seeds), train) for n, seed in enumerate(seeds)]
+        return report(cfg, entry, data, teacher, layer_map, results, start)
+
+
+def train_one(
+    cfg: DistillConfig, entry: TaskEntry, data: TaskData, teacher: LoadedClassifier, pairs: list[int], student: str,
+    on_step: Callable[[int], None] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """One seed's run: its new inputs (made, or read back on --resume), then the guided training in ``cfg.out``."""
+    n_gold = len(data.train_examples)
+    new_inputs = prepare_new_inputs(cfg, data.train_examples, teacher.model, teacher.tokenizer)
+    # New inputs follow the gold examples and have no label: the guide knows them by their index.
+    trained = replace(data, train_examples=data.train_examples + [as_example(x, n_gold + i) for i, x in enumerate(new_inputs)])
+    counts = {"gold": n_gold, "augmented": sum(x.source == "augment" for x in new_inputs), "transfer": sum(x.source == "transfer" for x in new_inputs)}
+    guide = TaskDistiller(cfg, entry, teacher, pairs, n_gold, counts)
+    return run_task_training(entry, trained, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
 
 
 def as_example(new: NewInput, index: int) -> Any:
@@ -90,11 +107,13 @@ class TaskDistiller:
     too large to keep, so steps that need them still run the teacher.
     """
 
-    def __init__(self, cfg: DistillConfig, entry: TaskEntry, teacher: LoadedClassifier, layer_pairs: list[int], n_gold: int) -> None:
+    def __init__(
+        self, cfg: DistillConfig, entry: TaskEntry, teacher: LoadedClassifier, layer_pairs: list[int], n_gold: int, inputs: dict[str, int],
+    ) -> None:  # fmt: skip
         from distilcli.distill.task_losses import TaskIntermediateLoss
 
         self.cfg, self.entry, self.teacher = cfg, entry, teacher
-        self.layer_pairs, self.n_gold = layer_pairs, n_gold
+        self.layer_pairs, self.n_gold, self.inputs = layer_pairs, n_gold, inputs
         kd_args = {"alpha_ce": cfg.alpha_ce, "alpha_task": cfg.alpha_task, "temperature": cfg.temperature}
         # SQuAD learns a start and an end distribution per window; GLUE one row of logits per example.
         self.kd = SpanKDLoss(**kd_args) if entry.per_token_outputs else TaskKDLoss(**kd_args, regression=entry.spec.is_regression)
@@ -199,6 +218,7 @@ class TaskDistiller:
             },
             "schedule": {"intermediate_only_steps": self.stage1_steps, "mode": "two-stage" if self.stage1_steps else "joint"},
             "teacher_cached": self.cache is not None,
+            "inputs": self.inputs,
         }  # fmt: skip
 
 
@@ -220,8 +240,13 @@ def layer_pairs_for(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: li
     from distilcli.models.resolve import resolve_model
 
     assert cfg.student is not None
-    student_layers = load_config(resolve_model(cfg.student)).num_hidden_layers
+    config = load_config(resolve_model(cfg.student))
+    student_layers = config.num_hidden_layers
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
+    # A student made from this teacher's family records which layers it copied: each learns from its own.
+    recorded = (getattr(config, "distilcli", None) or {}).get("layer_map")
+    if isinstance(recorded, list) and len(recorded) == student_layers and all(0 <= t < teacher_layers for t in recorded):
+        return [int(t) for t in recorded]
     # Patient KD's "skip" map: student layer i learns from teacher layer (i + 1) * T / S - 1 (the last from the last).
     return [round((i + 1) * teacher_layers / student_layers) - 1 for i in range(student_layers)]
 
@@ -253,6 +278,7 @@ def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[Ta
     if cfg.student and (cfg.layers or cfg.layer_map or cfg.arch):
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
     parse_layer_map(cfg.layer_map)
+    parse_seeds(cfg.seeds)
     check_task_options(cfg)
     check_intermediate_options(cfg)
     check_augment_options(cfg)
@@ -342,7 +368,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
 
 def report(
     cfg: DistillConfig, entry: TaskEntry, data: TaskData, teacher: LoadedClassifier, layer_map: list[int] | None,
-    result: dict[str, Any], start: float, guided: dict[str, Any],
+    results: list[dict[str, Any]], start: float,
 ) -> Report:  # fmt: skip
     """The ``distill`` report: the student's dev metrics beside the teacher's (retention) and both sizes."""
     from distilcli.models.resolve import resolve_model
@@ -351,8 +377,9 @@ def report(
     # The teacher's own dev score, for retention (of the primary metric: SQuAD's F1, GLUE's task score).
     device = next(teacher.model.parameters()).device
     teacher_metrics = entry.evaluator(teacher, data.dev, cfg)(teacher.model, device)
-    summary = summarise(data, [result], cfg.train_limit)
-    student_model = entry.load(resolve_model(str(cfg.out)), for_training=False).model
+    summary = summarise(data, results, cfg.train_limit)
+    model_dir = summary.artifacts["model"]  # the median seed's (out itself without --seeds)
+    student_model = entry.load(resolve_model(model_dir), for_training=False).model
     metrics = dict(summary.metrics)
     metrics.update({f"teacher_{k}": v for k, v in teacher_metrics.items()})
     kept = "score" if "score" in teacher_metrics else entry.spec.primary_metric
@@ -373,11 +400,12 @@ def report(
                          "delete": cfg.augment_delete, "ngram": cfg.augment_ngram, "candidates": cfg.augment_mlm or "teacher input embeddings"},
         "temperature": cfg.temperature,
         "cache_teacher": cfg.cache_teacher,
-        **guided,
+        # What the teacher's side ran, as the median seed's run recorded it.
+        **next(r.get("guide", {}) for r in results if r["out"] == model_dir),
     }
     return Report.create(
         "distill", config=config_to_dict(cfg), metrics=metrics, primary_metric=entry.spec.primary_metric,
-        artifacts={"student": str(cfg.out), "checkpoints": str(Path(cfg.out) / "checkpoints")},
+        artifacts={"student": model_dir, "model": model_dir, "checkpoints": str(Path(model_dir) / "checkpoints")},
         body=body, duration_s=time.perf_counter() - start,
     )  # fmt: skip
 

@@ -31,4 +31,3 @@ class FinetuneConfig(TaskOptions):
         if self.max_seq_length is not None:
             return self
         return replace(self, max_seq_length=get_task(self.task).default_max_seq_length)
-    seeds: list[int] | str | None = None

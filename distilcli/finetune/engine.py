@@ -8,16 +8,13 @@ the data, prepare ``--out``, train each seed, report (the median seed with ``--s
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from distilcli import progress
 from distilcli.config import config_to_dict
-from distilcli.errors import BadInput
 from distilcli.finetune.config import RESUMABLE_CHANGES, FinetuneConfig
 from distilcli.models.loading import fitting_length
 from distilcli.reports import Report
@@ -25,12 +22,12 @@ from distilcli.rundir import run_inputs, run_lock
 from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
 from distilcli.training.run_files import (
-    RESULT_FILE,
     check_model_outside,
     check_out_dir,
     check_run_config,
     start_run,
 )
+from distilcli.training.seeds import parse_seeds, run_seed
 from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import TaskData
 from distilcli.training.task_run import run_task_training
@@ -57,7 +54,10 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
         if seeds is None:
             results = [run_task_training(entry, data, cfg, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)]
         else:
-            results = [run_seed(cfg, entry, data, seed, n, len(seeds), on_step) for n, seed in enumerate(seeds)]
+            def train(sub: FinetuneConfig) -> dict[str, Any]:
+                return run_task_training(entry, data, sub, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)
+
+            results = [run_seed(cfg, seed, n, len(seeds), train) for n, seed in enumerate(seeds)]
         return build_report(cfg, data, results, time.perf_counter() - start)
 
 
@@ -79,38 +79,6 @@ def prepare(cfg: FinetuneConfig, entry: TaskEntry, explicit_length: bool = True)
     if cfg.resume:
         check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
     return cfg, data
-
-
-def run_seed(
-    cfg: FinetuneConfig, entry: TaskEntry, data: TaskData, seed: int, n: int, count: int, on_step: Callable[[int], None] | None
-) -> dict[str, Any]:
-    """One seed of ``--seeds`` in ``out/seed-N``; a seed already done is read back on --resume."""
-    sub = replace(cfg, seed=seed, seeds=None, out=cfg.out / f"seed-{seed}", overwrite=False)
-    if cfg.tracking_dir is not None:  # each seed its own run beside the others (default: inside its folder)
-        sub = replace(sub, tracking_dir=Path(cfg.tracking_dir) / f"seed-{seed}")
-    done = sub.out / RESULT_FILE
-    if cfg.resume and done.is_file():
-        progress.log(f"seed {seed}: already done in {sub.out}")
-        return json.loads(done.read_text(encoding="utf-8"))
-    progress.log(f"seed {seed} ({n + 1} of {count})")
-    sub = replace(sub, resume=cfg.resume and sub.out.is_dir())
-    return run_task_training(entry, data, sub, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)
-
-
-def parse_seeds(value: list[int] | str | None) -> list[int] | None:
-    """``1,2,3`` (or a YAML list) as a list of distinct integers; None when not given."""
-    if value is None:
-        return None
-    items = value if isinstance(value, list) else [part for part in str(value).replace(" ", "").split(",") if part]
-    try:
-        seeds = [int(item) for item in items]
-    except (TypeError, ValueError):
-        raise BadInput(f"--seeds {value!r}: expected comma-separated integers, e.g. 1,2,3,4,5") from None
-    if not seeds:
-        raise BadInput("--seeds is empty: give at least one seed, e.g. 1,2,3,4,5")
-    if len(set(seeds)) != len(seeds):
-        raise BadInput(f"--seeds {value!r} repeats a seed")
-    return seeds
 
 
 def build_report(cfg: FinetuneConfig, data: TaskData, results: list[dict[str, Any]], duration: float) -> Report:

@@ -63,6 +63,8 @@ class TaskOptions(TrainOptions):
     text_b: str | None = None
     label_column: str | None = None
     train_limit: int | None = None
+    #: Run each seed in out/seed-N and report the median one (None: the one --seed).
+    seeds: list[int] | str | None = None
     max_seq_length: int | None = None  # 128 for GLUE, 384 for SQuAD
     eval_every: int | None = None
     early_stopping: int = 0

@@ -107,6 +107,9 @@ class Guide(Protocol):
     def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int) -> dict[str, torch.Tensor]:
         """``{"loss", ...parts}`` of one micro-batch of optimizer step ``step``: the student's outputs against the teacher's."""
 
+    def record(self) -> dict[str, Any]:
+        """What the guide ran, for the run's result and report."""
+
 
 
 @dataclass

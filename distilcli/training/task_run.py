@@ -82,7 +82,7 @@ def run_task_training(
         guide.prepare(data.train_examples, run.loaded.tokenizer, run.accelerator.device)
     loop = make_loop(run, resumable)
     train(run, loop, guide, on_step)
-    return finish(run, loop)
+    return finish(run, loop, guide)
 
 
 def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide: Guide | None) -> TaskRun:
@@ -272,7 +272,7 @@ def score_best_on_dev(run: TaskRun) -> dict[str, Any]:
     return {"step": run.record["best"]["step"], "metrics": metrics, "selection_metrics": run.record["best"]["metrics"]}
 
 
-def finish(run: TaskRun, loop: TrainLoop) -> dict[str, Any]:
+def finish(run: TaskRun, loop: TrainLoop, guide: Guide | None = None) -> dict[str, Any]:
     """The run's result (also written to ``out``/finetune_result.json by the main process)."""
     record, opts = run.record, run.opts
     wall = loop.elapsed_s
@@ -296,6 +296,8 @@ def finish(run: TaskRun, loop: TrainLoop) -> dict[str, Any]:
         "processes": run.accelerator.num_processes,
         "optimizer": optimizer_record(opts, run.total_steps),
     }
+    if guide is not None:
+        result["guide"] = guide.record()  # what the teacher's side ran (losses, schedule, inputs)
     if run.accelerator.is_main_process:
         from distilcli.fsutil import atomic_write_text
 

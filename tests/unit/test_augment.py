@@ -56,7 +56,7 @@ def test_ngram_sampling_keeps_one_contiguous_run_of_one_to_five_words() -> None:
 
 
 def test_every_operation_at_probability_one() -> None:
-    words = "the good film".split()
+    words = ["the", "good", "film"]
     rng = random.Random(0)
     assert plan_segment(words, AugmentRules(count=1, p_mask=1.0, p_replace=0, p_ngram=0), rng, "[M]", True).words == ["[M]"] * 3
     replaced = plan_segment(words, AugmentRules(count=1, p_mask=0, p_replace=1.0, p_ngram=0), rng, "[M]", True)

@@ -19,7 +19,8 @@ from distilcli.tasks.glue.features import FeatureCollate, encode
 from distilcli.tasks.glue.head import _label_permutation, load_classifier
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.errors import Interrupted
-from distilcli.finetune.engine import parse_seeds, run_finetune
+from distilcli.finetune.engine import run_finetune
+from distilcli.training.seeds import parse_seeds
 from distilcli.training.run_files import subsample
 from distilcli.training.task_summary import median_metrics
 from distilcli.models.resolve import resolve_model

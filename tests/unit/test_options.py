@@ -42,7 +42,7 @@ def test_parse_list_errors_name_the_option_and_the_fix(value: object, kind: obje
 
 def test_every_list_option_uses_parse_list() -> None:
     from distilcli.benchmark.config import parse_choices, parse_int_list
-    from distilcli.finetune.engine import parse_seeds
+    from distilcli.training.seeds import parse_seeds
     from distilcli.models.student import parse_layer_map
 
     assert parse_int_list("8,1,8", "--batch-sizes") == [8, 1]

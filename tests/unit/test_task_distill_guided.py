@@ -21,7 +21,7 @@ N_TRAIN = 96  # tiny SST-2's training examples (tests/conftest.py)
 
 
 def _cfg(teacher: Path, glue: Path, out: Path, **overrides) -> DistillConfig:
-    base = dict(teacher=str(teacher), out=out, task="glue:sst2", glue_dir=glue, layer_map="0,2", batch_size=8, lr=1e-3, epochs=1, log_every=2)
+    base = {"teacher": str(teacher), "out": out, "task": "glue:sst2", "glue_dir": glue, "layer_map": "0,2", "batch_size": 8, "lr": 1e-3, "epochs": 1, "log_every": 2}
     return DistillConfig(**(base | overrides))
 
 
@@ -88,7 +88,7 @@ def test_augmentation_is_the_same_for_a_seed(sst2_teacher: Path, tiny_glue: Path
 
 
 def test_a_cached_teacher_trains_the_same_with_new_inputs(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
-    run = dict(augment=1, max_steps=6, eval_every=3)
+    run = {"augment": 1, "max_steps": 6, "eval_every": 3}
     live = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "live", **run))
     cached = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "cached", cache_teacher=True, **run))
     np.testing.assert_allclose(live.body["runs"][0]["loss_curve"]["loss"], cached.body["runs"][0]["loss_curve"]["loss"], rtol=1e-4)
@@ -208,3 +208,22 @@ def test_task_options_are_refused_without_a_task(tiny_encoders: dict[str, Path],
     corpus.write_text("the good film\n")
     with pytest.raises(BadInput, match="--augment is an option of task distillation"):
         run_distill(DistillConfig(teacher=str(tiny_encoders["bert"]), corpus=str(corpus), out=tmp_path / "s", augment=2))
+
+
+def test_seeds_each_train_in_their_folder_and_the_median_is_reported(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
+    report = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "s", seeds="1,2,3", augment=1, max_steps=2, eval_every=2))
+    assert [r["seed"] for r in report.body["runs"]] == [1, 2, 3]
+    assert report.artifacts["model"] == str(tmp_path / "s" / f"seed-{report.body['median_seed']}")
+    texts = {(tmp_path / "s" / f"seed-{seed}" / AUGMENTED_FILE).read_text() for seed in (1, 2, 3)}
+    assert len(texts) == 3  # each seed its own augmentation
+    assert report.body["inputs"] == {"gold": N_TRAIN, "augmented": N_TRAIN, "transfer": 0}
+
+
+def test_a_student_made_from_the_teacher_family_learns_from_the_layers_it_copied(
+    sst2_teacher: Path, tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path
+) -> None:
+    from distilcli.models.student import StudentConfig, run_student
+
+    run_student(StudentConfig(teacher=str(tiny_encoders["bert"]), out=tmp_path / "init", layer_map="0,2"))
+    report = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "s", student=str(tmp_path / "init"), layer_map=None, alpha_pkd=1.0, max_steps=2))
+    assert report.body["intermediate"]["layer_pairs"] == [[0, 0], [1, 2]]  # not the even map [[0, 1], [1, 3]]
