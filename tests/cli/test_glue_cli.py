@@ -209,6 +209,7 @@ def test_limit_scores_a_fixed_recorded_subsample(distil, models: Path, tiny_glue
     assert again.exit_code == 0 and [int(r["index"]) for r in _tsv(tmp_path / "again.tsv")] == indices  # the same draw
     assert "10 of 40" in result.stderr
     assert_one_line_error(distil(*args[:-1], "0"), 2, "--limit must be at least 1")
+    assert_one_line_error(distil(*args, "--update-card"), 2, "--update-card records full dev-set scores")
 
 
 def test_fail_under_on_a_missing_task_exits_2_before_scoring(distil, models: Path, glue_with_mnli: tuple[Path, Path], tmp_path: Path) -> None:
