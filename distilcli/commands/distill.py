@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._complete import complete_model
+from distilcli.commands._complete import complete_model, complete_task
 from distilcli.commands._options import (
     ArchOpt,
     BatchSizeOpt,
@@ -42,7 +42,6 @@ from distilcli.commands._options import (
     SeedOpt,
     SeedsOpt,
     SelectOnOpt,
-    TaskOpt,
     TextAOpt,
     TextBOpt,
     TextFieldOpt,
@@ -111,7 +110,7 @@ def distill_cmd(
     report_to: ReportToOpt = None,
     tracking_dir: TrackingDirOpt = None,
     precision: PrecisionOpt = None,
-    task: TaskOpt = None,
+    task: Annotated[str | None, typer.Option("--task", help="Task distillation from a teacher fine-tuned on it: a GLUE task (sst2, glue:sst2, SST-2 ...; your own CSV/JSONL with --train-file), squad or squad_v2; or embeddings (sentence embeddings, on --corpus).", autocompletion=complete_task)] = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
     train_file: TrainFileOpt = None,

@@ -95,18 +95,15 @@ EMBEDDINGS = "embeddings"
 
 
 def parse_task(spec: str) -> str:
-    """``glue:sst2`` -> ``sst2``; ``squad`` / ``squad_v2`` as they are; anything else is :class:`BadInput`."""
-    from distilcli.tasks.squad.data import squad_task
+    """``glue:sst2``, ``sst2``, ``SST-2`` -> ``sst2``; ``squad`` / ``squad_v2``; ``embeddings``; anything else is :class:`BadInput`."""
+    from distilcli.tasks.registry import task_name
 
-    squad = squad_task(spec.strip())
-    if squad is not None:
-        return squad.name
     if spec.strip().lower() == EMBEDDINGS:
         return EMBEDDINGS
-    kind, sep, name = spec.partition(":")
-    if kind.strip().lower() != "glue" or not sep or not name.strip():
-        raise BadInput(f"--task {spec!r}: expected glue:<name> (e.g. glue:sst2 or glue:mnli), squad, squad_v2 or embeddings")
-    return name.strip()
+    try:
+        return task_name(spec)
+    except BadInput as exc:
+        raise BadInput(f"--task {spec!r}: {exc}; or squad, squad_v2, embeddings") from None
 
 
 def mode_of(cfg: DistillConfig) -> str:

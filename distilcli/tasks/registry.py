@@ -24,10 +24,22 @@ for _squad in (SQUAD, SQUAD_V2):
     TASKS.register(_squad.name, SquadEntry(_squad))
 
 
-def get_task(name: str) -> TaskEntry:
-    """The entry of ``name`` in any usual spelling; an unknown name is :class:`BadInput` with a "did you mean"."""
-    squad = squad_task(name)
+def task_name(spec: str) -> str:
+    """The registry name of a task in any accepted spelling: ``sst2``, ``glue:sst2``, ``SST-2``, ``squad``, ``squad_v2`` ...
+
+    The one task syntax of every command; an unknown name is :class:`BadInput` with a "did you mean".
+    """
+    text = spec.strip()
+    kind, sep, rest = text.partition(":")
+    if sep and kind.strip().lower() == "glue":
+        text = rest.strip()
+    squad = squad_task(text)
     if squad is not None:
-        return TASKS.get(squad.name)
+        return squad.name
     # GLUE's own aliases (SST-2, sst_2, MNLI-matched ...) and its did-you-mean.
-    return TASKS.get(resolve_task(name).name)
+    return resolve_task(text).name
+
+
+def get_task(name: str) -> TaskEntry:
+    """The entry of ``name`` in any accepted spelling (:func:`task_name`)."""
+    return TASKS.get(task_name(name))

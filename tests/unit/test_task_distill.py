@@ -169,8 +169,8 @@ def test_task_distillation_errors(sst2_teacher: Path, tiny_encoders: dict[str, P
         run_distill(_cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "a"))
     with pytest.raises(BadInput, match="--glue-dir is a GLUE option"):
         run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "b", task="squad"))
-    with pytest.raises(BadInput, match="expected glue:<name>"):
-        run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "c", task="sst2"))
+    with pytest.raises(BadInput, match="unknown GLUE task 'sst3': did you mean 'sst2'"):
+        run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "c", task="glue:sst3"))
     with pytest.raises(BadInput, match="fine-tuned on SST-2, not CoLA"):
         run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "d", task="glue:cola"))
     with pytest.raises(BadInput, match="both 0"):
@@ -254,6 +254,16 @@ def test_squad_defaults_and_errors(squad_teacher: Path, tiny_squad: Path, tiny_e
     assert with_mode_defaults(DistillConfig(teacher="t", out=tmp_path, task="glue:sst2")).max_seq_length == 128
     with pytest.raises(BadInput, match="no trained question-answering head"):
         run_distill(_squad_cfg(tiny_encoders["bert"], tiny_squad, tmp_path / "a"))
-    with pytest.raises(BadInput, match="expected glue:<name>"):
+    with pytest.raises(BadInput, match="or squad, squad_v2, embeddings"):
         run_distill(_squad_cfg(squad_teacher, tiny_squad, tmp_path / "b", task="squad:v3"))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("spelling", ["sst2", "glue:sst2", "SST-2", "GLUE:sst_2"])
+def test_one_task_syntax_for_distill_and_finetune(spelling: str) -> None:
+    from distilcli.distill.config import parse_task
+    from distilcli.tasks.registry import get_task
+
+    assert parse_task(spelling) == "sst2"
+    assert get_task(spelling).spec.name == "sst2"  # what finetune asks
+    assert parse_task("squad_v2") == "squad_v2" and parse_task("embeddings") == "embeddings"
