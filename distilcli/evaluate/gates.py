@@ -17,7 +17,8 @@ from typing import Any
 
 from distilcli.errors import BadInput
 from distilcli.evaluate.glue_outputs import macro_tasks
-from distilcli.tasks.glue.spec import GLUE_TASKS, GlueTask, resolve_task
+from distilcli.evaluate.glue_models import glue_task
+from distilcli.tasks.glue.spec import GLUE_TASKS, GlueTask
 
 #: Sub-metric names a GLUE gate may use, with the usual short spellings, and the report key of each.
 _METRIC_ALIASES = {
@@ -109,7 +110,7 @@ def parse_gate(spec: str) -> Gate:
     else:
         prefix, dot, rest = name.rpartition(".")
         if dot:
-            task = resolve_task(prefix).name
+            task = glue_task(prefix).name
         metric_key = rest if dot else name
         if metric_key not in _METRIC_ALIASES:
             known = ", ".join(GLUE_GATE_NAMES)

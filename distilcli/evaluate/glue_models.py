@@ -10,6 +10,15 @@ from distilcli.models.loading import load_config
 from distilcli.models.resolve import resolve_model
 from distilcli.tasks.glue.spec import GLUE_TASKS, GlueTask, resolve_task, squash_name
 from distilcli.tasks.heads import task_of
+from distilcli.tasks.registry import task_name
+
+
+def glue_task(spec: str) -> GlueTask:
+    """A GLUE task in the one task syntax of every command (``sst2``, ``glue:sst2``, ``SST-2`` ...)."""
+    name = task_name(spec)
+    if name not in GLUE_TASKS:
+        raise BadInput(f"{spec!r} is not a GLUE task: eval-glue scores GLUE tasks (distil eval-squad scores {name})")
+    return GLUE_TASKS.get(name)
 
 
 def parse_tasks(text: str) -> list[GlueTask]:
@@ -19,7 +28,7 @@ def parse_tasks(text: str) -> list[GlueTask]:
         return [GLUE_TASKS.get(name) for name in GLUE_TASKS]
     tasks: list[GlueTask] = []
     for name in names:
-        task = resolve_task(name)
+        task = glue_task(name)
         if task not in tasks:
             tasks.append(task)
     return tasks
@@ -50,7 +59,7 @@ def _split_specs(specs: list[str]) -> tuple[dict[str, Path], Path | None]:
     for spec in specs:
         name, sep, folder = spec.partition("=")
         if sep and not Path(spec).exists():
-            explicit[resolve_task(name).name] = resolve_model(folder).path
+            explicit[glue_task(name).name] = resolve_model(folder).path
         elif Path(spec).is_dir() and not (Path(spec) / "config.json").exists():
             plain.append(Path(spec).resolve())  # a folder of per-task models
         else:

@@ -111,6 +111,11 @@ def test_parse_tasks() -> None:
         "wnli",
     ]
     assert [t.name for t in parse_tasks("RTE, sst-2,rte")] == ["rte", "sst2"]
+    # The one task syntax of every command: glue:sst2 too, in --task and in a gate.
+    assert [t.name for t in parse_tasks("glue:sst2,SST-2")] == ["sst2"]
+    assert parse_gate("glue:sst2.accuracy=0.9").task == "sst2"
+    with pytest.raises(BadInput, match="not a GLUE task.*eval-squad"):
+        parse_tasks("squad")
     with pytest.raises(BadInput, match="--task is empty"):
         parse_tasks(" , ")
 
