@@ -39,10 +39,10 @@ _CORRELATION = (-1.0, 1.0, "a correlation from -1 to 1")
 # Retention is a ratio, not bound to [-1, 1], but a bar above 2 (a student twice its teacher) is a percentage.
 _RATIO = (0.0, 2.0, "a ratio to the reference up to 2 (0.97 means 97%)")
 _GLUE_RANGES = {
-    "accuracy": _FRACTION, "f1": _FRACTION, "matthews_correlation": _CORRELATION, "pearson": _CORRELATION,
-    "spearmanr": _CORRELATION, "score": _CORRELATION, "macro_score": _CORRELATION,
-    "retention": _RATIO, "macro_retention": _RATIO,
-}  # fmt: skip
+    **dict.fromkeys(("accuracy", "f1"), _FRACTION),
+    **dict.fromkeys(("matthews_correlation", "pearson", "spearmanr", "score", "macro_score"), _CORRELATION),
+    **dict.fromkeys(("retention", "macro_retention"), _RATIO),
+}
 _SQUAD_ALIASES = {"em": "exact", "exact_match": "exact", "exact": "exact", "f1": "f1"}
 _SQUAD_V2_METRICS = ("exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1", "best_exact", "best_f1")
 

@@ -46,9 +46,12 @@ def add_macro(scores: dict[str, float], asked: list[str], metrics: dict[str, flo
     if scores:
         metrics[name] = macro_score(scores)
     return {
-        "metric": name, "over": macro_tasks(list(scores)), "tasks_measured": len(measured),
-        "tasks_expected": len(expected), "missing": [n for n in expected if n not in scores],
-    }  # fmt: skip
+        "metric": name,
+        "over": macro_tasks(list(scores)),
+        "tasks_measured": len(measured),
+        "tasks_expected": len(expected),
+        "missing": [n for n in expected if n not in scores],
+    }
 
 
 def add_retention(
@@ -71,8 +74,8 @@ def add_retention(
         student_macro = macro_score({n: scores[n] for n in common})
         teacher_macro = macro_score({n: teacher[n] for n in common})
         metrics[name] = retention(student_macro, teacher_macro)
-        body |= {"student_macro": student_macro, "teacher_macro": teacher_macro, "metric": name,
-                 "tasks_measured": len(measured), "tasks_expected": len(expected)}  # fmt: skip
+        body |= {"student_macro": student_macro, "teacher_macro": teacher_macro, "metric": name}
+        body |= {"tasks_measured": len(measured), "tasks_expected": len(expected)}
     return body
 
 
