@@ -58,18 +58,27 @@ def run_distill_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> t
     return report, run_dir
 
 
+def _seeded_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
+    """A task run resumes from its folder (finished seeds are kept, the current one continues)."""
+    if resume and (run_dir / "run_config.json").is_file():
+        return {"resume": True, "overwrite": False}
+    return {"resume": False, "overwrite": run_dir.exists()}
+
+
 def run_finetune_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
     from distilcli.finetune.config import FinetuneConfig
     from distilcli.finetune.engine import run_finetune
 
-    # Fine-tuning resumes from its folder (finished seeds are kept, the current one continues).
-    flags = (
-        {"resume": True, "overwrite": False}
-        if resume and (run_dir / "run_config.json").is_file()
-        else {"resume": False, "overwrite": run_dir.exists()}
-    )
-    report = run_finetune(_config(FinetuneConfig, options, out=run_dir, **flags))
+    report = run_finetune(_config(FinetuneConfig, options, out=run_dir, **_seeded_flags(run_dir, resume)))
     return report, Path(report.artifacts["model"])
+
+
+def run_task_distill_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.distill.config import DistillConfig
+    from distilcli.distill.engine import run_distill
+
+    report = run_distill(_config(DistillConfig, options, out=run_dir, **_seeded_flags(run_dir, resume)))
+    return report, Path(report.artifacts["model"])  # the median seed's student
 
 
 def run_eval_int8_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
@@ -93,7 +102,7 @@ EXECUTORS: dict[str, Executor] = {
     "student": run_student_stage,
     "random_init": run_random_init_stage,
     "distill": run_distill_stage,
-    "task_distill": run_distill_stage,
+    "task_distill": run_task_distill_stage,
     "finetune": run_finetune_stage,
     "eval_int8": run_eval_int8_stage,
     "benchmark": run_benchmark_stage,

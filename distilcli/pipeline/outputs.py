@@ -101,13 +101,16 @@ def _wall(out: Path, stage: Stage) -> float | None:
 
 
 def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[str, float]) -> bool:
-    """Each arm's GLUE macro against its speed-up, marker size by parameters; False when nothing to plot."""
-    points = [
-        (arm, metrics[f"glue.{arm}.macro"], results.bench.get(arm))
-        for arm in results.glue
-        if f"glue.{arm}.macro" in metrics
-    ]
-    if not points:
+    """Every arm's GLUE macro (median of seeds) with the spread of its per-seed macros; False when nothing to plot.
+
+    One row per arm, whether or not a benchmark ran (its speed-up, when measured, is in the label):
+    a gain that sits inside the seed spread looks like one.
+    """
+    from distilcli.pipeline.tables import ARM_LABELS
+
+    tasks = list(recipe.glue_tasks)
+    arms = [arm for arm in ARM_LABELS if f"glue.{arm}.macro" in metrics]
+    if not arms:
         return False
     try:
         import matplotlib
@@ -118,21 +121,21 @@ def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[s
         return False  # matplotlib is the optional [plot] extra; tables.md carries the same numbers
     from distilcli.fsutil import atomic_file
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for arm, macro, bench in points:
-        speed = bench["speedup"] if bench else (1.0 if arm == "teacher" else None)
-        if speed is None:
-            # Arms without their own benchmark run share the student's shape (baseline, ablations).
-            speed = results.bench.get("student", {}).get("speedup")
-        if speed is None:
-            continue
-        size = (bench or results.bench.get("student") or {"parameters": 1e7})["parameters"] / 1e6
-        ax.scatter([speed], [macro * 100], s=20 + size * 2, alpha=0.7)
-        ax.annotate(arm, (speed, macro * 100), textcoords="offset points", xytext=(6, 4), fontsize=9)
-    ax.set_xlabel("speed-up against the teacher (×)")
-    ax.set_ylabel("GLUE macro, dev (×100)")
-    ax.set_title(f"{recipe.name}: quality against speed (marker area ∝ parameters)")
-    ax.grid(alpha=0.3)
+    fig, ax = plt.subplots(figsize=(7.2, 0.5 * len(arms) + 1.6))
+    for row, arm in enumerate(reversed(arms)):
+        macro = metrics[f"glue.{arm}.macro"] * 100
+        spread = [m * 100 for m in results.seed_macros(arm, tasks)]
+        if len(spread) > 1:
+            ax.plot([min(spread), max(spread)], [row, row], color="0.6", linewidth=3, solid_capstyle="round")
+            ax.scatter(spread, [row] * len(spread), s=12, color="0.35", zorder=2)
+        ax.scatter([macro], [row], s=60, color="C3" if arm == "teacher" else "C0", zorder=3)
+        bench = results.bench.get(arm)
+        speed = f", {bench['speedup']:.2f}× faster" if bench and arm != "teacher" else ""
+        ax.annotate(f"{macro:.1f}{speed}", (macro, row), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+    ax.set_yticks(range(len(arms)), [ARM_LABELS[arm] for arm in reversed(arms)], fontsize=8)
+    ax.set_xlabel(f"GLUE dev macro ×100 ({', '.join(tasks)}): median of seeds (dot), each seed (grey)", fontsize=9)
+    ax.set_title(f"{recipe.name}: each arm's score and its seed spread", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     with atomic_file(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=120)

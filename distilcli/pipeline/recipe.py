@@ -20,15 +20,24 @@ from distilcli.errors import BadInput
 RECIPES_DIR = Path(__file__).parent / "recipes"
 
 #: The arms a recipe may compare. Ablations are general distillations with one change (the paper's Table 4).
-ARMS = ("teacher", "student", "baseline", "no_ce", "no_mlm", "no_cos", "random_init")
+#: ``*_td`` arms are taught by task distillation from the teacher's fine-tune (``glue.task_distill``);
+#: ``baseline_long`` fine-tunes the baseline for as many optimizer steps as ``student_td`` takes.
+ARMS = ("teacher", "student", "baseline", "no_ce", "no_mlm", "no_cos", "random_init",
+        "student_td", "baseline_td", "student_td_noaug", "student_td_nointer", "baseline_long")  # fmt: skip
 ABLATIONS = {"no_ce": {"alpha_ce": 0.0}, "no_mlm": {"alpha_mlm": 0.0}, "no_cos": {"alpha_cos": 0.0}, "random_init": {}}
 #: GLUE macro deltas of DistilBERT's ablation (paper, Table 4), for the table beside ours.
 PAPER_ABLATION_DELTAS = {"no_ce": -2.96, "no_cos": -1.46, "no_mlm": -0.31, "random_init": -3.69}
 SELECTIONS = ("holdout", "dev")
+#: Task-distillation arms: the student each starts from, and what it changes in ``glue.task_distill``.
+TD_STUDENTS = {"student_td": "@distill", "baseline_td": "@student-init", "student_td_noaug": "@distill", "student_td_nointer": "@distill"}
+TD_ABLATIONS = {
+    "student_td_noaug": {"augment": 0, "transfer_corpus": None},
+    "student_td_nointer": {"alpha_hidden": 0.0, "alpha_attention": 0.0, "alpha_pkd": 0.0, "intermediate_epochs": 0},
+}
 
 _TOP_KEYS = {"recipe", "description", "teacher", "student", "distill", "arms", "glue", "squad", "benchmark"}
 _STUDENT_KEYS = {"layers", "layer_map", "arch"}
-_GLUE_KEYS = {"tasks", "seeds", "selection", "finetune", "int8"}
+_GLUE_KEYS = {"tasks", "seeds", "selection", "finetune", "int8", "task_distill"}
 _SQUAD_KEYS = {"task", "train_file", "dev_file", "finetune", "distill"}
 #: Options the pipeline sets itself for every stage: a recipe may not name them.
 _RESERVED = {
@@ -63,6 +72,8 @@ class Recipe:
     #: GLUE task name -> ``distil finetune`` options for that task (on top of ``finetune``).
     glue_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     finetune: dict[str, Any] = field(default_factory=dict)
+    #: ``distil distill --task`` options of the task-distillation arms (on top of ``finetune`` and the task's).
+    task_distill: dict[str, Any] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=lambda: [42])
     selection: str = "holdout"
     #: Score a dynamic-int8 copy of the fine-tuned student on every GLUE task too.
@@ -75,6 +86,10 @@ class Recipe:
     @property
     def ablations(self) -> list[str]:
         return [arm for arm in self.arms if arm in ABLATIONS]
+
+    @property
+    def td_arms(self) -> list[str]:
+        return [arm for arm in self.arms if arm in TD_STUDENTS]
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """The recipe in its YAML layout (what ``--print`` writes and ``load_recipe`` reads)."""
@@ -89,6 +104,7 @@ class Recipe:
             "selection": self.selection,
             "finetune": self.finetune,
             "int8": self.int8,
+            **({"task_distill": self.task_distill} if self.task_distill else {}),
         }
         return {"recipe": self.name, "description": self.description, "teacher": self.teacher, "student": student,
                 "distill": self.distill, "arms": self.arms, "glue": glue, "squad": self.squad,
@@ -146,6 +162,7 @@ def parse_recipe(data: dict[str, Any], source: str) -> Recipe:
             for k, v in _mapping(glue.get("tasks"), source, "glue.tasks").items()
         },
         finetune=_options(glue.get("finetune"), "finetune", source, prefix="glue.finetune."),
+        task_distill=_options(glue.get("task_distill"), "distill", source, prefix="glue.task_distill."),
         seeds=[int(s) for s in glue.get("seeds") or [42]],
         selection=str(glue.get("selection") or "holdout"),
         int8=bool(glue.get("int8", False)),
@@ -178,6 +195,22 @@ def _check_recipe(recipe: Recipe, source: str) -> None:
             )
     if recipe.int8 and not recipe.glue_tasks:
         raise BadInput(f"recipe {source}: glue.int8 needs GLUE tasks to score")
+    _check_task_distill(recipe, source)
+
+
+def _check_task_distill(recipe: Recipe, source: str) -> None:
+    """Task-distillation arms learn from the teacher arm's fine-tunes; baseline_long matches student_td's steps."""
+    if recipe.td_arms and "teacher" not in recipe.arms:
+        raise BadInput(f"recipe {source}: arms {', '.join(recipe.td_arms)} learn from the fine-tuned teacher: add the arm 'teacher'")
+    if recipe.td_arms and not recipe.glue_tasks:
+        raise BadInput(f"recipe {source}: arms {', '.join(recipe.td_arms)} need glue.tasks")
+    if "baseline_long" in recipe.arms and "student_td" not in recipe.arms:
+        raise BadInput(f"recipe {source}: baseline_long is fine-tuned as long as student_td: add the arm 'student_td'")
+    if "baseline_long" in recipe.arms and recipe.task_distill.get("transfer_corpus"):
+        raise BadInput(f"recipe {source}: baseline_long matches student_td's steps from --augment; a transfer corpus would change them")
+    for arm, change in TD_ABLATIONS.items():
+        if arm in recipe.arms and all(not recipe.task_distill.get(k) for k in change):
+            raise BadInput(f"recipe {source}: ablation {arm} changes nothing: glue.task_distill already leaves out {', '.join(change)}")
 
 
 def _distill_default(name: str) -> Any:

@@ -4,7 +4,8 @@ Everything here is read from the stage reports; nothing is measured again. Metri
 ``glue.<arm>.<task>`` (the task score: the mean of its metrics, as GLUE), ``glue.<arm>.macro``,
 ``glue.<arm>.macro_retention`` (arm macro / teacher macro on the same tasks),
 ``squad.<arm>.exact_match`` / ``.f1``, ``benchmark.<arm>.speedup`` / ``.parameter_reduction``,
-``ablation.<arm>.delta_macro`` (arm macro − student macro).
+``ablation.<arm>.delta_macro`` (arm macro − student macro), ``glue.<arm>.gain_over_baseline`` (arm macro
+− the better of ``baseline`` and ``baseline_long``, the undistilled student at its two budgets).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ ARM_LABELS = {
     "baseline": "baseline (not distilled)",
     "student_int8": "student, dynamic int8",
     "student_d": "student + task distillation (D)",
+    "student_td": "student + task distillation",
+    "student_td_int8": "student + task distillation, dynamic int8",
+    "baseline_td": "baseline + task distillation",
+    "baseline_long": "baseline, fine-tuned as long as student_td",
+    "student_td_noaug": "student + task distillation, no augmentation",
+    "student_td_nointer": "student + task distillation, no intermediate losses",
     "no_ce": "without L_ce",
     "no_mlm": "without L_mlm",
     "no_cos": "without L_cos",
@@ -41,11 +48,20 @@ class Results:
     bench: dict[str, dict[str, float]] = field(default_factory=dict)
     bench_mode: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
+    #: arm -> task -> each seed's task score, in seed order (the spread the medians hide)
+    seeds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def macro(self, arm: str, tasks: list[str]) -> float | None:
         """Mean task score over ``tasks``; None unless the arm has every one of them."""
         scores = self.glue.get(arm, {})
         return statistics.fmean(scores[t] for t in tasks) if tasks and all(t in scores for t in tasks) else None
+
+    def seed_macros(self, arm: str, tasks: list[str]) -> list[float]:
+        """The macro of each seed position (the k-th seed of every task); empty unless every task has them all."""
+        runs = self.seeds.get(arm, {})
+        if not tasks or not all(t in runs for t in tasks) or len({len(runs[t]) for t in tasks}) != 1:
+            return []
+        return [statistics.fmean(runs[t][k] for t in tasks) for k in range(len(runs[tasks[0]]))]
 
 
 def gather(recipe: Recipe, stages: list[Stage], reports: dict[str, Report], models: dict[str, str]) -> Results:
@@ -55,15 +71,16 @@ def gather(recipe: Recipe, stages: list[Stage], reports: dict[str, Report], mode
         report = reports.get(stage.name)
         if report is None or stage.arm is None:
             continue
-        if stage.kind == "finetune" and stage.name.startswith("glue-"):
+        if (stage.kind == "finetune" and stage.name.startswith("glue-")) or (stage.kind == "task_distill" and stage.name.startswith("td-")):
             results.glue.setdefault(stage.arm, {})[stage.task or ""] = float(report.metrics["score"])
+            results.seeds.setdefault(stage.arm, {})[stage.task or ""] = [float(r["best"]["metrics"]["score"]) for r in report.body.get("runs", [])]
             results.facts.setdefault("glue", {})[stage.task] = {
                 "train_examples": report.metrics.get("train_examples"),
                 "dev_examples": report.metrics.get("dev_examples"),
                 "selection": report.body.get("selection", {"on": recipe.selection}),
             }
         elif stage.kind == "eval_int8":
-            results.glue.setdefault("student_int8", {})[stage.task or ""] = float(report.metrics[f"{stage.task}.score"])
+            results.glue.setdefault(stage.arm, {})[stage.task or ""] = float(report.metrics[f"{stage.task}.score"])
         elif stage.kind in ("finetune", "task_distill"):
             # v1.1 names it exact_match, v2.0 exact (the official scripts' keys).
             exact = report.metrics["exact_match"] if "exact_match" in report.metrics else report.metrics["exact"]
@@ -124,6 +141,10 @@ def flat_metrics(recipe: Recipe, results: Results) -> dict[str, float]:
     for arm, row in results.bench.items():
         metrics[f"benchmark.{arm}.speedup"] = row["speedup"]
         metrics[f"benchmark.{arm}.parameter_reduction"] = row["parameter_reduction"]
+    baselines = [metrics[f"glue.{arm}.macro"] for arm in ("baseline", "baseline_long") if f"glue.{arm}.macro" in metrics]
+    for arm in results.glue:
+        if baselines and arm not in ("baseline", "baseline_long", "teacher") and f"glue.{arm}.macro" in metrics:
+            metrics[f"glue.{arm}.gain_over_baseline"] = metrics[f"glue.{arm}.macro"] - max(baselines)
     student = metrics.get("glue.student.macro")
     for arm in recipe.ablations:
         if student is not None and f"glue.{arm}.macro" in metrics:
@@ -145,6 +166,10 @@ def render_tables(recipe: Recipe, results: Results, metrics: dict[str, float]) -
         parts.append(_table_speed(recipe, results, metrics))
     if recipe.ablations:
         parts.append(_table_ablation(recipe, metrics))
+    if {"student_td_noaug", "student_td_nointer"} & set(recipe.arms):
+        parts.append(_table_td_ablation(recipe, metrics))
+    if any(len(runs) > 1 for arm in results.seeds.values() for runs in arm.values()):
+        parts.append(_table_seeds(recipe, results))
     return "\n".join(parts)
 
 
@@ -211,6 +236,34 @@ def _table_speed(recipe: Recipe, results: Results, metrics: dict[str, float]) ->
             f"| {ARM_LABELS[arm]} | {row['parameters']:,.0f} | {row['size_mb']:.1f} | {row['time_s']:.3f} | {row['speedup']:.2f}× | "
             f"{_fmt(metrics.get(f'glue.{arm}.macro'))} |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def _table_td_ablation(recipe: Recipe, metrics: dict[str, float]) -> str:
+    """TinyBERT's ablation at our scale: the task-distilled student without augmentation, without intermediate losses."""
+    best = metrics.get("glue.student_td.macro")
+    lines = [
+        "## Table 5: task-distillation ablation (Δ GLUE macro against student + task distillation, points)\n",
+        "| change | macro | Δ macro |",
+        "|---|---|---|",
+    ]
+    for arm in ("student_td_noaug", "student_td_nointer"):
+        if arm in recipe.arms:
+            macro = metrics.get(f"glue.{arm}.macro")
+            delta = None if macro is None or best is None else macro - best
+            lines.append(f"| {ARM_LABELS[arm]} | {_fmt(macro)} | {_fmt(delta, digits=2)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _table_seeds(recipe: Recipe, results: Results) -> str:
+    """Every seed's task score (×100), so a gain inside the spread reads as one."""
+    tasks = list(recipe.glue_tasks)
+    lines = ["## Per-seed scores (×100, seeds " + ", ".join(map(str, recipe.seeds)) + ")\n",
+             "| model | " + " | ".join(tasks) + " | macro per seed |", "|---" * (len(tasks) + 2) + "|"]  # fmt: skip
+    for arm in [a for a in ARM_LABELS if a in results.seeds]:
+        cells = [" ".join(f"{v * 100:.1f}" for v in results.seeds[arm].get(t, [])) or "—" for t in tasks]
+        macros = " ".join(f"{v * 100:.1f}" for v in results.seed_macros(arm, tasks)) or "—"
+        lines.append(f"| {ARM_LABELS[arm]} | " + " | ".join(cells) + f" | {macros} |")
     return "\n".join(lines) + "\n"
 
 
