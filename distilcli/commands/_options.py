@@ -159,6 +159,10 @@ TrainLimitOpt = Annotated[
 NoLengthGroupingOpt = Annotated[
     bool, typer.Option("--no-length-grouping", help="Random batches instead of length-grouped ones.")
 ]
+GroupBatchesOpt = Annotated[
+    int | None,
+    typer.Option("--group-batches", help="Length grouping: batches sorted by length together (default: automatic, at most 50 and at least 8 groups an epoch)."),
+]
 LogEveryOpt = Annotated[int | None, typer.Option("--log-every", help="Status line every N steps.")]
 ReportToOpt = Annotated[
     str | None,

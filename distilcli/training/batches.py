@@ -11,6 +11,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from distilcli.training.options import TrainOptions
 
 
+#: Length grouping sorts at most this many batches together (the DistilBERT reference's and HF's 50)...
+MAX_GROUP_BATCHES = 50
+#: ...and makes at least this many groups an epoch, so a small training set still gets mixed batches.
+MIN_GROUPS = 8
+
+
+def group_batches_for(n_batches: int) -> int:
+    """Batches sorted by length together in an epoch of ``n_batches``.
+
+    Sorting a mega-batch of 50 × 32 examples when the set has 2,000 puts sentences of nearly one
+    length in each batch, and cost 1 point of SST-2 accuracy against random batches (README,
+    measured); groups of an eighth of the epoch keep most of the padding saved and mix lengths.
+    Large corpora keep the reference's 50.
+    """
+    return max(1, min(MAX_GROUP_BATCHES, n_batches // MIN_GROUPS))
+
+
 class Batches:
     """Deterministic batches: the same (seed, epoch) always yields the same batches, per process."""
 
@@ -30,7 +47,8 @@ class Batches:
         from distilcli.data.batching import LengthGroupedBatchSampler
 
         if self.cfg.group_by_length:
-            sampler = LengthGroupedBatchSampler(self.lengths, self.cfg.batch_size, seed=self.cfg.seed)
+            group = self.cfg.group_batches or group_batches_for(self._count_all())
+            sampler = LengthGroupedBatchSampler(self.lengths, self.cfg.batch_size, seed=self.cfg.seed, mega_batch_mult=group)
             sampler.set_epoch(epoch)
             return list(sampler)
         # The reference way: random batches, whatever their lengths.

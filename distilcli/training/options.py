@@ -41,6 +41,8 @@ class TrainOptions:
     max_grad_norm: float = 1.0
     seed: int = 42
     group_by_length: bool = True
+    #: Length grouping: how many batches are sorted by length together (None: automatic, see group_batches_for).
+    group_batches: int | None = None
     log_every: int = 50
     precision: str = "no"
     resume: bool = False
@@ -116,6 +118,7 @@ def check_train_options(opts: TrainOptions) -> None:
     for name in ("epochs", "batch_size", "grad_accum", "lr", "log_every", "adam_eps"):
         check_positive(name, getattr(opts, name))
     check_positive("max_steps", opts.max_steps, allow_none=True)
+    check_positive("group_batches", opts.group_batches, allow_none=True)
     if not 0 <= opts.warmup_ratio < 1:
         raise BadInput(f"--warmup-ratio must be in [0, 1), got {opts.warmup_ratio}")
     for name in ("adam_beta1", "adam_beta2"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,3 +130,18 @@ def test_with_a_data_loader() -> None:
     shapes = sorted(tuple(batch["input_ids"].shape) for batch in loader)
     assert shapes == [(2, 4), (2, 8), (2, 10)]  # lengths 10 9 8 5 4 3 paired in order: (10, 9), (8, 5), (4, 3)
     assert sum(int(batch["attention_mask"].sum()) for batch in loader) == sum(data["length"])
+
+
+def test_small_training_sets_are_grouped_in_smaller_groups() -> None:
+    from distilcli.training.batches import Batches, group_batches_for
+    from distilcli.training.options import TrainOptions
+
+    assert group_batches_for(63) == 7  # 2,000 examples of 32: eight groups, not one sort of 1,600
+    assert group_batches_for(10_000) == 50 and group_batches_for(3) == 1
+    lengths = _varied_lengths(2000)
+    ids = [[1] * n for n in lengths]
+    auto = Batches(TrainOptions(out=Path("x"), batch_size=32, seed=0), ids, 0, 0, 1)._epoch_batches(0)
+    reference = list(LengthGroupedBatchSampler(lengths, 32, seed=0, mega_batch_mult=7))
+    assert auto == reference
+    fixed = Batches(TrainOptions(out=Path("x"), batch_size=32, seed=0, group_batches=50), ids, 0, 0, 1)._epoch_batches(0)
+    assert fixed == list(LengthGroupedBatchSampler(lengths, 32, seed=0, mega_batch_mult=50)) != auto
