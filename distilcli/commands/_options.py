@@ -64,6 +64,15 @@ ModelListOpt = Annotated[
         autocompletion=complete_model,
     ),
 ]
+DistillTaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        help="Task distillation from a teacher fine-tuned on it: a GLUE task (sst2, glue:sst2, SST-2 ...; your own "
+        "CSV/JSONL with --train-file), squad or squad_v2; or embeddings (sentence embeddings, on --corpus).",
+        autocompletion=complete_task,
+    ),
+]
 TaskOpt = Annotated[
     str | None,
     typer.Option(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._complete import complete_model, complete_task
+from distilcli.commands._complete import complete_model
 from distilcli.commands._options import (
     ArchOpt,
     BatchSizeOpt,
@@ -15,6 +16,7 @@ from distilcli.commands._options import (
     CorpusOpt,
     Defaults,
     DevFileOpt,
+    DistillTaskOpt,
     DocStrideOpt,
     DocumentPerOpt,
     EarlyStoppingOpt,
@@ -112,7 +114,7 @@ def distill_cmd(
     report_to: ReportToOpt = None,
     tracking_dir: TrackingDirOpt = None,
     precision: PrecisionOpt = None,
-    task: Annotated[str | None, typer.Option("--task", help="Task distillation from a teacher fine-tuned on it: a GLUE task (sst2, glue:sst2, SST-2 ...; your own CSV/JSONL with --train-file), squad or squad_v2; or embeddings (sentence embeddings, on --corpus).", autocompletion=complete_task)] = None,
+    task: DistillTaskOpt = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
     train_file: TrainFileOpt = None,
@@ -145,6 +147,11 @@ def distill_cmd(
         values.pop(name)
     values.update(cache_teacher=cache_teacher or None, group_by_length=False if no_length_grouping else None,
                   resume=resume or None, overwrite=overwrite or None)  # fmt: skip
+    _run(values, config, output, json_)
+
+
+def _run(values: dict[str, object], config: Path | None, output: str | None, json_: bool) -> None:
+    """Build the config (YAML under the command line), distill, render and write the report."""
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.distill.config import DistillConfig

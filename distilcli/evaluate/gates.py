@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from distilcli.errors import BadInput
-from distilcli.evaluate.glue_outputs import macro_tasks
 from distilcli.evaluate.glue_models import glue_task
+from distilcli.evaluate.glue_outputs import macro_tasks
 from distilcli.tasks.glue.spec import GLUE_TASKS, GlueTask
 
 #: Sub-metric names a GLUE gate may use, with the usual short spellings, and the report key of each.

@@ -15,9 +15,9 @@ import torch
 
 from distilcli.distill.config import DistillConfig
 from distilcli.distill.engine import run_distill
+from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
 from distilcli.errors import BadInput, Interrupted
 from distilcli.finetune.config import FinetuneConfig
-from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
 from distilcli.finetune.engine import run_finetune
 
 WINDOW = dict(max_seq_length=64, doc_stride=16, max_query_length=16)
@@ -179,10 +179,10 @@ def test_task_distillation_errors(sst2_teacher: Path, tiny_encoders: dict[str, P
 
 
 def test_student_head_starts_from_the_teachers(sst2_teacher: Path, tiny_encoders: dict[str, Path]) -> None:
-    from distilcli.tasks.glue.spec import resolve_task
-    from distilcli.distill.task import copy_head
-    from distilcli.tasks.glue.head import load_classifier
+    from distilcli.distill.task_guide import copy_head
     from distilcli.models.resolve import resolve_model
+    from distilcli.tasks.glue.head import load_classifier
+    from distilcli.tasks.glue.spec import resolve_task
 
     teacher = load_classifier(resolve_model(sst2_teacher), resolve_task("sst2"), for_training=False)
     student = load_classifier(resolve_model(tiny_encoders["bert"]), resolve_task("sst2"), for_training=True)
