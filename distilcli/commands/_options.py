@@ -30,6 +30,10 @@ Defaults = dict[str, object]
 # -- the report and the config file -----------------------------------------------------------------
 
 # A string, not a Path: Path("dir/") drops the trailing slash that shows a folder was meant.
+TeacherOpt = Annotated[
+    str | None,
+    typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.", autocompletion=complete_model),
+]
 OutputOpt = Annotated[
     str | None,
     typer.Option("--output", "-o", help="Write the JSON report exactly to this file (atomically)."),
@@ -130,10 +134,6 @@ TextBOpt = Annotated[
 LabelColumnOpt = Annotated[
     str | None, typer.Option("--label-column", help="CSV/JSONL: label column (unset: the hub's name).")
 ]
-SeedsOpt = Annotated[
-    str | None,
-    typer.Option("--seeds", help="Run each seed (e.g. 1,2,3,4,5) in --out/seed-N and report the median, as the DistilBERT paper."),
-]
 MaxSeqLengthOpt = Annotated[
     int | None,
     typer.Option("--max-seq-length", help="Tokens per example (SQuAD: per window), [CLS]/[SEP] included."),
@@ -167,10 +167,6 @@ TrainLimitOpt = Annotated[
 ]
 NoLengthGroupingOpt = Annotated[
     bool, typer.Option("--no-length-grouping", help="Random batches instead of length-grouped ones.")
-]
-GroupBatchesOpt = Annotated[
-    int | None,
-    typer.Option("--group-batches", help="Length grouping: batches sorted by length together (default: automatic, at most 50 and at least 8 groups an epoch)."),
 ]
 LogEveryOpt = Annotated[int | None, typer.Option("--log-every", help="Status line every N steps.")]
 ReportToOpt = Annotated[

@@ -24,7 +24,6 @@ from distilcli.commands._options import (
     EvalEveryOpt,
     GlueDirOpt,
     GradAccumOpt,
-    GroupBatchesOpt,
     HubDirOpt,
     JsonOpt,
     LabelColumnOpt,
@@ -43,8 +42,8 @@ from distilcli.commands._options import (
     ReportToOpt,
     ResumeOpt,
     SeedOpt,
-    SeedsOpt,
     SelectOnOpt,
+    TeacherOpt,
     TextAOpt,
     TextBOpt,
     TextFieldOpt,
@@ -56,6 +55,15 @@ from distilcli.commands._options import (
     mode_defaults,
     unset_config,
 )  # fmt: skip
+from distilcli.commands._train_options import (
+    AdamBeta2Opt,
+    AdamEpsOpt,
+    GroupBatchesOpt,
+    MaxGradNormOpt,
+    SeedsOpt,
+    WarmupRatioOpt,
+    WeightDecayOpt,
+)
 
 
 def _defaults() -> Defaults:
@@ -69,7 +77,7 @@ def _defaults() -> Defaults:
 
 @help_defaults(_defaults)
 def distill_cmd(
-    teacher: Annotated[str | None, typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.", autocompletion=complete_model)] = None,
+    teacher: TeacherOpt = None,
     corpus: CorpusOpt = None,
     out: OutOpt = None,
     student: Annotated[str | None, typer.Option("--student", help="Distill into this existing model instead of one made from the teacher.", autocompletion=complete_model)] = None,
@@ -84,6 +92,11 @@ def distill_cmd(
     grad_accum: GradAccumOpt = None,
     max_seq_length: MaxSeqLengthOpt = None,
     lr: LrOpt = None,
+    warmup_ratio: WarmupRatioOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    adam_beta2: AdamBeta2Opt = None,
+    adam_eps: AdamEpsOpt = None,
+    max_grad_norm: MaxGradNormOpt = None,
     seed: SeedOpt = None,
     seeds: SeedsOpt = None,
     alpha_ce: Annotated[float | None, typer.Option("--alpha-ce", help="Soft-target KL weight.")] = None,

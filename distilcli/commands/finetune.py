@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
 from distilcli.commands import _ui
 from distilcli.commands._options import (
     BatchSizeOpt,
@@ -19,7 +15,6 @@ from distilcli.commands._options import (
     EvalEveryOpt,
     GlueDirOpt,
     GradAccumOpt,
-    GroupBatchesOpt,
     HubDirOpt,
     JsonOpt,
     LabelColumnOpt,
@@ -40,7 +35,6 @@ from distilcli.commands._options import (
     ReportToOpt,
     ResumeOpt,
     SeedOpt,
-    SeedsOpt,
     SelectOnOpt,
     TaskOpt,
     TextAOpt,
@@ -52,6 +46,15 @@ from distilcli.commands._options import (
     help_defaults,
     mode_defaults,
 )  # fmt: skip
+from distilcli.commands._train_options import (
+    AdamBeta2Opt,
+    AdamEpsOpt,
+    GroupBatchesOpt,
+    MaxGradNormOpt,
+    SeedsOpt,
+    WarmupRatioOpt,
+    WeightDecayOpt,
+)
 
 
 def _defaults() -> Defaults:
@@ -81,8 +84,11 @@ def finetune_cmd(
     grad_accum: GradAccumOpt = None,
     eval_batch_size: EvalBatchSizeOpt = None,
     lr: LrOpt = None,
-    warmup_ratio: Annotated[float | None, typer.Option("--warmup-ratio", help="Share of steps of linear warm-up.")] = None,
-    weight_decay: Annotated[float | None, typer.Option("--weight-decay", help="AdamW weight decay, not on biases or LayerNorm.")] = None,
+    warmup_ratio: WarmupRatioOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    adam_beta2: AdamBeta2Opt = None,
+    adam_eps: AdamEpsOpt = None,
+    max_grad_norm: MaxGradNormOpt = None,
     max_seq_length: MaxSeqLengthOpt = None,
     seed: SeedOpt = None,
     seeds: SeedsOpt = None,

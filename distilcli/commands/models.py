@@ -24,6 +24,7 @@ from distilcli.commands._options import (
     OverwriteOpt,
     PlotOpt,
     SeedOpt,
+    TeacherOpt,
     TextFieldOpt,
     field_defaults,
     help_defaults,
@@ -84,7 +85,8 @@ def _student_defaults() -> Defaults:
 @app.command("student", cls=DefaultsCommand)
 @help_defaults(_student_defaults)
 def student_cmd(
-    teacher: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.", autocompletion=complete_model)],
+    teacher_arg: Annotated[str | None, typer.Argument(help="The teacher (shorthand for --teacher).", autocompletion=complete_model, show_default=False)] = None,
+    teacher: TeacherOpt = None,
     out: OutOpt = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
@@ -116,13 +118,17 @@ def student_cmd(
     with _ui.command_context(output) as console:
         from distilcli.config import build_config
         from distilcli.distill.suggest import run_student_auto
+        from distilcli.errors import BadInput
+
+        if teacher_arg and teacher and teacher_arg != teacher:
+            raise BadInput(f"two teachers: {teacher_arg!r} and --teacher {teacher!r}: give one")
         from distilcli.models.student import StudentConfig
         from distilcli.reports.render import render_report
 
         cfg = build_config(
             StudentConfig,
             config,
-            teacher=teacher,
+            teacher=teacher or teacher_arg,
             out=out,
             layers=layers,
             layer_map=layer_map,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ KINDS = {
     "random_init": "distil models student --random-init",
     "distill": "distil distill",
     "finetune": "distil finetune",
-    "task_distill": "distil distill --task",
+    "task_distill": "distil distill",
     "eval_int8": "distil eval-glue --quantize dynamic-int8",
     "benchmark": "distil benchmark",
 }
@@ -50,18 +52,39 @@ class Stage:
     fingerprint: str = ""
     deps: list[str] = field(default_factory=list)
 
-    def describe(self) -> str:
-        """One line: what the stage runs, with its options (model references shown as @stage)."""
-        shown = " ".join(_flag(k, v) for k, v in self.options.items() if v is not None)
-        return f"{KINDS[self.kind]} {shown}".strip()
+    def describe(self, resolve: Callable[[str], str] | None = None, out: str | None = None) -> str:
+        """The command the stage runs, as it would be typed: ``resolve`` turns ``@stage`` into its model folder
+        (unresolved references stay ``@stage``), ``out`` adds the stage's ``--out``."""
+        options = {k: _resolved(v, resolve) for k, v in self.options.items() if v is not None}
+        shown = " ".join(_flag(k, v) for k, v in options.items())
+        where = ""
+        if out and self.kind == "benchmark":
+            where = f" --plot {shlex.quote(out + '/benchmark.png')}"
+        elif out and self.kind != "eval_int8":  # scoring writes no folder
+            where = f" --out {shlex.quote(out)}"
+        return f"{KINDS[self.kind]} {shown}{where}".strip()
+
+
+def _resolved(value: Any, resolve: Callable[[str], str] | None) -> Any:
+    if resolve is None:
+        return value
+    if isinstance(value, list):
+        return [_resolved(v, resolve) for v in value]
+    return resolve(value) if isinstance(value, str) and value.startswith("@") else value
+
+
+#: Options given once per value (``--model a --model b``); every other list is one comma-separated value.
+_REPEATED = {"model"}
 
 
 def _flag(name: str, value: Any) -> str:
-    """``--name value``; a switch as ``--name`` or ``--no-name``."""
+    """``--name value``; a switch as ``--name`` or ``--no-name``; a path or text quoted for the shell."""
     flag = name.replace("_", "-")
     if isinstance(value, bool):
         return f"--{flag}" if value else f"--no-{flag}"
-    return f"--{flag} {_show(value)}"
+    if isinstance(value, list) and name in _REPEATED:
+        return " ".join(f"--{flag} {shlex.quote(str(v))}" for v in value)
+    return f"--{flag} {shlex.quote(_show(value))}"
 
 
 def _show(value: Any) -> str:

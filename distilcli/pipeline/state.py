@@ -134,7 +134,8 @@ def run_stages(out: Path, stages: list[Stage], tracking: dict[str, Any] | None =
             progress.log(f"{head}: done earlier, skipped")
             done.append((stage, "skipped"))
             continue
-        progress.log(f"{head}: {'resuming' if how == 'resume' else 'running'} {stage.describe()}")
+        command = stage.describe(lambda ref: _resolve(ref, out), str(out / stage.name / RUN_DIR))
+        progress.log(f"{head}: {'resuming' if how == 'resume' else 'running'} {command}")
         started = time.perf_counter()
         run_stage(out, stage, how, tracking)
         progress.log(f"{head}: done in {time.perf_counter() - started:,.0f} s")

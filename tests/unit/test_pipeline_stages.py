@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from distilcli.pipeline.recipe import parse_recipe
 from distilcli.pipeline.stages import Inputs, plan
 
@@ -106,3 +108,24 @@ def test_a_stage_is_stale_when_a_dependency_finished_again(tmp_path) -> None:
     finish("distill", 3.0, {})  # the distillation ran again (same options, a new model)
     assert status(tmp_path, stages["glue-student-sst2"]) == "redo"
     assert status(tmp_path, stages["glue-teacher-sst2"]) == "todo"
+
+
+@pytest.mark.parametrize("name", ["smoke", "cpu", "paper"])
+def test_every_printed_command_parses_as_the_cli(name: str) -> None:
+    """What the pipeline logs for each stage is a command the CLI accepts when pasted (references resolved)."""
+    import shlex
+
+    import typer
+
+    from distilcli.cli import app
+    from distilcli.pipeline.recipe import load_recipe
+
+    root = typer.main.get_command(app)
+    for stage in plan(load_recipe(name), Inputs(corpus="corpus.txt", glue_dir="glue")):
+        words = shlex.split(stage.describe(lambda ref: f"runs/{ref[1:]}/run", out=f"runs/{stage.name}/run"))
+        assert words[0] == "distil" and "@" not in " ".join(words), words
+        command, args = root, words[1:]
+        while hasattr(command, "commands") and args and args[0] in command.commands:  # a group: models student
+            command, args = command.commands[args[0]], args[1:]
+        command.make_context(" ".join(words[:2]), list(args), resilient_parsing=False)  # raises on an unknown option
+        assert words.count("--task") <= 1
