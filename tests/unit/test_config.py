@@ -71,3 +71,13 @@ def test_config_file_values_are_type_checked(tmp_path: Path, text: str, fragment
     config.write_text("teacher: t\n" + text)
     with pytest.raises(BadInput, match=fragment):
         build_config(StudentConfig, config, out=tmp_path / "o")
+
+
+def test_embeddings_mode_reads_sentences_as_its_measured_recipe() -> None:
+    from pathlib import Path
+
+    from distilcli.distill.config import DistillConfig, with_mode_defaults
+
+    assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), corpus="c", task="embeddings")).document_per == "sentence"
+    assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), corpus="c")).document_per == "line"
+    assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), corpus="c", task="embeddings", document_per="line")).document_per == "line"
