@@ -74,7 +74,7 @@ def _warm_up_code(folder: str) -> None:
     from transformers import AutoConfig, AutoModel
 
     config = AutoConfig.from_pretrained(folder)
-    AutoModel._model_mapping[type(config)]  # noqa: B018 - imports the modeling module
+    AutoModel._model_mapping[type(config)]
     x = torch.randn(2, 4, 8, 16)
     torch.nn.functional.scaled_dot_product_attention(x, x, x)
     torch.nn.functional.layer_norm(x @ x.transpose(-1, -2), (8,)).softmax(-1)

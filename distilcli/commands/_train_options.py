@@ -19,3 +19,7 @@ SeedsOpt = Annotated[
     str | None,
     typer.Option("--seeds", help="Run each seed (e.g. 1,2,3,4,5) in --out/seed-N and report the median, as the DistilBERT paper."),
 ]
+FinalOnlyOpt = Annotated[
+    bool,
+    typer.Option("--final-only", help="At the end of a successful run, delete its checkpoints: only the final model stays (no --resume after)."),
+]

@@ -145,6 +145,7 @@ def distill_cmd(
     max_query_length: MaxQueryLengthOpt = None,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
+    final_only: FinalOnlyOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -156,10 +157,10 @@ def distill_cmd(
     pooled as its sentence-transformers files say, and is saved as a sentence-transformers folder too.
     """
     values = dict(locals())  # the options, before any other name is bound here
-    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher"):
+    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher", "final_only"):
         values.pop(name)
     values.update(cache_teacher=cache_teacher or None, group_by_length=False if no_length_grouping else None,
-                  resume=resume or None, overwrite=overwrite or None)  # fmt: skip
+                  resume=resume or None, overwrite=overwrite or None, final_only=final_only or None)  # fmt: skip
     _run(values, config, output, json_)
 
 

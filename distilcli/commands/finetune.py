@@ -109,6 +109,7 @@ def finetune_cmd(
     null_threshold: NullThresholdOpt = None,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
+    final_only: FinalOnlyOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -118,12 +119,13 @@ def finetune_cmd(
     With --seeds, each seed trains in its own folder under --out and the report gives the median.
     """
     values = dict(locals())
-    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite"):
+    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "final_only"):
         values.pop(name)
     values.update(
         group_by_length=False if no_length_grouping else None,
         resume=resume or None,
         overwrite=overwrite or None,
+        final_only=final_only or None,
     )
     with _ui.command_context(output) as console:
         from distilcli.config import build_config

@@ -9,7 +9,7 @@ from distilcli.errors import BadInput
 from distilcli.training.options import TaskOptions
 
 # Fields that may change between a run and its --resume (everything else must match).
-RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision", "report_to", "tracking_dir"})
+RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision", "report_to", "tracking_dir", "final_only"})
 
 
 @dataclass(kw_only=True)

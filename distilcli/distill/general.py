@@ -66,6 +66,8 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
     student = build_student_model(cfg, teacher, eager, corpus, log)
     loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
+    if cfg.final_only and accelerator.is_main_process:
+        ckpt.drop_checkpoints(cfg.out)
     return report(
         cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start
     )

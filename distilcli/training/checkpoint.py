@@ -215,3 +215,21 @@ def load_latest(out: Path, log: Callable[[str], None]) -> tuple[Path, dict[str, 
 def all_finite(tensors: Any) -> bool:
     """True when every value of ``tensors`` (an iterable of tensors) is finite."""
     return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+
+
+def drop_checkpoints(out: Path) -> int:
+    """``--final-only``: delete the checkpoints a finished run wrote in ``out`` (its own ``step-N`` folders only).
+
+    The final model at the top of ``out`` stays; the run can no longer be resumed. Anything else a
+    user put in the checkpoints folder is left, and the folder with it. Returns the folders deleted.
+    """
+    import shutil
+
+    found = list_checkpoints(out)
+    for _, folder in found:
+        shutil.rmtree(folder)
+    root = checkpoint_dir(out)
+    if root.is_dir() and not any(root.iterdir()):
+        root.rmdir()
+    return len(found)
+

@@ -47,6 +47,8 @@ class TrainOptions:
     precision: str = "no"
     resume: bool = False
     overwrite: bool = False
+    #: At the end of a successful run, delete its checkpoints: only the final model stays.
+    final_only: bool = False
     #: Experiment trackers (Accelerate's): none, or a comma list of tensorboard, wandb, mlflow, trackio.
     report_to: list[str] | str = "none"
     #: Where local trackers (tensorboard, mlflow) write; None: OUT/tracking.

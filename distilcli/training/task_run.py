@@ -302,6 +302,8 @@ def finish(run: TaskRun, loop: TrainLoop, guide: Guide | None = None) -> dict[st
         from distilcli.fsutil import atomic_write_text
 
         atomic_write_text(Path(opts.out) / RESULT_FILE, json.dumps(result, indent=2))
+        if opts.final_only:
+            ckpt.drop_checkpoints(Path(opts.out))
     run.accelerator.wait_for_everyone()
     return result
 

@@ -227,3 +227,19 @@ def test_a_student_made_from_the_teacher_family_learns_from_the_layers_it_copied
     run_student(StudentConfig(teacher=str(tiny_encoders["bert"]), out=tmp_path / "init", layer_map="0,2"))
     report = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "s", student=str(tmp_path / "init"), layer_map=None, alpha_pkd=1.0, max_steps=2))
     assert report.body["intermediate"]["layer_pairs"] == [[0, 0], [1, 2]]  # not the even map [[0, 1], [1, 3]]
+
+
+def test_final_only_keeps_the_model_and_drops_the_checkpoints(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
+    from distilcli.finetune.config import FinetuneConfig
+    from distilcli.finetune.engine import run_finetune
+
+    from distilcli.training.checkpoint import drop_checkpoints
+
+    run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "s", max_steps=4, eval_every=2, final_only=True))
+    assert (tmp_path / "s" / "model.safetensors").is_file() and not (tmp_path / "s" / "checkpoints").exists()
+    mine = tmp_path / "m" / "checkpoints"
+    (mine / "step-3").mkdir(parents=True)  # not a finished checkpoint (no JSON file): not the tool's to delete
+    (mine / "notes.txt").write_text("mine")
+    assert drop_checkpoints(tmp_path / "m") == 0 and sorted(p.name for p in mine.iterdir()) == ["notes.txt", "step-3"]
+    run_finetune(FinetuneConfig(model=str(sst2_teacher), task="sst2", glue_dir=tiny_glue, out=tmp_path / "f", max_steps=2, final_only=True))
+    assert (tmp_path / "f" / "model.safetensors").is_file() and not (tmp_path / "f" / "checkpoints").exists()

@@ -25,7 +25,7 @@ class GlueSplit:
     source: str
     kind: str
 
-    def label_as_written(self, label: int | float) -> str:
+    def label_as_written(self, label: float) -> str:
         """A predicted label as this split's file writes labels (a float for STS-B)."""
         if self.task.labels is None:
             return repr(float(label))
