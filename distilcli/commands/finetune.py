@@ -49,6 +49,7 @@ from distilcli.commands._options import (
 from distilcli.commands._train_options import (
     AdamBeta2Opt,
     AdamEpsOpt,
+    FinalOnlyOpt,
     GroupBatchesOpt,
     MaxGradNormOpt,
     SeedsOpt,
