@@ -112,12 +112,14 @@ EXECUTORS: dict[str, Executor] = {
 # -- pre-flight: every stage's options checked before the first stage runs ------------------------
 
 
-def check_stage(kind: str, options: dict[str, Any], run_dir: Path) -> None:
-    """Build the stage's config and run its command's option checks (no model, no data file read).
+def check_stage(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str] | None = None) -> None:
+    """Build the stage's config and run its command's checks: options, data files, corpus, models (no weights).
 
-    A bad option in the last stage of a recipe fails in seconds, not after an hour of the others.
-    Model references to earlier stages (``@stage``) stand for folders that do not exist yet.
+    A bad option or a missing task file in the last stage of a recipe fails in seconds, not after an
+    hour of the others. Model references to earlier stages (``@stage``) stand for folders that do not
+    exist yet. ``seen`` (shared across the stages of one pre-flight) keeps each input checked once.
     """
+    seen = set() if seen is None else seen
     options = {
         k: (f"{run_dir}/@{v[1:]}" if isinstance(v, str) and v.startswith("@") else v) for k, v in options.items()
     }
@@ -126,7 +128,7 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path) -> None:
 
         parse_layer_map(_config(StudentConfig, options, out=run_dir).layer_map)
     elif kind in ("distill", "task_distill", "finetune"):
-        _check_training(kind, options, run_dir)
+        _check_training(kind, options, run_dir, seen)
     elif kind == "eval_int8":
         from distilcli.evaluate.glue_eval import EvalGlueConfig
         from distilcli.evaluate.glue_eval import check_options as check_eval_options
@@ -142,7 +144,7 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path) -> None:
         check_options(_config(BenchmarkConfig, {k: v for k, v in options.items() if k != "model"}, model=["a", "b"]))
 
 
-def _check_training(kind: str, options: dict[str, Any], run_dir: Path) -> None:
+def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str]) -> None:
     from distilcli.tasks.registry import get_task
     from distilcli.training.options import check_task_options, check_train_options
 
@@ -152,14 +154,42 @@ def _check_training(kind: str, options: dict[str, Any], run_dir: Path) -> None:
         cfg: Any = _config(FinetuneConfig, options, out=run_dir)
         check_task_options(cfg)
         get_task(cfg.task).check_options(cfg)
+        _check_inputs(cfg, cfg.task, [cfg.model], seen)
         return
     from distilcli.distill.config import DistillConfig, parse_task, with_mode_defaults
     from distilcli.distill.objective import make_objective
 
     cfg = with_mode_defaults(_config(DistillConfig, options, out=run_dir))
     if kind == "task_distill":
+        from distilcli.distill.augmentation import check_options as check_augment_options
+
         check_task_options(cfg)
         get_task(parse_task(cfg.task or "")).check_options(cfg)
+        check_augment_options(cfg)
+        _check_inputs(cfg, parse_task(cfg.task or ""), [cfg.teacher, cfg.student], seen)
     else:
+        from distilcli.data.corpus import CorpusSpec, check_corpus
+
         check_train_options(cfg)
         make_objective(cfg)
+        if cfg.corpus and f"corpus:{cfg.corpus}" not in seen:
+            check_corpus(CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per or "line"))
+            seen.add(f"corpus:{cfg.corpus}")
+        _check_inputs(cfg, None, [cfg.teacher, cfg.student], seen)
+
+
+def _check_inputs(cfg: Any, task: str | None, models: list[str | None], seen: set[str]) -> None:
+    """The task's training and dev data read and checked (once per source), and each model resolved (not loaded)."""
+    from distilcli.models.resolve import resolve_model
+    from distilcli.tasks.registry import get_task
+
+    if task is not None:
+        key = f"data:{task}:{cfg.glue_dir}:{cfg.hub_dir}:{cfg.train_file}:{cfg.dev_file}:{cfg.text_a}:{cfg.text_b}:{cfg.label_column}"
+        if key not in seen:
+            get_task(task).load_data(cfg)  # BadInput naming the missing file and the fix
+            seen.add(key)
+    for model in models:
+        # A reference to an earlier stage is made by the pipeline; an alias, folder or hub id must resolve now.
+        if model and "/@" not in str(model) and not str(model).startswith("@") and f"model:{model}" not in seen:
+            resolve_model(str(model))
+            seen.add(f"model:{model}")

@@ -98,7 +98,16 @@ def plan_pipeline(cfg: PipelineConfig) -> tuple[Recipe, list[tuple[Stage, str]]]
     parse_gates(cfg.fail_under)
     _check_inputs(recipe, _inputs(cfg))
     check_out(cfg.out)
-    return recipe, [(stage, status(Path(cfg.out), stage)) for stage in plan(recipe, _inputs(cfg))]
+    planned = [(stage, status(Path(cfg.out), stage)) for stage in plan(recipe, _inputs(cfg))]
+    preflight(Path(cfg.out), [stage for stage, state in planned if state != "done"])
+    return recipe, planned
+
+
+def preflight(out: Path, stages: list[Stage]) -> None:
+    """Every stage's options and inputs (task files, corpora, models) checked before the first stage runs."""
+    seen: set[str] = set()
+    for stage in stages:
+        check_stage(stage.kind, stage.options, out / stage.name / "run", seen)
 
 
 def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
@@ -114,9 +123,7 @@ def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
     if cfg.report_to is not None:
         check_tracking(SimpleNamespace(out=out, **tracking))  # a missing tracker fails before the first stage
     stages = plan(recipe, inputs)
-    for stage in stages:
-        if status(out, stage) != "done":
-            check_stage(stage.kind, stage.options, out / stage.name / "run")
+    preflight(out, [stage for stage in stages if status(out, stage) != "done"])
     out.mkdir(parents=True, exist_ok=True)
     keep_recipe(out, recipe, inputs)
     ran = run_stages(out, stages, tracking)

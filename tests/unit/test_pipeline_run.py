@@ -199,3 +199,21 @@ def test_bad_inputs_fail_before_any_stage(tmp_path: Path, tiny_models, tiny_squa
         run_pipeline(_cfg(tmp_path, recipe, tmp_path / "c", corpus, tiny_glue))
     assert (tmp_path / "c" / "notes.txt").read_text() == "mine"
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_missing_task_file_fails_the_dry_run_and_the_run_before_any_stage(tmp_path: Path, tiny_models, tiny_squad, corpus, tiny_glue) -> None:
+    import shutil
+
+    glue = tmp_path / "glue"
+    shutil.copytree(tiny_glue, glue)
+    shutil.rmtree(glue / "STS-B")
+    recipe = _recipe(tiny_models["bert"], tiny_squad)
+    with pytest.raises(BadInput, match="no STS-B training data"):
+        plan_pipeline(_cfg(tmp_path, recipe, tmp_path / "dry", corpus, glue))  # --dry-run
+    with pytest.raises(BadInput, match="no STS-B training data"):
+        run_pipeline(_cfg(tmp_path, recipe, tmp_path / "run", corpus, glue))
+    assert not (tmp_path / "run").exists()
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    with pytest.raises(BadInput, match="empty"):
+        plan_pipeline(_cfg(tmp_path, recipe, tmp_path / "dry2", empty, tiny_glue))
