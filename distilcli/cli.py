@@ -10,14 +10,14 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from distilcli import __version__
 from distilcli.commands import benchmark, distill, eval_glue, eval_squad, eval_sts, finetune, models, pipeline, report
-from distilcli.commands._options import DefaultsCommand
+from distilcli.commands._options import DefaultsCommand, HelpGroup
+from distilcli.commands._panels import RUN
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(HelpGroup):
     """The root group: usage errors become one ``error:`` line and exit 2 (no usage box)."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
@@ -60,7 +60,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool, typer.Option("--version", callback=_version, is_eager=True, rich_help_panel=RUN, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Distill, fine-tune, evaluate and benchmark BERT-family models.

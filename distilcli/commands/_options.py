@@ -1,6 +1,9 @@
-"""Options shared by several commands, declared once as ``Annotated`` aliases, and help that shows defaults.
+"""How the commands' options are parsed and shown: list options, help panels, help that shows defaults.
 
-Every option defaults to ``None`` (or ``False`` for flags) so that a value from ``--config file.yaml``
+The options themselves are ``Annotated`` aliases in ``_model_options``, ``_data_options``,
+``_task_options``, ``_train_options``, ``_eval_options`` and ``_run_options``, each flag declared in
+one of them (a flag whose help differs by command has one alias per meaning there), each in one of
+the panels of ``_panels``. Every option defaults to ``None`` (or ``False`` for flags) so that a value from ``--config file.yaml``
 is not overridden by a default nobody typed. The defaults therefore live in the command's config
 dataclass only, and ``--help`` reads them from there: a command marked with :func:`help_defaults`
 and registered with ``cls=DefaultsCommand`` shows ``[default: X]`` for every option that maps to a
@@ -13,13 +16,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
-from distilcli.commands._complete import complete_model, complete_quantize, complete_task
+from distilcli.commands._panels import RUN
 from distilcli.commands._print_config import PRINT_CONFIG, print_config_param
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,237 +29,64 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Option parameter name -> its default (a value from a config dataclass, or text for mode-dependent ones).
 Defaults = dict[str, object]
 
-# -- the report and the config file -----------------------------------------------------------------
+# -- list options -------------------------------------------------------------------------------------
 
-# A string, not a Path: Path("dir/") drops the trailing slash that shows a folder was meant.
-TeacherOpt = Annotated[
-    str | None,
-    typer.Option("--teacher", help="Teacher: a folder, an alias (minilm-l6, mpnet-base) or a hub id.", autocompletion=complete_model),
-]
-OutputOpt = Annotated[
-    str | None,
-    typer.Option("--output", "-o", help="Write the JSON report exactly to this file (atomically)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Also print the JSON report to stdout.")]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", help="YAML file of options; options given on the command line win.", dir_okay=False),
-]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an output folder an earlier distil run wrote (it holds a .distilcli-run marker) or an empty one; any other folder is refused.")]
-ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its last checkpoint.")]
-OutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", help="Output folder: the model (top level), checkpoints and run files."),
-]
 
-# -- models and tasks ---------------------------------------------------------------------------------
+def split_list(values: list[str] | None) -> list[str] | None:
+    """A list option's items, given repeated (``--seeds 1 --seeds 2``), comma-separated (``--seeds 1,2``) or both.
 
-ModelOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id.",
-        autocompletion=complete_model,
-    ),
-]
-ModelListOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--model",
-        help="A model: a folder, an alias (minilm-l6, mpnet-base) or a hub id; repeat it for several.",
-        autocompletion=complete_model,
-    ),
-]
-DistillTaskOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--task",
-        help="Task distillation from a teacher fine-tuned on it: a GLUE task (sst2, glue:sst2, SST-2 ...; your own "
-        "CSV/JSONL with --train-file), squad or squad_v2; or embeddings (sentence embeddings, on --corpus).",
-        autocompletion=complete_task,
-    ),
-]
-TaskOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--task",
-        help="The task: a GLUE task (cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli; any usual spelling), "
-        "squad or squad_v2.",
-        autocompletion=complete_task,
-    ),
-]
-LayersOpt = Annotated[
-    int | None, typer.Option("--layers", help="Student layers, teacher layers spread evenly (unset: half the teacher's).")
-]
-LayerMapOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--layer-map",
-        help="Teacher layers to copy, in order, e.g. 0,2,4 (reference: 0,2,4,7,9,11). distill, models student: 'auto' chooses them by "
-        "linear CKA on the corpus (as models suggest-layers does).",
-    ),
-]
-ArchOpt = Annotated[
-    str | None,
-    typer.Option("--arch", help="Student architecture: the teacher's (unset), or distilbert for a BERT teacher."),
-]
+    The one parser of every list option on the command line (the ``callback`` of each): items in the
+    given order, blanks dropped; None when the option is absent, so that ``--config``'s value stays.
+    """
+    items = [item.strip() for value in values or [] for item in str(value).split(",") if item.strip()]
+    return items or None
 
-# -- data ---------------------------------------------------------------------------------------------
 
-GlueDirOpt = Annotated[
-    Path | None,
-    typer.Option("--glue-dir", help="GLUE in the original layout: <DIR>/SST-2/train.tsv, dev.tsv, <DIR>/MNLI/dev_matched.tsv ..."),
-]
-HubDirOpt = Annotated[
-    Path | None,
-    typer.Option("--hub-dir", help="Local copy of the hub's nyu-mll/glue parquet files: <DIR>/sst2/train-*.parquet ..."),
-]
-TrainFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--train-file",
-        help="Training file: .tsv (GLUE layout), .parquet (hub layout), .csv or .jsonl; SQuAD: the official JSON.",
-    ),
-]
-DevFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--dev-file",
-        help="Dev file: .tsv (GLUE layout), .parquet (hub layout), .csv or .jsonl; SQuAD: the official JSON "
-        "(dev-v1.1.json, dev-v2.0.json or your own in that layout).",
-    ),
-]
-TextAOpt = Annotated[str | None, typer.Option("--text-a", help="CSV/JSONL: first text column (unset: the hub's name).")]
-TextBOpt = Annotated[
-    str | None, typer.Option("--text-b", help="CSV/JSONL: second text column of pair tasks (unset: the hub's name).")
-]
-LabelColumnOpt = Annotated[
-    str | None, typer.Option("--label-column", help="CSV/JSONL: label column (unset: the hub's name).")
-]
-MaxSeqLengthOpt = Annotated[
-    int | None,
-    typer.Option("--max-seq-length", help="Tokens per example (SQuAD: per window), [CLS]/[SEP] included."),
-]
+def joined(items: list[str] | None) -> str | None:
+    """A list option's items as the comma-separated text the config's parsers read; None stays None."""
+    return ",".join(items) if items else None
 
-# -- training -----------------------------------------------------------------------------------------
 
-EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Passes over the training data.")]
-MaxStepsOpt = Annotated[int | None, typer.Option("--max-steps", help="Optimizer steps (overrides --epochs).")]
-BatchSizeOpt = Annotated[
-    int | None, typer.Option("--batch-size", help="Examples per batch (training: per micro-batch and process).")
-]
-EvalBatchSizeOpt = Annotated[int | None, typer.Option("--eval-batch-size", help="Examples per evaluation batch.")]
-GradAccumOpt = Annotated[int | None, typer.Option("--grad-accum", help="Micro-batches per optimizer step.")]
-LrOpt = Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")]
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed.")]
-PrecisionOpt = Annotated[
-    str | None,
-    typer.Option("--precision", help="Numeric precision: no (training) or fp32 (benchmark), bf16, or fp16 (GPU only)."),
-]
-EvalEveryOpt = Annotated[
-    int | None, typer.Option("--eval-every", help="Evaluate on dev every N steps (unset: once per epoch).")
-]
-EarlyStoppingOpt = Annotated[
-    int | None,
-    typer.Option("--early-stopping", help="Stop after N evaluations without a better primary metric (0: never)."),
-]
-TrainLimitOpt = Annotated[
-    int | None,
-    typer.Option("--train-limit", help="Train on a fixed random subsample of N examples (recorded in the report)."),
-]
-NoLengthGroupingOpt = Annotated[
-    bool, typer.Option("--no-length-grouping", help="Random batches instead of length-grouped ones.")
-]
-LogEveryOpt = Annotated[int | None, typer.Option("--log-every", help="Status line every N steps.")]
-ReportToOpt = Annotated[
-    str | None,
-    typer.Option("--report-to", help="Log losses, learning rate, throughput and evaluations to: none, or a comma list of tensorboard, wandb, mlflow, trackio."),
-]
-PictureOutOpt = Annotated[Path, typer.Option("--out", help="The picture to write: .png, .svg or .pdf.")]
-TrackingDirOpt = Annotated[
-    Path | None, typer.Option("--tracking-dir", help="Folder of the local trackers (tensorboard, mlflow); unset: OUT/tracking.")
-]
+def list_metavar(kind: type) -> str:
+    """How help shows a list option's value: ``<str,...>``."""
+    return f"<{kind.__name__},...>"
 
-# -- SQuAD --------------------------------------------------------------------------------------------
 
-DocStrideOpt = Annotated[
-    int | None, typer.Option("--doc-stride", help="SQuAD: tokens shared by consecutive windows of a long context.")
-]
-MaxQueryLengthOpt = Annotated[
-    int | None, typer.Option("--max-query-length", help="SQuAD: questions are cut after this many tokens.")
-]
-NBestOpt = Annotated[int | None, typer.Option("--n-best", help="SQuAD: start and end candidates per window.")]
-MaxAnswerLengthOpt = Annotated[int | None, typer.Option("--max-answer-length", help="SQuAD: longest answer in tokens.")]
-NullThresholdOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--null-threshold", help="SQuAD v2.0: predict no answer when null score − best span score exceeds this."
-    ),
-]
+# -- help: named panels, flags without a type --------------------------------------------------------
 
-# -- evaluation ---------------------------------------------------------------------------------------
 
-SelectOnOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--select-on",
-        help="Where the best checkpoint is chosen: dev, or holdout[:FRACTION] (a fixed 10% of the training data by "
-        "default; dev is then scored once, on the chosen model).",
-    ),
-]
-QuantizeOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--quantize",
-        help="none or dynamic-int8 (int8 weights in every linear layer, on the CPU); benchmark takes both, comma-separated.",
-        autocompletion=complete_quantize,
-    ),
-]
-CorpusOpt = Annotated[
-    str | None,
-    typer.Option("--corpus", help="Text file or folder, JSONL, a saved datasets folder, or a hub dataset id."),
-]
-PlotOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--plot",
-        help="Also draw the result into this .png/.svg/.pdf: benchmark, median latency against sequence length per "
-        "model; suggest-layers, the heat map of layer similarities.",
-    ),
-]
-TextFieldOpt = Annotated[str | None, typer.Option("--text-field", help="Text column of JSONL / datasets corpora.")]
-DocumentPerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--document-per",
-        help="What one sequence is: a 'line' or a whole 'file' of a text corpus, or each 'sentence' of any corpus "
-        "(sentence-shaped inputs, like GLUE's).",
-    ),
-]
-FailUnderOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--fail-under",
-        help="METRIC=VALUE (repeatable): exit 3 when a metric is below it, e.g. accuracy=0.9, sst2.accuracy=0.9, "
-        "macro=0.75, retention=0.97 (GLUE, fractions), f1=80, em=70 (SQuAD, percent) or spearman=0.8 (STS).",
-    ),
-]
-UpdateCardOpt = Annotated[
-    bool,
-    typer.Option(
-        "--update-card",
-        help="Write the scores into the evaluated model folder's README.md as Hub model-index results, replacing "
-        "earlier ones of the same metric and dataset.",
-    ),
-]
-PredictionsOutOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--predictions-out",
-        help="Write the predictions here: GLUE, a TSV of index/prediction per dev row (a folder of <Task>.tsv "
-        "for several tasks); SQuAD, the official {id: answer} JSON.",
-    ),
-]
+class PanelHelp:
+    """Help in named panels, flags shown without ``<bool>`` (a flag takes no value): mixed into commands and groups.
+
+    The options typer adds itself (``--help``, the completion ones) go to the "Run and output" panel.
+    """
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.rich_help_panel = RUN
+        return option
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""  # typer would show the Python type, <bool>
+            if getattr(param, "rich_help_panel", None) is None and TYPER_OPTIONS.intersection(param.opts):
+                param.rich_help_panel = RUN
+        return params
+
+
+#: Options typer adds on its own (the root's shell completion).
+TYPER_OPTIONS = frozenset({"--install-completion", "--show-completion"})
+
+
+class HelpCommand(PanelHelp, TyperCommand):
+    """A command without a config dataclass: panels and flags as every command shows them."""
+
+
+class HelpGroup(PanelHelp, TyperGroup):
+    """A group of commands (``distil models``, ``distil report``): its own options shown the same way."""
 
 
 # -- help that shows the config dataclass's defaults ---------------------------------------------------
@@ -341,7 +170,7 @@ def format_default(value: object) -> str:
     return str(value)
 
 
-class DefaultsCommand(TyperCommand):
+class DefaultsCommand(HelpCommand):
     """A command whose help shows the defaults its :func:`help_defaults` provider reads from the config.
 
     Every such command (each one with a config dataclass) also gets ``--print-config``: the command

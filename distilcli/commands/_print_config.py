@@ -10,10 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
+from distilcli.commands._panels import RUN
+
 PrintConfigOpt = Annotated[
     bool,
     typer.Option(
         "--print-config",
+        rich_help_panel=RUN,
         help="Write the fully resolved options (defaults filled in) as YAML to stdout and exit, running nothing; "
         "pass the file back with --config.",
     ),

@@ -1,4 +1,8 @@
-"""Typer options of the training commands' optimizer, batching and seeds (``finetune``, ``distill``)."""
+"""Typer options of training (``finetune``, ``distill``): length, batches, optimizer, precision and seeds.
+
+``--batch-size``, ``--precision`` and ``--seed`` mean something else outside training (an evaluation
+batch, a benchmark's number format, a sample's seed): those commands take their own alias, declared here.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,90 @@ from typing import Annotated
 
 import typer
 
-WarmupRatioOpt = Annotated[float | None, typer.Option("--warmup-ratio", help="Share of steps of linear warm-up.")]
-WeightDecayOpt = Annotated[float | None, typer.Option("--weight-decay", help="AdamW weight decay (fine-tuning and task distillation: not on biases or LayerNorm).")]
-AdamBeta2Opt = Annotated[float | None, typer.Option("--adam-beta2", help="AdamW's second-moment decay.")]
-AdamEpsOpt = Annotated[float | None, typer.Option("--adam-eps", help="AdamW's epsilon.")]
-MaxGradNormOpt = Annotated[float | None, typer.Option("--max-grad-norm", help="Clip the gradient norm to this.")]
+from distilcli.commands._options import list_metavar, split_list
+from distilcli.commands._panels import DATA, EVALUATION, OPTIMISATION, RUN
+
+EpochsOpt = Annotated[
+    int | None, typer.Option("--epochs", rich_help_panel=OPTIMISATION, help="Passes over the training data.")
+]
+MaxStepsOpt = Annotated[
+    int | None, typer.Option("--max-steps", rich_help_panel=OPTIMISATION, help="Optimizer steps (overrides --epochs).")
+]
+BatchSizeOpt = Annotated[
+    int | None,
+    typer.Option("--batch-size", rich_help_panel=OPTIMISATION, help="Training examples per micro-batch and process."),
+]
+EvalCommandBatchSizeOpt = Annotated[
+    int | None, typer.Option("--batch-size", rich_help_panel=EVALUATION, help="Examples per evaluation batch.")
+]
+GradAccumOpt = Annotated[
+    int | None, typer.Option("--grad-accum", rich_help_panel=OPTIMISATION, help="Micro-batches per optimizer step.")
+]
+LrOpt = Annotated[float | None, typer.Option("--lr", rich_help_panel=OPTIMISATION, help="Peak learning rate.")]
+WarmupRatioOpt = Annotated[
+    float | None, typer.Option("--warmup-ratio", rich_help_panel=OPTIMISATION, help="Share of steps of linear warm-up.")
+]
+WeightDecayOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--weight-decay",
+        rich_help_panel=OPTIMISATION,
+        help="AdamW weight decay (fine-tuning and task distillation: not on biases or LayerNorm).",
+    ),
+]
+AdamBeta2Opt = Annotated[
+    float | None, typer.Option("--adam-beta2", rich_help_panel=OPTIMISATION, help="AdamW's second-moment decay.")
+]
+AdamEpsOpt = Annotated[float | None, typer.Option("--adam-eps", rich_help_panel=OPTIMISATION, help="AdamW's epsilon.")]
+MaxGradNormOpt = Annotated[
+    float | None, typer.Option("--max-grad-norm", rich_help_panel=OPTIMISATION, help="Clip the gradient norm to this.")
+]
+NoLengthGroupingOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-length-grouping", rich_help_panel=OPTIMISATION, help="Random batches instead of length-grouped ones."
+    ),
+]
 GroupBatchesOpt = Annotated[
     int | None,
-    typer.Option("--group-batches", help="Length grouping: batches sorted by length together (default: automatic, at most 50 and at least 8 groups an epoch)."),
+    typer.Option(
+        "--group-batches",
+        rich_help_panel=OPTIMISATION,
+        help="Length grouping: batches sorted by length together (default: automatic, at most 50 and at least 8 groups an epoch).",
+    ),
+]
+PrecisionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--precision", rich_help_panel=OPTIMISATION, help="Numeric precision: no (float32), bf16, or fp16 (GPU only)."
+    ),
+]
+BenchmarkPrecisionOpt = Annotated[
+    str | None,
+    typer.Option("--precision", rich_help_panel=RUN, help="Numeric precision: fp32, bf16, or fp16 (GPU only)."),
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", rich_help_panel=OPTIMISATION, help="Random seed.")]
+SampleSeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", rich_help_panel=DATA, help="Seed of the random draws (samples, synthetic inputs, new weights)."
+    ),
 ]
 SeedsOpt = Annotated[
-    str | None,
-    typer.Option("--seeds", help="Run each seed (e.g. 1,2,3,4,5) in --out/seed-N and report the median, as the DistilBERT paper."),
+    list[str] | None,
+    typer.Option(
+        "--seeds",
+        rich_help_panel=OPTIMISATION,
+        callback=split_list,
+        metavar=list_metavar(int),
+        help="Run each seed (e.g. 1,2,3,4,5; repeated or comma-separated) in --out/seed-N and report the median, as the DistilBERT paper.",
+    ),
 ]
 FinalOnlyOpt = Annotated[
     bool,
-    typer.Option("--final-only", help="At the end of a successful run, delete its checkpoints: only the final model stays (no --resume after)."),
+    typer.Option(
+        "--final-only",
+        rich_help_panel=RUN,
+        help="At the end of a successful run, delete its checkpoints: only the final model stays (no --resume after).",
+    ),
 ]

@@ -166,6 +166,19 @@ def check_config_outside(cfg: Any, config: Path | None) -> None:
         check_inputs_outside(Path(cfg.out), {"--config": config})
 
 
+def build(cls: type[Any], config: Path | None, output: str | Path | None, **values: Any) -> Any:
+    """``build_config``; a missing --out given -o hints that -o/--output is the report and --out the folder."""
+    from distilcli.config import build_config
+    from distilcli.errors import BadInput
+
+    try:
+        return build_config(cls, config, **values)
+    except BadInput as exc:
+        if output is None or "missing required option(s)" not in str(exc) or "--out" not in str(exc).split(":")[0]:
+            raise
+        raise BadInput(f"{exc} (-o/--output {output} is the JSON report; --out is the output folder)") from None
+
+
 def raise_failed_gates(outcomes: list[dict[str, Any]], digits: str) -> None:
     """After the report is out: exit 3 naming every --fail-under gate that failed (``digits`` formats values)."""
     from distilcli.errors import QualityGateFailed

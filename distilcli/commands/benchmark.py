@@ -9,22 +9,21 @@ import typer
 
 from distilcli.commands import _ui
 from distilcli.commands._complete import complete_backend
+from distilcli.commands._data_options import GlueDirOpt
+from distilcli.commands._model_options import BenchmarkModelsOpt, QuantizeListOpt
 from distilcli.commands._options import (
-    ConfigOpt,
     Defaults,
-    GlueDirOpt,
-    JsonOpt,
-    ModelListOpt,
-    OutputOpt,
-    PlotOpt,
-    PrecisionOpt,
-    QuantizeOpt,
-    SeedOpt,
     field_defaults,
     help_defaults,
+    joined,
+    list_metavar,
     mode_defaults,
+    split_list,
     unset_config,
-)  # fmt: skip
+)
+from distilcli.commands._panels import EVALUATION, MODEL, RUN
+from distilcli.commands._run_options import BenchmarkPlotOpt, ConfigOpt, JsonOpt, OutputOpt
+from distilcli.commands._train_options import BenchmarkPrecisionOpt, SampleSeedOpt
 
 
 def _defaults() -> Defaults:
@@ -40,34 +39,34 @@ def _defaults() -> Defaults:
 
 @help_defaults(_defaults)
 def benchmark_cmd(
-    model: ModelListOpt = None,
-    batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Comma-separated batch sizes.")] = None,
-    seq_lengths: Annotated[str | None, typer.Option("--seq-lengths", help="Comma-separated sequence lengths in tokens.")] = None,
-    backend: Annotated[str | None, typer.Option("--backend", help="eager (PyTorch) and/or onnx (ONNX Runtime), comma-separated.", autocompletion=complete_backend)] = None,
-    quantize: QuantizeOpt = None,
-    precision: PrecisionOpt = None,
-    device: Annotated[str | None, typer.Option("--device", help="auto (the GPU when there is one), cpu or cuda.")] = None,
-    threads: Annotated[int | None, typer.Option("--threads", help="Intra-op threads for PyTorch and ONNX Runtime (unset: PyTorch's).")] = None,
-    warmup: Annotated[int | None, typer.Option("--warmup", help="Untimed runs per model and shape (--preset paper: examples).")] = None,
-    repeats: Annotated[int | None, typer.Option("--repeats", help="Timed runs per model and shape (--preset paper: passes).")] = None,
-    seed: SeedOpt = None,
-    preset: Annotated[str | None, typer.Option("--preset", help="paper: one pass over STS-B dev at batch size 1 on the CPU, total seconds per model.")] = None,
+    model: BenchmarkModelsOpt = None,
+    backend: Annotated[list[str] | None, typer.Option("--backend", rich_help_panel=MODEL, callback=split_list, metavar=list_metavar(str), help="eager (PyTorch) and/or onnx (ONNX Runtime), repeated or comma-separated.", autocompletion=complete_backend)] = None,
+    quantize: QuantizeListOpt = None,
     glue_dir: GlueDirOpt = None,
-    plot: PlotOpt = None,
-    memory: Annotated[bool | None, typer.Option("--memory/--no-memory", help="Measure each model's peak memory in a fresh process.")] = None,
+    seed: SampleSeedOpt = None,
+    batch_sizes: Annotated[list[str] | None, typer.Option("--batch-sizes", rich_help_panel=EVALUATION, callback=split_list, metavar=list_metavar(int), help="Batch sizes, repeated or comma-separated.")] = None,
+    seq_lengths: Annotated[list[str] | None, typer.Option("--seq-lengths", rich_help_panel=EVALUATION, callback=split_list, metavar=list_metavar(int), help="Sequence lengths in tokens, repeated or comma-separated.")] = None,
+    warmup: Annotated[int | None, typer.Option("--warmup", rich_help_panel=EVALUATION, help="Untimed runs per model and shape (--preset paper: examples).")] = None,
+    repeats: Annotated[int | None, typer.Option("--repeats", rich_help_panel=EVALUATION, help="Timed runs per model and shape (--preset paper: passes).")] = None,
+    preset: Annotated[str | None, typer.Option("--preset", rich_help_panel=EVALUATION, help="paper: one pass over STS-B dev at batch size 1 on the CPU, total seconds per model.")] = None,
+    memory: Annotated[bool | None, typer.Option("--memory/--no-memory", rich_help_panel=EVALUATION, help="Measure each model's peak memory in a fresh process.")] = None,
+    precision: BenchmarkPrecisionOpt = None,
+    device: Annotated[str | None, typer.Option("--device", rich_help_panel=RUN, help="auto (the GPU when there is one), cpu or cuda.")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", rich_help_panel=RUN, help="Intra-op threads for PyTorch and ONNX Runtime (unset: PyTorch's).")] = None,
+    plot: BenchmarkPlotOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Measure size, latency, throughput and memory of models, interleaved; ratios against the first.
 
-    Repeat --model for each model: the first is the baseline of the ratios. --preset paper reads
+    Repeat --model for each model (or separate them with commas): the first is the baseline of the ratios. --preset paper reads
     STS-B/dev.tsv from --glue-dir; --seed seeds the synthetic token ids.
     """
     values = dict(locals())
     for name in ("config", "output", "json_"):
         values.pop(name)
-    values["model"] = model or None  # typer gives [] when absent: keep the config file's value then
+    values.update(backend=joined(backend), quantize=joined(quantize), batch_sizes=joined(batch_sizes), seq_lengths=joined(seq_lengths))
     with _ui.command_context(output) as console:
         from distilcli.benchmark.config import BenchmarkConfig
         from distilcli.benchmark.run import run_benchmark

@@ -1,4 +1,4 @@
-"""``distil distill``: the DistilBERT triple-loss distillation."""
+"""``distil distill``: the DistilBERT triple loss on a corpus, task distillation, sentence embeddings."""
 
 from __future__ import annotations
 
@@ -9,62 +9,65 @@ import typer
 
 from distilcli.commands import _ui
 from distilcli.commands._complete import complete_model
-from distilcli.commands._options import (
-    ArchOpt,
-    BatchSizeOpt,
-    ConfigOpt,
+from distilcli.commands._data_options import (
     CorpusOpt,
-    Defaults,
     DevFileOpt,
-    DistillTaskOpt,
-    DocStrideOpt,
     DocumentPerOpt,
-    EarlyStoppingOpt,
-    EpochsOpt,
-    EvalEveryOpt,
     GlueDirOpt,
-    GradAccumOpt,
     HubDirOpt,
-    JsonOpt,
     LabelColumnOpt,
-    LayerMapOpt,
-    LayersOpt,
-    LogEveryOpt,
-    LrOpt,
-    MaxQueryLengthOpt,
     MaxSeqLengthOpt,
-    MaxStepsOpt,
-    NoLengthGroupingOpt,
-    OutOpt,
-    OutputOpt,
-    OverwriteOpt,
-    PrecisionOpt,
-    ReportToOpt,
-    ResumeOpt,
-    SeedOpt,
-    SelectOnOpt,
-    TeacherOpt,
     TextAOpt,
     TextBOpt,
     TextFieldOpt,
-    TrackingDirOpt,
     TrainFileOpt,
     TrainLimitOpt,
-    field_defaults,
-    help_defaults,
-    mode_defaults,
-    unset_config,
-)  # fmt: skip
+)
+from distilcli.commands._eval_options import EarlyStoppingOpt, EvalEveryOpt, SelectOnOpt
+from distilcli.commands._model_options import ArchOpt, LayerMapOpt, LayersOpt, StudentModelOpt, TeacherOpt
+from distilcli.commands._options import Defaults, field_defaults, help_defaults, joined, mode_defaults, unset_config
+from distilcli.commands._panels import DATA, LOSSES, OPTIMISATION, TASK
+from distilcli.commands._run_options import (
+    ConfigOpt,
+    JsonOpt,
+    LogEveryOpt,
+    OutOpt,
+    OutputOpt,
+    OverwriteOpt,
+    ReportToOpt,
+    ResumeOpt,
+    SaveEveryOpt,
+    TrackingDirOpt,
+)
+from distilcli.commands._task_options import DistillTaskOpt, DocStrideOpt, MaxQueryLengthOpt
 from distilcli.commands._train_options import (
     AdamBeta2Opt,
     AdamEpsOpt,
+    BatchSizeOpt,
+    EpochsOpt,
     FinalOnlyOpt,
+    GradAccumOpt,
     GroupBatchesOpt,
+    LrOpt,
     MaxGradNormOpt,
+    MaxStepsOpt,
+    NoLengthGroupingOpt,
+    PrecisionOpt,
+    SeedOpt,
     SeedsOpt,
     WarmupRatioOpt,
     WeightDecayOpt,
 )
+
+
+def _loss(flag: str, text: str, kind: type = float) -> object:
+    """A loss option of distill (weights, temperature ...), in the Losses panel."""
+    return Annotated[kind | None, typer.Option(flag, rich_help_panel=LOSSES, help=text)]
+
+
+def _task(flag: str, text: str, kind: type = float) -> object:
+    """An option of task distillation (--augment*), in the Task panel."""
+    return Annotated[kind | None, typer.Option(flag, rich_help_panel=TASK, help=text)]
 
 
 def _defaults() -> Defaults:
@@ -79,19 +82,51 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def distill_cmd(
     teacher: TeacherOpt = None,
-    corpus: CorpusOpt = None,
-    out: OutOpt = None,
-    student: Annotated[str | None, typer.Option("--student", help="Distill into this existing model instead of one made from the teacher.", autocompletion=complete_model)] = None,
+    student: StudentModelOpt = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
     arch: ArchOpt = None,
+    corpus: CorpusOpt = None,
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
-    max_steps: MaxStepsOpt = None,
+    max_seq_length: MaxSeqLengthOpt = None,
+    glue_dir: GlueDirOpt = None,
+    hub_dir: HubDirOpt = None,
+    train_file: TrainFileOpt = None,
+    dev_file: DevFileOpt = None,
+    text_a: TextAOpt = None,
+    text_b: TextBOpt = None,
+    label_column: LabelColumnOpt = None,
+    train_limit: TrainLimitOpt = None,
+    transfer_corpus: Annotated[str | None, typer.Option("--transfer-corpus", rich_help_panel=DATA, help="--task (GLUE): unlabeled text (any corpus kind) added as inputs the teacher labels; pair tasks pair consecutive sentences.")] = None,
+    task: DistillTaskOpt = None,
+    doc_stride: DocStrideOpt = None,
+    max_query_length: MaxQueryLengthOpt = None,
+    augment: Annotated[int | None, typer.Option("--augment", rich_help_panel=TASK, help="--task (GLUE): N new inputs per training example, made by the --augment-* rules and labelled by the teacher only.")] = None,
+    augment_mask: _task("--augment-mask", "--augment: probability that a word becomes the mask token.") = None,  # type: ignore[valid-type]
+    augment_replace: _task("--augment-replace", "--augment: probability that a word is replaced by one of its 15 nearest words (the teacher's input embeddings, or --augment-mlm's guesses).") = None,  # type: ignore[valid-type]
+    augment_delete: _task("--augment-delete", "--augment: probability that a word is dropped.") = None,  # type: ignore[valid-type]
+    augment_ngram: _task("--augment-ngram", "--augment: probability that a single-sentence input is cut to one random n-gram (n 1-5).") = None,  # type: ignore[valid-type]
+    augment_mlm: Annotated[str | None, typer.Option("--augment-mlm", rich_help_panel=TASK, help="--augment: a masked LM (with a trained MLM head, e.g. bert-base-uncased) that proposes the replacement words.", autocompletion=complete_model)] = None,
+    alpha_ce: _loss("--alpha-ce", "Soft-target KL weight.") = None,  # type: ignore[valid-type]
+    alpha_mlm: _loss("--alpha-mlm", "Masked-LM weight.") = None,  # type: ignore[valid-type]
+    alpha_cos: _loss("--alpha-cos", "Last-hidden-state cosine weight.") = None,  # type: ignore[valid-type]
+    alpha_pooled: _loss("--alpha-pooled", "Cosine weight on the mean-pooled sentence embedding (one per sequence).") = None,  # type: ignore[valid-type]
+    alpha_mse_emb: _loss("--alpha-mse-emb", "Weight of the squared distance between the sentence embeddings (the teacher's pooling), as sentence-transformers distils.") = None,  # type: ignore[valid-type]
+    alpha_mse: _loss("--alpha-mse", "Logits MSE weight.") = None,  # type: ignore[valid-type]
+    alpha_hidden: _loss("--alpha-hidden", "Intermediate hidden-state loss weight, mapped layers.") = None,  # type: ignore[valid-type]
+    hidden_loss: _loss("--hidden-loss", "Intermediate loss: mse or cosine.", str) = None,  # type: ignore[valid-type]
+    alpha_attention: _loss("--alpha-attention", "Attention-map KL weight, mapped layers.") = None,  # type: ignore[valid-type]
+    alpha_pkd: _loss("--alpha-pkd", "--task: Patient KD weight, the distance between the normalised [CLS] states of mapped layers.") = None,  # type: ignore[valid-type]
+    alpha_task: _loss("--alpha-task", "--task: weight of the task loss on gold labels.") = None,  # type: ignore[valid-type]
+    temperature: _loss("--temperature", "Softmax temperature of L_ce.") = None,  # type: ignore[valid-type]
+    mask_inputs: Annotated[bool | None, typer.Option("--mask-inputs/--no-mask-inputs", rich_help_panel=LOSSES, help="Mask 15% of the tokens both models read. Default: only when L_ce, L_mlm or L_mse is on.", show_default=False)] = None,
+    intermediate_epochs: _loss("--intermediate-epochs", "--task: TinyBERT's two stages: N epochs of the intermediate losses (--alpha-hidden/-attention/-pkd) alone, then --epochs of the prediction layer alone. 0: all losses at once.", int) = None,  # type: ignore[valid-type]
+    fit_teacher_head: _loss("--fit-teacher-head", "First train the teacher's MLM head for N steps (encoder frozen).", int) = None,  # type: ignore[valid-type]
     epochs: EpochsOpt = None,
+    max_steps: MaxStepsOpt = None,
     batch_size: BatchSizeOpt = None,
     grad_accum: GradAccumOpt = None,
-    max_seq_length: MaxSeqLengthOpt = None,
     lr: LrOpt = None,
     warmup_ratio: WarmupRatioOpt = None,
     weight_decay: WeightDecayOpt = None,
@@ -100,50 +135,18 @@ def distill_cmd(
     max_grad_norm: MaxGradNormOpt = None,
     seed: SeedOpt = None,
     seeds: SeedsOpt = None,
-    alpha_ce: Annotated[float | None, typer.Option("--alpha-ce", help="Soft-target KL weight.")] = None,
-    alpha_mlm: Annotated[float | None, typer.Option("--alpha-mlm", help="Masked-LM weight.")] = None,
-    alpha_cos: Annotated[float | None, typer.Option("--alpha-cos", help="Last-hidden-state cosine weight.")] = None,
-    alpha_pooled: Annotated[float | None, typer.Option("--alpha-pooled", help="Cosine weight on the mean-pooled sentence embedding (one per sequence).")] = None,
-    alpha_mse_emb: Annotated[float | None, typer.Option("--alpha-mse-emb", help="Weight of the squared distance between the sentence embeddings (the teacher's pooling), as sentence-transformers distils.")] = None,
-    alpha_mse: Annotated[float | None, typer.Option("--alpha-mse", help="Logits MSE weight.")] = None,
-    alpha_hidden: Annotated[float | None, typer.Option("--alpha-hidden", help="Intermediate hidden-state loss weight, mapped layers.")] = None,
-    hidden_loss: Annotated[str | None, typer.Option("--hidden-loss", help="Intermediate loss: mse or cosine.")] = None,
-    alpha_attention: Annotated[float | None, typer.Option("--alpha-attention", help="Attention-map KL weight, mapped layers.")] = None,
-    alpha_pkd: Annotated[float | None, typer.Option("--alpha-pkd", help="--task: Patient KD weight, the distance between the normalised [CLS] states of mapped layers.")] = None,
-    intermediate_epochs: Annotated[int | None, typer.Option("--intermediate-epochs", help="--task: TinyBERT's two stages: N epochs of the intermediate losses (--alpha-hidden/-attention/-pkd) alone, then --epochs of the prediction layer alone. 0: all losses at once.")] = None,
-    augment: Annotated[int | None, typer.Option("--augment", help="--task (GLUE): N new inputs per training example, made by the --augment-* rules and labelled by the teacher only.")] = None,
-    augment_mask: Annotated[float | None, typer.Option("--augment-mask", help="--augment: probability that a word becomes the mask token.")] = None,
-    augment_replace: Annotated[float | None, typer.Option("--augment-replace", help="--augment: probability that a word is replaced by one of its 15 nearest words (the teacher's input embeddings, or --augment-mlm's guesses).")] = None,
-    augment_delete: Annotated[float | None, typer.Option("--augment-delete", help="--augment: probability that a word is dropped.")] = None,
-    augment_ngram: Annotated[float | None, typer.Option("--augment-ngram", help="--augment: probability that a single-sentence input is cut to one random n-gram (n 1-5).")] = None,
-    augment_mlm: Annotated[str | None, typer.Option("--augment-mlm", help="--augment: a masked LM (with a trained MLM head, e.g. bert-base-uncased) that proposes the replacement words.", autocompletion=complete_model)] = None,
-    transfer_corpus: Annotated[str | None, typer.Option("--transfer-corpus", help="--task (GLUE): unlabeled text (any corpus kind) added as inputs the teacher labels; pair tasks pair consecutive sentences.")] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="Softmax temperature of L_ce.")] = None,
-    mask_inputs: Annotated[bool | None, typer.Option("--mask-inputs/--no-mask-inputs", help="Mask 15% of the tokens both models read. Default: only when L_ce, L_mlm or L_mse is on.", show_default=False)] = None,
-    fit_teacher_head: Annotated[int | None, typer.Option("--fit-teacher-head", help="First train the teacher's MLM head for N steps (encoder frozen).")] = None,
     no_length_grouping: NoLengthGroupingOpt = False,
     group_batches: GroupBatchesOpt = None,
-    save_every: Annotated[int | None, typer.Option("--save-every", help="Checkpoint every N steps.")] = None,
-    log_every: LogEveryOpt = None,
-    report_to: ReportToOpt = None,
-    tracking_dir: TrackingDirOpt = None,
+    cache_teacher: Annotated[bool, typer.Option("--cache-teacher", rich_help_panel=OPTIMISATION, help="Compute the teacher's outputs once per example or sequence and reuse them every epoch (--task; corpus distillation on clean inputs).")] = False,
     precision: PrecisionOpt = None,
-    task: DistillTaskOpt = None,
-    glue_dir: GlueDirOpt = None,
-    hub_dir: HubDirOpt = None,
-    train_file: TrainFileOpt = None,
-    dev_file: DevFileOpt = None,
-    text_a: TextAOpt = None,
-    text_b: TextBOpt = None,
-    label_column: LabelColumnOpt = None,
-    alpha_task: Annotated[float | None, typer.Option("--alpha-task", help="--task: weight of the task loss on gold labels.")] = None,
-    cache_teacher: Annotated[bool, typer.Option("--cache-teacher", help="Compute the teacher's outputs once per example or sequence and reuse them every epoch (--task; corpus distillation on clean inputs).")] = False,
     eval_every: EvalEveryOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     select_on: SelectOnOpt = None,
-    train_limit: TrainLimitOpt = None,
-    doc_stride: DocStrideOpt = None,
-    max_query_length: MaxQueryLengthOpt = None,
+    report_to: ReportToOpt = None,
+    tracking_dir: TrackingDirOpt = None,
+    out: OutOpt = None,
+    save_every: SaveEveryOpt = None,
+    log_every: LogEveryOpt = None,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     final_only: FinalOnlyOpt = False,
@@ -161,20 +164,20 @@ def distill_cmd(
     for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher", "final_only"):
         values.pop(name)
     values.update(cache_teacher=cache_teacher or None, group_by_length=False if no_length_grouping else None,
-                  resume=resume or None, overwrite=overwrite or None, final_only=final_only or None)  # fmt: skip
+                  resume=resume or None, overwrite=overwrite or None, final_only=final_only or None,
+                  seeds=joined(seeds), report_to=joined(report_to), layer_map=joined(layer_map))  # fmt: skip
     _run(values, config, output, json_)
 
 
 def _run(values: dict[str, object], config: Path | None, output: str | None, json_: bool) -> None:
     """Build the config (YAML under the command line), distill, render and write the report."""
     with _ui.command_context(output) as console:
-        from distilcli.config import build_config
         from distilcli.distill.config import DistillConfig
         from distilcli.distill.engine import run_distill
         from distilcli.reports.render import render_report
         from distilcli.training.runtime import is_main_process
 
-        cfg = build_config(DistillConfig, config, **values)
+        cfg = _ui.build(DistillConfig, config, output, **values)
         _ui.check_config_outside(cfg, config)
         report = run_distill(cfg)
         if is_main_process():

@@ -8,28 +8,21 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._eval_options import limit_option
-from distilcli.commands._options import (
-    BatchSizeOpt,
-    ConfigOpt,
-    Defaults,
-    DevFileOpt,
+from distilcli.commands._data_options import SquadDevFileOpt, SquadSeqLengthOpt
+from distilcli.commands._eval_options import SquadGateOpt, SquadPredictionsOutOpt, UpdateCardOpt, limit_option
+from distilcli.commands._model_options import ModelOpt
+from distilcli.commands._options import Defaults, field_defaults, help_defaults
+from distilcli.commands._panels import EVALUATION
+from distilcli.commands._run_options import ConfigOpt, JsonOpt, OutputOpt
+from distilcli.commands._task_options import (
     DocStrideOpt,
-    FailUnderOpt,
-    JsonOpt,
     MaxAnswerLengthOpt,
     MaxQueryLengthOpt,
-    MaxSeqLengthOpt,
-    ModelOpt,
     NBestOpt,
     NullThresholdOpt,
-    OutputOpt,
-    PredictionsOutOpt,
-    TaskOpt,
-    UpdateCardOpt,
-    field_defaults,
-    help_defaults,
-)  # fmt: skip
+    SquadTaskOpt,
+)
+from distilcli.commands._train_options import EvalCommandBatchSizeOpt
 
 LimitOpt = limit_option("dev questions")
 
@@ -46,24 +39,24 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def eval_squad_cmd(
     model: ModelOpt = None,
-    predictions: Annotated[Path | None, typer.Option("--predictions", help="Score this {question id: answer} JSON file instead of running a model.")] = None,
-    null_odds: Annotated[Path | None, typer.Option("--null-odds", help="With --predictions on v2.0: {question id: null odds} JSON; adds best_exact/best_f1 and their thresholds.")] = None,
-    dev_file: DevFileOpt = None,
-    task: TaskOpt = None,
-    predictions_out: PredictionsOutOpt = None,
-    nbest_out: Annotated[Path | None, typer.Option("--nbest-out", help="Write the n best answers per question with their logits and probabilities.")] = None,
-    null_odds_out: Annotated[Path | None, typer.Option("--null-odds-out", help="v2.0: write {id: null score − best span score}, the official script's --na-prob-file.")] = None,
-    fail_under: FailUnderOpt = None,
-    max_seq_length: MaxSeqLengthOpt = None,
+    dev_file: SquadDevFileOpt = None,
+    max_seq_length: SquadSeqLengthOpt = None,
+    task: SquadTaskOpt = None,
     doc_stride: DocStrideOpt = None,
     max_query_length: MaxQueryLengthOpt = None,
     n_best: NBestOpt = None,
     max_answer_length: MaxAnswerLengthOpt = None,
     null_threshold: NullThresholdOpt = None,
-    na_prob_thresh: Annotated[float | None, typer.Option("--na-prob-thresh", help="With --predictions and --null-odds: the official script's threshold.")] = None,
-    batch_size: BatchSizeOpt = None,
-    update_card: UpdateCardOpt = False,
+    batch_size: EvalCommandBatchSizeOpt = None,
     limit: LimitOpt = None,
+    predictions: Annotated[Path | None, typer.Option("--predictions", rich_help_panel=EVALUATION, help="Score this {question id: answer} JSON file instead of running a model.")] = None,
+    null_odds: Annotated[Path | None, typer.Option("--null-odds", rich_help_panel=EVALUATION, help="With --predictions on v2.0: {question id: null odds} JSON; adds best_exact/best_f1 and their thresholds.")] = None,
+    na_prob_thresh: Annotated[float | None, typer.Option("--na-prob-thresh", rich_help_panel=EVALUATION, help="With --predictions and --null-odds: the official script's threshold.")] = None,
+    fail_under: SquadGateOpt = None,
+    predictions_out: SquadPredictionsOutOpt = None,
+    nbest_out: Annotated[Path | None, typer.Option("--nbest-out", rich_help_panel=EVALUATION, help="Write the n best answers per question with their logits and probabilities.")] = None,
+    null_odds_out: Annotated[Path | None, typer.Option("--null-odds-out", rich_help_panel=EVALUATION, help="v2.0: write {id: null score − best span score}, the official script's --na-prob-file.")] = None,
+    update_card: UpdateCardOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,

@@ -8,21 +8,13 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._eval_options import limit_option
-from distilcli.commands._options import (
-    BatchSizeOpt,
-    ConfigOpt,
-    Defaults,
-    FailUnderOpt,
-    GlueDirOpt,
-    HubDirOpt,
-    JsonOpt,
-    MaxSeqLengthOpt,
-    ModelListOpt,
-    OutputOpt,
-    field_defaults,
-    help_defaults,
-)  # fmt: skip
+from distilcli.commands._data_options import GlueDirOpt, HubDirOpt, SeqLengthOpt
+from distilcli.commands._eval_options import StsGateOpt, limit_option
+from distilcli.commands._model_options import StsModelsOpt
+from distilcli.commands._options import Defaults, field_defaults, help_defaults
+from distilcli.commands._panels import DATA
+from distilcli.commands._run_options import ConfigOpt, JsonOpt, OutputOpt
+from distilcli.commands._train_options import EvalCommandBatchSizeOpt
 
 LimitOpt = limit_option("pairs")
 
@@ -35,19 +27,21 @@ def _defaults() -> Defaults:
 
 @help_defaults(_defaults)
 def eval_sts_cmd(
-    model: ModelListOpt = None,
+    model: StsModelsOpt = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
     pairs: Annotated[
         Path | None,
         typer.Option(
-            "--pairs", help="Pairs to score instead of STS-B dev: TSV, CSV or JSONL with sentence1, sentence2, score."
+            "--pairs",
+            rich_help_panel=DATA,
+            help="Pairs to score instead of STS-B dev: TSV, CSV or JSONL with sentence1, sentence2, score.",
         ),
     ] = None,
-    batch_size: BatchSizeOpt = None,
-    max_seq_length: MaxSeqLengthOpt = None,
-    fail_under: FailUnderOpt = None,
+    max_seq_length: SeqLengthOpt = None,
+    batch_size: EvalCommandBatchSizeOpt = None,
     limit: LimitOpt = None,
+    fail_under: StsGateOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -62,7 +56,6 @@ def eval_sts_cmd(
     values = dict(locals())
     for name in ("config", "output", "json_"):
         values.pop(name)
-    values["model"] = model or None
     values["fail_under"] = fail_under or None
     with _ui.command_context(output) as console:
         from distilcli.config import build_config

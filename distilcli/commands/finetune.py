@@ -3,55 +3,53 @@
 from __future__ import annotations
 
 from distilcli.commands import _ui
-from distilcli.commands._options import (
-    BatchSizeOpt,
-    ConfigOpt,
-    Defaults,
+from distilcli.commands._data_options import (
     DevFileOpt,
-    DocStrideOpt,
-    EarlyStoppingOpt,
-    EpochsOpt,
-    EvalBatchSizeOpt,
-    EvalEveryOpt,
     GlueDirOpt,
-    GradAccumOpt,
     HubDirOpt,
-    JsonOpt,
     LabelColumnOpt,
-    LogEveryOpt,
-    LrOpt,
-    MaxAnswerLengthOpt,
-    MaxQueryLengthOpt,
     MaxSeqLengthOpt,
-    MaxStepsOpt,
-    ModelOpt,
-    NBestOpt,
-    NoLengthGroupingOpt,
-    NullThresholdOpt,
+    TextAOpt,
+    TextBOpt,
+    TrainFileOpt,
+    TrainLimitOpt,
+)
+from distilcli.commands._eval_options import EarlyStoppingOpt, EvalBatchSizeOpt, EvalEveryOpt, SelectOnOpt
+from distilcli.commands._model_options import ModelOpt
+from distilcli.commands._options import Defaults, field_defaults, help_defaults, joined, mode_defaults
+from distilcli.commands._run_options import (
+    ConfigOpt,
+    JsonOpt,
+    LogEveryOpt,
     OutOpt,
     OutputOpt,
     OverwriteOpt,
-    PrecisionOpt,
     ReportToOpt,
     ResumeOpt,
-    SeedOpt,
-    SelectOnOpt,
-    TaskOpt,
-    TextAOpt,
-    TextBOpt,
     TrackingDirOpt,
-    TrainFileOpt,
-    TrainLimitOpt,
-    field_defaults,
-    help_defaults,
-    mode_defaults,
-)  # fmt: skip
+)
+from distilcli.commands._task_options import (
+    DocStrideOpt,
+    MaxAnswerLengthOpt,
+    MaxQueryLengthOpt,
+    NBestOpt,
+    NullThresholdOpt,
+    TaskOpt,
+)
 from distilcli.commands._train_options import (
     AdamBeta2Opt,
     AdamEpsOpt,
+    BatchSizeOpt,
+    EpochsOpt,
     FinalOnlyOpt,
+    GradAccumOpt,
     GroupBatchesOpt,
+    LrOpt,
     MaxGradNormOpt,
+    MaxStepsOpt,
+    NoLengthGroupingOpt,
+    PrecisionOpt,
+    SeedOpt,
     SeedsOpt,
     WarmupRatioOpt,
     WeightDecayOpt,
@@ -70,8 +68,6 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def finetune_cmd(
     model: ModelOpt = None,
-    task: TaskOpt = None,
-    out: OutOpt = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
     train_file: TrainFileOpt = None,
@@ -79,35 +75,37 @@ def finetune_cmd(
     text_a: TextAOpt = None,
     text_b: TextBOpt = None,
     label_column: LabelColumnOpt = None,
+    max_seq_length: MaxSeqLengthOpt = None,
+    train_limit: TrainLimitOpt = None,
+    task: TaskOpt = None,
+    doc_stride: DocStrideOpt = None,
+    max_query_length: MaxQueryLengthOpt = None,
+    n_best: NBestOpt = None,
+    max_answer_length: MaxAnswerLengthOpt = None,
+    null_threshold: NullThresholdOpt = None,
     epochs: EpochsOpt = None,
     max_steps: MaxStepsOpt = None,
     batch_size: BatchSizeOpt = None,
     grad_accum: GradAccumOpt = None,
-    eval_batch_size: EvalBatchSizeOpt = None,
     lr: LrOpt = None,
     warmup_ratio: WarmupRatioOpt = None,
     weight_decay: WeightDecayOpt = None,
     adam_beta2: AdamBeta2Opt = None,
     adam_eps: AdamEpsOpt = None,
     max_grad_norm: MaxGradNormOpt = None,
-    max_seq_length: MaxSeqLengthOpt = None,
     seed: SeedOpt = None,
     seeds: SeedsOpt = None,
+    no_length_grouping: NoLengthGroupingOpt = False,
+    group_batches: GroupBatchesOpt = None,
+    precision: PrecisionOpt = None,
+    eval_batch_size: EvalBatchSizeOpt = None,
     eval_every: EvalEveryOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     select_on: SelectOnOpt = None,
-    train_limit: TrainLimitOpt = None,
-    no_length_grouping: NoLengthGroupingOpt = False,
-    group_batches: GroupBatchesOpt = None,
-    log_every: LogEveryOpt = None,
     report_to: ReportToOpt = None,
     tracking_dir: TrackingDirOpt = None,
-    precision: PrecisionOpt = None,
-    doc_stride: DocStrideOpt = None,
-    max_query_length: MaxQueryLengthOpt = None,
-    n_best: NBestOpt = None,
-    max_answer_length: MaxAnswerLengthOpt = None,
-    null_threshold: NullThresholdOpt = None,
+    out: OutOpt = None,
+    log_every: LogEveryOpt = None,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     final_only: FinalOnlyOpt = False,
@@ -127,15 +125,16 @@ def finetune_cmd(
         resume=resume or None,
         overwrite=overwrite or None,
         final_only=final_only or None,
+        seeds=joined(seeds),
+        report_to=joined(report_to),
     )
     with _ui.command_context(output) as console:
-        from distilcli.config import build_config
         from distilcli.finetune.config import FinetuneConfig
         from distilcli.finetune.engine import run_finetune
         from distilcli.reports.render import render_report
         from distilcli.training.runtime import is_main_process
 
-        cfg = build_config(FinetuneConfig, config, **values)
+        cfg = _ui.build(FinetuneConfig, config, output, **values)
         _ui.check_config_outside(cfg, config)
         report = run_finetune(cfg)
         if is_main_process():

@@ -8,29 +8,23 @@ import typer
 
 from distilcli.commands import _ui
 from distilcli.commands._complete import complete_model
+from distilcli.commands._data_options import CorpusOpt, DocumentPerOpt, SeqLengthOpt, TextFieldOpt
+from distilcli.commands._model_options import ArchOpt, LayerMapOpt, LayersOpt, SuggestLayersOpt, TeacherOpt
 from distilcli.commands._options import (
-    ArchOpt,
-    ConfigOpt,
-    CorpusOpt,
     Defaults,
     DefaultsCommand,
-    DocumentPerOpt,
-    JsonOpt,
-    LayerMapOpt,
-    LayersOpt,
-    MaxSeqLengthOpt,
-    OutOpt,
-    OutputOpt,
-    OverwriteOpt,
-    PlotOpt,
-    SeedOpt,
-    TeacherOpt,
-    TextFieldOpt,
+    HelpCommand,
+    HelpGroup,
     field_defaults,
     help_defaults,
-)  # fmt: skip
+    joined,
+)
+from distilcli.commands._panels import DATA, MODEL
+from distilcli.commands._run_options import ConfigOpt, JsonOpt, OutputOpt, OverwriteOpt, StudentOutOpt, SuggestPlotOpt
+from distilcli.commands._train_options import SampleSeedOpt
 
 app = typer.Typer(
+    cls=HelpGroup,
     help="List packaged aliases and supported architectures; inspect models; make students.",
     invoke_without_command=True,
     no_args_is_help=False,
@@ -54,13 +48,13 @@ def models_main(ctx: typer.Context, output: OutputOpt = None, json_: JsonOpt = F
         _list(output, json_)
 
 
-@app.command("list")
+@app.command("list", cls=HelpCommand)
 def list_cmd(output: OutputOpt = None, json_: JsonOpt = False) -> None:
     """List packaged aliases (installed or not) and supported architectures."""
     _list(output, json_)
 
 
-@app.command("inspect")
+@app.command("inspect", cls=HelpCommand)
 def inspect_cmd(
     model: Annotated[str, typer.Argument(help="A local folder, a packaged alias or a hub id.", autocompletion=complete_model)],
     output: OutputOpt = None,
@@ -87,7 +81,6 @@ def _student_defaults() -> Defaults:
 def student_cmd(
     teacher_arg: Annotated[str | None, typer.Argument(help="The teacher (shorthand for --teacher).", autocompletion=complete_model, show_default=False)] = None,
     teacher: TeacherOpt = None,
-    out: OutOpt = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
     arch: ArchOpt = None,
@@ -95,17 +88,19 @@ def student_cmd(
         bool,
         typer.Option(
             "--fold-token-type",
+            rich_help_panel=MODEL,
             help="With --arch distilbert: add BERT's segment-0 token-type embedding into the positions, "
             "so the student matches the teacher on single-segment text.",
         ),
     ] = False,
     random_init: Annotated[
-        bool, typer.Option("--random-init", help="Draw every weight afresh instead of copying the teacher's (an ablation).")
+        bool, typer.Option("--random-init", rich_help_panel=MODEL, help="Draw every weight afresh instead of copying the teacher's (an ablation).")
     ] = False,
-    seed: SeedOpt = None,
+    seed: SampleSeedOpt = None,
     corpus: CorpusOpt = None,
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
+    out: StudentOutOpt = None,
     overwrite: OverwriteOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
@@ -116,7 +111,6 @@ def student_cmd(
     --layer-map auto --corpus C chooses the layers by measurement first, as suggest-layers does.
     """
     with _ui.command_context(output) as console:
-        from distilcli.config import build_config
         from distilcli.distill.suggest import run_student_auto
         from distilcli.errors import BadInput
 
@@ -125,13 +119,14 @@ def student_cmd(
         from distilcli.models.student import StudentConfig
         from distilcli.reports.render import render_report
 
-        cfg = build_config(
+        cfg = _ui.build(
             StudentConfig,
             config,
+            output,
             teacher=teacher or teacher_arg,
             out=out,
             layers=layers,
-            layer_map=layer_map,
+            layer_map=joined(layer_map),
             arch=arch,
             fold_token_type=fold_token_type or None,
             random_init=random_init or None,
@@ -158,15 +153,15 @@ def _suggest_defaults() -> Defaults:
 @help_defaults(_suggest_defaults)
 def suggest_layers_cmd(
     model: Annotated[str, typer.Argument(help="The teacher: a local folder, a packaged alias or a hub id.")],
+    layers: SuggestLayersOpt = None,
     corpus: CorpusOpt = None,
-    layers: LayersOpt = None,
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
-    sample: Annotated[int | None, typer.Option("--sample", help="Sequences read from the corpus (a fixed random sample).")] = None,
-    max_seq_length: MaxSeqLengthOpt = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Token rows compared (a fixed random subset of the sample's).")] = None,
-    seed: SeedOpt = None,
-    plot: PlotOpt = None,
+    sample: Annotated[int | None, typer.Option("--sample", rich_help_panel=DATA, help="Sequences read from the corpus (a fixed random sample).")] = None,
+    max_seq_length: SeqLengthOpt = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", rich_help_panel=DATA, help="Token rows compared (a fixed random subset of the sample's).")] = None,
+    seed: SampleSeedOpt = None,
+    plot: SuggestPlotOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,

@@ -10,21 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._options import (
-    ConfigOpt,
-    CorpusOpt,
-    Defaults,
-    FailUnderOpt,
-    GlueDirOpt,
-    HubDirOpt,
-    JsonOpt,
-    OutOpt,
-    OutputOpt,
-    ReportToOpt,
-    TrackingDirOpt,
-    field_defaults,
-    help_defaults,
-)  # fmt: skip
+from distilcli.commands._data_options import CorpusOpt, GlueDirOpt, HubDirOpt
+from distilcli.commands._eval_options import PipelineGateOpt
+from distilcli.commands._options import Defaults, field_defaults, help_defaults, joined
+from distilcli.commands._panels import RUN
+from distilcli.commands._run_options import ConfigOpt, JsonOpt, OutputOpt, PipelineOutOpt, ReportToOpt, TrackingDirOpt
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -72,21 +62,21 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def pipeline_cmd(
     recipe: Annotated[
-        str | None, typer.Option("--recipe", help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
+        str | None, typer.Option("--recipe", rich_help_panel=RUN, help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
     ] = None,
-    out: OutOpt = None,
     corpus: CorpusOpt = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
-    print_: Annotated[
-        bool, typer.Option("--print", help="Write the recipe as YAML to stdout (to edit and pass back) and exit.")
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List the stages, what each runs and which are already done; run nothing.")
-    ] = False,
-    fail_under: FailUnderOpt = None,
+    fail_under: PipelineGateOpt = None,
     report_to: ReportToOpt = None,
     tracking_dir: TrackingDirOpt = None,
+    out: PipelineOutOpt = None,
+    print_: Annotated[
+        bool, typer.Option("--print", rich_help_panel=RUN, help="Write the recipe as YAML to stdout (to edit and pass back) and exit.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", rich_help_panel=RUN, help="List the stages, what each runs and which are already done; run nothing.")
+    ] = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
@@ -113,10 +103,9 @@ def pipeline_cmd(
                 yaml.safe_dump(load_recipe(recipe).to_yaml_dict(), sort_keys=False, allow_unicode=True), nl=False
             )
             return
-        from distilcli.config import build_config
 
-        cfg = build_config(PipelineConfig, config, recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir,
-                           hub_dir=hub_dir, fail_under=fail_under or None, report_to=report_to, tracking_dir=tracking_dir)  # fmt: skip
+        cfg = _ui.build(PipelineConfig, config, output, recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir,
+                           hub_dir=hub_dir, fail_under=fail_under or None, report_to=joined(report_to), tracking_dir=tracking_dir)  # fmt: skip
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return

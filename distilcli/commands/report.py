@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from distilcli.commands import _ui
-from distilcli.commands._options import JsonOpt, OutputOpt, PictureOutOpt
+from distilcli.commands._options import HelpCommand, HelpGroup
+from distilcli.commands._run_options import JsonOpt, OutputOpt, PictureOpt
 
-app = typer.Typer(help="Show, compare and plot the JSON reports that distil commands write.", no_args_is_help=True)
+app = typer.Typer(cls=HelpGroup, help="Show, compare and plot the JSON reports that distil commands write.", no_args_is_help=True)
 
 
-@app.command("show")
+@app.command("show", cls=HelpCommand)
 def show_cmd(
     file: Annotated[Path, typer.Argument(help="A report written by a distil command.")],
     json_: JsonOpt = False,
@@ -29,7 +30,7 @@ def show_cmd(
             typer.echo(report.to_json(), nl=False)
 
 
-@app.command("compare")
+@app.command("compare", cls=HelpCommand)
 def compare_cmd(
     files: Annotated[list[Path], typer.Argument(help="Two or more reports; the first is the reference (e.g. the teacher).")],
     output: OutputOpt = None,
@@ -45,7 +46,7 @@ def compare_cmd(
         _ui.emit_report(report, output, json_, console)
 
 
-@app.command("tables")
+@app.command("tables", cls=HelpCommand)
 def tables_cmd(
     folder: Annotated[Path, typer.Argument(help="The --out folder of a distil pipeline run (finished or not).")],
     output: OutputOpt = None,
@@ -61,10 +62,10 @@ def tables_cmd(
         _ui.emit_report(report, output, json_, console)
 
 
-@app.command("plot")
+@app.command("plot", cls=HelpCommand)
 def plot_cmd(
     files: Annotated[list[Path], typer.Argument(help="Reports of distill, finetune or benchmark runs; several are overlaid.")],
-    out: PictureOutOpt,
+    plot: PictureOpt,
 ) -> None:
     """Plot the curves of reports: distillation loss terms, fine-tuning loss and dev metric, benchmark latency.
 
@@ -74,6 +75,6 @@ def plot_cmd(
     with _ui.command_context() as console:
         from distilcli.reports.plot import plot_reports
 
-        fig = plot_reports(files, out)
+        fig = plot_reports(files, plot)
         titles = ", ".join(ax.get_title() for ax in fig.axes)
-        console.print(f"wrote {out} ({len(fig.axes)} panels: {titles})")
+        console.print(f"wrote {plot} ({len(fig.axes)} panels: {titles})")

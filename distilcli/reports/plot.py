@@ -48,7 +48,7 @@ class Panel:
 def check_target(path: Path) -> None:
     """The output's extension picks the format: .png, .svg or .pdf; else :class:`BadInput`."""
     if Path(path).suffix.lower() not in FORMATS:
-        raise BadInput(f"--out {path}: the picture's format comes from its extension: use .png, .svg or .pdf")
+        raise BadInput(f"--plot {path}: the picture's format comes from its extension: use .png, .svg or .pdf")
 
 
 def report_label(report: Report, path: Path | str) -> str:

@@ -22,7 +22,7 @@ def _distill(path: Path) -> Path:
 
 
 def test_plot_writes_the_picture(distil, tmp_path: Path) -> None:
-    result = distil("report", "plot", _distill(tmp_path / "d.json"), "--out", tmp_path / "loss.png")
+    result = distil("report", "plot", _distill(tmp_path / "d.json"), "--plot", tmp_path / "loss.png")
     assert result.exit_code == 0, result.stderr
     assert "loss.png (2 panels: total loss, L_cos)" in result.stderr
     assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
@@ -31,12 +31,12 @@ def test_plot_writes_the_picture(distil, tmp_path: Path) -> None:
 def test_a_kind_it_cannot_plot_is_exit_2(distil, tmp_path: Path) -> None:
     other = tmp_path / "eval.json"
     write_report(Report.create("eval-glue", config={}, metrics={"sst2.accuracy": 0.9}, duration_s=0), other)
-    result = distil("report", "plot", _distill(tmp_path / "d.json"), other, "--out", tmp_path / "x.png")
+    result = distil("report", "plot", _distill(tmp_path / "d.json"), other, "--plot", tmp_path / "x.png")
     assert_one_line_error(result, 2, "'eval-glue' report", "distill, finetune, benchmark")
     assert not (tmp_path / "x.png").exists()
     assert_one_line_error(
-        distil("report", "plot", tmp_path / "missing.json", "--out", tmp_path / "x.png"), 2, "does not exist"
+        distil("report", "plot", tmp_path / "missing.json", "--plot", tmp_path / "x.png"), 2, "does not exist"
     )
     assert_one_line_error(
-        distil("report", "plot", tmp_path / "d.json", "--out", tmp_path / "x.gif"), 2, ".png, .svg or .pdf"
+        distil("report", "plot", tmp_path / "d.json", "--plot", tmp_path / "x.gif"), 2, ".png, .svg or .pdf"
     )
