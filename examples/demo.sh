@@ -28,6 +28,6 @@ distil eval-sts --model minilm-l6 --model "$OUT/undistilled" --model "$OUT/stude
   --output "$OUT/similarity.json"
 distil benchmark --model minilm-l6 --model "$OUT/student" --batch-sizes 1,8 --seq-lengths 128 --no-memory \
   --output "$OUT/speed.json"
-distil report plot "$OUT/distill.json" --out "$OUT/loss_curves.png"
+distil report plot "$OUT/distill.json" --plot "$OUT/loss_curves.png"
 echo "demo outputs in $OUT/: student/ (a Hugging Face and sentence-transformers folder), undistilled/," \
   "similarity.json, speed.json, distill.json, layers.png, loss_curves.png" >&2
