@@ -185,7 +185,10 @@ def raise_failed_gates(outcomes: list[dict[str, Any]], digits: str) -> None:
 
     failed = [o for o in outcomes if not o["passed"]]
     if failed:
-        shown = "; ".join(f"{o['metric']} {'not measured' if o['value'] is None else format(o['value'], digits)} < {o['bar']:g}" for o in failed)
+        shown = "; ".join(
+            f"{o['metric']} {'not measured' if o['value'] is None else format(o['value'], digits)} < {o['bar']:g}"
+            for o in failed
+        )
         raise QualityGateFailed(f"quality gate failed: {shown}")
 
 

@@ -31,7 +31,10 @@ def _defaults() -> Defaults:
 
     # Warm-up and repeats depend on --preset: check_options fills them, so ask it for each mode.
     modes: list[tuple[str, BenchmarkConfig]] = [("", unset_config(BenchmarkConfig, model=["m"]))]
-    modes += [(f"with --preset {p}", unset_config(BenchmarkConfig, model=["m"], preset=p, glue_dir=Path("."))) for p in PRESETS]
+    modes += [
+        (f"with --preset {p}", unset_config(BenchmarkConfig, model=["m"], preset=p, glue_dir=Path(".")))
+        for p in PRESETS
+    ]
     for _, cfg in modes:
         check_options(cfg)
     return field_defaults(BenchmarkConfig) | mode_defaults(BenchmarkConfig, modes)
@@ -40,19 +43,78 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def benchmark_cmd(
     model: BenchmarkModelsOpt = None,
-    backend: Annotated[list[str] | None, typer.Option("--backend", rich_help_panel=MODEL, callback=split_list, metavar=list_metavar(str), help="eager (PyTorch) and/or onnx (ONNX Runtime), repeated or comma-separated.", autocompletion=complete_backend)] = None,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--backend",
+            rich_help_panel=MODEL,
+            callback=split_list,
+            metavar=list_metavar(str),
+            help="eager (PyTorch) and/or onnx (ONNX Runtime), repeated or comma-separated.",
+            autocompletion=complete_backend,
+        ),
+    ] = None,
     quantize: QuantizeListOpt = None,
     glue_dir: GlueDirOpt = None,
     seed: SampleSeedOpt = None,
-    batch_sizes: Annotated[list[str] | None, typer.Option("--batch-sizes", rich_help_panel=EVALUATION, callback=split_list, metavar=list_metavar(int), help="Batch sizes, repeated or comma-separated.")] = None,
-    seq_lengths: Annotated[list[str] | None, typer.Option("--seq-lengths", rich_help_panel=EVALUATION, callback=split_list, metavar=list_metavar(int), help="Sequence lengths in tokens, repeated or comma-separated.")] = None,
-    warmup: Annotated[int | None, typer.Option("--warmup", rich_help_panel=EVALUATION, help="Untimed runs per model and shape (--preset paper: examples).")] = None,
-    repeats: Annotated[int | None, typer.Option("--repeats", rich_help_panel=EVALUATION, help="Timed runs per model and shape (--preset paper: passes).")] = None,
-    preset: Annotated[str | None, typer.Option("--preset", rich_help_panel=EVALUATION, help="paper: one pass over STS-B dev at batch size 1 on the CPU, total seconds per model.")] = None,
-    memory: Annotated[bool | None, typer.Option("--memory/--no-memory", rich_help_panel=EVALUATION, help="Measure each model's peak memory in a fresh process.")] = None,
+    batch_sizes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--batch-sizes",
+            rich_help_panel=EVALUATION,
+            callback=split_list,
+            metavar=list_metavar(int),
+            help="Batch sizes, repeated or comma-separated.",
+        ),
+    ] = None,
+    seq_lengths: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--seq-lengths",
+            rich_help_panel=EVALUATION,
+            callback=split_list,
+            metavar=list_metavar(int),
+            help="Sequence lengths in tokens, repeated or comma-separated.",
+        ),
+    ] = None,
+    warmup: Annotated[
+        int | None,
+        typer.Option(
+            "--warmup", rich_help_panel=EVALUATION, help="Untimed runs per model and shape (--preset paper: examples)."
+        ),
+    ] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option(
+            "--repeats", rich_help_panel=EVALUATION, help="Timed runs per model and shape (--preset paper: passes)."
+        ),
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            rich_help_panel=EVALUATION,
+            help="paper: one pass over STS-B dev at batch size 1 on the CPU, total seconds per model.",
+        ),
+    ] = None,
+    memory: Annotated[
+        bool | None,
+        typer.Option(
+            "--memory/--no-memory",
+            rich_help_panel=EVALUATION,
+            help="Measure each model's peak memory in a fresh process.",
+        ),
+    ] = None,
     precision: BenchmarkPrecisionOpt = None,
-    device: Annotated[str | None, typer.Option("--device", rich_help_panel=RUN, help="auto (the GPU when there is one), cpu or cuda.")] = None,
-    threads: Annotated[int | None, typer.Option("--threads", rich_help_panel=RUN, help="Intra-op threads for PyTorch and ONNX Runtime (unset: PyTorch's).")] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", rich_help_panel=RUN, help="auto (the GPU when there is one), cpu or cuda.")
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", rich_help_panel=RUN, help="Intra-op threads for PyTorch and ONNX Runtime (unset: PyTorch's)."
+        ),
+    ] = None,
     plot: BenchmarkPlotOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = None,
@@ -66,7 +128,12 @@ def benchmark_cmd(
     values = dict(locals())
     for name in ("config", "output", "json_"):
         values.pop(name)
-    values.update(backend=joined(backend), quantize=joined(quantize), batch_sizes=joined(batch_sizes), seq_lengths=joined(seq_lengths))
+    values.update(
+        backend=joined(backend),
+        quantize=joined(quantize),
+        batch_sizes=joined(batch_sizes),
+        seq_lengths=joined(seq_lengths),
+    )
     with _ui.command_context(output) as console:
         from distilcli.benchmark.config import BenchmarkConfig
         from distilcli.benchmark.run import run_benchmark

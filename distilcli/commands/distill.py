@@ -74,7 +74,12 @@ def _defaults() -> Defaults:
     from distilcli.distill.config import DistillConfig, with_mode_defaults
 
     # The code's own mode tables decide (MODE_DEFAULTS, the SQuAD window): ask it for each mode.
-    modes = [("", None), ("with --task", "glue:sst2"), ("with --task squad", "squad"), ("with --task embeddings", "embeddings")]
+    modes = [
+        ("", None),
+        ("with --task", "glue:sst2"),
+        ("with --task squad", "squad"),
+        ("with --task embeddings", "embeddings"),
+    ]
     resolved = [(label, with_mode_defaults(unset_config(DistillConfig, task=task))) for label, task in modes]
     return field_defaults(DistillConfig) | mode_defaults(DistillConfig, resolved)
 
@@ -98,31 +103,79 @@ def distill_cmd(
     text_b: TextBOpt = None,
     label_column: LabelColumnOpt = None,
     train_limit: TrainLimitOpt = None,
-    transfer_corpus: Annotated[str | None, typer.Option("--transfer-corpus", rich_help_panel=DATA, help="--task (GLUE): unlabeled text (any corpus kind) added as inputs the teacher labels; pair tasks pair consecutive sentences.")] = None,
+    transfer_corpus: Annotated[
+        str | None,
+        typer.Option(
+            "--transfer-corpus",
+            rich_help_panel=DATA,
+            help="--task (GLUE): unlabeled text (any corpus kind) added as inputs the teacher labels; pair tasks pair consecutive sentences.",
+        ),
+    ] = None,
     task: DistillTaskOpt = None,
     doc_stride: DocStrideOpt = None,
     max_query_length: MaxQueryLengthOpt = None,
-    augment: Annotated[int | None, typer.Option("--augment", rich_help_panel=TASK, help="--task (GLUE): N new inputs per training example, made by the --augment-* rules and labelled by the teacher only.")] = None,
-    augment_mask: _task("--augment-mask", "--augment: probability that a word becomes the mask token.") = None,  # type: ignore[valid-type]
-    augment_replace: _task("--augment-replace", "--augment: probability that a word is replaced by one of its 15 nearest words (the teacher's input embeddings, or --augment-mlm's guesses).") = None,  # type: ignore[valid-type]
-    augment_delete: _task("--augment-delete", "--augment: probability that a word is dropped.") = None,  # type: ignore[valid-type]
-    augment_ngram: _task("--augment-ngram", "--augment: probability that a single-sentence input is cut to one random n-gram (n 1-5).") = None,  # type: ignore[valid-type]
-    augment_mlm: Annotated[str | None, typer.Option("--augment-mlm", rich_help_panel=TASK, help="--augment: a masked LM (with a trained MLM head, e.g. bert-base-uncased) that proposes the replacement words.", autocompletion=complete_model)] = None,
-    alpha_ce: _loss("--alpha-ce", "Soft-target KL weight.") = None,  # type: ignore[valid-type]
-    alpha_mlm: _loss("--alpha-mlm", "Masked-LM weight.") = None,  # type: ignore[valid-type]
-    alpha_cos: _loss("--alpha-cos", "Last-hidden-state cosine weight.") = None,  # type: ignore[valid-type]
-    alpha_pooled: _loss("--alpha-pooled", "Cosine weight on the mean-pooled sentence embedding (one per sequence).") = None,  # type: ignore[valid-type]
-    alpha_mse_emb: _loss("--alpha-mse-emb", "Weight of the squared distance between the sentence embeddings (the teacher's pooling), as sentence-transformers distils.") = None,  # type: ignore[valid-type]
-    alpha_mse: _loss("--alpha-mse", "Logits MSE weight.") = None,  # type: ignore[valid-type]
-    alpha_hidden: _loss("--alpha-hidden", "Intermediate hidden-state loss weight, mapped layers.") = None,  # type: ignore[valid-type]
-    hidden_loss: _loss("--hidden-loss", "Intermediate loss: mse or cosine.", str) = None,  # type: ignore[valid-type]
-    alpha_attention: _loss("--alpha-attention", "Attention-map KL weight, mapped layers.") = None,  # type: ignore[valid-type]
-    alpha_pkd: _loss("--alpha-pkd", "--task: Patient KD weight, the distance between the normalised [CLS] states of mapped layers.") = None,  # type: ignore[valid-type]
-    alpha_task: _loss("--alpha-task", "--task: weight of the task loss on gold labels.") = None,  # type: ignore[valid-type]
-    temperature: _loss("--temperature", "Softmax temperature of L_ce.") = None,  # type: ignore[valid-type]
-    mask_inputs: Annotated[bool | None, typer.Option("--mask-inputs/--no-mask-inputs", rich_help_panel=LOSSES, help="Mask 15% of the tokens both models read. Default: only when L_ce, L_mlm or L_mse is on.", show_default=False)] = None,
-    intermediate_epochs: _loss("--intermediate-epochs", "--task: TinyBERT's two stages: N epochs of the intermediate losses (--alpha-hidden/-attention/-pkd) alone, then --epochs of the prediction layer alone. 0: all losses at once.", int) = None,  # type: ignore[valid-type]
-    fit_teacher_head: _loss("--fit-teacher-head", "First train the teacher's MLM head for N steps (encoder frozen).", int) = None,  # type: ignore[valid-type]
+    augment: Annotated[
+        int | None,
+        typer.Option(
+            "--augment",
+            rich_help_panel=TASK,
+            help="--task (GLUE): N new inputs per training example, made by the --augment-* rules and labelled by the teacher only.",
+        ),
+    ] = None,
+    augment_mask: _task("--augment-mask", "--augment: probability that a word becomes the mask token.") = None,
+    augment_replace: _task(
+        "--augment-replace",
+        "--augment: probability that a word is replaced by one of its 15 nearest words (the teacher's input embeddings, or --augment-mlm's guesses).",
+    ) = None,
+    augment_delete: _task("--augment-delete", "--augment: probability that a word is dropped.") = None,
+    augment_ngram: _task(
+        "--augment-ngram", "--augment: probability that a single-sentence input is cut to one random n-gram (n 1-5)."
+    ) = None,
+    augment_mlm: Annotated[
+        str | None,
+        typer.Option(
+            "--augment-mlm",
+            rich_help_panel=TASK,
+            help="--augment: a masked LM (with a trained MLM head, e.g. bert-base-uncased) that proposes the replacement words.",
+            autocompletion=complete_model,
+        ),
+    ] = None,
+    alpha_ce: _loss("--alpha-ce", "Soft-target KL weight.") = None,
+    alpha_mlm: _loss("--alpha-mlm", "Masked-LM weight.") = None,
+    alpha_cos: _loss("--alpha-cos", "Last-hidden-state cosine weight.") = None,
+    alpha_pooled: _loss(
+        "--alpha-pooled", "Cosine weight on the mean-pooled sentence embedding (one per sequence)."
+    ) = None,
+    alpha_mse_emb: _loss(
+        "--alpha-mse-emb",
+        "Weight of the squared distance between the sentence embeddings (the teacher's pooling), as sentence-transformers distils.",
+    ) = None,
+    alpha_mse: _loss("--alpha-mse", "Logits MSE weight.") = None,
+    alpha_hidden: _loss("--alpha-hidden", "Intermediate hidden-state loss weight, mapped layers.") = None,
+    hidden_loss: _loss("--hidden-loss", "Intermediate loss: mse or cosine.", str) = None,
+    alpha_attention: _loss("--alpha-attention", "Attention-map KL weight, mapped layers.") = None,
+    alpha_pkd: _loss(
+        "--alpha-pkd", "--task: Patient KD weight, the distance between the normalised [CLS] states of mapped layers."
+    ) = None,
+    alpha_task: _loss("--alpha-task", "--task: weight of the task loss on gold labels.") = None,
+    temperature: _loss("--temperature", "Softmax temperature of L_ce.") = None,
+    mask_inputs: Annotated[
+        bool | None,
+        typer.Option(
+            "--mask-inputs/--no-mask-inputs",
+            rich_help_panel=LOSSES,
+            help="Mask 15% of the tokens both models read. Default: only when L_ce, L_mlm or L_mse is on.",
+            show_default=False,
+        ),
+    ] = None,
+    intermediate_epochs: _loss(
+        "--intermediate-epochs",
+        "--task: TinyBERT's two stages: N epochs of the intermediate losses (--alpha-hidden/-attention/-pkd) alone, then --epochs of the prediction layer alone. 0: all losses at once.",
+        int,
+    ) = None,
+    fit_teacher_head: _loss(
+        "--fit-teacher-head", "First train the teacher's MLM head for N steps (encoder frozen).", int
+    ) = None,
     epochs: EpochsOpt = None,
     max_steps: MaxStepsOpt = None,
     batch_size: BatchSizeOpt = None,
@@ -137,7 +190,14 @@ def distill_cmd(
     seeds: SeedsOpt = None,
     no_length_grouping: NoLengthGroupingOpt = False,
     group_batches: GroupBatchesOpt = None,
-    cache_teacher: Annotated[bool, typer.Option("--cache-teacher", rich_help_panel=OPTIMISATION, help="Compute the teacher's outputs once per example or sequence and reuse them every epoch (--task; corpus distillation on clean inputs).")] = False,
+    cache_teacher: Annotated[
+        bool,
+        typer.Option(
+            "--cache-teacher",
+            rich_help_panel=OPTIMISATION,
+            help="Compute the teacher's outputs once per example or sequence and reuse them every epoch (--task; corpus distillation on clean inputs).",
+        ),
+    ] = False,
     precision: PrecisionOpt = None,
     eval_every: EvalEveryOpt = None,
     early_stopping: EarlyStoppingOpt = None,
@@ -161,11 +221,27 @@ def distill_cmd(
     pooled as its sentence-transformers files say, and is saved as a sentence-transformers folder too.
     """
     values = dict(locals())  # the options, before any other name is bound here
-    for name in ("config", "output", "json_", "no_length_grouping", "resume", "overwrite", "cache_teacher", "final_only"):
+    for name in (
+        "config",
+        "output",
+        "json_",
+        "no_length_grouping",
+        "resume",
+        "overwrite",
+        "cache_teacher",
+        "final_only",
+    ):
         values.pop(name)
-    values.update(cache_teacher=cache_teacher or None, group_by_length=False if no_length_grouping else None,
-                  resume=resume or None, overwrite=overwrite or None, final_only=final_only or None,
-                  seeds=joined(seeds), report_to=joined(report_to), layer_map=joined(layer_map))  # fmt: skip
+    values.update(
+        cache_teacher=cache_teacher or None,
+        group_by_length=False if no_length_grouping else None,
+        resume=resume or None,
+        overwrite=overwrite or None,
+        final_only=final_only or None,
+        seeds=joined(seeds),
+        report_to=joined(report_to),
+        layer_map=joined(layer_map),
+    )
     _run(values, config, output, json_)
 
 

@@ -48,7 +48,14 @@ def eval_glue_cmd(
     task: GlueTasksOpt = None,
     batch_size: EvalCommandBatchSizeOpt = None,
     limit: LimitOpt = None,
-    teacher_report: Annotated[Path | None, typer.Option("--teacher-report", rich_help_panel=EVALUATION, help="The teacher's eval-glue report: adds retention per task and macro.")] = None,
+    teacher_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--teacher-report",
+            rich_help_panel=EVALUATION,
+            help="The teacher's eval-glue report: adds retention per task and macro.",
+        ),
+    ] = None,
     fail_under: GlueGateOpt = None,
     predictions_out: GluePredictionsOutOpt = None,
     update_card: UpdateCardOpt = False,

@@ -49,13 +49,48 @@ def eval_squad_cmd(
     null_threshold: NullThresholdOpt = None,
     batch_size: EvalCommandBatchSizeOpt = None,
     limit: LimitOpt = None,
-    predictions: Annotated[Path | None, typer.Option("--predictions", rich_help_panel=EVALUATION, help="Score this {question id: answer} JSON file instead of running a model.")] = None,
-    null_odds: Annotated[Path | None, typer.Option("--null-odds", rich_help_panel=EVALUATION, help="With --predictions on v2.0: {question id: null odds} JSON; adds best_exact/best_f1 and their thresholds.")] = None,
-    na_prob_thresh: Annotated[float | None, typer.Option("--na-prob-thresh", rich_help_panel=EVALUATION, help="With --predictions and --null-odds: the official script's threshold.")] = None,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            rich_help_panel=EVALUATION,
+            help="Score this {question id: answer} JSON file instead of running a model.",
+        ),
+    ] = None,
+    null_odds: Annotated[
+        Path | None,
+        typer.Option(
+            "--null-odds",
+            rich_help_panel=EVALUATION,
+            help="With --predictions on v2.0: {question id: null odds} JSON; adds best_exact/best_f1 and their thresholds.",
+        ),
+    ] = None,
+    na_prob_thresh: Annotated[
+        float | None,
+        typer.Option(
+            "--na-prob-thresh",
+            rich_help_panel=EVALUATION,
+            help="With --predictions and --null-odds: the official script's threshold.",
+        ),
+    ] = None,
     fail_under: SquadGateOpt = None,
     predictions_out: SquadPredictionsOutOpt = None,
-    nbest_out: Annotated[Path | None, typer.Option("--nbest-out", rich_help_panel=EVALUATION, help="Write the n best answers per question with their logits and probabilities.")] = None,
-    null_odds_out: Annotated[Path | None, typer.Option("--null-odds-out", rich_help_panel=EVALUATION, help="v2.0: write {id: null score − best span score}, the official script's --na-prob-file.")] = None,
+    nbest_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--nbest-out",
+            rich_help_panel=EVALUATION,
+            help="Write the n best answers per question with their logits and probabilities.",
+        ),
+    ] = None,
+    null_odds_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--null-odds-out",
+            rich_help_panel=EVALUATION,
+            help="v2.0: write {id: null score − best span score}, the official script's --na-prob-file.",
+        ),
+    ] = None,
     update_card: UpdateCardOpt = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,

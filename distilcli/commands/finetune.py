@@ -60,8 +60,10 @@ def _defaults() -> Defaults:
     from distilcli.finetune.config import FinetuneConfig
     from distilcli.tasks.registry import get_task
 
-    by_task = [("", {"max_seq_length": get_task("sst2").default_max_seq_length}),
-               ("with --task squad", {"max_seq_length": get_task("squad").default_max_seq_length})]  # fmt: skip
+    by_task = [
+        ("", {"max_seq_length": get_task("sst2").default_max_seq_length}),
+        ("with --task squad", {"max_seq_length": get_task("squad").default_max_seq_length}),
+    ]
     return field_defaults(FinetuneConfig) | mode_defaults(FinetuneConfig, by_task)
 
 

@@ -56,7 +56,9 @@ def list_cmd(output: OutputOpt = None, json_: JsonOpt = False) -> None:
 
 @app.command("inspect", cls=HelpCommand)
 def inspect_cmd(
-    model: Annotated[str, typer.Argument(help="A local folder, a packaged alias or a hub id.", autocompletion=complete_model)],
+    model: Annotated[
+        str, typer.Argument(help="A local folder, a packaged alias or a hub id.", autocompletion=complete_model)
+    ],
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -79,7 +81,12 @@ def _student_defaults() -> Defaults:
 @app.command("student", cls=DefaultsCommand)
 @help_defaults(_student_defaults)
 def student_cmd(
-    teacher_arg: Annotated[str | None, typer.Argument(help="The teacher (shorthand for --teacher).", autocompletion=complete_model, show_default=False)] = None,
+    teacher_arg: Annotated[
+        str | None,
+        typer.Argument(
+            help="The teacher (shorthand for --teacher).", autocompletion=complete_model, show_default=False
+        ),
+    ] = None,
     teacher: TeacherOpt = None,
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
@@ -94,7 +101,12 @@ def student_cmd(
         ),
     ] = False,
     random_init: Annotated[
-        bool, typer.Option("--random-init", rich_help_panel=MODEL, help="Draw every weight afresh instead of copying the teacher's (an ablation).")
+        bool,
+        typer.Option(
+            "--random-init",
+            rich_help_panel=MODEL,
+            help="Draw every weight afresh instead of copying the teacher's (an ablation).",
+        ),
     ] = False,
     seed: SampleSeedOpt = None,
     corpus: CorpusOpt = None,
@@ -157,9 +169,17 @@ def suggest_layers_cmd(
     corpus: CorpusOpt = None,
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
-    sample: Annotated[int | None, typer.Option("--sample", rich_help_panel=DATA, help="Sequences read from the corpus (a fixed random sample).")] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", rich_help_panel=DATA, help="Sequences read from the corpus (a fixed random sample)."),
+    ] = None,
     max_seq_length: SeqLengthOpt = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", rich_help_panel=DATA, help="Token rows compared (a fixed random subset of the sample's).")] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens", rich_help_panel=DATA, help="Token rows compared (a fixed random subset of the sample's)."
+        ),
+    ] = None,
     seed: SampleSeedOpt = None,
     plot: SuggestPlotOpt = None,
     config: ConfigOpt = None,

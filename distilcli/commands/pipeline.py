@@ -62,7 +62,10 @@ def _defaults() -> Defaults:
 @help_defaults(_defaults)
 def pipeline_cmd(
     recipe: Annotated[
-        str | None, typer.Option("--recipe", rich_help_panel=RUN, help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file.")
+        str | None,
+        typer.Option(
+            "--recipe", rich_help_panel=RUN, help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file."
+        ),
     ] = None,
     corpus: CorpusOpt = None,
     glue_dir: GlueDirOpt = None,
@@ -72,10 +75,18 @@ def pipeline_cmd(
     tracking_dir: TrackingDirOpt = None,
     out: PipelineOutOpt = None,
     print_: Annotated[
-        bool, typer.Option("--print", rich_help_panel=RUN, help="Write the recipe as YAML to stdout (to edit and pass back) and exit.")
+        bool,
+        typer.Option(
+            "--print", rich_help_panel=RUN, help="Write the recipe as YAML to stdout (to edit and pass back) and exit."
+        ),
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", rich_help_panel=RUN, help="List the stages, what each runs and which are already done; run nothing.")
+        bool,
+        typer.Option(
+            "--dry-run",
+            rich_help_panel=RUN,
+            help="List the stages, what each runs and which are already done; run nothing.",
+        ),
     ] = False,
     config: ConfigOpt = None,
     output: OutputOpt = None,
@@ -104,8 +115,19 @@ def pipeline_cmd(
             )
             return
 
-        cfg = _ui.build(PipelineConfig, config, output, recipe=recipe, out=out, corpus=corpus, glue_dir=glue_dir,
-                           hub_dir=hub_dir, fail_under=fail_under or None, report_to=joined(report_to), tracking_dir=tracking_dir)  # fmt: skip
+        cfg = _ui.build(
+            PipelineConfig,
+            config,
+            output,
+            recipe=recipe,
+            out=out,
+            corpus=corpus,
+            glue_dir=glue_dir,
+            hub_dir=hub_dir,
+            fail_under=fail_under or None,
+            report_to=joined(report_to),
+            tracking_dir=tracking_dir,
+        )
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)
             return

@@ -11,7 +11,9 @@ from distilcli.commands import _ui
 from distilcli.commands._options import HelpCommand, HelpGroup
 from distilcli.commands._run_options import JsonOpt, OutputOpt, PictureOpt
 
-app = typer.Typer(cls=HelpGroup, help="Show, compare and plot the JSON reports that distil commands write.", no_args_is_help=True)
+app = typer.Typer(
+    cls=HelpGroup, help="Show, compare and plot the JSON reports that distil commands write.", no_args_is_help=True
+)
 
 
 @app.command("show", cls=HelpCommand)
@@ -32,7 +34,9 @@ def show_cmd(
 
 @app.command("compare", cls=HelpCommand)
 def compare_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Two or more reports; the first is the reference (e.g. the teacher).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Two or more reports; the first is the reference (e.g. the teacher).")
+    ],
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -64,7 +68,9 @@ def tables_cmd(
 
 @app.command("plot", cls=HelpCommand)
 def plot_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Reports of distill, finetune or benchmark runs; several are overlaid.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Reports of distill, finetune or benchmark runs; several are overlaid.")
+    ],
     plot: PictureOpt,
 ) -> None:
     """Plot the curves of reports: distillation loss terms, fine-tuning loss and dev metric, benchmark latency.
