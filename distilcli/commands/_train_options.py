@@ -59,7 +59,8 @@ GroupBatchesOpt = Annotated[
     typer.Option(
         "--group-batches",
         rich_help_panel=OPTIMISATION,
-        help="Length grouping: batches sorted by length together (default: automatic, at most 50 and at least 8 groups an epoch).",
+        help="Length grouping: batches sorted by length together (default: automatic, at most 50 and at least 8 "
+        "groups an epoch).",
     ),
 ]
 PrecisionOpt = Annotated[
@@ -86,7 +87,8 @@ SeedsOpt = Annotated[
         rich_help_panel=OPTIMISATION,
         callback=split_list,
         metavar=list_metavar(int),
-        help="Run each seed (e.g. 1,2,3,4,5; repeated or comma-separated) in --out/seed-N and report the median, as the DistilBERT paper.",
+        help="Run each seed (e.g. 1,2,3,4,5; repeated or comma-separated) in --out/seed-N and report the median, as "
+        "the DistilBERT paper.",
     ),
 ]
 FinalOnlyOpt = Annotated[

@@ -108,7 +108,8 @@ def distill_cmd(
         typer.Option(
             "--transfer-corpus",
             rich_help_panel=DATA,
-            help="--task (GLUE): unlabeled text (any corpus kind) added as inputs the teacher labels; pair tasks pair consecutive sentences.",
+            help="--task (GLUE): unlabeled text (any corpus kind) added as inputs the teacher labels; pair tasks pair"
+            " consecutive sentences.",
         ),
     ] = None,
     task: DistillTaskOpt = None,
@@ -119,13 +120,15 @@ def distill_cmd(
         typer.Option(
             "--augment",
             rich_help_panel=TASK,
-            help="--task (GLUE): N new inputs per training example, made by the --augment-* rules and labelled by the teacher only.",
+            help="--task (GLUE): N new inputs per training example, made by the --augment-* rules and labelled by the"
+            " teacher only.",
         ),
     ] = None,
     augment_mask: _task("--augment-mask", "--augment: probability that a word becomes the mask token.") = None,
     augment_replace: _task(
         "--augment-replace",
-        "--augment: probability that a word is replaced by one of its 15 nearest words (the teacher's input embeddings, or --augment-mlm's guesses).",
+        "--augment: probability that a word is replaced by one of its 15 nearest words (the teacher's input "
+        "embeddings, or --augment-mlm's guesses).",
     ) = None,
     augment_delete: _task("--augment-delete", "--augment: probability that a word is dropped.") = None,
     augment_ngram: _task(
@@ -136,7 +139,8 @@ def distill_cmd(
         typer.Option(
             "--augment-mlm",
             rich_help_panel=TASK,
-            help="--augment: a masked LM (with a trained MLM head, e.g. bert-base-uncased) that proposes the replacement words.",
+            help="--augment: a masked LM (with a trained MLM head, e.g. bert-base-uncased) that proposes the "
+            "replacement words.",
             autocompletion=complete_model,
         ),
     ] = None,
@@ -148,7 +152,8 @@ def distill_cmd(
     ) = None,
     alpha_mse_emb: _loss(
         "--alpha-mse-emb",
-        "Weight of the squared distance between the sentence embeddings (the teacher's pooling), as sentence-transformers distils.",
+        "Weight of the squared distance between the sentence embeddings (the teacher's pooling), as "
+        "sentence-transformers distils.",
     ) = None,
     alpha_mse: _loss("--alpha-mse", "Logits MSE weight.") = None,
     alpha_hidden: _loss("--alpha-hidden", "Intermediate hidden-state loss weight, mapped layers.") = None,
@@ -170,7 +175,8 @@ def distill_cmd(
     ] = None,
     intermediate_epochs: _loss(
         "--intermediate-epochs",
-        "--task: TinyBERT's two stages: N epochs of the intermediate losses (--alpha-hidden/-attention/-pkd) alone, then --epochs of the prediction layer alone. 0: all losses at once.",
+        "--task: TinyBERT's two stages: N epochs of the intermediate losses (--alpha-hidden/-attention/-pkd) alone, "
+        "then --epochs of the prediction layer alone. 0: all losses at once.",
         int,
     ) = None,
     fit_teacher_head: _loss(
@@ -195,7 +201,8 @@ def distill_cmd(
         typer.Option(
             "--cache-teacher",
             rich_help_panel=OPTIMISATION,
-            help="Compute the teacher's outputs once per example or sequence and reuse them every epoch (--task; corpus distillation on clean inputs).",
+            help="Compute the teacher's outputs once per example or sequence and reuse them every epoch (--task; "
+            "corpus distillation on clean inputs).",
         ),
     ] = False,
     precision: PrecisionOpt = None,
