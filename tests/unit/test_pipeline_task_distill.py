@@ -74,7 +74,9 @@ def test_the_arms_run_and_the_tables_match_the_stage_reports(tiny_models: dict[s
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(_recipe(str(tiny_models["bert"]))))
     out = tmp_path / "run"
-    report, _ = run_pipeline(PipelineConfig(recipe=str(path), out=out, corpus=str(corpus), glue_dir=tiny_glue))
+    gates = ["glue.student_td.macro=0.0", "glue.student_td.gain_over_baseline=0.5"]
+    report, outcomes = run_pipeline(PipelineConfig(recipe=str(path), out=out, corpus=str(corpus), glue_dir=tiny_glue, fail_under=gates))
+    assert [o["passed"] for o in outcomes] == [True, False]  # a gain of 50 points (fractions) over the better baseline: not here
     for arm in ARMS:
         assert f"glue.{arm}.macro" in report.metrics, arm
     # Numbers in the tables are those of the stage reports (median of seeds), and each seed is shown.
