@@ -65,6 +65,20 @@ def positive_number(name: str, value: float) -> float:
     return float(value)
 
 
+def tempered_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float, padding: Tensor | None = None) -> Tensor:
+    """``KL(softmax(t / T) ‖ softmax(s / T)) · T²``, "batchmean" over the rows: the one soft-target KL of every KD loss.
+
+    The ``T²`` keeps the soft targets' gradients on the scale of hard ones whatever T (Hinton et al.
+    2015). ``padding`` (bool, the logits' shape) marks entries with no probability; they are masked
+    after scaling, since the lowest float divided by a temperature below 1 would be -inf.
+    """
+    s, t = student_logits / temperature, teacher_logits.detach() / temperature
+    if padding is not None:
+        lowest = torch.finfo(s.dtype).min
+        s, t = s.masked_fill(padding, lowest), t.masked_fill(padding, lowest)
+    return F.kl_div(F.log_softmax(s, dim=-1), F.softmax(t, dim=-1), reduction="batchmean") * temperature**2
+
+
 def _mean_one_minus_cos(student: Tensor, teacher: Tensor) -> Tensor:
     # nn.CosineEmbeddingLoss with target 1 and reduction "mean": mean over rows of 1 - cos.
     if student.shape[0] == 0:
@@ -88,10 +102,7 @@ class SoftTargetLoss(nn.Module):
         _check_rows("SoftTargetLoss", student_logits, teacher_logits)
         if student_logits.shape[0] == 0:
             return _zero_like_graph(student_logits)
-        t = self.temperature
-        log_p_student = F.log_softmax(student_logits.float() / t, dim=-1)
-        p_teacher = F.softmax(teacher_logits.detach().float() / t, dim=-1)
-        return F.kl_div(log_p_student, p_teacher, reduction="batchmean") * (t**2)
+        return tempered_kl(student_logits.float(), teacher_logits.float(), self.temperature)
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"
@@ -329,9 +340,7 @@ class TaskKDLoss(nn.Module):
         if self.regression:
             kd = F.mse_loss(student_logits.squeeze(-1), t.squeeze(-1))
         else:
-            T = self.temperature
-            # The T² keeps the soft targets' gradients on the scale of the hard ones (Hinton et al.).
-            kd = F.kl_div(F.log_softmax(student_logits / T, dim=-1), F.softmax(t / T, dim=-1), reduction="batchmean") * T**2
+            kd = tempered_kl(student_logits, t, self.temperature)
         rows = gold.bool() if gold is not None else None
         if rows is not None and not bool(rows.any()):
             task = _zero_like_graph(student_logits)
@@ -375,16 +384,12 @@ class SpanKDLoss(nn.Module):
     def forward(
         self, student: Tensor, teacher: Tensor, positions: tuple[Tensor, Tensor], attention_mask: Tensor
     ) -> dict[str, Tensor]:
-        T = self.temperature
         padding = ~attention_mask.bool()
         teacher = teacher.detach().to(student.dtype)
         lowest = torch.finfo(student.dtype).min
         kd_parts, task_parts = [], []
         for k, gold in enumerate(positions):
-            # Scale first, then mask: the lowest float divided by a temperature below 1 would be -inf.
-            s = (student[..., k] / T).masked_fill(padding, lowest)
-            t = (teacher[..., k] / T).masked_fill(padding, lowest)
-            kd_parts.append(F.kl_div(F.log_softmax(s, dim=-1), F.softmax(t, dim=-1), reduction="batchmean") * T**2)
+            kd_parts.append(tempered_kl(student[..., k], teacher[..., k], self.temperature, padding))
             task_parts.append(F.cross_entropy(student[..., k].masked_fill(padding, lowest), gold))
         kd, task = (kd_parts[0] + kd_parts[1]) / 2, (task_parts[0] + task_parts[1]) / 2
         return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
