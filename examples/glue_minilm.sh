@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fine-tune and evaluate minilm-l6 on real GLUE data (the figures in the README).
+# Fine-tune and evaluate minilm-l6 on real GLUE data (the figures in docs/results.md).
 #   GLUE=../shared/data/glue HUB=../shared/data/glue-hub OUT=runs/glue examples/glue_minilm.sh [STEP ...]
 # STEP: sst2 mrpc stsb rte cola mnli qqp (fine-tune) and eval (score every model); default: all.
 # CPU time is short here: SST-2 trains on a 10,000-example subsample for 2 epochs, CoLA for 2

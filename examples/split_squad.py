@@ -1,7 +1,7 @@
 """Cut an official SQuAD JSON file into two by article: the first N articles, and the rest.
 
 ../shared/data/squad has the official dev files but no training file, so the SQuAD runs in
-the README train on the first articles of a dev file and evaluate on the others (no article,
+docs/results.md train on the first articles of a dev file and evaluate on the others (no article,
 hence no paragraph or question, is in both):
 
     python examples/split_squad.py ../shared/data/squad/dev-v1.1.json 24 /tmp/squad11

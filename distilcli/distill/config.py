@@ -88,7 +88,7 @@ MODE_DEFAULTS = {
     "general": {"batch_size": 8, "lr": 5e-4, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line"},
     "task": {"batch_size": 32, "lr": 5e-5, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line"},
     # Sentence batches (one sentence or line per sequence): 32 of them hold about as many tokens as 8 chunks of 128.
-    # Sentences, as every embedding result in the README was measured (whole lines cost zero-shot STS-B).
+    # Sentences, as every embedding result in docs/results.md was measured (whole lines cost zero-shot STS-B).
     "embeddings": {"batch_size": 32, "lr": 5e-4, "alpha_ce": 0.0, "alpha_mlm": 0.0, "alpha_mse_emb": 1.0, "document_per": "sentence"},
 }
 #: ``--task embeddings``: general distillation on a corpus, learning the teacher's sentence embeddings.

@@ -138,7 +138,7 @@ class PooledCosineLoss(nn.Module):
     Token-level ``L_cos`` leaves each token's length free and weighs long sequences by their
     tokens; what a sentence encoder is used for is the direction of the pooled vector, one per
     sequence. Measured on minilm-l6 -> 3 layers, on sentences: this term beside ``L_cos`` lifted
-    the student's zero-shot STS-B Spearman above the undistilled student's (see the README).
+    the student's zero-shot STS-B Spearman above the undistilled student's (docs/results.md).
     """
 
     def forward(self, student_pooled: Tensor, teacher_pooled: Tensor) -> Tensor:

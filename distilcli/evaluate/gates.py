@@ -30,7 +30,7 @@ _METRIC_ALIASES = {
 _GLOBAL_ALIASES = {"macro": "macro_score", "macro_score": "macro_score", "macro_retention": "macro_retention"}
 #: How errors spell a report key: the short names the README documents (and a gate accepts).
 _SHOWN = {"matthews_correlation": "mcc", "spearmanr": "spearman", "macro_score": "macro"}
-#: The names the README documents for GLUE gates, in its order.
+#: The names docs/commands/eval-glue.md documents for GLUE gates, in its order.
 GLUE_GATE_NAMES = ("accuracy", "f1", "mcc", "pearson", "spearman", "score", "retention", "macro", "macro_retention")
 AGGREGATES = ("macro_score", "macro_retention")
 
@@ -143,7 +143,7 @@ def _task_names(task: GlueTask) -> str:
 
 
 def gateable(tasks: list[GlueTask], teacher: dict[str, float] | None) -> str:
-    """The metrics a run over ``tasks`` can gate, as the README spells them."""
+    """The metrics a run over ``tasks`` can gate, as the docs spell them."""
     names = [_shown(m) for m in dict.fromkeys(m for task in tasks for m in task.metrics)] + ["score"]
     if teacher is not None:
         names.append("retention")
