@@ -28,7 +28,7 @@ _METRIC_ALIASES = {
     "score": "score", "retention": "retention",
 }  # fmt: skip
 _GLOBAL_ALIASES = {"macro": "macro_score", "macro_score": "macro_score", "macro_retention": "macro_retention"}
-#: How errors spell a report key: the short names the README documents (and a gate accepts).
+#: How errors spell a report key: the short names the docs document (and a gate accepts).
 _SHOWN = {"matthews_correlation": "mcc", "spearmanr": "spearman", "macro_score": "macro"}
 #: The names docs/commands/eval-glue.md documents for GLUE gates, in its order.
 GLUE_GATE_NAMES = ("accuracy", "f1", "mcc", "pearson", "spearman", "score", "retention", "macro", "macro_retention")
