@@ -39,18 +39,16 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         return run_general(cfg, on_step)
 
 
-def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
-    """Every check of general distillation that needs no model: run before any weight is read.
+def check_options(cfg: DistillConfig) -> None:
+    """The options of general (and embedding) distillation alone: no file, folder or model is read.
 
-    Returns ``cfg``, its default --max-seq-length (unless ``explicit_length``) cut to the models' positions.
+    The command (through :func:`validate`) and the pipeline's pre-flight both call it, so a recipe's bad
+    option fails ``pipeline --dry-run`` exactly as it would fail the stage.
     """
-    from distilcli.data.corpus import DOCUMENT_PER, CorpusSpec, check_corpus
+    from distilcli.data.corpus import DOCUMENT_PER
     from distilcli.distill.layer_choice import is_auto
     from distilcli.distill.teacher_cache import check_cacheable
-    from distilcli.models.loading import check_positions, fitting_length, load_config
-    from distilcli.models.resolve import resolve_model
     from distilcli.models.student import parse_layer_map
-    from distilcli.rundir import check_output_dir, marker_command, run_inputs
 
     for name in ("batch_size", "grad_accum", "epochs", "save_every", "log_every", "max_seq_length", "lr"):
         check_positive(name, getattr(cfg, name))
@@ -84,6 +82,20 @@ def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
         parse_layer_map(cfg.layer_map)
     if not cfg.corpus:
         raise BadInput("missing required option --corpus (general and --task embeddings distillation), or pass --task glue:<name> for task-specific distillation")
+
+
+def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
+    """Every check of general distillation that needs no weights: the options, the folder, the corpus, the models' configs.
+
+    Returns ``cfg``, its default --max-seq-length (unless ``explicit_length``) cut to the models' positions.
+    """
+    from distilcli.data.corpus import CorpusSpec, check_corpus
+    from distilcli.models.loading import check_positions, fitting_length, load_config
+    from distilcli.models.resolve import resolve_model
+    from distilcli.rundir import check_output_dir, marker_command, run_inputs
+
+    check_options(cfg)
+    assert cfg.corpus is not None
     if cfg.resume:
         # A run stopped before its first checkpoint left its checkpoints folder (or its fitted head): it starts over.
         started = ckpt.checkpoint_dir(cfg.out).is_dir() or (Path(cfg.out) / HEAD_DIR).is_dir()

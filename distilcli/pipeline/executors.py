@@ -146,7 +146,7 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str
 
 def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str]) -> None:
     from distilcli.tasks.registry import get_task
-    from distilcli.training.options import check_task_options, check_train_options
+    from distilcli.training.options import check_task_options
 
     if kind == "finetune":
         from distilcli.finetune.config import FinetuneConfig
@@ -157,7 +157,6 @@ def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set
         _check_inputs(cfg, cfg.task, [cfg.model], seen)
         return
     from distilcli.distill.config import DistillConfig, parse_task, with_mode_defaults
-    from distilcli.distill.objective import make_objective
 
     cfg = with_mode_defaults(_config(DistillConfig, options, out=run_dir))
     if kind == "task_distill":
@@ -169,9 +168,9 @@ def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set
         _check_inputs(cfg, parse_task(cfg.task or ""), [cfg.teacher, cfg.student], seen)
     else:
         from distilcli.data.corpus import CorpusSpec, check_corpus
+        from distilcli.distill.engine import check_options
 
-        check_train_options(cfg)
-        make_objective(cfg)
+        check_options(cfg)  # the very checks `distil distill` makes of its options
         if cfg.corpus and f"corpus:{cfg.corpus}" not in seen:
             check_corpus(CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per or "line"))
             seen.add(f"corpus:{cfg.corpus}")

@@ -217,3 +217,10 @@ def test_a_missing_task_file_fails_the_dry_run_and_the_run_before_any_stage(tmp_
     empty.write_text("\n")
     with pytest.raises(BadInput, match="empty"):
         plan_pipeline(_cfg(tmp_path, recipe, tmp_path / "dry2", empty, tiny_glue))
+
+
+def test_a_bad_distill_option_fails_the_dry_run(tmp_path: Path, tiny_models, tiny_squad, corpus, tiny_glue) -> None:
+    recipe = _recipe(tiny_models["bert"], tiny_squad)
+    recipe["distill"]["mlm_probability"] = 1.5
+    with pytest.raises(BadInput, match="--mlm-probability must be between 0 and 1"):
+        plan_pipeline(_cfg(tmp_path, recipe, tmp_path / "dry", corpus, tiny_glue))
