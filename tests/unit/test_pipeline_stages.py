@@ -110,7 +110,7 @@ def test_a_stage_is_stale_when_a_dependency_finished_again(tmp_path) -> None:
     assert status(tmp_path, stages["glue-teacher-sst2"]) == "todo"
 
 
-@pytest.mark.parametrize("name", ["smoke", "cpu", "paper"])
+@pytest.mark.parametrize("name", ["smoke", "cpu", "cpu-td-ablation", "paper"])
 def test_every_printed_command_parses_as_the_cli(name: str) -> None:
     """What the pipeline logs for each stage is a command the CLI accepts when pasted (references resolved)."""
     import shlex
