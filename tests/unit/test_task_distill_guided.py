@@ -243,3 +243,19 @@ def test_final_only_keeps_the_model_and_drops_the_checkpoints(sst2_teacher: Path
     assert drop_checkpoints(tmp_path / "m") == 0 and sorted(p.name for p in mine.iterdir()) == ["notes.txt", "step-3"]
     run_finetune(FinetuneConfig(model=str(sst2_teacher), task="sst2", glue_dir=tiny_glue, out=tmp_path / "f", max_steps=2, final_only=True))
     assert (tmp_path / "f" / "model.safetensors").is_file() and not (tmp_path / "f" / "checkpoints").exists()
+
+
+def test_a_masked_lm_proposes_the_replacements_end_to_end(sst2_teacher: Path, tiny_glue: Path, tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    # The tiny model's MLM head is random but saved: loaded as a masked LM, its guesses take the replaced words' places.
+    cfg = _cfg(sst2_teacher, tiny_glue, tmp_path / "s", augment=2, augment_mlm=str(tiny_models["bert"]), augment_replace=0.9,
+               augment_mask=0.0, augment_ngram=0.0, max_steps=1, eval_every=1)  # fmt: skip
+    run_distill(cfg)
+    rows = [json.loads(line) for line in (tmp_path / "s" / AUGMENTED_FILE).read_text().splitlines()]
+    assert len(rows) == 2 * N_TRAIN
+    from tests.conftest import WORDS
+
+    made = {w for r in rows for w in r["text_a"].split()}
+    assert made <= set(WORDS) | set("abcdefghijklmnopqrstuvwxyz") and "[MASK]" not in made  # whole vocabulary words only
+    originals = [line.split("\t")[0] for line in (tiny_glue / "SST-2" / "train.tsv").read_text().splitlines()[1:]]
+    changed = sum(r["text_a"] != originals[r["of"]] for r in rows)
+    assert changed > 0.9 * len(rows)  # nearly every copy had words replaced by the masked LM's guesses
