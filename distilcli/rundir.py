@@ -274,9 +274,12 @@ def _take(folder: Path) -> None:
     raise _in_use(folder, lock, _holder(lock))
 
 
-def _is_main_process() -> bool:
-    # Under torchrun / accelerate launch every process runs the command; rank 0 holds the lock for all.
-    return os.environ.get("RANK", "0") == "0"
+def is_main_process() -> bool:
+    """True outside distributed runs and on rank 0 of one (before Accelerate is set up).
+
+    Under torchrun / accelerate launch every process runs the command; rank 0 holds the lock for all.
+    """
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 @contextlib.contextmanager
@@ -287,7 +290,7 @@ def run_lock(out: Path) -> Iterator[None]:
     else was written into is removed again.
     """
     folder = Path(out).resolve()
-    if not _is_main_process():
+    if not is_main_process():
         yield
         return
     if folder in _HELD:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
 
 from distilcli.errors import BadInput
+from distilcli.rundir import is_main_process
 
-
-def is_main_process() -> bool:
-    """True outside distributed runs and on rank 0 of one (before Accelerate is set up)."""
-    return int(os.environ.get("RANK", "0")) == 0
+__all__ = ["check_at_least", "check_positive", "is_main_process", "peak_memory_mb"]
 
 
 def check_positive(name: str, value: float | None, allow_none: bool = False) -> None:
