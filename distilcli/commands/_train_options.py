@@ -59,8 +59,16 @@ GroupBatchesOpt = Annotated[
     typer.Option(
         "--group-batches",
         rich_help_panel=OPTIMISATION,
-        help="Length grouping: batches sorted by length together (default: automatic, at most 50 and at least 8 "
-        "groups an epoch).",
+        help="With --length-split 1: batches sorted by length together (default: 50, the reference's).",
+    ),
+]
+LengthSplitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--length-split",
+        help="Random batches, each cut by length into N micro-batches: the gradient of the whole batch, less padding. "
+        "1: batches grouped by length across 50 batches instead (faster, but small task sets lose accuracy).",
+        rich_help_panel=OPTIMISATION,
     ),
 ]
 PrecisionOpt = Annotated[

@@ -48,6 +48,7 @@ from distilcli.commands._train_options import (
     FinalOnlyOpt,
     GradAccumOpt,
     GroupBatchesOpt,
+    LengthSplitOpt,
     LrOpt,
     MaxGradNormOpt,
     MaxStepsOpt,
@@ -196,6 +197,7 @@ def distill_cmd(
     seeds: SeedsOpt = None,
     no_length_grouping: NoLengthGroupingOpt = False,
     group_batches: GroupBatchesOpt = None,
+    length_split: LengthSplitOpt = None,
     cache_teacher: Annotated[
         bool,
         typer.Option(

@@ -39,6 +39,7 @@ class DistillConfig(TaskOptions):
     adam_beta2: float = 0.98
     max_grad_norm: float = 5.0
     log_every: int = 10
+    length_split: int | None = None  # 1 (general: batches grouped by length); 4 with --task
     max_seq_length: int | None = None  # 128; 384 with --task squad
     min_tokens: int = 12
     alpha_ce: float | None = None  # 5 (general, --task glue/squad); 0 with --task embeddings
@@ -85,11 +86,11 @@ class DistillConfig(TaskOptions):
 
 #: Defaults that differ between general, task-specific and sentence-embedding distillation.
 MODE_DEFAULTS = {
-    "general": {"batch_size": 8, "lr": 5e-4, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line"},
-    "task": {"batch_size": 32, "lr": 5e-5, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line"},
+    "general": {"batch_size": 8, "lr": 5e-4, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line", "length_split": 1},
+    "task": {"batch_size": 32, "lr": 5e-5, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line", "length_split": 4},
     # Sentence batches (one sentence or line per sequence): 32 of them hold about as many tokens as 8 chunks of 128.
     # Sentences, as every embedding result in docs/results.md was measured (whole lines cost zero-shot STS-B).
-    "embeddings": {"batch_size": 32, "lr": 5e-4, "alpha_ce": 0.0, "alpha_mlm": 0.0, "alpha_mse_emb": 1.0, "document_per": "sentence"},
+    "embeddings": {"batch_size": 32, "lr": 5e-4, "alpha_ce": 0.0, "alpha_mlm": 0.0, "alpha_mse_emb": 1.0, "document_per": "sentence", "length_split": 1},
 }
 #: ``--task embeddings``: general distillation on a corpus, learning the teacher's sentence embeddings.
 EMBEDDINGS = "embeddings"

@@ -11,21 +11,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from distilcli.training.options import TrainOptions
 
 
-#: Length grouping sorts at most this many batches together (the DistilBERT reference's and HF's 50)...
-MAX_GROUP_BATCHES = 50
-#: ...and makes at least this many groups an epoch, so a small training set still gets mixed batches.
-MIN_GROUPS = 8
+#: The reference's mega-batch: this many batches sorted by length together (DistilBERT's group_by_size, HF's 50).
+GROUP_BATCHES = 50
 
 
-def group_batches_for(n_batches: int) -> int:
-    """Batches sorted by length together in an epoch of ``n_batches``.
+def split_by_length(batch: list[int], lengths: list[int], parts: int) -> list[list[int]]:
+    """``batch`` sorted by length (longest first) and cut into ``parts`` micro-batches of near-equal size.
 
-    Sorting a mega-batch of 50 × 32 examples when the set has 2,000 puts sentences of nearly one
-    length in each batch, and cost 1 point of SST-2 accuracy against random batches (README,
-    measured); groups of an eighth of the epoch keep most of the padding saved and mix lengths.
-    Large corpora keep the reference's 50.
+    The optimizer step still sees the whole batch (the loop weighs each micro-batch by its size),
+    so the gradient is the random batch's; only the padding shrinks, each part padded to its own longest.
     """
-    return max(1, min(MAX_GROUP_BATCHES, n_batches // MIN_GROUPS))
+    ordered = sorted(batch, key=lambda i: -lengths[i])
+    size = -(-len(ordered) // parts)
+    return [ordered[k : k + size] for k in range(0, len(ordered), size)]
 
 
 class Batches:
@@ -46,8 +44,8 @@ class Batches:
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
         from distilcli.data.batching import LengthGroupedBatchSampler
 
-        if self.cfg.group_by_length:
-            group = self.cfg.group_batches or group_batches_for(self._count_all())
+        if self.cfg.group_by_length and self.split == 1:
+            group = self.cfg.group_batches or GROUP_BATCHES
             sampler = LengthGroupedBatchSampler(self.lengths, self.cfg.batch_size, seed=self.cfg.seed, mega_batch_mult=group)
             sampler.set_epoch(epoch)
             return list(sampler)
@@ -59,7 +57,15 @@ class Batches:
         """This process's optimizer steps of an epoch, each a list of ``grad_accum`` micro-batches."""
         mine = self._epoch_batches(epoch)[self.rank :: self.world][: self.steps_per_epoch * self.cfg.grad_accum]
         ga = self.cfg.grad_accum
-        return [mine[i * ga : (i + 1) * ga] for i in range(self.steps_per_epoch)]
+        steps = [mine[i * ga : (i + 1) * ga] for i in range(self.steps_per_epoch)]
+        if self.split > 1:
+            steps = [[part for batch in step for part in split_by_length(batch, self.lengths, self.split)] for step in steps]
+        return steps
+
+    @property
+    def split(self) -> int:
+        """Micro-batches each random batch is cut into by length (1: the batches as drawn, or grouped)."""
+        return (self.cfg.length_split or 1) if self.cfg.group_by_length else 1
 
     def tensors(self, indices: list[int]) -> dict[str, torch.Tensor]:
         """The rows ``indices`` as one right-padded batch (``input_ids``, ``attention_mask``)."""

@@ -243,17 +243,20 @@ class TrainLoop:
         accelerator = self.accelerator
         total = 0.0
         bad: str | None = None
+        # Each micro-batch's mean loss weighs by its share of the step's examples: the step's gradient is
+        # that of the whole batch, however it was cut (a short last batch, or a batch split by length).
+        examples = sum(len(indices) for indices in micro)
         for k, indices in enumerate(micro):
             with contextlib.ExitStack() as stack:
                 if k < len(micro) - 1:  # gradients are synchronised once, on the step's last micro-batch
                     stack.enter_context(accelerator.no_sync(self.model))
                 stack.enter_context(accelerator.autocast())
                 loss = micro_loss(MicroBatch(indices, k, len(micro), self.epoch, self.position))
-                accelerator.backward(loss / len(micro))
+                accelerator.backward(loss * (len(indices) / examples))
             value = float(loss.detach())
             if bad is None and not math.isfinite(value):
                 bad = self._bad_term(value)
-            total += value / len(micro)
+            total += value * len(indices) / examples
         norm = accelerator.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
         if norm is not None and tracking.active(accelerator):  # None under DeepSpeed, which clips itself
             self._grad_norms.append(torch.as_tensor(norm).detach())

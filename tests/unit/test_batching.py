@@ -132,16 +132,52 @@ def test_with_a_data_loader() -> None:
     assert sum(int(batch["attention_mask"].sum()) for batch in loader) == sum(data["length"])
 
 
-def test_small_training_sets_are_grouped_in_smaller_groups() -> None:
-    from distilcli.training.batches import Batches, group_batches_for
+def test_split_batches_are_the_random_batches_cut_by_length() -> None:
+    from distilcli.training.batches import Batches
     from distilcli.training.options import TrainOptions
 
-    assert group_batches_for(63) == 7  # 2,000 examples of 32: eight groups, not one sort of 1,600
-    assert group_batches_for(10_000) == 50 and group_batches_for(3) == 1
-    lengths = _varied_lengths(2000)
+    lengths = _varied_lengths(200)
     ids = [[1] * n for n in lengths]
-    auto = Batches(TrainOptions(out=Path("x"), batch_size=32, seed=0), ids, 0, 0, 1)._epoch_batches(0)
-    reference = list(LengthGroupedBatchSampler(lengths, 32, seed=0, mega_batch_mult=7))
-    assert auto == reference
-    fixed = Batches(TrainOptions(out=Path("x"), batch_size=32, seed=0, group_batches=50), ids, 0, 0, 1)._epoch_batches(0)
-    assert fixed == list(LengthGroupedBatchSampler(lengths, 32, seed=0, mega_batch_mult=50)) != auto
+    random = Batches(TrainOptions(out=Path("x"), batch_size=32, seed=0, group_by_length=False), ids, 0, 0, 1)
+    split = Batches(TrainOptions(out=Path("x"), batch_size=32, seed=0, length_split=4), ids, 0, 0, 1)
+    assert split.steps_per_epoch == random.steps_per_epoch
+    for whole, parts in zip(random.steps(1), split.steps(1)):
+        assert sorted(i for part in parts for i in part) == sorted(whole[0])  # the same examples in the step
+        assert len(parts) == 4 and all(len(part) == len(whole[0]) // 4 for part in parts)
+        longest = [max(lengths[i] for i in part) for part in parts]
+        assert longest == sorted(longest, reverse=True)  # cut by length, longest first
+        # Less padding than the batch as drawn: each part is padded to its own longest only.
+        assert sum(len(p) * max(lengths[i] for i in p) for p in parts) <= len(whole[0]) * max(lengths[i] for i in whole[0])
+    grouped = Batches(TrainOptions(out=Path("x"), batch_size=32, seed=0, length_split=1), ids, 0, 0, 1)
+    assert [len(step) for step in grouped.steps(0)] == [1] * grouped.steps_per_epoch  # the reference's grouping
+
+
+def test_task_runs_split_and_general_distillation_groups() -> None:
+    from distilcli.distill.config import DistillConfig, with_mode_defaults
+    from distilcli.finetune.config import FinetuneConfig
+
+    assert FinetuneConfig(model="m", task="sst2", out=Path("o")).length_split == 4
+    assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), task="glue:sst2")).length_split == 4
+    assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), corpus="c")).length_split == 1
+
+
+def test_a_step_cut_into_unequal_parts_weighs_each_by_its_examples() -> None:
+    """The loop's loss of a step is the mean over its examples, however the step is cut."""
+    from types import SimpleNamespace
+
+    from distilcli.training.loop import MicroBatch, TrainLoop
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.ones_(model.weight)
+    x = torch.arange(1.0, 12.0)[:, None]
+
+    def micro_loss(micro: MicroBatch) -> torch.Tensor:
+        return model(x[micro.indices]).mean()
+
+    accelerator = SimpleNamespace(no_sync=lambda m: __import__("contextlib").nullcontext(), autocast=lambda: __import__("contextlib").nullcontext(),
+                                  backward=lambda loss: loss.backward(), clip_grad_norm_=lambda p, n: torch.tensor(0.0), scaler=None)  # fmt: skip
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    loop = TrainLoop(accelerator, model, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0), total_steps=1,
+                     max_grad_norm=1.0, out=Path("unused"), config={})  # fmt: skip
+    loss = loop._optimizer_step([list(range(8)), list(range(8, 11))], micro_loss)
+    assert loss == pytest.approx(float(x.mean()))  # 6.0, not the mean of the two parts' means (4.5 and 10)
