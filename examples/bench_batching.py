@@ -2,11 +2,12 @@
 
     python examples/bench_batching.py --glue-dir ../shared/data/glue --task sst2 --train-limit 2000
 
-Counts, over the epochs of a run, the token slots every batch fills (batch size × its longest
-example): the work an encoder does, without timing noise. Policies: random batches
-(``--no-length-grouping``), the reference's mega-batches of 50 batches, and the automatic groups
-(``--group-batches`` unset: at most 50 batches, at least 8 groups an epoch). The spread of lengths
-inside a batch (mean standard deviation) shows how mixed its sentences are.
+Counts, over the epochs of a run, the token slots every micro-batch fills (its examples × its
+longest): the work an encoder does, without timing noise. Policies: random batches
+(``--no-length-grouping``), the reference's mega-batches of 50 batches sorted by length
+(``--length-split 1``), and random batches cut by length into 4 or 8 micro-batches (``--length-split``,
+4 is the default of task runs). The spread of lengths inside an optimizer step's batch (mean
+standard deviation) shows how mixed its sentences are: a split batch is the random batch.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def main() -> None:
     print(f"{args.task}: {len(ids)} examples, {real // args.epochs:,} real tokens an epoch, batch {args.batch_size}")
     print(f"{'policy':<28} {'token slots':>12} {'padding':>8} {'vs random':>9} {'length sd in a batch':>21}")
     results = {}
-    for name, change in (("random", {"group_by_length": False}), ("groups of 50 batches", {"group_batches": 50}), ("automatic", {})):
+    policies = (("random", {"group_by_length": False}), ("grouped, 50 batches", {"length_split": 1}),
+                ("split into 4 (default)", {"length_split": 4}), ("split into 8", {"length_split": 8}))  # fmt: skip
+    for name, change in policies:
         policy = TaskOptions(out=Path("unused"), batch_size=args.batch_size, seed=1, **change)
         batches = Batches(policy, ids, tokenizer.pad_token_id, 0, 1)
         slots, spread = 0, []
@@ -56,7 +59,7 @@ def main() -> None:
                 for micro in step:
                     lengths = [len(ids[i]) for i in micro]
                     slots += len(lengths) * max(lengths)
-                    spread.append(statistics.pstdev(lengths))
+                spread.append(statistics.pstdev([len(ids[i]) for micro in step for i in micro]))
         results[name] = slots
         print(f"{name:<28} {slots:>12,} {1 - real / slots:>8.1%} {results['random'] / slots:>8.2f}× {statistics.fmean(spread):>21.1f}")
 
