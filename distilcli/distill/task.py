@@ -96,6 +96,33 @@ def as_example(new: NewInput, index: int) -> Any:
 
 def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[TaskEntry, TaskData]:
     """Every option and data check, before any weight is read; the task's data (``cfg.max_seq_length`` may be cut)."""
+    entry = check_options(cfg)
+    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
+    for name in ("alpha_ce", "alpha_task"):
+        check_at_least(name, getattr(cfg, name), 0)
+    if cfg.alpha_ce + cfg.alpha_task <= 0:
+        raise BadInput("--alpha-ce and --alpha-task are both 0: nothing to learn from")
+    check_positive("temperature", cfg.temperature)
+    data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
+    check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
+    if cfg.student:
+        check_model_outside(cfg.student, Path(cfg.out), "--student")
+    assert cfg.max_seq_length is not None
+    for spec in (cfg.teacher, cfg.student):
+        if spec and explicit_length:
+            entry.check_model(spec, cfg.max_seq_length)
+        elif spec:  # the default length, cut to the models' positions
+            cfg.max_seq_length = fitting_length(spec, cfg.max_seq_length)
+    if cfg.resume:
+        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    return entry, data
+
+
+def check_options(cfg: DistillConfig) -> TaskEntry:
+    """The options of task distillation alone (no model, no task data): the command and the pipeline's pre-flight call it.
+
+    Returns the task's registry entry. A transfer corpus is checked as ``--corpus`` is (its head read).
+    """
     from distilcli.models.student import parse_layer_map
 
     task_name = parse_task(cfg.task or "")
@@ -112,22 +139,10 @@ def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[Ta
     check_intermediate_options(cfg)
     check_augment_options(cfg)
     entry = get_task(task_name)
+    entry.check_options(cfg)
     if (cfg.augment or cfg.transfer_corpus) and entry.per_token_outputs:
         raise BadInput(f"--augment and --transfer-corpus make new sentences for GLUE-style tasks, not {entry.spec.display_name}: leave them out")
-    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
-    data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
-    check_model_outside(cfg.teacher, Path(cfg.out), "--teacher")
-    if cfg.student:
-        check_model_outside(cfg.student, Path(cfg.out), "--student")
-    assert cfg.max_seq_length is not None
-    for spec in (cfg.teacher, cfg.student):
-        if spec and explicit_length:
-            entry.check_model(spec, cfg.max_seq_length)
-        elif spec:  # the default length, cut to the models' positions
-            cfg.max_seq_length = fitting_length(spec, cfg.max_seq_length)
-    if cfg.resume:
-        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
-    return entry, data
+    return entry
 
 
 def check_intermediate_options(cfg: DistillConfig) -> None:

@@ -156,16 +156,14 @@ def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set
         get_task(cfg.task).check_options(cfg)
         _check_inputs(cfg, cfg.task, [cfg.model], seen)
         return
-    from distilcli.distill.config import DistillConfig, parse_task, with_mode_defaults
+    from distilcli.distill.config import DistillConfig, with_mode_defaults
 
     cfg = with_mode_defaults(_config(DistillConfig, options, out=run_dir))
     if kind == "task_distill":
-        from distilcli.distill.augmentation import check_options as check_augment_options
+        from distilcli.distill.task import check_options as check_task_distill_options
 
-        check_task_options(cfg)
-        get_task(parse_task(cfg.task or "")).check_options(cfg)
-        check_augment_options(cfg)
-        _check_inputs(cfg, parse_task(cfg.task or ""), [cfg.teacher, cfg.student], seen)
+        entry = check_task_distill_options(cfg)  # the very checks `distil distill --task` makes of its options
+        _check_inputs(cfg, entry.spec.name, [cfg.teacher, cfg.student], seen)
     else:
         from distilcli.data.corpus import CorpusSpec, check_corpus
         from distilcli.distill.engine import check_options

@@ -100,3 +100,16 @@ def test_the_arms_run_and_the_tables_match_the_stage_reports(tiny_models: dict[s
     teacher = json.loads((out / "glue-teacher-sst2" / "report.json").read_text())
     assert td["config"]["teacher"] == teacher["artifacts"]["model"] and re.search(r"seed-\d$", td["config"]["teacher"])
     assert td["body"]["inputs"]["augmented"] == td["body"]["inputs"]["gold"]
+
+
+def test_a_bad_task_distillation_option_fails_the_dry_run(tiny_models: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    from distilcli.pipeline.run import plan_pipeline
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the good film was fast\n")
+    recipe = _recipe(str(tiny_models["bert"]))
+    recipe["glue"]["task_distill"] = {"augment": 1, "intermediate_epochs": 1}  # two stages with no intermediate loss
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(BadInput, match="set --alpha-hidden"):
+        plan_pipeline(PipelineConfig(recipe=str(path), out=tmp_path / "run", corpus=str(corpus), glue_dir=tiny_glue))
