@@ -183,7 +183,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         return tracked
 
     def after_step(step: int) -> bool:
-        if step <= run.quiet_steps or ((step - run.quiet_steps) % run.eval_every != 0 and step != run.total_steps):
+        if not _evaluates_at(run, step):
             return False
         stop = evaluate_and_save(run, loop)
         if stop:
@@ -191,7 +191,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         return stop
 
     step = loop.step
-    due = step > run.quiet_steps and not record["stopped_early"] and ((step - run.quiet_steps) % run.eval_every == 0 or step == run.total_steps)
+    due = _evaluates_at(run, step) and not record["stopped_early"]
     if due and (not record["history"] or record["history"][-1]["step"] != step):
         # Interrupted during this step's evaluation: do it now, as the uninterrupted run did.
         evaluate_and_save(run, loop)
@@ -199,6 +199,14 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
     hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=lambda: dict(record), end_step=end_step,
                       after_step=after_step, log_every=opts.log_every, terms=lambda: last_terms)  # fmt: skip
     loop.run(run.batches.steps, hooks, description=f"{_verb(run)} {spec.display_name}", on_step=on_step)
+
+
+def _evaluates_at(run: TaskRun, step: int) -> bool:
+    """Whether optimizer step ``step`` ends with an evaluation: every ``eval_every`` steps after a guide's
+    first stage (``quiet_steps``, which trains no prediction layer), and at the last step."""
+    if step <= run.quiet_steps:
+        return False
+    return (step - run.quiet_steps) % run.eval_every == 0 or step == run.total_steps
 
 
 def _verb(run: TaskRun) -> str:
