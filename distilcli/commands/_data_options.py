@@ -107,6 +107,15 @@ CorpusOpt = Annotated[
 TextFieldOpt = Annotated[
     str | None, typer.Option("--text-field", rich_help_panel=DATA, help="Text column of JSONL / datasets corpora.")
 ]
+NumProcOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--num-proc",
+        rich_help_panel=DATA,
+        help="Processes that tokenise the corpus (default: this machine's cores; a corpus under 16 MB uses one). "
+        "The chunks are the same for any count.",
+    ),
+]
 DocumentPerOpt = Annotated[
     str | None,
     typer.Option(

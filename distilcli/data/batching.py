@@ -59,24 +59,31 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         """Choose the epoch whose order ``__iter__`` gives (call it before each epoch)."""
         self.epoch = int(epoch)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def arrangement(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """This epoch's batches as two tensors: ``members`` (batch ``b`` is ``members[b*batch_size:(b+1)*batch_size]``)
+        and ``order``, the batches' shuffled order (``drop_last`` applied). No Python list per index: an epoch
+        of millions of chunks stays a few arrays."""
         generator = torch.Generator()
         generator.manual_seed(self.seed + self.epoch)
         n = self.lengths.numel()
         order = torch.randperm(n, generator=generator)
         mega = self.batch_size * self.mega_batch_mult
-        batches: list[list[int]] = []
+        groups = []
         for start in range(0, n, mega):
             group = order[start : start + mega]
             # A stable sort keeps ties in shuffled order, so equal lengths still mix across epochs.
-            by_length = torch.sort(self.lengths[group], descending=True, stable=True).indices
-            members = group[by_length].tolist()
-            batches.extend(members[i : i + self.batch_size] for i in range(0, len(members), self.batch_size))
+            groups.append(group[torch.sort(self.lengths[group], descending=True, stable=True).indices])
+        members = torch.cat(groups) if groups else order
         # Mega-batches are whole multiples of batch_size, so only the very last batch can be short.
-        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
-            batches.pop()
-        for position in torch.randperm(len(batches), generator=generator).tolist():
-            yield batches[position]
+        count = math.ceil(n / self.batch_size)
+        if self.drop_last and n % self.batch_size:
+            count -= 1
+        return members, torch.randperm(count, generator=generator)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        members, order = self.arrangement()
+        for position in order.tolist():
+            yield members[position * self.batch_size : (position + 1) * self.batch_size].tolist()
 
     def __len__(self) -> int:
         n = self.lengths.numel()
@@ -92,7 +99,10 @@ class _PadCollate:
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         if not features:
             raise ValueError("cannot collate an empty batch")
-        sequences = [torch.as_tensor(feature["input_ids"], dtype=torch.long).reshape(-1) for feature in features]
+        # np.array copies: rows of a corpus are read-only views of its memory-mapped Arrow file.
+        sequences = [
+            torch.from_numpy(np.array(feature["input_ids"], dtype=np.int64).reshape(-1)) for feature in features
+        ]
         width = max(seq.numel() for seq in sequences)
         input_ids = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
         attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)

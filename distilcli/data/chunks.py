@@ -13,23 +13,22 @@ chunking settings.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
-import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from distilcli import progress
-from distilcli.data.corpus import CorpusSpec, corpus_fingerprint, read_documents
+from distilcli.data.cache_key import cache_key
+from distilcli.data.chunk_rules import ChunkStats, SpecialIds, chunk_texts, special_ids
+from distilcli.data.corpus import CorpusSpec, read_documents
 from distilcli.errors import BadInput
+from distilcli.fsutil import make_temp_dir
 
 if TYPE_CHECKING:
     import datasets
@@ -37,64 +36,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Bump when the chunking rules or the stored columns change, so old caches are not reused.
-FORMAT_VERSION = 1
+# Bump when the chunking rules or the stored files change, so old caches are not reused.
+# 2: the streamed Arrow file itself (no save_to_disk copy) and the token counts beside it.
+FORMAT_VERSION = 2
+CHUNKS_FILE = "chunks.arrow"
+COUNTS_FILE = "token_counts.npz"
 BATCH_DOCS = 1000  # documents per tokenizer call: the fast tokenizer parallelises within a batch
 _LENGTH_WARNING = "sequence-length-is-longer-than-the-specified-maximum"
 _COLUMNS = ["input_ids", "length"]
-
-
-@dataclass(frozen=True)
-class SpecialIds:
-    """The ids that chunking needs; ``unk`` is None for tokenizers without an unknown token."""
-
-    cls: int
-    sep: int
-    unk: int | None
-
-
-@dataclass
-class ChunkStats:
-    """What happened to the documents, for the log and for the zero-chunk error."""
-
-    documents: int = 0
-    chunks: int = 0
-    too_short: int = 0
-    mostly_unknown: int = 0
-    tokens: int = 0
-
-
-def special_ids(tokenizer: Any) -> SpecialIds:
-    """The tokenizer's cls/sep/unk ids; BadInput when it has no cls or sep token."""
-    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    if cls is None or sep is None:
-        raise BadInput(f"tokenizer {type(tokenizer).__name__} has no [CLS]/[SEP] tokens: use a BERT-family tokenizer")
-    return SpecialIds(int(cls), int(sep), None if tokenizer.unk_token_id is None else int(tokenizer.unk_token_id))
-
-
-def divide_into_chunks(ids: list[int], max_seq_length: int, cls_id: int, sep_id: int) -> list[list[int]]:
-    """Split ``[CLS] content [SEP]`` into chunks of at most ``max_seq_length`` ids, each wrapped again.
-
-    Like the reference ``divide_into_chunks``, but counted on the content, so every full chunk
-    holds exactly ``max_seq_length - 2`` content tokens.
-    """
-    if len(ids) <= max_seq_length:
-        return [ids]
-    step = max_seq_length - 2
-    content = ids[1:-1]
-    return [[cls_id, *content[start : start + step], sep_id] for start in range(0, len(content), step)]
-
-
-def _keep(chunk: list[int], min_tokens: int, unk_id: int | None, stats: ChunkStats) -> bool:
-    """The reference's filters: ``remove_empty_sequences`` then ``remove_unknown_sequences``."""
-    if len(chunk) < min_tokens:
-        stats.too_short += 1
-        return False
-    # The reference keeps a chunk only when unk / length < 0.5, so exactly half is dropped too.
-    if unk_id is not None and 2 * chunk.count(unk_id) >= len(chunk):
-        stats.mostly_unknown += 1
-        return False
-    return True
 
 
 def _schema() -> pa.Schema:
@@ -158,89 +107,46 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def _chunk_batches(
-    spec: CorpusSpec, tokenizer: Any, max_seq_length: int, min_tokens: int, ids: SpecialIds, stats: ChunkStats
+    spec: CorpusSpec,
+    tokenizer: Any,
+    max_seq_length: int,
+    min_tokens: int,
+    ids: SpecialIds,
+    stats: ChunkStats,
+    num_proc: int = 1,
 ) -> Iterator[pa.RecordBatch]:
-    """Tokenize the corpus a batch of documents at a time and yield the kept chunks as Arrow batches."""
+    """Tokenize the corpus a batch of documents at a time and yield the kept chunks as Arrow batches, in order.
+
+    With ``num_proc`` > 1 (and a corpus big enough to repay starting them), worker processes tokenize
+    the batches and this process only reads documents and writes; the chunks are the same either way.
+    """
+    from distilcli.data.parallel_chunks import chunk_in_workers, worth_workers
+
     with _no_length_warning(tokenizer), progress.task("tokenizing", None) as bar:
-        for texts in _batched(read_documents(spec), BATCH_DOCS):
-            encoded = tokenizer(
-                texts,
-                add_special_tokens=True,
-                truncation=False,
-                return_attention_mask=False,
-                return_token_type_ids=False,
-            )["input_ids"]
-            kept = []
-            for doc in encoded:
-                if not doc or doc[0] != ids.cls or doc[-1] != ids.sep:
-                    raise BadInput(
-                        f"tokenizer {type(tokenizer).__name__} does not wrap a text as [CLS] ... [SEP]: "
-                        "use a BERT-family tokenizer"
-                    )
-                for chunk in divide_into_chunks(doc, max_seq_length, ids.cls, ids.sep):
-                    if _keep(chunk, min_tokens, ids.unk, stats):
-                        kept.append(chunk)
-            stats.documents += len(texts)
-            stats.chunks += len(kept)
-            stats.tokens += sum(len(chunk) for chunk in kept)
+        if num_proc > 1 and worth_workers(spec):
+            results = chunk_in_workers(spec, tokenizer, max_seq_length, min_tokens, ids, num_proc)
+        else:
+            results = (
+                chunk_texts(texts, tokenizer, max_seq_length, min_tokens, ids)
+                for texts in _batched(read_documents(spec), BATCH_DOCS)
+            )
+        for kept, part in results:
+            stats.add(part)
             if kept:
                 yield _record_batch(kept)
-            bar.advance(len(texts))
-
-
-def _vocab_digest(tokenizer: Any) -> str:
-    return hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode("utf-8")).hexdigest()
-
-
-def _pipeline_digest(tokenizer: Any) -> str:
-    """Hash of how text becomes tokens (lower-casing, accents, pre-tokenizer, post-processor).
-
-    Two tokenizers can share a vocabulary yet split text differently (cased vs uncased), so the
-    vocabulary alone is not a safe cache key.
-    """
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        state = json.loads(backend.to_str())
-        # Padding/truncation are per-call settings that earlier calls leave behind; they do not
-        # change what a text tokenizes to with truncation off, so they must not change the key.
-        state.pop("padding", None)
-        state.pop("truncation", None)
-        return hashlib.sha256(json.dumps(state, sort_keys=True).encode("utf-8")).hexdigest()
-    kwargs = {
-        k: v
-        for k, v in getattr(tokenizer, "init_kwargs", {}).items()
-        if not k.endswith("_file") and k != "name_or_path" and isinstance(v, str | int | float | bool | None)
-    }
-    return hashlib.sha256(json.dumps(kwargs, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def cache_key(spec: CorpusSpec, tokenizer: Any, max_seq_length: int, min_tokens: int) -> str:
-    """The sha256 that names a cached chunk dataset: corpus, tokenizer and chunking settings."""
-    ids = special_ids(tokenizer)
-    parts = {
-        "format": FORMAT_VERSION,
-        "corpus": corpus_fingerprint(spec),
-        "tokenizer_class": type(tokenizer).__name__,
-        "vocab_size": [getattr(tokenizer, "vocab_size", None), len(tokenizer)],
-        "vocab": _vocab_digest(tokenizer),
-        "pipeline": _pipeline_digest(tokenizer),
-        "special_ids": [ids.cls, ids.sep, ids.unk],
-        "max_seq_length": max_seq_length,
-        "min_tokens": min_tokens,
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+            bar.advance(part.documents)
 
 
 def _load_cached(folder: Path) -> datasets.Dataset | None:
-    """The cached dataset in ``folder``, or None (a damaged one is removed so it gets rebuilt)."""
+    """The cached dataset in ``folder`` (memory-mapped), or None (a damaged one is removed so it gets rebuilt)."""
     import datasets
 
     if not folder.is_dir():
         return None
     try:
         with _no_datasets_bars():
-            loaded = datasets.load_from_disk(str(folder))
-        if isinstance(loaded, datasets.Dataset) and loaded.column_names == _COLUMNS:
+            loaded = datasets.Dataset.from_file(str(folder / CHUNKS_FILE))
+        if loaded.column_names == _COLUMNS and (folder / COUNTS_FILE).is_file():
             return loaded
     except Exception as exc:  # noqa: BLE001 - a damaged cache is rebuilt, whatever datasets raises for it
         logger.warning("chunk cache %s is damaged (%s); rebuilding it", folder, exc)
@@ -275,30 +181,30 @@ def _build_cached(
     ids: SpecialIds,
     cache_dir: Path,
     key: str,
+    num_proc: int,
 ) -> datasets.Dataset:
-    """Write the chunks to ``cache_dir/key`` through a temp folder and one rename, then load them."""
-    import datasets
+    """Stream the chunks into ``cache_dir/key`` (Arrow file + token counts) through a temp folder and one rename.
+
+    The Arrow file is written a batch at a time and memory-mapped afterwards, so memory stays bounded
+    by one batch of documents per process, whatever the corpus's size.
+    """
     import pyarrow as pa
 
     final = cache_dir / key
     stats = ChunkStats()
-    work = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=cache_dir))
+    counts = np.zeros(len(tokenizer), dtype=np.int64)
+    work = make_temp_dir(cache_dir, f".{key[:16]}.", ".tmp")
     try:
-        # Stream to an Arrow file first so memory stays bounded by one batch of documents.
-        raw = work / "chunks.arrow"
-        with pa.OSFile(str(raw), "wb") as sink, pa.ipc.new_stream(sink, _schema()) as writer:
-            for batch in _chunk_batches(spec, tokenizer, max_seq_length, min_tokens, ids, stats):
+        with pa.OSFile(str(work / CHUNKS_FILE), "wb") as sink, pa.ipc.new_stream(sink, _schema()) as writer:
+            for batch in _chunk_batches(spec, tokenizer, max_seq_length, min_tokens, ids, stats, num_proc):
                 writer.write_batch(batch)
+                counts += _count_ids(batch.column(0).flatten().to_numpy(zero_copy_only=False), len(tokenizer))
         if stats.chunks == 0:
             raise _no_chunks(spec, max_seq_length, min_tokens, stats)
         _log(stats)
-        staged = work / "dataset"
-        with _no_datasets_bars():
-            streamed = datasets.Dataset.from_file(str(raw))
-            streamed.save_to_disk(str(staged))
-            del streamed  # drop the memory map of chunks.arrow before the folder goes
+        np.savez(work / COUNTS_FILE, counts=counts, chunks=stats.chunks)
         try:
-            os.replace(staged, final)
+            os.replace(work, final)
         except OSError:
             # Another process built the same key first; its copy is as good as ours.
             if _load_cached(final) is None:
@@ -318,12 +224,15 @@ def tokenize_corpus(
     *,
     min_tokens: int = 12,
     cache_dir: Path | None = None,
+    num_proc: int = 1,
 ) -> datasets.Dataset:
     """Tokenize ``spec`` into ``[CLS] ... [SEP]`` chunks of at most ``max_seq_length`` ids.
 
     Returns a Dataset with columns ``input_ids`` and ``length``. With ``cache_dir``, the result
     is stored in ``cache_dir/<key>/`` and reused while the corpus, tokenizer and settings are
-    unchanged. Raises BadInput for a bad corpus or when no chunk survives the filters.
+    unchanged, with the corpus's token counts beside it (:func:`saved_token_counts`). ``num_proc``
+    worker processes tokenise a large corpus (the chunks are the same for any count). Raises BadInput
+    for a bad corpus or when no chunk survives the filters.
     """
     import datasets
 
@@ -337,7 +246,7 @@ def tokenize_corpus(
     ids = special_ids(tokenizer)
     if cache_dir is None:
         stats = ChunkStats()
-        batches = list(_chunk_batches(spec, tokenizer, max_seq_length, min_tokens, ids, stats))
+        batches = list(_chunk_batches(spec, tokenizer, max_seq_length, min_tokens, ids, stats, num_proc))
         if stats.chunks == 0:
             raise _no_chunks(spec, max_seq_length, min_tokens, stats)
         _log(stats)
@@ -353,12 +262,37 @@ def tokenize_corpus(
         cache_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"cannot create the cache folder {cache_dir}: {exc.strerror or exc}") from None
-    key = cache_key(spec, tokenizer, max_seq_length, min_tokens)
+    key = cache_key(spec, tokenizer, max_seq_length, min_tokens, FORMAT_VERSION)
     cached = _load_cached(cache_dir / key)
     if cached is not None:
         logger.info("reusing tokenized chunks from %s", cache_dir / key)
         return cached
-    return _build_cached(spec, tokenizer, max_seq_length, min_tokens, ids, cache_dir, key)
+    return _build_cached(spec, tokenizer, max_seq_length, min_tokens, ids, cache_dir, key, num_proc)
+
+
+def _count_ids(values: np.ndarray, vocab_size: int) -> np.ndarray:
+    """``np.bincount`` of token ids, or BadInput naming an id outside the vocabulary."""
+    if values.size and (int(values.min()) < 0 or int(values.max()) >= vocab_size):
+        bad = int(values.min()) if int(values.min()) < 0 else int(values.max())
+        raise BadInput(
+            f"token id {bad} in the chunks is outside the vocabulary of size {vocab_size}: "
+            "the tokenizer does not match the model; use the model's own tokenizer"
+        )
+    return np.bincount(values, minlength=vocab_size)
+
+
+def saved_token_counts(dataset: datasets.Dataset, vocab_size: int) -> np.ndarray | None:
+    """The token counts stored beside a cached chunk dataset; None when ``dataset`` is not a whole cached one."""
+    files = dataset.cache_files
+    if len(files) != 1 or dataset._indices is not None:
+        return None
+    path = Path(files[0]["filename"]).with_name(COUNTS_FILE)
+    if not path.is_file():
+        return None
+    with np.load(path) as saved:
+        counts, chunks = saved["counts"], int(saved["chunks"])
+    # A selection or slice of the cache counts only its own rows: those are counted afresh.
+    return counts if counts.shape == (vocab_size,) and chunks == len(dataset) else None
 
 
 def token_counts(dataset: datasets.Dataset, vocab_size: int) -> np.ndarray:
@@ -370,15 +304,5 @@ def token_counts(dataset: datasets.Dataset, vocab_size: int) -> np.ndarray:
     # Arrow batches respect any select/shuffle on the dataset and never build Python lists.
     for table in dataset.select_columns(["input_ids"]).with_format("arrow").iter(batch_size=100_000):
         for chunk in table.column("input_ids").chunks:
-            values = chunk.flatten().to_numpy(zero_copy_only=False)
-            if values.size == 0:
-                continue
-            low, high = int(values.min()), int(values.max())
-            if low < 0 or high >= vocab_size:
-                bad = low if low < 0 else high
-                raise BadInput(
-                    f"token id {bad} in the chunks is outside the vocabulary of size {vocab_size}: "
-                    "the tokenizer does not match the model; use the model's own tokenizer"
-                )
-            counts += np.bincount(values, minlength=vocab_size)
+            counts += _count_ids(chunk.flatten().to_numpy(zero_copy_only=False), vocab_size)
     return counts

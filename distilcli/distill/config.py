@@ -9,7 +9,7 @@ from distilcli.errors import BadInput
 from distilcli.training.options import TaskOptions
 
 # Fields that may change between a run and its --resume (everything else must match).
-RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision", "report_to", "tracking_dir", "final_only"})
+RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision", "report_to", "tracking_dir", "final_only", "num_proc"})
 
 
 @dataclass(kw_only=True)
@@ -61,6 +61,8 @@ class DistillConfig(TaskOptions):
     heldout_chunks: int = 256
     save_every: int = 500
     cache_dir: Path | None = None
+    #: Processes that tokenise the corpus; None: the cores this process may use (the chunks are the same).
+    num_proc: int | None = None
     # Task-specific distillation (--task glue:<name>): a teacher fine-tuned on the task.
     task: str | None = None
     alpha_task: float = 1.0

@@ -53,6 +53,7 @@ def check_options(cfg: DistillConfig) -> None:
     for name in ("batch_size", "grad_accum", "epochs", "save_every", "log_every", "max_seq_length", "lr"):
         check_positive(name, getattr(cfg, name))
     check_positive("max_steps", cfg.max_steps, allow_none=True)
+    check_positive("num_proc", cfg.num_proc, allow_none=True)
     if cfg.max_seq_length is not None and cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     check_train_options(cfg)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 
 from distilcli import progress
@@ -132,9 +133,11 @@ def clear_old_run(cfg: DistillConfig, accelerator: Accelerator) -> None:
 
 def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any) -> Corpus:
     """Tokenise once (cached on disk), chunk, split into held-out and training chunks, set up the masker."""
-    from distilcli.data.chunks import token_counts, tokenize_corpus
+    from distilcli.data.chunks import saved_token_counts, token_counts, tokenize_corpus
     from distilcli.data.corpus import CorpusSpec
     from distilcli.data.masking import DynamicMasker, mlm_token_weights
+    from distilcli.data.parallel_chunks import default_num_proc
+    from distilcli.data.token_rows import TokenRows
     from distilcli.models.aliases import cache_root
 
     spec = CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per)
@@ -145,19 +148,24 @@ def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
             cfg.max_seq_length,
             min_tokens=cfg.min_tokens,
             cache_dir=cfg.cache_dir or cache_root() / "corpora",
+            num_proc=cfg.num_proc or default_num_proc(),
         )
-    all_ids: list[list[int]] = dataset["input_ids"]
-    order = torch.randperm(len(all_ids), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
+    # Rows straight from the (memory-mapped) Arrow buffers: Python lists of every token would take
+    # gigabytes and minutes on a large corpus, on every start.
+    all_ids = TokenRows.from_dataset(dataset)
+    order = torch.randperm(len(all_ids), generator=torch.Generator().manual_seed(cfg.seed)).numpy()
     n_heldout = min(cfg.heldout_chunks, len(all_ids) // 10) if cfg.fit_teacher_head else 0
-    heldout_ids = [all_ids[i] for i in sorted(order[:n_heldout])]
-    train_ids = [all_ids[i] for i in sorted(order[n_heldout:])]
+    heldout_ids = all_ids.select(np.sort(order[:n_heldout]))
+    train_ids = all_ids.select(np.sort(order[n_heldout:]))
     batches = Batches(cfg, train_ids, tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
     if batches.steps_per_epoch == 0:
         raise BadInput(
             f"the corpus gives {len(train_ids)} chunks: too few for --batch-size {cfg.batch_size} × --grad-accum "
             f"{cfg.grad_accum} × {accelerator.num_processes} process(es); use a larger corpus or smaller batches"
         )
-    weights = mlm_token_weights(token_counts(dataset, len(tokenizer)), tokenizer.all_special_ids, cfg.mlm_smoothing)
+    counts = saved_token_counts(dataset, len(tokenizer))
+    counts = token_counts(dataset, len(tokenizer)) if counts is None else counts
+    weights = mlm_token_weights(counts, tokenizer.all_special_ids, cfg.mlm_smoothing)
     masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
     return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device, bool(cfg.mask_inputs), tokenizer.pad_token_id)
 
@@ -277,7 +285,7 @@ def train(
         ckpt.checkpoint_dir(cfg.out).mkdir(parents=True, exist_ok=True)
     loop.prepare()
     record.window_start = time.perf_counter()
-    objective, rank = student.objective, accelerator.process_index
+    objective, rank, world = student.objective, accelerator.process_index, accelerator.num_processes
     last_terms: dict[str, float] = {}
 
     def run_teacher(batch: Batch, select: torch.Tensor) -> TeacherOutputs:
@@ -290,7 +298,8 @@ def train(
         return run_teacher(part, part["attention_mask"].bool())
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
-        seed = mask_seed(cfg.seed, micro.epoch, micro.position, micro.index, rank)
+        # Numbered as one process with --grad-accum × N would: N processes draw its masks (docs/distributed.md)
+        seed = mask_seed(cfg.seed, micro.epoch, micro.position, micro.index * world + rank, 0)
         batch = corpus.masked(batches.tensors(micro.indices), seed, mask=corpus.mask_inputs)
         select = batch["attention_mask"].bool() if objective.needs_teacher_logits else batch["labels"] != -100
         if corpus.teacher_cache is None:

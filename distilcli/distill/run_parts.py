@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,8 +40,8 @@ Batch = dict[str, torch.Tensor]
 class Corpus:
     """The tokenised corpus of a run: held-out chunks (for the head fit), training batches, the masker."""
 
-    train_ids: list[list[int]]
-    heldout_ids: list[list[int]]
+    train_ids: Sequence[Sequence[int]]  # TokenRows for a corpus
+    heldout_ids: Sequence[Sequence[int]]
     batches: Batches
     masker: DynamicMasker
     device: torch.device

@@ -10,7 +10,7 @@ drawn on, the teacher does not run for it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,10 +41,12 @@ def check_cacheable(objective: DistillationObjective, mask_inputs: bool) -> None
         )
 
 
-def check_fits(objective: DistillationObjective, train_ids: list[list[int]], hidden_size: int) -> None:
+def check_fits(objective: DistillationObjective, train_ids: Sequence[Sequence[int]], hidden_size: int) -> None:
     """:class:`BadInput` when a full cache of these sequences would exceed half this machine's memory."""
     rows = len(train_ids) if objective.needs_pooled else 0
-    tokens = sum(len(ids) for ids in train_ids) if objective.needs_hidden_states else 0
+    lengths = getattr(train_ids, "lengths", None)  # TokenRows: no row read
+    total = int(lengths.sum()) if lengths is not None else sum(len(ids) for ids in train_ids)
+    tokens = total if objective.needs_hidden_states else 0
     needed = (rows + tokens) * hidden_size * 4  # float32, as the teacher computes them
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if needed > _MEMORY_SHARE * total:

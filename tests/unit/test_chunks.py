@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distilcli.data.chunks import divide_into_chunks, token_counts, tokenize_corpus
+from distilcli.data.chunk_rules import divide_into_chunks
+from distilcli.data.chunks import token_counts, tokenize_corpus
 from distilcli.data.corpus import CorpusSpec
 from distilcli.errors import BadInput
 from tests.conftest import WORDS
@@ -184,3 +185,36 @@ def test_token_counts_of_tokenized_corpus(words, tmp_path: Path) -> None:
     assert counts[CLS] == 2 and counts[SEP] == 2
     assert counts[the] == 11
     assert counts.sum() == sum(dataset["length"]) == 24
+
+
+@pytest.mark.parametrize("document_per", ["line", "sentence"])
+def test_workers_give_the_same_chunks(words, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document_per: str) -> None:
+    """--num-proc 2 tokenises in worker processes; its cache holds the one-process chunks and counts."""
+    from distilcli.data import parallel_chunks
+
+    monkeypatch.setattr(parallel_chunks, "MIN_BYTES_FOR_WORKERS", 0)
+    monkeypatch.setattr(parallel_chunks, "_BATCH_LINES", 7)  # several batches in flight, results kept in order
+    lines = [" ".join(WORDS[i % 20 : i % 20 + 3 + i % 9]) + ". The cat sat." for i in range(60)]
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = CorpusSpec(str(path), document_per=document_per)
+    one = tokenize_corpus(spec, words, 8, min_tokens=3, cache_dir=tmp_path / "one", num_proc=1)
+    two = tokenize_corpus(spec, words, 8, min_tokens=3, cache_dir=tmp_path / "two", num_proc=2)
+    assert two["input_ids"] == one["input_ids"] and len(one) > 60
+    assert two["length"] == one["length"]
+    (a,), (b,) = (tmp_path / "one").iterdir(), (tmp_path / "two").iterdir()
+    assert a.name == b.name  # one cache key: the process count is not part of it
+    np.testing.assert_array_equal(np.load(a / "token_counts.npz")["counts"], np.load(b / "token_counts.npz")["counts"])
+
+
+def test_cache_keeps_the_token_counts(words, tmp_path: Path) -> None:
+    from distilcli.data.chunks import saved_token_counts
+
+    spec = _write(tmp_path, [" ".join(WORDS[:10]), "the the the the the the the the the the"])
+    cached = tokenize_corpus(spec, words, 64, cache_dir=tmp_path / "cache")
+    saved = saved_token_counts(cached, len(words))
+    assert saved is not None
+    np.testing.assert_array_equal(saved, token_counts(cached, len(words)))
+    assert saved_token_counts(tokenize_corpus(spec, words, 64), len(words)) is None  # not from a cache
+    assert saved_token_counts(cached.select([1]), len(words)) is None  # a slice counts its own rows
+    assert saved_token_counts(cached.select([1, 0]), len(words)) is None  # so does a selection
