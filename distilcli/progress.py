@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, TextIO
 
 
 class TaskHandle(Protocol):
@@ -44,6 +44,16 @@ class NullReporter:
 
     def log(self, message: str) -> None:
         pass
+
+
+class LineReporter(NullReporter):
+    """No bars: each status line written to ``stream`` as it comes (a log file)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def log(self, message: str) -> None:
+        print(message, file=self.stream, flush=True)
 
 
 _current: contextvars.ContextVar[Reporter] = contextvars.ContextVar("distilcli_reporter", default=NullReporter())

@@ -239,12 +239,18 @@ def _in_use(folder: Path, lock: Path, holder: dict[str, Any] | None) -> BadInput
 
 
 def _check_ancestors(folder: Path) -> None:
-    """A folder inside one another run holds is refused too (this process's own locks are fine)."""
+    """A folder inside one another run holds is refused too.
+
+    This process's own locks are fine, and so are its parent's: ``pipeline --jobs`` runs each stage
+    in a child process, inside the pipeline's locked folder.
+    """
     for parent in folder.parents:
         lock = parent / LOCK
         if parent in _HELD or not lock.is_file():
             continue
         holder = _holder(lock)
+        if holder is not None and holder["pid"] == os.getppid() and holder.get("host") == socket.gethostname():
+            continue
         if not _is_stale(lock, holder):
             raise _in_use(parent, lock, holder)
 

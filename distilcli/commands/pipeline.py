@@ -74,6 +74,15 @@ def pipeline_cmd(
     report_to: ReportToOpt = None,
     tracking_dir: TrackingDirOpt = None,
     out: PipelineOutOpt = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            rich_help_panel=RUN,
+            help="Stages run at once, each in its own process with the cores shared out (2 on a 2-core machine: "
+            "independent stages side by side). Each stage's output then goes to DIR/<stage>/stage.log.",
+        ),
+    ] = None,
     print_: Annotated[
         bool,
         typer.Option(
@@ -127,6 +136,7 @@ def pipeline_cmd(
             fail_under=fail_under or None,
             report_to=joined(report_to),
             tracking_dir=tracking_dir,
+            jobs=jobs,
         )
         if dry_run:
             _render_plan(*plan_pipeline(cfg), console)

@@ -23,6 +23,7 @@ from distilcli.pipeline.recipe import Recipe, load_recipe
 from distilcli.pipeline.stages import Inputs, Stage, plan
 from distilcli.pipeline.state import check_out, run_stages, status
 from distilcli.reports import Report, write_report
+from distilcli.training.runtime import check_positive
 from distilcli.training.tracking import check_tracking
 
 #: What ``--fail-under`` may name: the pipeline report's metrics (``glue.student.macro_retention``, ...).
@@ -42,6 +43,8 @@ class PipelineConfig:
     #: Given: every training stage logs there (on top of the recipe's report_to); tracking_dir gets a folder per stage.
     report_to: str | None = None
     tracking_dir: Path | None = None
+    #: Stages run at once, each in its own process with cores // jobs threads (1: one after another, here).
+    jobs: int = 1
 
 
 def parse_gates(specs: list[str]) -> list[tuple[str, str, float]]:
@@ -96,6 +99,7 @@ def plan_pipeline(cfg: PipelineConfig) -> tuple[Recipe, list[tuple[Stage, str]]]
     """The recipe and every stage with its state in ``--out`` (todo, done, resume, redo): ``--dry-run``."""
     recipe = load_recipe(cfg.recipe)
     parse_gates(cfg.fail_under)
+    check_positive("jobs", cfg.jobs)
     _check_inputs(recipe, _inputs(cfg))
     check_out(cfg.out)
     planned = [(stage, status(Path(cfg.out), stage)) for stage in plan(recipe, _inputs(cfg))]
@@ -116,6 +120,7 @@ def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
     out = Path(cfg.out)
     recipe = load_recipe(cfg.recipe)
     gates = parse_gates(cfg.fail_under)
+    check_positive("jobs", cfg.jobs)
     inputs = _inputs(cfg)
     _check_inputs(recipe, inputs)
     check_out(out)
@@ -126,7 +131,7 @@ def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
     preflight(out, [stage for stage in stages if status(out, stage) != "done"])
     out.mkdir(parents=True, exist_ok=True)
     keep_recipe(out, recipe, inputs)
-    ran = run_stages(out, stages, tracking)
+    ran = run_stages(out, stages, tracking, cfg.jobs)
     report = write_outputs(out, recipe, inputs, time.perf_counter() - start, config_to_dict(cfg))
     report.body["this_run"] = [{"stage": stage.name, "done": how} for stage, how in ran]
     outcomes = gate_outcomes(gates, report.metrics)

@@ -224,3 +224,20 @@ def test_a_bad_distill_option_fails_the_dry_run(tmp_path: Path, tiny_models, tin
     recipe["distill"]["mlm_probability"] = 1.5
     with pytest.raises(BadInput, match="--mlm-probability must be between 0 and 1"):
         plan_pipeline(_cfg(tmp_path, recipe, tmp_path / "dry", corpus, tiny_glue))
+
+
+def test_jobs_run_stages_side_by_side_to_the_same_results(
+    tmp_path: Path, tiny_models: dict[str, Path], tiny_squad: Path, tiny_glue: Path, corpus: Path
+) -> None:
+    """--jobs 2: each stage in its own process, its output in stage.log; the numbers are the one-process run's."""
+    recipe = _recipe(tiny_models["bert"], tiny_squad, arms=["teacher", "student", "baseline"], squad=None, benchmark=None)
+    recipe["glue"]["tasks"] = {"sst2": {}}
+    recipe["glue"]["int8"] = False
+    one, _ = run_pipeline(_cfg(tmp_path, recipe, tmp_path / "one", corpus, tiny_glue))
+    two, _ = run_pipeline(_cfg(tmp_path, recipe, tmp_path / "two", corpus, tiny_glue, jobs=2))
+    assert two.metrics == pytest.approx(one.metrics, abs=1e-6)
+    assert {row["done"] for row in two.body["this_run"]} == {"todo"}
+    log = (tmp_path / "two" / "glue-student-sst2" / "stage.log").read_text()
+    assert "dev" in log  # the stage's own lines went to its log
+    again, _ = run_pipeline(_cfg(tmp_path, recipe, tmp_path / "two", corpus, tiny_glue, jobs=2))
+    assert {row["done"] for row in again.body["this_run"]} == {"skipped"}

@@ -1,0 +1,108 @@
+"""``pipeline --jobs N``: independent stages at the same time, each in a fresh process with its share of the cores.
+
+A recipe's stages form a graph (a fine-tune needs its student, a task distillation its teacher's
+fine-tune), and most of them are small models that one thread keeps as busy as two: on a 2-core
+machine, two one-thread stages side by side finish the recipe far sooner than one two-thread stage
+after another (and two processes with two threads each slow each other tenfold). A stage starts when
+every stage it depends on is done, in recipe order; each runs in its own process (its state, resume
+and redo rules unchanged: :func:`distilcli.pipeline.state.run_stage`), writing what it prints to
+``DIR/<stage>/stage.log``. The first failure stops new starts; the running stages finish, then it is raised.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from distilcli import progress
+from distilcli.pipeline.stages import Stage
+
+LOG_FILE = "stage.log"
+
+
+def threads_per_job(jobs: int) -> int:
+    """The cores this process may use, shared out between ``jobs`` stages (at least one each)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, cores // jobs)
+
+
+def _run_in_process(out: Path, stage: Stage, how: str, tracking: dict[str, Any] | None, threads: int) -> float:
+    """A worker: this stage alone, its output in its log file, ``threads`` threads; returns its seconds."""
+    # Before torch is imported in this fresh process: its thread pools read these once.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    log = out / stage.name / LOG_FILE
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        from distilcli.pipeline.state import run_stage
+
+        started = time.perf_counter()
+        with progress.use_reporter(progress.LineReporter(sink)):
+            run_stage(out, stage, how, tracking)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return time.perf_counter() - started
+
+
+def run_parallel(
+    out: Path, stages: list[Stage], jobs: int, tracking: dict[str, Any] | None = None
+) -> list[tuple[Stage, str]]:
+    """Run every stage not yet done, up to ``jobs`` at once; each stage with what was done, in recipe order."""
+    from distilcli.pipeline.state import status
+
+    number = {stage.name: n for n, stage in enumerate(stages, 1)}
+    head = {stage.name: f"[{number[stage.name]}/{len(stages)}] {stage.name}" for stage in stages}
+    done: dict[str, str] = {}
+    waiting = list(stages)
+    running: dict[Future, tuple[Stage, str]] = {}
+    failure: BaseException | None = None
+    threads = threads_per_job(jobs)
+    context = get_context("spawn")  # a fresh interpreter per stage: its own torch threads and memory
+    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+        while waiting or running:
+            started = len(running) + len(done)
+            for stage in list(waiting):
+                if failure is not None or len(running) >= jobs:
+                    break
+                if any(dep not in done for dep in stage.deps):
+                    continue
+                waiting.remove(stage)
+                # Decided now, not at the start: a dependency run again makes this stage a redo.
+                how = status(out, stage)
+                if how == "done":
+                    progress.log(f"{head[stage.name]}: done earlier, skipped")
+                    done[stage.name] = "skipped"
+                    continue
+                log = out / stage.name / LOG_FILE
+                progress.log(f"{head[stage.name]}: {'resuming' if how == 'resume' else 'running'} (output: {log})")
+                running[pool.submit(_run_in_process, out, stage, how, tracking, threads)] = (stage, how)
+            if not running:
+                if failure is not None or not waiting:
+                    break
+                if len(done) == started:  # nothing started or skipped: what is left waits on no stage here
+                    raise RuntimeError(f"stages {[s.name for s in waiting]} depend on stages that are not in the plan")
+                continue  # stages were skipped: look again for ones that are ready now
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                stage, how = running.pop(future)
+                try:
+                    seconds = future.result()
+                except BaseException as exc:  # noqa: BLE001 - the first failure is raised once the running stages end
+                    progress.log(f"{head[stage.name]}: failed (see {out / stage.name / LOG_FILE})")
+                    failure = failure or exc
+                    continue
+                progress.log(f"{head[stage.name]}: done in {seconds:,.0f} s")
+                done[stage.name] = how
+    if failure is not None:
+        raise failure
+    return [(stage, done[stage.name]) for stage in stages if stage.name in done]
