@@ -192,10 +192,13 @@ def _mapping(value: Any) -> dict[str, Any]:
 def load_latest(out: Path, log: Callable[[str], None]) -> tuple[Path, dict[str, Any]] | None:
     """The newest intact checkpoint of ``out`` (folder, state), None when there is none yet.
 
-    Temporary folders of killed runs are removed first. An unreadable checkpoint is skipped
-    with a note when an older one is intact; when none is, the newest's error is raised.
+    Temporary folders of killed runs are removed first, by the main process alone (global rank 0:
+    the others only read the run folder). An unreadable checkpoint is skipped with a note when an
+    older one is intact; when none is, the newest's error is raised.
     """
-    for path in clean_temporaries(out):
+    from distilcli.rundir import is_main_process
+
+    for path in clean_temporaries(out) if is_main_process() else []:
         log(f"note: removed {path}, left by a run that was stopped while writing it")
     errors: list[CheckpointError] = []
     for _, folder in reversed(list_checkpoints(out)):

@@ -239,20 +239,26 @@ class TrainLoop:
         return f"the loss ({value}; term {names[0]})" if names else f"the loss ({value})"
 
     def _optimizer_step(self, micro: list[list[int]], micro_loss: Callable[[MicroBatch], torch.Tensor]) -> float:
-        """One optimizer step over ``micro`` (accumulated); returns the mean loss of its micro-batches."""
+        """One optimizer step over ``micro`` (accumulated); returns the mean loss of its micro-batches.
+
+        With several processes, that mean is weighed by this process's share of the step's examples (see
+        :meth:`_process_weight`): the mean over processes of what each returns is the step's loss.
+        """
         accelerator = self.accelerator
         total = 0.0
         bad: str | None = None
         # Each micro-batch's mean loss weighs by its share of the step's examples: the step's gradient is
-        # that of the whole batch, however it was cut (a short last batch, or a batch split by length).
+        # that of the whole batch, however it was cut (a short last batch, a batch split by length, or
+        # shares of unequal size on several processes).
         examples = sum(len(indices) for indices in micro)
+        weight = self._process_weight(examples)
         for k, indices in enumerate(micro):
             with contextlib.ExitStack() as stack:
                 if k < len(micro) - 1:  # gradients are synchronised once, on the step's last micro-batch
                     stack.enter_context(accelerator.no_sync(self.model))
                 stack.enter_context(accelerator.autocast())
                 loss = micro_loss(MicroBatch(indices, k, len(micro), self.epoch, self.position))
-                accelerator.backward(loss * (len(indices) / examples))
+                accelerator.backward(loss * (len(indices) / examples * weight))
             value = float(loss.detach())
             if bad is None and not math.isfinite(value):
                 bad = self._bad_term(value)
@@ -273,4 +279,16 @@ class TrainLoop:
         self.step += 1
         self.position += 1
         self._rng = ckpt.rng_states()
-        return total
+        return total * weight
+
+    def _process_weight(self, examples: int) -> float:
+        """This process's share of the step's examples × the processes (1.0 when the shares are equal).
+
+        The all-reduce averages the processes' gradients as equals; weighed so, a process with a short
+        last batch counts by its examples, as one process with ``--grad-accum`` × processes counts them.
+        """
+        world = self.accelerator.num_processes
+        if world == 1:
+            return 1.0
+        counts = torch.tensor([float(examples)], device=self.accelerator.device)
+        return examples * world / float(self.accelerator.reduce(counts, reduction="sum"))

@@ -166,6 +166,8 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         return loss
 
     def end_step(step: int, loss: float) -> None:
+        if accelerator.num_processes > 1:  # each process has its share of the batch (weighed): the step's loss is their mean
+            loss = float(accelerator.reduce(torch.tensor([loss], device=accelerator.device), reduction="mean"))
         record["losses"].append((step, loss))
         window.append(loss)
 
