@@ -116,6 +116,15 @@ NumProcOpt = Annotated[
         "The chunks are the same for any count.",
     ),
 ]
+StreamOpt = Annotated[
+    bool,
+    typer.Option(
+        "--stream",
+        rich_help_panel=DATA,
+        help="Read the corpus as the run trains (no preparation, no cache; a hub dataset is streamed): for corpora "
+        "too big to prepare. Needs --max-steps.",
+    ),
+]
 DocumentPerOpt = Annotated[
     str | None,
     typer.Option(

@@ -18,6 +18,7 @@ from distilcli.commands._data_options import (
     LabelColumnOpt,
     MaxSeqLengthOpt,
     NumProcOpt,
+    StreamOpt,
     TextAOpt,
     TextBOpt,
     TextFieldOpt,
@@ -97,6 +98,7 @@ def distill_cmd(
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
     num_proc: NumProcOpt = None,
+    stream: StreamOpt = False,
     max_seq_length: MaxSeqLengthOpt = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
@@ -241,6 +243,7 @@ def distill_cmd(
         "overwrite",
         "cache_teacher",
         "final_only",
+        "stream",
     ):
         values.pop(name)
     values.update(
@@ -249,6 +252,7 @@ def distill_cmd(
         resume=resume or None,
         overwrite=overwrite or None,
         final_only=final_only or None,
+        stream=stream or None,
         seeds=joined(seeds),
         report_to=joined(report_to),
         layer_map=joined(layer_map),

@@ -28,7 +28,8 @@ def distilled_card(info: dict[str, Any]) -> str:
         *layer_choice_facts(info.get("layer_choice")),
         ("losses", f"{losses}; temperature {d['temperature']:g}"),
         *_pooling_facts(d.get("pooling")),
-        ("corpus", f"`{d['corpus']}`: {d['train_chunks']:,} chunks of at most {d['max_seq_length']} tokens"),
+        ("corpus", f"`{d['corpus']}`: " + ("read as a stream" if d.get("stream") else f"{d['train_chunks']:,} chunks")
+         + f" of at most {d['max_seq_length']} tokens"),
         ("training", f"{d['steps']:,} steps × batch {d['batch_size']} × accumulation {d['grad_accum']} × {d['processes']} process(es)"),
         ("loss", f"{d['loss_first']:.3f} → {d['loss_final']:.3f}"),
     ]

@@ -63,6 +63,8 @@ class DistillConfig(TaskOptions):
     cache_dir: Path | None = None
     #: Processes that tokenise the corpus; None: the cores this process may use (the chunks are the same).
     num_proc: int | None = None
+    #: Read the corpus as the run trains (no preparation, no cache); needs max_steps.
+    stream: bool = False
     # Task-specific distillation (--task glue:<name>): a teacher fine-tuned on the task.
     task: str | None = None
     alpha_task: float = 1.0

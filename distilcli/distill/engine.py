@@ -54,6 +54,10 @@ def check_options(cfg: DistillConfig) -> None:
         check_positive(name, getattr(cfg, name))
     check_positive("max_steps", cfg.max_steps, allow_none=True)
     check_positive("num_proc", cfg.num_proc, allow_none=True)
+    if cfg.stream and not cfg.max_steps:
+        raise BadInput("--stream reads the corpus as the run trains, so a run has no epochs: give --max-steps N")
+    if cfg.stream and cfg.cache_teacher:
+        raise BadInput("--stream keeps no sequence to reuse, so --cache-teacher has nothing to cache: leave one out")
     if cfg.max_seq_length is not None and cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     check_train_options(cfg)

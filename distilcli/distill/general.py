@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from distilcli import progress
 from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
+from distilcli.distill.corpus_prep import prepare_corpus
 from distilcli.distill.layer_choice import choose_from_ids, is_auto
 from distilcli.distill.modules import DistillationStudent, TeacherOutputs, teacher_forward
 from distilcli.distill.objective import make_objective, mask_seed
@@ -40,7 +40,6 @@ from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.rundir import prepare_run_folder
 from distilcli.training import checkpoint as ckpt
-from distilcli.training.batches import Batches
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
 from distilcli.training.runtime import peak_memory_mb
@@ -129,45 +128,6 @@ def clear_old_run(cfg: DistillConfig, accelerator: Accelerator) -> None:
     if not cfg.resume and accelerator.is_main_process:
         prepare_run_folder(cfg.out, cfg.overwrite, "distill")  # before the head is fitted into out
     accelerator.wait_for_everyone()
-
-
-def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any) -> Corpus:
-    """Tokenise once (cached on disk), chunk, split into held-out and training chunks, set up the masker."""
-    from distilcli.data.chunks import saved_token_counts, token_counts, tokenize_corpus
-    from distilcli.data.corpus import CorpusSpec
-    from distilcli.data.masking import DynamicMasker, mlm_token_weights
-    from distilcli.data.parallel_chunks import default_num_proc
-    from distilcli.data.token_rows import TokenRows
-    from distilcli.models.aliases import cache_root
-
-    spec = CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per)
-    with accelerator.main_process_first():
-        dataset = tokenize_corpus(
-            spec,
-            tokenizer,
-            cfg.max_seq_length,
-            min_tokens=cfg.min_tokens,
-            cache_dir=cfg.cache_dir or cache_root() / "corpora",
-            num_proc=cfg.num_proc or default_num_proc(),
-        )
-    # Rows straight from the (memory-mapped) Arrow buffers: Python lists of every token would take
-    # gigabytes and minutes on a large corpus, on every start.
-    all_ids = TokenRows.from_dataset(dataset)
-    order = torch.randperm(len(all_ids), generator=torch.Generator().manual_seed(cfg.seed)).numpy()
-    n_heldout = min(cfg.heldout_chunks, len(all_ids) // 10) if cfg.fit_teacher_head else 0
-    heldout_ids = all_ids.select(np.sort(order[:n_heldout]))
-    train_ids = all_ids.select(np.sort(order[n_heldout:]))
-    batches = Batches(cfg, train_ids, tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
-    if batches.steps_per_epoch == 0:
-        raise BadInput(
-            f"the corpus gives {len(train_ids)} chunks: too few for --batch-size {cfg.batch_size} × --grad-accum "
-            f"{cfg.grad_accum} × {accelerator.num_processes} process(es); use a larger corpus or smaller batches"
-        )
-    counts = saved_token_counts(dataset, len(tokenizer))
-    counts = token_counts(dataset, len(tokenizer)) if counts is None else counts
-    weights = mlm_token_weights(counts, tokenizer.all_special_ids, cfg.mlm_smoothing)
-    masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
-    return Corpus(train_ids, heldout_ids, batches, masker, accelerator.device, bool(cfg.mask_inputs), tokenizer.pad_token_id)
 
 
 def teacher_head(

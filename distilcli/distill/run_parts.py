@@ -48,6 +48,7 @@ class Corpus:
     mask_inputs: bool = True
     pad_id: int = 0
     teacher_cache: TeacherCache | None = None  # --cache-teacher: the teacher's outputs per sequence
+    stream: bool = False  # --stream: batches read from the corpus as the run goes (train_ids: a sample)
 
     def masked(self, batch: Batch, seed: int, *, mask: bool = True) -> Batch:
         """``batch`` with a fresh dynamic mask drawn from ``seed`` (clean, no labels, unless ``mask``), on the run's device."""
@@ -144,7 +145,8 @@ def provenance(
             "corpus": cfg.corpus,
             "document_per": cfg.document_per,
             "mask_inputs": corpus.mask_inputs,
-            "train_chunks": len(corpus.train_ids),
+            "train_chunks": None if corpus.stream else len(corpus.train_ids),
+            "stream": corpus.stream,
             "max_seq_length": cfg.max_seq_length,
             "steps": loop.step,
             "batch_size": cfg.batch_size,

@@ -134,6 +134,8 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
     if cfg.student and (cfg.layers or cfg.layer_map or cfg.arch):
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
     parse_layer_map(cfg.layer_map)
+    if cfg.stream:
+        raise BadInput("--stream reads a corpus as the run trains: task distillation reads the task's data; leave it out")
     parse_seeds(cfg.seeds)
     check_task_options(cfg)
     check_intermediate_options(cfg)
