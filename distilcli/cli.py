@@ -12,7 +12,9 @@ from typing import Annotated, Any
 import typer
 
 from distilcli import __version__
-from distilcli.commands import benchmark, distill, eval_glue, eval_squad, eval_sts, finetune, models, pipeline, report
+from distilcli.commands import (
+    benchmark, distill, eval_glue, eval_squad, eval_sts, export, finetune, models, pipeline, report,
+)  # fmt: skip
 from distilcli.commands._options import DefaultsCommand, HelpGroup
 from distilcli.commands._panels import RUN
 
@@ -77,6 +79,7 @@ app.command("eval-glue", cls=DefaultsCommand)(eval_glue.eval_glue_cmd)
 app.command("eval-squad", cls=DefaultsCommand)(eval_squad.eval_squad_cmd)
 app.command("eval-sts", cls=DefaultsCommand)(eval_sts.eval_sts_cmd)
 app.command("benchmark", cls=DefaultsCommand)(benchmark.benchmark_cmd)
+app.command("export", cls=DefaultsCommand)(export.export_cmd)
 app.command("pipeline", cls=DefaultsCommand)(pipeline.pipeline_cmd)
 app.add_typer(report.app, name="report")
 app.add_typer(models.app, name="models")

@@ -136,11 +136,18 @@ def _one_choice(value: str, option: str, choices: tuple[str, ...]) -> str:
     return chosen[0]
 
 
-def variants(cfg: BenchmarkConfig) -> list[Variant]:
-    """Every model, run every asked way, in the order given (the first is the ratios' baseline)."""
+def variants(cfg: BenchmarkConfig, exported: dict[str, str] | None = None) -> list[Variant]:
+    """Every model, run every asked way, in the order given (the first is the ratios' baseline).
+
+    ``exported`` maps the models that are folders ``distil export`` wrote to their quantization:
+    each runs once, on ONNX Runtime as it was exported, whatever --backend and --quantize say.
+    """
+    exported = exported or {}
     return [
         Variant(model, backend, quantize, cfg.precision)  # type: ignore[arg-type]
         for model in cfg.model
-        for backend in cfg.backend  # type: ignore[union-attr]
-        for quantize in cfg.quantize  # type: ignore[union-attr]
-    ]
+        for backend, quantize in (
+            [("onnx", exported[model])] if model in exported
+            else [(b, q) for b in cfg.backend for q in cfg.quantize]  # type: ignore[union-attr]
+        )
+    ]  # fmt: skip

@@ -15,14 +15,12 @@ from distilcli.benchmark.config import PAPER_TASK, BenchmarkConfig, Variant, che
 from distilcli.benchmark.inputs import Batch, encode_pairs, synthetic_batch
 from distilcli.benchmark.memory import measure_in_child, measure_on_gpu
 from distilcli.benchmark.plot import write_plot
-from distilcli.benchmark.runners import Encoder, Runner, build_runner, disk_bytes, load_encoder
+from distilcli.benchmark.runners import Encoder, Runner, benchmark_ref, build_runner, load_encoder
 from distilcli.benchmark.timing import latency_stats, reduction, speedup, time_interleaved
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
 from distilcli.fsutil import check_output_file
 from distilcli.models.loading import load_config, load_tokenizer, usable_positions
-from distilcli.models.params import backbone_parameters
-from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
 from distilcli.tasks.glue.sources import load_task_split
 
@@ -52,7 +50,7 @@ def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
     """Every model, checked against the shapes asked for (from its config, before any weight is read)."""
     refs = {}
     for spec in cfg.model:
-        ref = resolve_model(spec)
+        ref = benchmark_ref(spec)
         limit = usable_positions(load_config(ref))
         longest = max(cfg.seq_lengths)  # type: ignore[type-var]
         if not cfg.preset and longest > limit:
@@ -107,6 +105,9 @@ def _compare(runners: list[Runner], encoders: dict[str, Encoder], batches: dict[
         spec = runner.variant.model
         if runner.variant.is_reference and getattr(runner, "device", None) == torch.device("cpu"):
             results.append(None)  # it is the reference
+            continue
+        if encoders[spec].model is None:
+            results.append(None)  # an exported folder: no PyTorch model here (its card has the export's check)
             continue
         if spec not in references:
             tensors = {k: torch.from_numpy(v) for k, v in batches[spec].items()}
@@ -232,7 +233,7 @@ def run_benchmark(cfg: BenchmarkConfig) -> Report:
     runners: list[Runner] = []
     with tempfile.TemporaryDirectory(prefix="distil-benchmark-") as work:
         exports: dict[str, Path] = {}
-        for variant in variants(cfg):
+        for variant in variants(cfg, {spec: e.exported.quantize for spec, e in encoders.items() if e.exported}):
             # A bar, not a log line: exports take a while, and a failure stays one line in CI logs.
             with progress.task(f"preparing {variant.label}", total=None):
                 runners.append(build_runner(variant, encoders[variant.model], device, threads, exports, Path(work)))
@@ -252,7 +253,7 @@ def run_benchmark(cfg: BenchmarkConfig) -> Report:
 
 def _body(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], diffs: list[Any], memory: list[Any],
           timed: Any, compare_batches: dict[str, Batch], device: Any, threads: int) -> dict[str, Any]:  # fmt: skip
-    counts = {spec: backbone_parameters(e.model, e.adapter) for spec, e in encoders.items()}
+    counts = {spec: e.parameters() for spec, e in encoders.items()}
     first_params, first_size = counts[runners[0].variant.model]["total"], runners[0].size_bytes
     models = []
     for runner, diff, mem in zip(runners, diffs, memory, strict=True):
@@ -267,7 +268,7 @@ def _body(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encod
             "hidden_size": encoder.adapter.hidden_size(encoder.config),
             **{k: getattr(variant, k) for k in ("backend", "quantize", "precision")},
             "parameters": params,
-            "disk_bytes": disk_bytes(encoder.ref.path),
+            "disk_bytes": encoder.disk_bytes(),
             "variant_bytes": runner.size_bytes,
             "setup_s": runner.setup_s,
             "memory": mem,

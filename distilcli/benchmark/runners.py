@@ -6,13 +6,9 @@ so the time around it is the model's latency.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import io
-import logging
 import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +20,17 @@ from distilcli.benchmark.inputs import Batch, input_names
 from distilcli.errors import BadInput, first_line
 from distilcli.models.adapters import ArchitectureAdapter, adapter_for
 from distilcli.models.loading import load_config, load_tokenizer, usable_positions
+from distilcli.models.onnx import (
+    ExportedFolder,
+    export_graph,
+    import_onnx_runtime,
+    make_session,
+    onnx_bytes,
+    quantize_onnx_int8,
+    quiet,
+    resolve_exported,
+)
+from distilcli.models.params import backbone_parameters
 from distilcli.models.quantize import quantize_dynamic_int8
 from distilcli.models.resolve import ModelRef, resolve_model
 
@@ -40,25 +47,47 @@ class Encoder:
     adapter: ArchitectureAdapter
     model: Any
     tokenizer: Any
+    #: A folder ``distil export`` wrote: its graph is run as shipped, and there is no PyTorch model.
+    exported: ExportedFolder | None = None
 
     @property
     def names(self) -> list[str]:
-        return input_names(self.adapter.uses_token_type_ids)
+        return self.exported.inputs if self.exported else input_names(self.adapter.uses_token_type_ids)
 
     @property
     def max_length(self) -> int:
         """The longest sequence the model takes (RoBERTa and MPNet lose pad + 1 positions)."""
         return usable_positions(self.config)
 
+    def parameters(self) -> dict[str, int]:
+        """The backbone's parameters (an exported folder's, as counted when it was exported)."""
+        return self.exported.parameters if self.exported else backbone_parameters(self.model, self.adapter)
+
+    def disk_bytes(self) -> int:
+        """The model's size on disk: its weight files, or an exported folder's graph."""
+        return onnx_bytes(self.exported.onnx_file) if self.exported else disk_bytes(self.ref.path)
+
+
+def benchmark_ref(spec: str) -> ModelRef:
+    """``spec`` resolved: a folder ``distil export`` wrote, else any model reference."""
+    exported = resolve_exported(spec)
+    return exported[0] if exported else resolve_model(spec)
+
 
 def load_encoder(spec: str | ModelRef) -> Encoder:
-    """The encoder of ``spec`` (``AutoModel`` without pooler: any head is left out), in eval mode; BadInput if unloadable."""
+    """The encoder of ``spec`` (``AutoModel`` without pooler: any head is left out), in eval mode; BadInput if unloadable.
+
+    An exported folder loads as its config, tokenizer and graph: it runs as it was exported.
+    """
     from transformers import AutoModel
 
-    ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
+    ref = spec if isinstance(spec, ModelRef) else benchmark_ref(spec)
+    exported = resolve_exported(str(ref.path)) if ref.source == "export" else None
     config = load_config(ref)
+    if exported is not None:
+        return Encoder(ref, config, adapter_for(config), None, load_tokenizer(ref), exported[1])
     try:
-        with _quiet():
+        with quiet():
             model = AutoModel.from_pretrained(ref.path)
     except Exception as exc:  # noqa: BLE001 - unreadable or mismatched weights
         raise BadInput(f"cannot load the weights of {ref.spec} from {ref.path} ({first_line(exc, 200)})") from None
@@ -144,29 +173,14 @@ class TorchRunner(Runner):
         return hidden.float().cpu().numpy()
 
 
-
-
 class OnnxRunner(Runner):
     """ONNX Runtime on an exported graph (optionally with int8 weights)."""
 
     def __init__(self, variant: Variant, onnx_file: Path, names: list[str], device: torch.device, threads: int, setup_s: float = 0.0) -> None:
-        ort = import_onnx_runtime()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # ONNX Runtime's workers spin for a while after each run; interleaved with other models
-        # on few cores, that spinning would take the cores from whichever model runs next.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        providers = ["CPUExecutionProvider"]
-        if device.type == "cuda":
-            if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise BadInput("--backend onnx on a GPU needs onnxruntime-gpu: install it, or add --device cpu")
-            providers.insert(0, "CUDAExecutionProvider")
         self.variant = variant
         self.names = names
         self.onnx_file = onnx_file
-        self.session = ort.InferenceSession(str(onnx_file), options, providers=providers)
+        self.session = make_session(onnx_file, threads, cuda=device.type == "cuda")
         self.size_bytes = onnx_bytes(onnx_file)
         self.setup_s = setup_s
 
@@ -180,52 +194,11 @@ class OnnxRunner(Runner):
         return np.asarray(self.session.run(None, prepared)[0], dtype=np.float32)
 
 
-def import_onnx_runtime(exporting: bool = False) -> Any:
-    """onnxruntime (and, to export, onnxscript, which torch's dynamo exporter needs), or the fix."""
-    try:
-        import onnxruntime
-
-        if exporting:
-            import onnxscript  # noqa: F401
-    except ImportError:
-        raise BadInput("--backend onnx needs onnxruntime and onnxscript: pip install 'distilcli[onnx]'") from None
-    return onnxruntime
-
-
-def onnx_bytes(onnx_file: Path) -> int:
-    """The graph and its external weights (``model.onnx`` + ``model.onnx.data``)."""
-    data = onnx_file.with_name(onnx_file.name + ".data")
-    return onnx_file.stat().st_size + (data.stat().st_size if data.exists() else 0)
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Keep exporters' and loaders' chatter (warnings, log lines, prints) out of the terminal and stdout."""
-    loggers = [logging.getLogger(name) for name in ("", "torch", "torch.onnx", "torch.export", "torch._dynamo", "onnxscript", "transformers")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
-
-
 def export_onnx(encoder: Encoder, onnx_file: Path) -> None:
-    """Export the encoder's ``last_hidden_state`` with ``torch.onnx.export(dynamo=True)``, batch and length dynamic.
-
-    The legacy TorchScript exporter cannot follow transformers 5's keyword-only forward;
-    the dynamo exporter (it needs onnxscript) can, and ONNX Runtime reproduces it to ~1e-6.
-    """
+    """Export the encoder's ``last_hidden_state`` (see :func:`distilcli.models.onnx.export_graph`)."""
     import torch
-    from torch.export import Dim
 
     import_onnx_runtime(exporting=True)
-
-    names = encoder.names
 
     class LastHiddenState(torch.nn.Module):
         def __init__(self, model: Any) -> None:
@@ -236,28 +209,8 @@ def export_onnx(encoder: Encoder, onnx_file: Path) -> None:
             extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
             return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
 
-    max_length = encoder.max_length
-    seq = min(16, max_length)
-    example = tuple(torch.ones(2, seq, dtype=torch.long) if n == "attention_mask" else torch.full((2, seq), 5, dtype=torch.long) for n in names)
-    batch_dim, seq_dim = Dim("batch", min=1, max=4096), Dim("sequence", min=2, max=max_length)
-    shapes = {name: {0: batch_dim, 1: seq_dim} for name in names}
-    try:
-        with _quiet():
-            torch.onnx.export(
-                LastHiddenState(encoder.model), example, str(onnx_file), dynamo=True, input_names=names,
-                output_names=["last_hidden_state"], dynamic_shapes=shapes, optimize=True, verbose=False,
-            )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 - exporter failures come in many types
-        raise BadInput(f"{encoder.ref.spec} could not be exported to ONNX ({first_line(exc, 200)}): benchmark it with --backend eager") from None
-
-
-def quantize_onnx_int8(source: Path, target: Path) -> None:
-    """ONNX Runtime's dynamic quantization: int8 weights of MatMul/Gemm, activations quantized on the fly."""
-    import_onnx_runtime()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with _quiet():
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    failure = f"{encoder.ref.spec} could not be exported to ONNX: benchmark it with --backend eager"
+    export_graph(LastHiddenState(encoder.model), encoder.names, ["last_hidden_state"], onnx_file, encoder.max_length, failure)
 
 
 def build_runner(variant: Variant, encoder: Encoder, device: torch.device, threads: int, exports: dict[str, Path], workdir: Path) -> Runner:
@@ -266,6 +219,8 @@ def build_runner(variant: Variant, encoder: Encoder, device: torch.device, threa
     ``exports`` maps model specs to their fp32 ONNX file, so ``--backend onnx --quantize
     none,dynamic-int8`` exports each model once.
     """
+    if encoder.exported is not None:  # the folder's own graph, as shipped
+        return OnnxRunner(variant, encoder.exported.onnx_file, encoder.names, device, threads)
     if variant.backend == "eager":
         return TorchRunner(variant, encoder.model, device)
     start = time.perf_counter()

@@ -55,6 +55,14 @@ StudentOutOpt = Annotated[
     Path | None,
     typer.Option("--out", rich_help_panel=RUN, help="Output folder of the student (a model folder)."),
 ]
+ExportOutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        rich_help_panel=RUN,
+        help="Output folder of the export: the graph (onnx/), tokenizer, config, export.json and a card (README.md).",
+    ),
+]
 PipelineOutOpt = Annotated[
     Path | None,
     typer.Option(

@@ -30,6 +30,16 @@ TaskOpt = Annotated[
         autocompletion=complete_task,
     ),
 ]
+ExportTaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        rich_help_panel=TASK,
+        help="A classifier's GLUE task (sst2, mrpc, stsb ...; unset: the one its config records), or stsb for a "
+        "sentence encoder (zero-shot STS-B). With a dev set the task metric of the graph is put beside PyTorch's.",
+        autocompletion=complete_task,
+    ),
+]
 GlueTasksOpt = Annotated[
     list[str] | None,
     typer.Option(

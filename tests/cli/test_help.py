@@ -18,6 +18,7 @@ from distilcli.evaluate.glue_eval import EvalGlueConfig
 from distilcli.evaluate.squad_eval import EvalSquadConfig
 from distilcli.distill.suggest import SuggestLayersConfig
 from distilcli.evaluate.sts_eval import EvalStsConfig
+from distilcli.export.config import ExportConfig
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.models.student import StudentConfig
 from distilcli.pipeline.run import PipelineConfig
@@ -31,6 +32,7 @@ COMMANDS: dict[tuple[str, ...], tuple[type, dict[str, str]]] = {
     ("eval-sts",): (EvalStsConfig, {}),
     ("models", "suggest-layers"): (SuggestLayersConfig, {}),
     ("benchmark",): (BenchmarkConfig, {}),
+    ("export",): (ExportConfig, {}),
     ("models", "student"): (StudentConfig, {}),
     ("pipeline",): (PipelineConfig, {}),
 }

@@ -77,6 +77,7 @@ BORROWED = {
     ("models", "student"): ["checkpoints"],
     ("distill",): ["fp32 (benchmark)", "benchmark takes both", "distill, models student:"],
     ("finetune",): ["fp32 (benchmark)", "benchmark takes both"],
+    ("export",): ["SQuAD", "training: per micro-batch", "the model (top level), checkpoints", "benchmark takes both"],
 }
 
 

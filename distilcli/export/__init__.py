@@ -1,0 +1,1 @@
+"""``distil export``: a deployable ONNX folder of a classifier or a sentence encoder, checked against PyTorch."""
