@@ -21,6 +21,7 @@ from typing import Any
 
 from distilcli import progress
 from distilcli.pipeline.stages import Stage
+from distilcli.pipeline.state import PIPELINE_MARKER, run_stage, status
 
 LOG_FILE = "stage.log"
 
@@ -44,8 +45,6 @@ def _run_in_process(out: Path, stage: Stage, how: str, tracking: dict[str, Any] 
     with log.open("a", encoding="utf-8") as sink:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
-        from distilcli.pipeline.state import run_stage
-
         started = time.perf_counter()
         with progress.use_reporter(progress.LineReporter(sink)):
             run_stage(out, stage, how, tracking)
@@ -58,8 +57,8 @@ def run_parallel(
     out: Path, stages: list[Stage], jobs: int, tracking: dict[str, Any] | None = None
 ) -> list[tuple[Stage, str]]:
     """Run every stage not yet done, up to ``jobs`` at once; each stage with what was done, in recipe order."""
-    from distilcli.pipeline.state import status
-
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PIPELINE_MARKER).touch()
     number = {stage.name: n for n, stage in enumerate(stages, 1)}
     head = {stage.name: f"[{number[stage.name]}/{len(stages)}] {stage.name}" for stage in stages}
     done: dict[str, str] = {}

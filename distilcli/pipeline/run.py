@@ -19,6 +19,7 @@ from distilcli.errors import BadInput
 from distilcli.evaluate.gates import gate_outcome, split_gate
 from distilcli.pipeline.executors import check_stage
 from distilcli.pipeline.outputs import REPORT_FILE, keep_recipe, write_outputs
+from distilcli.pipeline.parallel import run_parallel
 from distilcli.pipeline.recipe import Recipe, load_recipe
 from distilcli.pipeline.stages import Inputs, Stage, plan
 from distilcli.pipeline.state import check_out, run_stages, status
@@ -131,7 +132,7 @@ def run_pipeline(cfg: PipelineConfig) -> tuple[Report, list[dict[str, Any]]]:
     preflight(out, [stage for stage in stages if status(out, stage) != "done"])
     out.mkdir(parents=True, exist_ok=True)
     keep_recipe(out, recipe, inputs)
-    ran = run_stages(out, stages, tracking, cfg.jobs)
+    ran = run_parallel(out, stages, cfg.jobs, tracking) if cfg.jobs > 1 else run_stages(out, stages, tracking)
     report = write_outputs(out, recipe, inputs, time.perf_counter() - start, config_to_dict(cfg))
     report.body["this_run"] = [{"stage": stage.name, "done": how} for stage, how in ran]
     outcomes = gate_outcomes(gates, report.metrics)

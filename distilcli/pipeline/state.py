@@ -122,17 +122,13 @@ def run_stage(out: Path, stage: Stage, how: str, tracking: dict[str, Any] | None
     return report
 
 
-def run_stages(
-    out: Path, stages: list[Stage], tracking: dict[str, Any] | None = None, jobs: int = 1
-) -> list[tuple[Stage, str]]:
-    """Run every stage not yet done, in order (``jobs`` > 1: independent ones side by side, see
-    :mod:`distilcli.pipeline.parallel`); returns each stage with what was done (one log line each)."""
+def run_stages(out: Path, stages: list[Stage], tracking: dict[str, Any] | None = None) -> list[tuple[Stage, str]]:
+    """Run every stage not yet done, in order; returns each stage with what was done (one log line each).
+
+    :func:`distilcli.pipeline.parallel.run_parallel` is the same with independent stages side by side.
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / PIPELINE_MARKER).touch()
-    if jobs > 1:
-        from distilcli.pipeline.parallel import run_parallel
-
-        return run_parallel(out, stages, jobs, tracking)
     done: list[tuple[Stage, str]] = []
     for number, stage in enumerate(stages, 1):
         how = status(out, stage)
