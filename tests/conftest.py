@@ -235,3 +235,34 @@ def write_sentence_transformers_files(
     if max_seq_length:
         (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_seq_length}))
     return folder
+
+
+# -- a student with a tokenizer of its own ----------------------------------------------------------
+
+#: Another WordPiece vocabulary over the same words: other ids for the same text, and a few tokens more.
+OTHER_VOCAB = list(dict.fromkeys(["[PAD]", "[MASK]", "[SEP]", "[CLS]", "[UNK]", "extra", "tokens", "here"]
+                                 + WORDS[::-1] + list("zyxwvutsrqponmlkjihgfedcba.,!?") + [f"##{c}" for c in "zyxwvutsrqponmlkjihgfedcba"]))  # fmt: skip
+OTHER_HIDDEN = 24
+
+
+@pytest.fixture(scope="session")
+def other_tokenizer_student(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT (hidden 24, 2 layers) with its own tokenizer (:data:`OTHER_VOCAB`) and its own
+    sentence-transformers files (mean pooling, no normalisation): not the test teachers' tokenizer or width."""
+    import json
+
+    import torch
+    import transformers as T
+
+    folder = tmp_path_factory.mktemp("other-student")
+    vocab = folder.parent / f"{folder.name}-vocab.txt"
+    vocab.write_text("\n".join(OTHER_VOCAB) + "\n", encoding="utf-8")
+    torch.manual_seed(1)
+    config = T.BertConfig(vocab_size=len(OTHER_VOCAB), hidden_size=OTHER_HIDDEN, num_hidden_layers=2, num_attention_heads=2,
+                          intermediate_size=48, max_position_embeddings=66, pad_token_id=0)  # fmt: skip
+    T.AutoModelForMaskedLM.from_config(config).save_pretrained(folder)
+    T.BertTokenizer(vocab=str(vocab), do_lower_case=True).save_pretrained(folder)
+    write_sentence_transformers_files(folder, {"pooling_mode_mean_tokens": True}, max_seq_length=64)
+    pooling = folder / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "word_embedding_dimension": OTHER_HIDDEN}))
+    return folder

@@ -28,7 +28,7 @@ from distilcli.commands._data_options import (
 from distilcli.commands._eval_options import EarlyStoppingOpt, EvalEveryOpt, SelectOnOpt
 from distilcli.commands._model_options import ArchOpt, LayerMapOpt, LayersOpt, StudentModelOpt, TeacherOpt
 from distilcli.commands._options import Defaults, field_defaults, help_defaults, joined, mode_defaults, unset_config
-from distilcli.commands._panels import DATA, LOSSES, OPTIMISATION, TASK
+from distilcli.commands._panels import DATA, LOSSES, MODEL, OPTIMISATION, TASK
 from distilcli.commands._run_options import (
     ConfigOpt,
     JsonOpt,
@@ -94,6 +94,15 @@ def distill_cmd(
     layers: LayersOpt = None,
     layer_map: LayerMapOpt = None,
     arch: ArchOpt = None,
+    embedding_dim: Annotated[
+        int | None,
+        typer.Option(
+            "--embedding-dim",
+            rich_help_panel=MODEL,
+            help="--task embeddings: D-wide sentence embeddings, from a Dense layer started as the PCA of the teacher's "
+            "embeddings on the corpus and trained with the student (saved as a sentence-transformers Dense module).",
+        ),
+    ] = None,
     corpus: CorpusOpt = None,
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
@@ -231,7 +240,8 @@ def distill_cmd(
 
     --task glue:<name>|squad (a teacher fine-tuned on it) reads --glue-dir, --hub-dir or --train-file/--dev-file.
     --task embeddings: on --corpus, the student learns the teacher's sentence embeddings (--alpha-mse-emb),
-    pooled as its sentence-transformers files say, and is saved as a sentence-transformers folder too.
+    pooled as its sentence-transformers files say, and is saved as a sentence-transformers folder too;
+    a --student with its own tokenizer reads the sentences with it; --embedding-dim D gives D-wide vectors.
     """
     values = dict(locals())  # the options, before any other name is bound here
     for name in (

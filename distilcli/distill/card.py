@@ -16,6 +16,20 @@ def _pooling_facts(pooling: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [("sentence embedding", f"{how} pooling ({pooling['source']})")]
 
 
+def _embedding_facts(embedding: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The student's own tokenizer, its Dense layer and the PCA (--embedding-dim), when it has them."""
+    if not embedding:
+        return []
+    facts = [("tokenizer", "the student's own (each model read the raw sentences)")] if embedding["tokenizer"] != "teacher's" else []
+    if embedding["dense"]:
+        dense = embedding["dense"]
+        facts.append(("Dense layer", f"{dense['in']} → {dense['out']}, started {'as the PCA' if dense['init'] == 'pca' else 'at random'}, trained"))
+    if embedding["pca"]:
+        pca = embedding["pca"]
+        facts.append(("embedding dimension", f"{pca['dim']}: the teacher's PCA on {pca['sentences']:,} sentences keeps {pca['explained_variance']:.1%} of the variance"))
+    return facts
+
+
 def distilled_card(info: dict[str, Any]) -> str:
     """The model card of a distilled student: teacher, layers, losses, corpus, steps, results."""
     d = info["distillation"]
@@ -28,6 +42,7 @@ def distilled_card(info: dict[str, Any]) -> str:
         *layer_choice_facts(info.get("layer_choice")),
         ("losses", f"{losses}; temperature {d['temperature']:g}"),
         *_pooling_facts(d.get("pooling")),
+        *_embedding_facts(d.get("embedding")),
         ("corpus", f"`{d['corpus']}`: " + ("read as a stream" if d.get("stream") else f"{d['train_chunks']:,} chunks")
          + f" of at most {d['max_seq_length']} tokens"),
         ("training", f"{d['steps']:,} steps × batch {d['batch_size']} × accumulation {d['grad_accum']} × {d['processes']} process(es)"),
@@ -49,5 +64,6 @@ def distilled_card(info: dict[str, Any]) -> str:
     datasets = [corpus] if corpus and not Path(corpus).expanduser().exists() and looks_like_hub_id(corpus) else None
     return render_model_card(
         f"Distilled from {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "distilbert-recipe"],
-        base_model=info["teacher"], datasets=datasets, sentence_encoder=is_sentence_encoder(info["teacher_path"]),
+        base_model=info["teacher"], datasets=datasets,
+        sentence_encoder=is_sentence_encoder(info["teacher_path"]) or bool((d.get("embedding") or {}).get("dense")),
     )  # fmt: skip

@@ -51,6 +51,8 @@ class DistillConfig(TaskOptions):
     alpha_hidden: float = 0.0
     hidden_loss: str = "mse"
     alpha_attention: float = 0.0
+    #: --task embeddings: D-wide sentence embeddings (a Dense layer started as the PCA of the teacher's, trained).
+    embedding_dim: int | None = None
     temperature: float = 2.0
     mlm_probability: float = 0.15
     # Mask the inputs both models read (the MLM recipe). None: only when L_ce, L_mlm or L_mse is on.

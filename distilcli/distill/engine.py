@@ -13,6 +13,7 @@ from pathlib import Path
 from distilcli.distill.config import DistillConfig, mode_of, with_mode_defaults
 from distilcli.distill.objective import make_objective
 from distilcli.distill.run_parts import HEAD_DIR
+from distilcli.distill.sentence_student import check_embedding_dim, check_embedding_option, check_student_tokenizer
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.training import checkpoint as ckpt
@@ -65,6 +66,7 @@ def check_options(cfg: DistillConfig) -> None:
                                        ("--alpha-pkd", cfg.alpha_pkd), ("--intermediate-epochs", cfg.intermediate_epochs)) if on]  # fmt: skip
     if task_only:
         raise BadInput(f"{task_only[0]} is an option of task distillation: add --task glue:<name> (with a teacher fine-tuned on it), or leave it out")
+    check_embedding_option(cfg)
     if cfg.fit_teacher_head < 0:
         raise BadInput(f"--fit-teacher-head must be >= 0 steps, got {cfg.fit_teacher_head}")
     check_positive("head_lr", cfg.head_lr)
@@ -120,6 +122,7 @@ def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
             cfg = replace(cfg, max_seq_length=fitting_length(str(spec), cfg.max_seq_length))
     if cfg.student:
         check_student_config(cfg)
+    check_embedding_dim(cfg)
     return cfg
 
 
@@ -131,7 +134,8 @@ def check_student_config(cfg: DistillConfig) -> None:
     from distilcli.models.student import parse_layer_map
 
     student, teacher = (load_config(resolve_model(str(spec))) for spec in (cfg.student, cfg.teacher))
-    if student.vocab_size != teacher.vocab_size:
+    # A student with a tokenizer of its own reads its own ids (--task embeddings); else the teacher's ids must fit it.
+    if not check_student_tokenizer(cfg) and student.vocab_size != teacher.vocab_size:
         raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
     layer_map = parse_layer_map(cfg.layer_map)
     n = adapter_for(student).num_layers(student)

@@ -20,7 +20,6 @@ from distilcli import progress
 from distilcli.config import check_unchanged, config_to_dict
 from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
-from distilcli.distill.corpus_prep import prepare_corpus
 from distilcli.distill.layer_choice import choose_from_ids, is_auto
 from distilcli.distill.modules import DistillationStudent, TeacherOutputs, teacher_forward
 from distilcli.distill.objective import make_objective, mask_seed
@@ -34,6 +33,14 @@ from distilcli.distill.run_parts import (
     load_head,
     provenance,
     save_head,
+)
+from distilcli.distill.sentence_student import (
+    dense_layer,
+    embedding_record,
+    other_tokenizer,
+    prepare,
+    sentence_objective,
+    teacher_pca,
 )
 from distilcli.distill.teacher_cache import TeacherCache, check_fits
 from distilcli.errors import BadInput
@@ -49,6 +56,7 @@ from distilcli.training.tracking import accelerator_kwargs
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
 
+    from distilcli.distill.embedding_head import Pca
     from distilcli.models.loading import LoadedModel
 
 
@@ -58,18 +66,21 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     accelerator, eager = start_accelerator(cfg)
     log = progress.log if accelerator.is_main_process else (lambda message: None)
     teacher, tokenizer = load_teacher(cfg, accelerator, eager, log)
-    corpus = prepare_corpus(cfg, accelerator, tokenizer)
+    student_tokenizer = other_tokenizer(cfg, tokenizer)  # None: the student reads the teacher's ids
+    corpus = prepare(cfg, accelerator, tokenizer, student_tokenizer)
+    pca = teacher_pca(cfg, teacher, corpus, log)  # --embedding-dim
     if cfg.cache_teacher:  # the whole cache must fit, checked before the folder is touched
         check_fits(make_objective(cfg), corpus.train_ids, teacher.adapter.hidden_size(teacher.config))
         corpus.teacher_cache = TeacherCache()
     clear_old_run(cfg, accelerator)
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
-    student = build_student_model(cfg, teacher, eager, corpus, log)
+    student = build_student_model(cfg, teacher, eager, corpus, log, pca)
     loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
     if cfg.final_only and accelerator.is_main_process:
         ckpt.drop_checkpoints(cfg.out)
     return report(
-        cfg, accelerator, loop, record, teacher, tokenizer, student, corpus, head_fit, time.perf_counter() - start
+        cfg, accelerator, loop, record, teacher, student_tokenizer or tokenizer, student, corpus, head_fit,
+        time.perf_counter() - start,
     )
 
 
@@ -178,25 +189,25 @@ def teacher_head(
 
 
 def build_student_model(
-    cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus, log: Callable[[str], None] = progress.log
+    cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus, log: Callable[[str], None] = progress.log,
+    pca: Pca | None = None,
 ) -> Student:
     """The student: made from the (fitted) teacher (its layers chosen by CKA with --layer-map auto), or an existing model."""
     from distilcli.models.adapters import adapter_for
     from distilcli.models.loading import load_mlm_model
-    from distilcli.models.pooling import read_pooling
     from distilcli.models.resolve import resolve_model
     from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
 
     teacher_layers = teacher.adapter.num_layers(teacher.config)
-    layer_choice = None
+    layer_choice, student_path = None, None
     if cfg.student:
         student_loaded = load_mlm_model(resolve_model(cfg.student), **eager)
-        student_model, s_adapter = student_loaded.model, student_loaded.adapter
+        student_model, s_adapter, student_path = student_loaded.model, student_loaded.adapter, student_loaded.ref.path
         n = s_adapter.num_layers(student_model.config)
         layer_map = parse_layer_map(cfg.layer_map) or choose_layer_map(teacher_layers, n)
         if len(layer_map) != n:
             raise BadInput(f"--layer-map has {len(layer_map)} layers but the student has {n}")
-        if student_model.config.vocab_size != teacher.config.vocab_size:
+        if corpus.student_rows is None and student_model.config.vocab_size != teacher.config.vocab_size:
             raise BadInput("student and teacher vocabularies differ: they must share the tokenizer")
     elif is_auto(cfg.layer_map):
         n = cfg.layers or max(1, teacher_layers // 2)
@@ -211,13 +222,11 @@ def build_student_model(
         s_adapter = adapter_for(student_model.config)
         if eager:
             student_model.set_attn_implementation("eager")
-    # The sentence embedding the pooled terms compare is the teacher's own (sentence-transformers pooling, else mean).
-    pooling = read_pooling(teacher.ref.path) if cfg.alpha_pooled or cfg.alpha_mse_emb else None
-    dims = s_adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
-    objective = make_objective(cfg, *dims, pooling)
+    # The teacher's embedding (its sentence-transformers pooling, else mean), the student's own pooling or the same.
+    objective, sentence_files = sentence_objective(cfg, teacher, student_model, s_adapter, student_path, pca)
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
-    return Student(student, s_adapter, layer_map, objective, layer_choice)
+    return Student(student, s_adapter, layer_map, objective, layer_choice, sentence_files)
 
 
 def train(
@@ -266,7 +275,7 @@ def train(
             t_out = run_teacher(batch, select)
         else:
             t_out = corpus.teacher_cache.outputs(micro.indices, batch["attention_mask"], run_clean)
-        losses = loop.model(batch["input_ids"], batch["attention_mask"], batch["labels"], select, t_out)
+        losses = loop.model(*corpus.student_inputs(batch, micro.indices, select), t_out)
         last_terms.update({name: float(value.detach()) for name, value in losses.items()})
         for name, value in last_terms.items():
             record.window[name] = record.window.get(name, 0.0) + value / micro.count
@@ -321,11 +330,13 @@ def report(
     history = record.history
     curves = {k: v for k, v in history.items() if k not in ("step", "tokens_per_s")}
     info = provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
+    info["distillation"]["embedding"] = embedding = embedding_record(loop.unwrapped.objective, corpus)
     loop.check_finite()  # every process (they hold the same weights): never a non-finite student as the result
     if accelerator.is_main_process:
         final.config.distilcli = info
         final.config.architectures = [type(final).__name__]
-        save_student(cfg.out, final, tokenizer, distilled_card(info), sentence_files_from=teacher.ref.path)
+        save_student(cfg.out, final, tokenizer, distilled_card(info), sentence_files_from=student.sentence_files,
+                     dense=dense_layer(loop.unwrapped.objective))  # fmt: skip
         loop.save(record.to_state())
     accelerator.wait_for_everyone()
     metrics: dict[str, float] = {
@@ -340,6 +351,8 @@ def report(
         "student_parameters_total": student_params["total"],
         "teacher_parameters_total": teacher_params["total"],
     }
+    if embedding and embedding["pca"]:
+        metrics["pca_explained_variance"] = embedding["pca"]["explained_variance"]
     if head_fit:
         metrics["teacher_head_accuracy_before"] = head_fit["accuracy_before"]
         metrics["teacher_head_accuracy_after"] = head_fit["accuracy_after"]

@@ -103,7 +103,7 @@ class DistillationStudent(nn.Module):
                 student_last_hidden=select_tokens(out.last_hidden_state, real), teacher_last_hidden=teacher.last_hidden
             )
         if objective.needs_pooled:
-            student_pooled = pool(out.last_hidden_state, attention_mask, objective.pooling)
+            student_pooled = pool(out.last_hidden_state, attention_mask, objective.student_pooling)
             kwargs.update(student_pooled=student_pooled, teacher_pooled=teacher.pooled)
         if "hidden" in objective.alphas:
             states = [select_tokens(h, real) for h in out.hidden_states[1:]]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from distilcli.distill.config import DistillConfig, with_mode_defaults
+from distilcli.distill.embedding_head import EmbeddingHead
 from distilcli.distill.losses import (
     HIDDEN_KINDS,
     AttentionKLLoss,
@@ -47,6 +48,8 @@ class DistillationObjective(nn.Module):
         alpha_pooled: float = 0.0,
         alpha_mse_emb: float = 0.0,
         pooling: SentencePooling | None = None,
+        student_pooling: SentencePooling | None = None,
+        embedding_head: EmbeddingHead | None = None,
     ) -> None:
         super().__init__()
         alphas = {
@@ -67,11 +70,18 @@ class DistillationObjective(nn.Module):
         self.temperature = positive_number("temperature", temperature)
         if hidden_kind not in HIDDEN_KINDS:
             raise ValueError(f"hidden_kind must be one of {', '.join(HIDDEN_KINDS)}, got {hidden_kind!r}")
-        for name in ("cos", "pooled", "mse_emb"):
-            if alphas[name] > 0 and student_dim is not None and teacher_dim is not None and student_dim != teacher_dim:
-                # Both compare last hidden states directly; only the intermediate loss has a projection.
+        #: How token states become the sentence embedding the pooled and mse_emb terms compare: the teacher's
+        #: pooling, and the student's own (its sentence-transformers files) or the same.
+        self.pooling = pooling or SentencePooling()
+        self.student_pooling = student_pooling or self.pooling
+        widths = {"cos": (student_dim, teacher_dim)}
+        if student_dim is not None and teacher_dim is not None and embedding_head is None:
+            widths["pooled"] = widths["mse_emb"] = (self.student_pooling.width(student_dim), self.pooling.width(teacher_dim))
+        for name, (student_width, teacher_width) in widths.items():
+            if alphas[name] > 0 and student_width is not None and teacher_width is not None and student_width != teacher_width:
+                # L_cos compares last hidden states directly; the embeddings meet through an EmbeddingHead.
                 raise ValueError(
-                    f"alpha_{name} > 0 needs student and teacher of the same hidden size, got {student_dim} and {teacher_dim}"
+                    f"alpha_{name} > 0 needs student and teacher of the same hidden size, got {student_width} and {teacher_width}"
                 )
         #: Name -> weight of the active terms only, in a fixed order.
         self.alphas: dict[str, float] = {name: float(value) for name, value in alphas.items() if value > 0}
@@ -81,8 +91,8 @@ class DistillationObjective(nn.Module):
         self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
         self.pooled = PooledCosineLoss() if "pooled" in self.alphas else None
         self.mse_emb = EmbeddingMSELoss() if "mse_emb" in self.alphas else None
-        #: How token states become the sentence embedding the pooled and mse_emb terms compare.
-        self.pooling = pooling or SentencePooling()
+        #: The Dense layer (and the teacher's PCA) between the pooled embeddings and their terms, where needed.
+        self.embedding_head = embedding_head if self.needs_pooled else None
         self.mse = LogitsMSELoss() if "mse" in self.alphas else None
         # Built only when used, so an unused projection never sits in the optimizer.
         self.hidden = HiddenStateLoss(hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
@@ -155,6 +165,9 @@ class DistillationObjective(nn.Module):
             "hidden": "student_layer_states, teacher_layer_states",
             "attention": "student_attentions, teacher_attentions, attention_mask",
         }
+        if self.embedding_head is not None and student_pooled is not None and teacher_pooled is not None:
+            student_pooled, teacher_pooled = self.embedding_head(student_pooled, teacher_pooled)
+            inputs["pooled"] = inputs["mse_emb"] = (student_pooled, teacher_pooled)
         out: dict[str, Tensor] = {}
         total: Tensor | None = None
         for name, alpha in self.alphas.items():
@@ -172,7 +185,8 @@ class DistillationObjective(nn.Module):
 
 
 def make_objective(
-    cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None, pooling: SentencePooling | None = None
+    cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None, pooling: SentencePooling | None = None,
+    *, student_pooling: SentencePooling | None = None, head: EmbeddingHead | None = None,
 ) -> DistillationObjective:
     """The weighted losses of ``cfg`` (its mode's defaults filled in); a bad weight or kind is :class:`BadInput` naming the option."""
     cfg = with_mode_defaults(cfg)
@@ -192,6 +206,8 @@ def make_objective(
             alpha_pooled=cfg.alpha_pooled,
             alpha_mse_emb=cfg.alpha_mse_emb,
             pooling=pooling,
+            student_pooling=student_pooling,
+            embedding_head=head,
         )
     except ValueError as exc:
         raise BadInput(str(exc).replace("alpha_", "--alpha-").replace("hidden_kind", "--hidden-loss")) from None

@@ -49,6 +49,10 @@ class Corpus:
     pad_id: int = 0
     teacher_cache: TeacherCache | None = None  # --cache-teacher: the teacher's outputs per sequence
     stream: bool = False  # --stream: batches read from the corpus as the run goes (train_ids: a sample)
+    # A student with its own tokenizer: the same sentences in its ids (row i of train_ids is row i here).
+    student_rows: Sequence[Sequence[int]] | None = None
+    student_pad_id: int = 0
+    pair_stats: dict[str, int] | None = None  # how many sentences were kept, dropped, truncated
 
     def masked(self, batch: Batch, seed: int, *, mask: bool = True) -> Batch:
         """``batch`` with a fresh dynamic mask drawn from ``seed`` (clean, no labels, unless ``mask``), on the run's device."""
@@ -61,6 +65,15 @@ class Corpus:
             "labels": labels.to(self.device),
         }
 
+    def student_inputs(self, batch: Batch, indices: list[int], select: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """What the student reads (ids, mask, labels, selected positions): the teacher's batch, or the sentences in its own ids."""
+        if self.student_rows is None:
+            return batch["input_ids"], batch["attention_mask"], batch["labels"], select
+        from distilcli.data.batching import pad_collate
+
+        own = self.masked(pad_collate(self.student_pad_id)([{"input_ids": self.student_rows[i]} for i in indices]), 0, mask=False)
+        return own["input_ids"], own["attention_mask"], own["labels"], own["attention_mask"].bool()
+
 
 @dataclass
 class Student:
@@ -69,6 +82,7 @@ class Student:
     layer_map: list[int]
     objective: DistillationObjective
     layer_choice: dict[str, Any] | None = None  # how --layer-map auto chose the map
+    sentence_files: Path | None = None  # whose sentence-transformers files the saved student keeps
 
 
 @dataclass

@@ -136,6 +136,8 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
     parse_layer_map(cfg.layer_map)
     if cfg.stream:
         raise BadInput("--stream reads a corpus as the run trains: task distillation reads the task's data; leave it out")
+    if cfg.embedding_dim is not None:
+        raise BadInput("--embedding-dim reduces sentence embeddings: use --task embeddings, or leave it out")
     parse_seeds(cfg.seeds)
     check_task_options(cfg)
     check_intermediate_options(cfg)

@@ -1,0 +1,108 @@
+"""One corpus read by two tokenizers: every sentence as the teacher's ids and as the student's, row for row.
+
+A student whose tokenizer is not the teacher's cannot read the teacher's token chunks: each model
+tokenises the raw sentence itself. Each sentence is one sequence for both (``[CLS] ... [SEP]`` in
+each tokenizer's own special tokens), truncated at ``max_seq_length`` as sentence-transformers
+truncates at inference, never cut into chunks (the two tokenizers would cut it at different words).
+A sentence is kept when the teacher's sequence has at least ``min_tokens`` ids and neither sequence
+is half or more unknown tokens, the chunking rules of :mod:`distilcli.data.chunk_rules`. The rows
+are held in memory as int32 arrays (no cache on disk: the corpus is tokenised at every start).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from distilcli import progress
+from distilcli.data.corpus import CorpusSpec, read_documents
+from distilcli.data.token_rows import TokenRows
+from distilcli.errors import BadInput
+
+BATCH_SENTENCES = 1000  # sentences per tokenizer call
+
+
+@dataclass
+class PairStats:
+    """What happened to the sentences: kept, dropped (and why), truncated by either tokenizer."""
+
+    sentences: int = 0
+    kept: int = 0
+    too_short: int = 0
+    mostly_unknown: int = 0
+    truncated: int = 0
+
+
+@dataclass
+class SentencePairs:
+    """The kept sentences in both tokenizers' ids: row ``i`` of each is the same sentence."""
+
+    teacher: TokenRows
+    student: TokenRows
+    stats: PairStats
+
+
+def _mostly_unknown(ids: list[int], unk: int | None) -> bool:
+    return unk is not None and 2 * ids.count(unk) >= len(ids)
+
+
+def _encode(tokenizer: Any, texts: list[str], max_seq_length: int) -> list[list[int]]:
+    return tokenizer(
+        texts, add_special_tokens=True, truncation=True, max_length=max_seq_length,
+        return_attention_mask=False, return_token_type_ids=False,
+    )["input_ids"]  # fmt: skip
+
+
+def _part(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(values, offsets) of ``rows``: one part of a :class:`TokenRows`."""
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    values = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(offsets[-1]))
+    return values, offsets
+
+
+def _batches(spec: CorpusSpec) -> Iterator[list[str]]:
+    documents = read_documents(spec)
+    while batch := list(itertools.islice(documents, BATCH_SENTENCES)):
+        yield batch
+
+
+def tokenize_pairs(spec: CorpusSpec, teacher: Any, student: Any, max_seq_length: int, min_tokens: int) -> SentencePairs:
+    """Every document of ``spec`` (a sentence with ``document_per="sentence"``) in both tokenizers' ids.
+
+    Raises :class:`BadInput` when no sentence is kept.
+    """
+    stats = PairStats()
+    teacher_parts: list[tuple[np.ndarray, np.ndarray]] = []
+    student_parts: list[tuple[np.ndarray, np.ndarray]] = []
+    unk_t, unk_s = teacher.unk_token_id, student.unk_token_id
+    with progress.task("tokenizing (teacher and student)", None) as bar:
+        for texts in _batches(spec):
+            kept_t, kept_s = [], []
+            for ids_t, ids_s in zip(
+                _encode(teacher, texts, max_seq_length), _encode(student, texts, max_seq_length), strict=True
+            ):
+                if len(ids_t) < min_tokens:
+                    stats.too_short += 1
+                elif _mostly_unknown(ids_t, unk_t) or _mostly_unknown(ids_s, unk_s):
+                    stats.mostly_unknown += 1
+                else:
+                    stats.truncated += len(ids_t) == max_seq_length or len(ids_s) == max_seq_length
+                    kept_t.append(ids_t)
+                    kept_s.append(ids_s)
+            stats.sentences += len(texts)
+            stats.kept += len(kept_t)
+            if kept_t:
+                teacher_parts.append(_part(kept_t))
+                student_parts.append(_part(kept_s))
+            bar.advance(len(texts))
+    if stats.kept == 0:
+        raise BadInput(
+            f"no sentence of at least {min_tokens} tokens in corpus {spec.source} ({stats.sentences} sentences; "
+            f"{stats.too_short} too short, {stats.mostly_unknown} mostly unknown tokens): the corpus is too small"
+        )
+    return SentencePairs(TokenRows(teacher_parts), TokenRows(student_parts), stats)

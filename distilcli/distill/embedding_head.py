@@ -1,0 +1,144 @@
+"""What the sentence-embedding losses compare: a Dense layer on the student's embedding, a PCA of the teacher's.
+
+Two cases need more than the two pooled embeddings side by side:
+
+* the widths differ (a student of another width or pooling): a learned ``nn.Linear`` maps the
+  student's embedding to the teacher's width, as the hidden-state loss projects (TinyBERT). Unlike
+  that projection it is kept: saved after the pooling as a sentence-transformers ``Dense`` module,
+  so the saved student gives the vectors it was trained to give, in the teacher's space;
+* ``--embedding-dim D``: the teacher's embeddings are reduced by a PCA fitted on the corpus
+  (its top ``D`` components, centred: ``W (t - mean)``, fixed), and the student's Dense layer maps
+  to ``D`` (initialised as that same PCA when the student's embedding has the teacher's width,
+  then trained), so the student learns the teacher's ``D``-wide projection (sentence-transformers'
+  recipe for smaller vectors, with the reduction trained instead of fixed).
+
+When the teacher's embeddings are unit-length (it normalises), both sides are normalised again
+after these layers: the loss compares what a cosine search would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from distilcli.errors import BadInput
+from distilcli.models.pooling import SentencePooling, pool
+
+#: Sentences of the corpus the PCA is fitted on (sentence-transformers' recipe uses 20,000).
+PCA_SENTENCES = 20_000
+PCA_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Pca:
+    """The top components of a set of embeddings: ``project(x) = (x - mean) @ components.T``."""
+
+    mean: np.ndarray  # [width]
+    components: np.ndarray  # [dim, width], each row unit length, its largest coefficient positive
+    explained_variance: float  # the share of the variance the components keep
+    sentences: int
+
+    def record(self) -> dict[str, Any]:
+        dim = int(self.components.shape[0])
+        return {"dim": dim, "explained_variance": self.explained_variance, "sentences": self.sentences}
+
+
+def fit_pca(embeddings: np.ndarray, dim: int) -> Pca:
+    """The PCA of ``embeddings`` [n, width] (SVD of the centred matrix, float64) kept to ``dim`` components.
+
+    Signs are fixed as scikit-learn fixes them (each component's largest coefficient positive), so
+    the same embeddings always give the same layer.
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    if not 1 <= dim <= min(x.shape):
+        raise BadInput(f"--embedding-dim {dim} needs at least {dim} sentences and an embedding at least {dim} wide; got {x.shape[0]} sentences, width {x.shape[1]}")  # fmt: skip
+    mean = x.mean(axis=0)
+    _, singular, vt = np.linalg.svd(x - mean, full_matrices=False)
+    components = vt[:dim].copy()
+    components *= np.sign(components[np.arange(dim), np.abs(components).argmax(axis=1)])[:, None]
+    variance = singular**2
+    explained = float(variance[:dim].sum() / variance.sum()) if variance.sum() > 0 else 1.0
+    return Pca(mean, components, explained, int(x.shape[0]))
+
+
+class EmbeddingHead(nn.Module):
+    """The layers between the pooled embeddings and the loss: the student's Dense, the teacher's fixed PCA."""
+
+    def __init__(self, student_width: int, teacher_width: int, dim: int | None = None, normalize: bool = False) -> None:
+        super().__init__()
+        self.student_width, self.teacher_width, self.dim, self.normalize = student_width, teacher_width, dim, normalize
+        self.dense = nn.Linear(student_width, dim or teacher_width)
+        self.init = "random"
+        if dim is not None:
+            self.register_buffer("pca_weight", torch.zeros(dim, teacher_width))
+            self.register_buffer("pca_bias", torch.zeros(dim))
+        self.pca: Pca | None = None
+
+    def set_pca(self, pca: Pca) -> None:
+        """Fix the teacher's reduction to ``pca``; start the student's Dense as the same projection where widths allow."""
+        weight = torch.tensor(pca.components, dtype=torch.float32)
+        bias = -(torch.tensor(pca.components) @ torch.tensor(pca.mean)).float()  # W (x - mean) = W x - W mean
+        with torch.no_grad():
+            self.pca_weight.copy_(weight)
+            self.pca_bias.copy_(bias)
+            if self.student_width == self.teacher_width:
+                self.dense.weight.copy_(weight)
+                self.dense.bias.copy_(bias)
+                self.init = "pca"
+        self.pca = pca
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(student [B, out], teacher [B, out]): the vectors the sentence-embedding losses compare."""
+        student = self.dense(student.float())
+        teacher = teacher.float()
+        if self.dim is not None:
+            teacher = F.linear(teacher, self.pca_weight, self.pca_bias)
+        if self.normalize:
+            student = F.normalize(student, dim=-1)
+            teacher = F.normalize(teacher, dim=-1) if self.dim is not None else teacher
+        return student, teacher
+
+    def record(self) -> dict[str, Any]:
+        """What the report and the card say: widths, how the Dense started, the PCA's dimension and explained variance."""
+        return {
+            "dense": {
+                "in": self.student_width,
+                "out": self.dense.out_features,
+                "init": self.init,
+                "normalize": self.normalize,
+            },
+            "pca": self.pca.record() if self.pca is not None else None,
+        }
+
+
+def teacher_embeddings(
+    model: Any, rows: Sequence[Sequence[int]], collate: Callable[[list[dict]], dict[str, torch.Tensor]],
+    pooling: SentencePooling, device: torch.device,
+) -> np.ndarray:  # fmt: skip
+    """The teacher's sentence embeddings [n, width] of ``rows`` (its token ids), its pooling, eval mode, float64."""
+    order = np.argsort([-len(row) for row in rows], kind="stable")  # longest first: little padding
+    out = np.zeros((len(rows), 0))
+    with torch.no_grad():
+        for start in range(0, len(rows), PCA_BATCH):
+            picked = order[start : start + PCA_BATCH]
+            batch = collate([{"input_ids": rows[int(i)]} for i in picked])
+            mask = batch["attention_mask"].to(device)
+            hidden = model.base_model(input_ids=batch["input_ids"].to(device), attention_mask=mask).last_hidden_state
+            vectors = pool(hidden, mask, pooling).double().cpu().numpy()
+            if out.shape[1] == 0:
+                out = np.zeros((len(rows), vectors.shape[1]))
+            out[picked] = vectors
+    return out
+
+
+def pca_sample(count: int, seed: int) -> np.ndarray:
+    """Which of ``count`` training sequences the PCA is fitted on: at most :data:`PCA_SENTENCES`, drawn from ``seed``."""
+    if count <= PCA_SENTENCES:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(count, PCA_SENTENCES, replace=False))

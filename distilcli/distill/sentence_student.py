@@ -1,0 +1,210 @@
+"""Sentence-embedding distillation beyond a student cut from its teacher: another tokenizer, another width, fewer dimensions.
+
+* ``--student`` with its own tokenizer (``--task embeddings``): every sentence is tokenised by each
+  model itself (:mod:`distilcli.data.sentence_pairs`), the teacher reads its ids, the student its own,
+  and only the sentence embeddings are compared (token-level losses are refused: the two tokenizers
+  cut the text at different places). The saved student keeps its own tokenizer.
+* The student's pooling is its own when its folder has sentence-transformers files, else the teacher's;
+  its saved folder keeps those files.
+* Where the embeddings' widths differ, or with ``--embedding-dim``, an
+  :class:`~distilcli.distill.embedding_head.EmbeddingHead` sits between the pooled embeddings and the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from distilcli.data.corpus import CorpusSpec
+from distilcli.data.token_rows import TokenRows
+from distilcli.distill.config import EMBEDDINGS, DistillConfig, mode_of
+from distilcli.distill.embedding_head import EmbeddingHead, Pca, fit_pca, pca_sample, teacher_embeddings
+from distilcli.distill.objective import DistillationObjective, make_objective
+from distilcli.distill.run_parts import Corpus
+from distilcli.errors import BadInput
+from distilcli.models.pooling import SentencePooling, read_pooling
+from distilcli.training.batches import Batches
+
+if TYPE_CHECKING:  # pragma: no cover
+    from accelerate import Accelerator
+
+    from distilcli.models.adapters import ArchitectureAdapter
+    from distilcli.models.loading import LoadedModel
+    from distilcli.models.sentence_files import DenseLayer
+
+#: A text whose ids differ between tokenizers that would read a corpus differently (case, accents, digits, symbols).
+_PROBE = "Naïve Café-owners DON'T stop: 3.14 × 10⁶ über-fast sentences ❤ (2024)!"
+
+
+def same_tokenizer(teacher: Any, student: Any) -> bool:
+    """Whether ``student`` reads text as ``teacher`` does: the same vocabulary, and the same ids for a probe text."""
+    if teacher.get_vocab() != student.get_vocab() or teacher.pad_token_id != student.pad_token_id:
+        return False
+    return list(teacher(_PROBE)["input_ids"]) == list(student(_PROBE)["input_ids"])
+
+
+def _tokenizer(spec: str) -> Any:
+    from distilcli.models.loading import load_tokenizer
+    from distilcli.models.resolve import resolve_model
+
+    return load_tokenizer(resolve_model(spec))
+
+
+def other_tokenizer(cfg: DistillConfig, teacher_tokenizer: Any) -> Any | None:
+    """The student's tokenizer when it is not the teacher's (a ``--student`` with its own), else None.
+
+    A student folder without tokenizer files reads the teacher's ids, and is saved with the teacher's tokenizer.
+    """
+    if not cfg.student:
+        return None
+    student = _tokenizer(cfg.student)
+    return None if student is None or same_tokenizer(teacher_tokenizer, student) else student
+
+
+def check_student_tokenizer(cfg: DistillConfig) -> bool:
+    """Whether ``--student`` reads with a tokenizer of its own; the options that cannot work with one are refused.
+
+    Only the files are read (no weights): the command fails with exit 2 before anything is written.
+    """
+    teacher, student = _tokenizer(cfg.teacher), _tokenizer(str(cfg.student))
+    if teacher is None or student is None or same_tokenizer(teacher, student):
+        return False
+    if mode_of(cfg) != EMBEDDINGS:
+        raise BadInput("student and teacher tokenizers differ: a student with its own tokenizer learns sentence "
+                       "embeddings only (--task embeddings); else use a student made with the teacher's tokenizer")  # fmt: skip
+    alphas = {"--alpha-ce": cfg.alpha_ce, "--alpha-mlm": cfg.alpha_mlm, "--alpha-mse": cfg.alpha_mse, "--alpha-cos": cfg.alpha_cos,
+              "--alpha-hidden": cfg.alpha_hidden, "--alpha-attention": cfg.alpha_attention}  # fmt: skip
+    token_level = [flag for flag, alpha in alphas.items() if alpha]
+    if token_level:
+        raise BadInput(f"the student's tokenizer is not the teacher's, so only sentence embeddings are compared "
+                       f"(--alpha-mse-emb, --alpha-pooled): set {' '.join(f'{flag} 0' for flag in token_level)}")  # fmt: skip
+    refused = [(cfg.document_per != "sentence", "use --document-per sentence (both models read whole sentences, never chunks cut by one tokenizer)"),
+               (cfg.stream, "leave out --stream: the sentences are tokenised by both models before the run"),
+               (bool(cfg.mask_inputs), "leave out --mask-inputs: both models read the clean sentences"),
+               (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
+               (student.pad_token_id is None, "the student's tokenizer needs a pad token")]  # fmt: skip
+    for bad, what in refused:
+        if bad:
+            raise BadInput(f"the student's tokenizer is not the teacher's: {what}")
+    return True
+
+
+def check_embedding_option(cfg: DistillConfig) -> None:
+    """``--embedding-dim`` only with ``--task embeddings``, and at least 1 (no file read: the pipeline's pre-flight too)."""
+    if cfg.embedding_dim is None:
+        return
+    if mode_of(cfg) != EMBEDDINGS:
+        raise BadInput("--embedding-dim reduces sentence embeddings: add --task embeddings, or leave it out")
+    if cfg.embedding_dim < 1:
+        raise BadInput(f"--embedding-dim must be at least 1, got {cfg.embedding_dim}")
+
+
+def check_embedding_dim(cfg: DistillConfig) -> None:
+    """``--embedding-dim`` at most the teacher's embedding width (read from its config and sentence-transformers files)."""
+    from distilcli.models.loading import load_config
+    from distilcli.models.resolve import resolve_model
+
+    if cfg.embedding_dim is None:
+        return
+    ref = resolve_model(cfg.teacher)
+    width = read_pooling(ref.path).width(int(load_config(ref).hidden_size))
+    if cfg.embedding_dim > width:
+        raise BadInput(
+            f"--embedding-dim {cfg.embedding_dim} is wider than the teacher's {width}-wide embeddings: use {width} or less"
+        )
+
+
+def prepare(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any, student_tokenizer: Any | None) -> Corpus:
+    """The run's corpus: the teacher's token chunks, or (a student with its own tokenizer) the sentences in both."""
+    from distilcli.data.masking import DynamicMasker, mlm_token_weights
+    from distilcli.data.sentence_pairs import tokenize_pairs
+    from distilcli.distill.corpus_prep import prepare_corpus
+
+    if student_tokenizer is None:
+        return prepare_corpus(cfg, accelerator, tokenizer)
+    assert cfg.max_seq_length is not None
+    spec = CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per)
+    pairs = tokenize_pairs(spec, tokenizer, student_tokenizer, cfg.max_seq_length, cfg.min_tokens)
+    batches = Batches(cfg, pairs.teacher, tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
+    if batches.steps_per_epoch == 0:
+        raise BadInput(
+            f"the corpus gives {pairs.stats.kept} sentences: too few for --batch-size {cfg.batch_size} × --grad-accum "
+            f"{cfg.grad_accum} × {accelerator.num_processes} process(es); use a larger corpus or smaller batches"
+        )
+    # No loss masks anything here (check_student_tokenizer): the masker is never called.
+    weights = mlm_token_weights(np.ones(len(tokenizer)), tokenizer.all_special_ids)
+    masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
+    return Corpus(pairs.teacher, TokenRows.from_lists([]), batches, masker, accelerator.device, False, tokenizer.pad_token_id,
+                  student_rows=pairs.student, student_pad_id=student_tokenizer.pad_token_id, pair_stats=vars(pairs.stats))  # fmt: skip
+
+
+def teacher_pca(cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, log: Callable[[str], None]) -> Pca | None:
+    """With ``--embedding-dim D``: the PCA of the teacher's embeddings of (up to 20,000 of) the training sentences."""
+    from distilcli.data.batching import pad_collate
+
+    if cfg.embedding_dim is None:
+        return None
+    rows = corpus.train_ids
+    picked = pca_sample(len(rows), cfg.seed)
+    sample = [rows[int(i)] for i in picked]
+    embeddings = teacher_embeddings(
+        teacher.model, sample, pad_collate(corpus.pad_id), read_pooling(teacher.ref.path), corpus.device
+    )
+    pca = fit_pca(embeddings, cfg.embedding_dim)
+    log(f"--embedding-dim {cfg.embedding_dim}: the PCA of the teacher's embeddings of {pca.sentences:,} sentences "
+        f"keeps {pca.explained_variance:.1%} of their variance")  # fmt: skip
+    return pca
+
+
+def _unit_length(pooling: SentencePooling) -> bool:
+    """Whether the embeddings ``pooling`` gives are L2-normalised last."""
+    return pooling.after[-1][0] == "normalize" if pooling.after else pooling.normalize
+
+
+def sentence_objective(
+    cfg: DistillConfig, teacher: LoadedModel, student_model: Any, adapter: ArchitectureAdapter,
+    student_path: Path | None, pca: Pca | None,
+) -> tuple[DistillationObjective, Path]:  # fmt: skip
+    """The objective (each model's pooling, a head where needed) and the folder whose sentence files the student keeps."""
+    dims = adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
+    own = student_path is not None and (Path(student_path) / "modules.json").is_file()
+    files = Path(student_path) if own and student_path is not None else Path(teacher.ref.path)
+    if not make_objective(cfg).needs_pooled:
+        return make_objective(cfg, *dims), files
+    pooling = read_pooling(teacher.ref.path)
+    student_pooling = read_pooling(files) if own else pooling
+    widths = student_pooling.width(dims[0]), pooling.width(dims[1])
+    head = None
+    if cfg.embedding_dim is not None or widths[0] != widths[1]:
+        head = EmbeddingHead(*widths, cfg.embedding_dim, normalize=_unit_length(pooling))
+        if pca is not None:
+            head.set_pca(pca)
+    return make_objective(cfg, *dims, pooling, student_pooling=student_pooling, head=head), files
+
+
+def dense_layer(objective: DistillationObjective) -> DenseLayer | None:
+    """The trained Dense layer to save after the student's pooling (None without a head)."""
+    from distilcli.models.sentence_files import DenseLayer
+
+    head = objective.embedding_head
+    if head is None:
+        return None
+    return DenseLayer(head.dense.weight.detach(), head.dense.bias.detach(), normalize=head.normalize)
+
+
+def embedding_record(objective: DistillationObjective, corpus: Corpus) -> dict[str, Any] | None:
+    """The report's ``distillation.embedding``: whose tokenizer and pooling the student reads with, the head, the PCA."""
+    if not objective.needs_pooled:
+        return None
+    pooling = objective.student_pooling
+    head = objective.embedding_head
+    return {
+        "tokenizer": "student's own" if corpus.student_rows is not None else "teacher's",
+        "sentences": corpus.pair_stats,
+        "student_pooling": {"modes": list(pooling.modes), "normalize": pooling.normalize, "source": pooling.source},
+        "width": head.dense.out_features if head is not None else None,
+        **(head.record() if head is not None else {"dense": None, "pca": None}),
+    }

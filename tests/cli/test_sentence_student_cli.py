@@ -1,0 +1,61 @@
+"""``distil distill --task embeddings`` with a student of another tokenizer, and ``--embedding-dim``, from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import assert_one_line_error
+from tests.unit.test_sentence_student import sentences, st_teacher  # noqa: F401 - the shared fixtures
+
+ARGS = ["--task", "embeddings", "--max-steps", "2", "--batch-size", "8", "--max-seq-length", "32", "--log-every", "1"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ([], "set --alpha-cos 0"),
+        (["--alpha-cos", "0", "--alpha-mlm", "2"], "set --alpha-mlm 0"),
+        (["--alpha-cos", "0", "--alpha-attention", "1"], "set --alpha-attention 0"),
+        (["--alpha-cos", "0", "--document-per", "file"], "--document-per sentence"),
+    ],
+)
+def test_token_level_losses_exit_2_and_write_nothing(
+    distil,
+    st_teacher: Path,  # noqa: F811
+    other_tokenizer_student: Path,
+    sentences: Path,  # noqa: F811
+    tmp_path: Path,
+    extra: list[str],
+    named: str,
+) -> None:
+    out = tmp_path / "run"
+    result = distil("distill", "--teacher", st_teacher, "--student", other_tokenizer_student, "--corpus", sentences,
+                    "--out", out, *ARGS, *extra)  # fmt: skip
+    assert_one_line_error(result, 2, named)
+    assert not out.exists()
+
+
+def test_another_tokenizer_and_fewer_dimensions_from_the_command_line(
+    distil,
+    st_teacher: Path,  # noqa: F811
+    other_tokenizer_student: Path,
+    sentences: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    out, report = tmp_path / "run", tmp_path / "report.json"
+    result = distil("distill", "--teacher", st_teacher, "--student", other_tokenizer_student, "--corpus", sentences,
+                    "--out", out, "--output", report, "--alpha-cos", "0", "--embedding-dim", "4", *ARGS)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "--embedding-dim 4: the PCA of the teacher's embeddings" in result.stderr
+    embedding = json.loads(report.read_text())["body"]["distillation"]["embedding"]
+    assert (
+        embedding["tokenizer"] == "student's own"
+        and embedding["pca"]["dim"] == 4
+        and embedding["dense"]["init"] == "random"
+    )
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    vectors = sentence_transformers.SentenceTransformer(str(out), device="cpu").encode(["the cat sat by the river"])
+    assert vectors.shape == (1, 4)

@@ -1,0 +1,294 @@
+"""Sentence-embedding distillation into a student with its own tokenizer, and into D-wide vectors (--embedding-dim)."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from distilcli.distill.config import DistillConfig
+from distilcli.distill.engine import run_distill
+from distilcli.errors import BadInput
+from tests.conftest import HIDDEN, OTHER_HIDDEN, WORDS, write_sentence_transformers_files
+
+
+@pytest.fixture(scope="module")
+def sentences(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Lines of three sentences each (10-20 words), split by --document-per sentence."""
+    rng = random.Random(3)
+
+    def sentence() -> str:
+        words = [rng.choice(WORDS) for _ in range(rng.randint(10, 20))]
+        return " ".join(words).capitalize() + "."
+
+    path = tmp_path_factory.mktemp("sentences") / "text.txt"
+    path.write_text("\n".join(" ".join(sentence() for _ in range(3)) for _ in range(40)) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def st_teacher(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT as a sentence encoder: [CLS] pooling, normalised."""
+    teacher = tmp_path_factory.mktemp("st-teacher") / "teacher"
+    shutil.copytree(tiny_models["bert"], teacher)
+    write_sentence_transformers_files(
+        teacher, {"pooling_mode_cls_token": True}, normalize="2_Normalize", max_seq_length=32
+    )
+    return teacher
+
+
+def config(teacher: Path, corpus: Path, out: Path, **overrides) -> DistillConfig:
+    base = dict(teacher=str(teacher), corpus=str(corpus), out=out, task="embeddings", max_steps=4, batch_size=8,
+                max_seq_length=32, save_every=2, log_every=2, cache_dir=out.parent / "cache")  # fmt: skip
+    return DistillConfig(**(base | overrides))
+
+
+def encode_both_ways(folder: Path, sentences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The folder's embeddings by sentence-transformers and by distilcli's own pooling (what eval-sts reads)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from distilcli.models.pooling import pool, read_pooling
+
+    tokenizer, encoder = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
+    batch = tokenizer(sentences, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ours = pool(encoder(**batch).last_hidden_state, batch["attention_mask"], read_pooling(folder))
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    theirs = sentence_transformers.SentenceTransformer(str(folder), device="cpu").encode(
+        sentences, convert_to_tensor=True
+    )
+    return theirs.cpu(), ours
+
+
+def test_each_model_reads_the_sentences_with_its_own_tokenizer(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    from distilcli.data.corpus import CorpusSpec, read_documents
+    from distilcli.data.sentence_pairs import tokenize_pairs
+    from distilcli.distill.sentence_student import same_tokenizer
+
+    teacher, student = (AutoTokenizer.from_pretrained(path) for path in (st_teacher, other_tokenizer_student))
+    assert not same_tokenizer(teacher, student) and same_tokenizer(teacher, AutoTokenizer.from_pretrained(st_teacher))
+    spec = CorpusSpec(str(sentences), document_per="sentence")
+    pairs = tokenize_pairs(spec, teacher, student, 16, 12)
+    texts = list(read_documents(spec))
+    assert pairs.stats.sentences == pairs.stats.kept == len(pairs.teacher) == len(pairs.student) == len(texts) == 120
+    assert pairs.stats.truncated > 0  # some sentences are longer than 16 tokens: each tokenizer cuts its own
+    for i, text in enumerate(texts):  # row i is sentence i, in each tokenizer's own ids
+        assert list(pairs.teacher[i]) == teacher(text, truncation=True, max_length=16)["input_ids"]
+        assert list(pairs.student[i]) == student(text, truncation=True, max_length=16)["input_ids"]
+        assert list(pairs.teacher[i]) != list(pairs.student[i])
+        assert (
+            teacher.decode(pairs.teacher[i], skip_special_tokens=True)[:20]
+            == student.decode(pairs.student[i], skip_special_tokens=True)[:20]
+        )
+    short = sentences.parent / "short.txt"
+    short.write_text("The cat. A dog.\n", encoding="utf-8")
+    with pytest.raises(BadInput, match="no sentence of at least 12 tokens"):
+        tokenize_pairs(CorpusSpec(str(short), document_per="sentence"), teacher, student, 32, 12)
+
+
+def test_a_student_with_its_own_tokenizer_and_width_distils_end_to_end(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
+) -> None:
+    from transformers import AutoTokenizer
+
+    out = tmp_path / "student"
+    report = run_distill(config(st_teacher, sentences, out, student=str(other_tokenizer_student), alpha_cos=0.0))
+    embedding = report.body["distillation"]["embedding"]
+    assert (
+        embedding["tokenizer"] == "student's own"
+        and embedding["sentences"]["kept"] == report.body["distillation"]["train_chunks"]
+    )
+    assert embedding["student_pooling"]["modes"] == ["mean"]  # its own pooling, not the teacher's [CLS]
+    assert embedding["dense"] == {"in": OTHER_HIDDEN, "out": HIDDEN, "init": "random", "normalize": True}
+    assert report.metrics["steps"] == 4 and np.isfinite(report.metrics["mse_emb_final"])
+    # Its own tokenizer, its own pooling files (fitted to its width), then the Dense to the teacher's width, normalised.
+    assert (
+        AutoTokenizer.from_pretrained(out).get_vocab()
+        == AutoTokenizer.from_pretrained(other_tokenizer_student).get_vocab()
+    )
+    modules = json.loads((out / "modules.json").read_text())
+    assert [m["path"] for m in modules] == ["", "1_Pooling", "2_Dense", "3_Normalize"]
+    assert json.loads((out / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"] is True
+    theirs, ours = encode_both_ways(out, ["the cat sat by the river", "a small model learns fast"])
+    assert theirs.shape == (2, HIDDEN)
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(theirs.norm(dim=-1), torch.ones(2))
+
+
+def test_token_level_losses_and_chunked_documents_are_refused_before_anything_is_written(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    other = dict(student=str(other_tokenizer_student))
+    with pytest.raises(BadInput, match="set --alpha-cos 0$"):
+        run_distill(config(st_teacher, sentences, out, **other))
+    with pytest.raises(BadInput, match="set --alpha-ce 0 --alpha-cos 0 --alpha-hidden 0$"):
+        run_distill(config(st_teacher, sentences, out, alpha_ce=1.0, alpha_hidden=1.0, **other))
+    with pytest.raises(BadInput, match="--document-per sentence"):
+        run_distill(config(st_teacher, sentences, out, alpha_cos=0.0, document_per="line", **other))
+    with pytest.raises(BadInput, match="tokenizers differ.*--task embeddings"):
+        run_distill(config(st_teacher, sentences, out, task=None, **other))
+    assert not out.exists()
+
+
+def test_fit_pca_is_numpys_svd_of_the_centred_embeddings() -> None:
+    from distilcli.distill.embedding_head import EmbeddingHead, fit_pca
+
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(200, 12)) @ rng.normal(size=(12, 12))
+    pca = fit_pca(embeddings, 4)
+    centred = embeddings - embeddings.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    expected = centred @ vt[:4].T
+    head = EmbeddingHead(12, 12, 4)
+    head.set_pca(pca)
+    with torch.no_grad():
+        got = head.dense(torch.tensor(embeddings, dtype=torch.float32)).double().numpy()
+        teacher = head(torch.zeros(1, 12), torch.tensor(embeddings, dtype=torch.float32))[1].double().numpy()
+    signs = np.sign((got * expected).sum(axis=0))  # an SVD fixes each component up to its sign
+    np.testing.assert_allclose(got, expected * signs, atol=1e-4)
+    np.testing.assert_allclose(teacher, got, atol=1e-5)  # the teacher's fixed reduction is the same projection
+    assert pca.explained_variance == pytest.approx((singular[:4] ** 2).sum() / (singular**2).sum())
+    with pytest.raises(BadInput, match="--embedding-dim 13"):
+        fit_pca(embeddings, 13)
+
+
+def test_embedding_dim_starts_as_the_teachers_pca_and_saves_a_dense_module(
+    st_teacher: Path, sentences: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distilcli.data.batching import pad_collate
+    from distilcli.distill import embedding_head, general
+    from distilcli.distill.embedding_head import teacher_embeddings
+    from distilcli.models.loading import load_mlm_model, load_tokenizer
+    from distilcli.models.pooling import read_pooling
+    from distilcli.models.resolve import resolve_model
+
+    built = {}
+    original = general.build_student_model
+
+    def keep_first_layer(*args, **kwargs):  # the Dense as built, before any step
+        student = original(*args, **kwargs)
+        head = student.objective.embedding_head
+        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
+        return student
+
+    monkeypatch.setattr(general, "build_student_model", keep_first_layer)
+    out = tmp_path / "student"
+    report = run_distill(config(st_teacher, sentences, out, embedding_dim=6, layer_map=[0, 2]))
+    # Before training, the student's Dense is numpy's PCA projection of the teacher's embeddings of the corpus.
+    teacher = load_mlm_model(resolve_model(str(st_teacher)))
+    tokenizer = load_tokenizer(teacher.ref)
+    texts_ids = [tokenizer(t, truncation=True, max_length=32)["input_ids"] for t in _corpus_sentences(sentences)]
+    rows = [ids for ids in texts_ids if len(ids) >= 12]
+    embeddings = teacher_embeddings(
+        teacher.model, rows, pad_collate(tokenizer.pad_token_id), read_pooling(st_teacher), torch.device("cpu")
+    )
+    centred = embeddings - embeddings.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    expected = centred @ vt[:6].T
+    got = (torch.tensor(embeddings, dtype=torch.float32) @ built["weight"].T + built["bias"]).double().numpy()
+    np.testing.assert_allclose(got, expected * np.sign((got * expected).sum(axis=0)), atol=1e-4)
+    pca = report.body["distillation"]["embedding"]["pca"]
+    assert (
+        pca["dim"] == 6 and pca["sentences"] == len(rows) < embedding_head.PCA_SENTENCES
+    )  # every sentence of a small corpus
+    assert report.metrics["pca_explained_variance"] == pytest.approx(
+        (singular[:6] ** 2).sum() / (singular**2).sum(), rel=1e-4
+    )
+    assert report.body["distillation"]["embedding"]["dense"] == {
+        "in": HIDDEN,
+        "out": 6,
+        "init": "pca",
+        "normalize": True,
+    }
+    # Saved after the teacher's own modules: SentenceTransformer(DIR) gives 6-wide vectors, as our pooling does.
+    modules = json.loads((out / "modules.json").read_text())
+    assert [m["path"] for m in modules] == ["", "1_Pooling", "2_Normalize", "3_Dense", "4_Normalize"]
+    assert json.loads((out / "3_Dense" / "config.json").read_text())["out_features"] == 6
+    theirs, ours = encode_both_ways(out, ["the cat sat by the river", "a small model learns fast"])
+    assert theirs.shape == (2, 6)
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
+    assert "embedding dimension" in (out / "README.md").read_text()
+
+
+def _corpus_sentences(path: Path) -> list[str]:
+    from distilcli.data.corpus import CorpusSpec, read_documents
+
+    return list(read_documents(CorpusSpec(str(path), document_per="sentence")))
+
+
+def test_embedding_dim_is_refused_outside_embeddings_and_beyond_the_teachers_width(
+    st_teacher: Path, sentences: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(BadInput, match="--embedding-dim reduces sentence embeddings: add --task embeddings"):
+        run_distill(config(st_teacher, sentences, tmp_path / "a", task=None, embedding_dim=8))
+    with pytest.raises(BadInput, match=f"--embedding-dim 33 is wider than the teacher's {HIDDEN}-wide"):
+        run_distill(config(st_teacher, sentences, tmp_path / "b", embedding_dim=33))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_pooling_reads_a_dense_module_as_sentence_transformers_saves_it(
+    tiny_encoders: dict[str, Path], tmp_path: Path
+) -> None:
+    """A folder saved by sentence-transformers itself (Pooling, Dense with tanh, Normalize) embeds alike with our pool()."""
+    sentence_transformers = pytest.importorskip("sentence_transformers")
+    from sentence_transformers import models
+
+    torch.manual_seed(0)
+    modules = [
+        models.Transformer(str(tiny_encoders["bert"])),
+        models.Pooling(HIDDEN, "mean"),
+        models.Dense(HIDDEN, 5),
+        models.Normalize(),
+    ]
+    folder = tmp_path / "saved"
+    sentence_transformers.SentenceTransformer(modules=modules, device="cpu").save(str(folder))
+    theirs, ours = encode_both_ways(folder, ["the cat sat by the river", "a small model"])
+    assert theirs.shape == (2, 5)
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
+
+
+def test_a_resumed_run_equals_the_uninterrupted_one_dense_layer_included(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    from distilcli.errors import Interrupted
+
+    def run(out: Path, **extra) -> None:
+        run_distill(
+            config(
+                st_teacher,
+                sentences,
+                out,
+                student=str(other_tokenizer_student),
+                alpha_cos=0.0,
+                embedding_dim=5,
+                **extra,
+            )
+        )
+
+    def stop_at_3(step: int) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    run(tmp_path / "reference")
+    with pytest.raises(Interrupted):
+        run_distill(config(st_teacher, sentences, tmp_path / "resumed", student=str(other_tokenizer_student), alpha_cos=0.0,
+                           embedding_dim=5), on_step=stop_at_3)  # fmt: skip
+    run(tmp_path / "resumed", resume=True)
+    for name in ("model.safetensors", "2_Dense/model.safetensors"):
+        expected, got = (load_file(str(tmp_path / folder / name)) for folder in ("reference", "resumed"))
+        assert expected.keys() == got.keys()
+        for key, tensor in expected.items():
+            assert torch.equal(got[key], tensor), f"{name}: {key}"
+    assert json.loads((tmp_path / "resumed" / "2_Dense" / "config.json").read_text())["in_features"] == OTHER_HIDDEN
