@@ -44,6 +44,7 @@ from distilcli.distill.sentence_student import (
 )
 from distilcli.distill.teacher_cache import TeacherCache, check_fits
 from distilcli.errors import BadInput
+from distilcli.models.student import choose_layer_map, parse_layer_map
 from distilcli.reports import Report
 from distilcli.rundir import prepare_run_folder
 from distilcli.training import checkpoint as ckpt
@@ -66,6 +67,8 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     accelerator, eager = start_accelerator(cfg)
     log = progress.log if accelerator.is_main_process else (lambda message: None)
     teacher, tokenizer = load_teacher(cfg, accelerator, eager, log)
+    if not cfg.student and not is_auto(cfg.layer_map):  # a bad map fails now, not after the head fit
+        choose_layer_map(teacher.adapter.num_layers(teacher.config), cfg.layers, parse_layer_map(cfg.layer_map))
     student_tokenizer = other_tokenizer(cfg, tokenizer)  # None: the student reads the teacher's ids
     corpus = prepare(cfg, accelerator, tokenizer, student_tokenizer)
     pca = teacher_pca(cfg, teacher, corpus, log)  # --embedding-dim
@@ -196,7 +199,7 @@ def build_student_model(
     from distilcli.models.adapters import adapter_for
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.resolve import resolve_model
-    from distilcli.models.student import build_student, choose_layer_map, parse_layer_map
+    from distilcli.models.student import build_student
 
     teacher_layers = teacher.adapter.num_layers(teacher.config)
     layer_choice, student_path = None, None

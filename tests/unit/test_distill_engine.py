@@ -184,6 +184,20 @@ def test_refusals(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) ->
     assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
 
 
+def test_a_layer_map_beyond_the_teacher_fails_before_the_head_is_fitted(
+    tiny_models: dict[str, Path], corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distilcli.distill import head
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the head was fitted before the layer map was checked")
+
+    monkeypatch.setattr(head, "fit_mlm_head", no_fit)
+    with pytest.raises(BadInput, match="--layer-map has layer 9"):
+        run_distill(config(tiny_models["bert"], corpus, tmp_path / "run", layer_map=[0, 9], fit_teacher_head=5))
+    assert not (tmp_path / "run").exists()
+
+
 def test_distilbert_student_and_intermediate_losses(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForMaskedLM, DistilBertForMaskedLM
 
