@@ -13,7 +13,7 @@ import typer
 
 from distilcli import __version__
 from distilcli.commands import (
-    benchmark, distill, eval_glue, eval_squad, eval_sts, export, finetune, models, pipeline, report,
+    benchmark, distill, eval_glue, eval_retrieval, eval_squad, eval_sts, export, finetune, models, pipeline, report,
 )  # fmt: skip
 from distilcli.commands._options import DefaultsCommand, HelpGroup
 from distilcli.commands._panels import RUN
@@ -78,6 +78,7 @@ app.command("finetune", cls=DefaultsCommand)(finetune.finetune_cmd)
 app.command("eval-glue", cls=DefaultsCommand)(eval_glue.eval_glue_cmd)
 app.command("eval-squad", cls=DefaultsCommand)(eval_squad.eval_squad_cmd)
 app.command("eval-sts", cls=DefaultsCommand)(eval_sts.eval_sts_cmd)
+app.command("eval-retrieval", cls=DefaultsCommand)(eval_retrieval.eval_retrieval_cmd)
 app.command("benchmark", cls=DefaultsCommand)(benchmark.benchmark_cmd)
 app.command("export", cls=DefaultsCommand)(export.export_cmd)
 app.command("pipeline", cls=DefaultsCommand)(pipeline.pipeline_cmd)

@@ -30,7 +30,7 @@ def test_cli_reference_is_current() -> None:
 
 def test_cli_reference_lists_every_command() -> None:
     text = REFERENCE.read_text(encoding="utf-8")
-    for command in ("distill", "finetune", "eval-glue", "eval-squad", "eval-sts", "benchmark", "pipeline",
+    for command in ("distill", "finetune", "eval-glue", "eval-squad", "eval-sts", "eval-retrieval", "benchmark", "pipeline",
                     "report compare", "models student", "models suggest-layers"):
         assert f"## `distil {command}`" in text
 

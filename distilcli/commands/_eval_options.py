@@ -73,6 +73,7 @@ def _gate(examples: str) -> Any:
 GlueGateOpt = _gate("accuracy=0.9, sst2.accuracy=0.9, macro=0.75 or retention=0.97 (fractions)")
 SquadGateOpt = _gate("f1=80 or em=70 (percent)")
 StsGateOpt = _gate("spearman=0.8 (every model) or model2.spearman=0.75 (one of them)")
+RetrievalGateOpt = _gate("ndcg@10=0.7 (every model), model2.recall@10=0.9 (one of them) or retention=0.95 (fractions)")
 PipelineGateOpt = _gate("glue.student.macro_retention=0.97 (the metrics of pipeline.json)")
 
 UpdateCardOpt = Annotated[

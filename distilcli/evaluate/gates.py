@@ -1,4 +1,4 @@
-"""Quality gates (``--fail-under METRIC=VALUE``) of eval-glue, eval-squad and eval-sts.
+"""Quality gates (``--fail-under METRIC=VALUE``) of eval-glue, eval-squad, eval-sts and eval-retrieval.
 
 A gate is parsed before any data or model is read, so a malformed one fails in seconds
 (exit 2). A gate names a metric the command will measure, in the report's own scale, or
@@ -12,6 +12,7 @@ metric was not measured fails: a CI gate must never pass by absence.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,3 +255,55 @@ def parse_squad_gate(spec: str, version_2: bool) -> tuple[str, float]:
 def check_squad_gates(gates: list[tuple[str, float]], metrics: dict[str, float]) -> list[dict[str, Any]]:
     """Each SQuAD gate's outcome; a metric the run did not produce fails its gate."""
     return [gate_outcome(f"{key}={bar:g}", key, bar, metrics.get(key)) for key, bar in gates]
+
+
+# -- several models side by side (eval-sts, eval-retrieval): every model, or modelN ----------------
+
+
+@dataclass(frozen=True)
+class ModelGate:
+    """``--fail-under [modelN.]METRIC=VALUE``; ``model`` None checks every model that has the metric."""
+
+    spec: str
+    metric: str
+    bar: float
+    model: int | None
+
+
+def parse_model_gate(
+    spec: str, n_models: int, ranges: Mapping[str, tuple[float, float, str]], example: str,
+    aliases: Mapping[str, str] | None = None,
+) -> ModelGate:  # fmt: skip
+    """One gate of a command scoring ``n_models`` models; ``ranges`` names its metrics (retention among them)."""
+    name, bar = split_gate(spec, example)
+    prefix, dot, metric = name.lower().rpartition(".")
+    metric = (aliases or {}).get(metric, metric)
+    if metric not in ranges:
+        raise BadInput(f"--fail-under {spec!r}: unknown metric {metric!r}; use {', '.join(ranges)}, e.g. {example}")
+    model = None
+    if dot:
+        number = prefix.removeprefix("model")
+        if not prefix.startswith("model") or not number.isdigit() or not 1 <= int(number) <= n_models:
+            raise BadInput(
+                f"--fail-under {spec!r}: {prefix!r} is not a model; use model1 to model{n_models} (the --model order)"
+            )
+        model = int(number)
+    if metric == "retention" and (n_models < 2 or model == 1):
+        raise BadInput(f"--fail-under {spec!r}: retention compares a model with the first: pass two --model or more")
+    check_range(spec, name, bar, ranges[metric])
+    return ModelGate(spec, metric, bar, model)
+
+
+def check_model_gates(gates: list[ModelGate], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One outcome per gate and model it applies to (``rows``: one per model); a missing value fails."""
+    outcomes = []
+    for gate in gates:
+        numbers = (
+            [gate.model] if gate.model else [n for n in range(1, len(rows) + 1) if gate.metric != "retention" or n > 1]
+        )
+        for number in numbers:
+            outcome = gate_outcome(
+                gate.spec, f"model{number}.{gate.metric}", gate.bar, rows[number - 1].get(gate.metric)
+            )
+            outcomes.append(outcome | {"model": rows[number - 1]["model"]})
+    return outcomes

@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
-from distilcli.evaluate.gates import check_range, gate_outcome, split_gate
-from distilcli.models.loading import check_positions, load_config, load_tokenizer, quiet_transformers, usable_positions
-from distilcli.models.pooling import SentencePooling, pool, read_pooling
+from distilcli.evaluate.encoder import embed, embedding_setup, load_encoder
+from distilcli.evaluate.gates import ModelGate, check_model_gates, parse_model_gate
+from distilcli.models.pooling import SentencePooling
 from distilcli.models.resolve import ModelRef, resolve_model
 from distilcli.reports import Report
 from distilcli.tasks.sts import StsPairs, load_pairs
-from distilcli.training.inference import pad_inputs, run_longest_first
 from distilcli.training.run_files import subsample
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,37 +55,13 @@ class EvalStsConfig:
     limit: int | None = None
 
 
-@dataclass(frozen=True)
-class StsGate:
-    """``--fail-under [modelN.]METRIC=VALUE``; ``model`` None checks every model that has the metric."""
-
-    spec: str
-    metric: str
-    bar: float
-    model: int | None
+#: The gate of eval-sts (kept under its old name).
+StsGate = ModelGate
 
 
 def parse_sts_gate(spec: str, n_models: int) -> StsGate:
     """One gate, checked against the metric names and the number of models."""
-    name, bar = split_gate(spec, _GATE_EXAMPLE)
-    prefix, dot, metric = name.lower().rpartition(".")
-    metric = {"spearmanr": "spearman"}.get(metric, metric)
-    if metric not in METRICS:
-        raise BadInput(
-            f"--fail-under {spec!r}: unknown metric {metric!r}; use {', '.join(METRICS)}, e.g. {_GATE_EXAMPLE}"
-        )
-    model = None
-    if dot:
-        number = prefix.removeprefix("model")
-        if not prefix.startswith("model") or not number.isdigit() or not 1 <= int(number) <= n_models:
-            raise BadInput(
-                f"--fail-under {spec!r}: {prefix!r} is not a model; use model1 to model{n_models} (the --model order)"
-            )
-        model = int(number)
-    if metric == "retention" and (n_models < 2 or model == 1):
-        raise BadInput(f"--fail-under {spec!r}: retention compares a model with the first: pass two --model or more")
-    check_range(spec, name, bar, _RANGES[metric])
-    return StsGate(spec, metric, bar, model)
+    return parse_model_gate(spec, n_models, _RANGES, _GATE_EXAMPLE, {"spearmanr": "spearman"})
 
 
 def check_options(cfg: EvalStsConfig) -> list[StsGate]:
@@ -112,7 +87,7 @@ def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
     total = len(pairs)
     pairs = _limited(pairs, cfg.limit)
     refs = [resolve_model(spec) for spec in cfg.model]
-    setups = [_setup(ref, cfg) for ref in refs]  # configs and pooling read before any weights
+    setups = [embedding_setup(ref, cfg.max_seq_length) for ref in refs]  # configs and pooling read before any weights
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     rows = [
         _score_model(ref, pooling, length, pairs, cfg, device)
@@ -124,7 +99,7 @@ def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
     metrics: dict[str, float] = {"spearman": rows[0]["spearman"], "pearson": rows[0]["pearson"]}
     for number, row in enumerate(rows, 1):
         metrics.update({f"model{number}.{name}": row[name] for name in METRICS if row.get(name) is not None})
-    outcomes = _check_gates(gates, rows)
+    outcomes = check_model_gates(gates, rows)
     body = {
         "pairs": len(pairs),
         "pairs_total": total,  # more than "pairs" under --limit
@@ -154,66 +129,14 @@ def _limited(pairs: StsPairs, limit: int | None) -> StsPairs:
     )
 
 
-def _setup(ref: ModelRef, cfg: EvalStsConfig) -> tuple[SentencePooling, int]:
-    """The model's pooling and the token length to use, checked against its positions."""
-    config = load_config(ref)
-    pooling = read_pooling(ref.path)
-    if cfg.max_seq_length is not None:
-        check_positions(ref.spec, config, cfg.max_seq_length)
-    return pooling, min(cfg.max_seq_length or pooling.max_seq_length or 128, usable_positions(config))
-
-
-def embed(
-    model: Any,
-    tokenizer: Any,
-    sentences: list[str],
-    pooling: SentencePooling,
-    *,
-    max_seq_length: int,
-    batch_size: int,
-    device: torch.device,
-) -> torch.Tensor:
-    """Sentence embeddings [N, D] (float32, CPU) of ``sentences`` in their order, longest first in batches."""
-    import torch
-
-    encoded = tokenizer(sentences, truncation=True, max_length=max_seq_length, return_attention_mask=False)["input_ids"]
-    lengths = [len(ids) for ids in encoded]
-    out: list[torch.Tensor | None] = [None] * len(sentences)
-
-    def take(indices: list[int], output: Any) -> None:
-        hidden = output.last_hidden_state
-        mask = (
-            torch.arange(hidden.shape[1], device=hidden.device)[None, :]
-            < torch.tensor([lengths[i] for i in indices], device=hidden.device)[:, None]
-        )
-        for i, vector in zip(indices, pool(hidden, mask.long(), pooling).cpu(), strict=True):
-            out[i] = vector
-
-    def collate(indices: list[int]) -> dict[str, torch.Tensor]:
-        return pad_inputs(encoded, None, indices, tokenizer.pad_token_id)
-
-    run_longest_first(
-        model, lengths, collate, take, batch_size=batch_size, device=device, description="embedding", unit="sentences"
-    )
-    return torch.stack([vector for vector in out if vector is not None])
-
-
 def _score_model(
     ref: ModelRef, pooling: SentencePooling, length: int, pairs: StsPairs, cfg: EvalStsConfig, device: torch.device
 ) -> dict[str, Any]:
     """One model's row: correlations, pooling, speed."""
     import torch
     from scipy.stats import pearsonr, spearmanr
-    from transformers import AutoModel
 
-    quiet_transformers()
-    tokenizer = load_tokenizer(ref)
-    if tokenizer is None or tokenizer.pad_token_id is None:
-        raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
-    try:
-        model = AutoModel.from_pretrained(ref.path).to(device)
-    except Exception as exc:  # noqa: BLE001 - any failure to load weights is a bad model folder
-        raise BadInput(f"cannot load {ref.spec} as an encoder ({str(exc).splitlines()[0]})") from None
+    tokenizer, model = load_encoder(ref, device)
     sentences = pairs.sentences()
     began = time.perf_counter()
     vectors = embed(
@@ -229,18 +152,3 @@ def _score_model(
         "max_seq_length": length, "spearman": float(spearmanr(cosines, pairs.scores).statistic),
         "pearson": float(pearsonr(cosines, pairs.scores).statistic), "sentences_per_s": len(sentences) / seconds if seconds > 0 else 0.0,
     }  # fmt: skip
-
-
-def _check_gates(gates: list[StsGate], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One outcome per gate and model it applies to; a gate whose value is missing fails."""
-    outcomes = []
-    for gate in gates:
-        numbers = (
-            [gate.model] if gate.model else [n for n in range(1, len(rows) + 1) if gate.metric != "retention" or n > 1]
-        )
-        for number in numbers:
-            outcome = gate_outcome(
-                gate.spec, f"model{number}.{gate.metric}", gate.bar, rows[number - 1].get(gate.metric)
-            )
-            outcomes.append(outcome | {"model": rows[number - 1]["model"]})
-    return outcomes

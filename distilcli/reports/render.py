@@ -110,6 +110,24 @@ def _eval_sts_body(body: dict[str, Any], console: Console) -> None:
     _gates(body.get("gates", []), ".4f", console)
 
 
+def _eval_retrieval_body(body: dict[str, Any], console: Console) -> None:
+    total = body.get("queries_total", body["queries"])
+    of = f" of {total:,}, --limit" if total != body["queries"] else ""
+    counts = f"{body['queries']:,}{of} queries, {body['passages']:,} passages"
+    title = f"zero-shot retrieval: {body['source']} ({counts}, exact cosine search)"
+    table = Table(title=title, show_header=True, title_justify="left")
+    names = ("ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100")
+    for column in ("#", "model", "pooling", *names, "retention", "texts/s"):
+        table.add_column(column, justify="left" if column in ("model", "pooling") else "right")
+    for number, row in enumerate(body["models"], 1):
+        # The report's scale (fractions and a ratio, 4 decimals), as in the metrics table below.
+        retention = f"{row['retention']:.4f}" if row.get("retention") is not None else "—"
+        values = (f"{row[name]:.4f}" for name in names)
+        table.add_row(str(number), row["model"], row["pooling"], *values, retention, f"{row['texts_per_s']:,.0f}")
+    console.print(table)
+    _gates(body.get("gates", []), ".4f", console)
+
+
 def _suggest_layers_body(body: dict[str, Any], console: Console) -> None:
     cka = body["cka"]
     table = Table(title="linear CKA between teacher layers", show_header=True, title_justify="left")
@@ -255,6 +273,7 @@ BODY_RENDERERS: dict[str, Callable[[dict[str, Any], Console], None]] = {
     "models student": _student_body,
     "eval-glue": _eval_glue_body,
     "eval-sts": _eval_sts_body,
+    "eval-retrieval": _eval_retrieval_body,
     "models suggest-layers": _suggest_layers_body,
     "finetune": _finetune_body,
     "pipeline": _pipeline_body,

@@ -17,6 +17,7 @@ from distilcli.distill.config import MODE_DEFAULTS, DistillConfig
 from distilcli.evaluate.glue_eval import EvalGlueConfig
 from distilcli.evaluate.squad_eval import EvalSquadConfig
 from distilcli.distill.suggest import SuggestLayersConfig
+from distilcli.evaluate.retrieval_eval import EvalRetrievalConfig
 from distilcli.evaluate.sts_eval import EvalStsConfig
 from distilcli.export.config import ExportConfig
 from distilcli.finetune.config import FinetuneConfig
@@ -30,6 +31,7 @@ COMMANDS: dict[tuple[str, ...], tuple[type, dict[str, str]]] = {
     ("eval-glue",): (EvalGlueConfig, {}),
     ("eval-squad",): (EvalSquadConfig, {"eval_batch_size": "batch_size"}),
     ("eval-sts",): (EvalStsConfig, {}),
+    ("eval-retrieval",): (EvalRetrievalConfig, {}),
     ("models", "suggest-layers"): (SuggestLayersConfig, {}),
     ("benchmark",): (BenchmarkConfig, {}),
     ("export",): (ExportConfig, {}),

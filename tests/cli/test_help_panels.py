@@ -71,6 +71,7 @@ BORROWED = {
     ("eval-glue",): ["squad", "SQuAD", "training: per micro-batch", "f1=80", "spearman"],
     ("eval-squad",): ["training: per micro-batch", "GLUE layout", "sst2.accuracy", "spearman"],
     ("eval-sts",): ["training: per micro-batch", "SQuAD", "sst2.accuracy", "f1=80"],
+    ("eval-retrieval",): ["training: per micro-batch", "sst2.accuracy", "f1=80", "spearman", "pairs"],
     ("benchmark",): ["suggest-layers", "heat map", "no (training)"],
     ("models", "suggest-layers"): ["benchmark", "median latency", "teacher layers spread evenly"],
     ("pipeline",): ["the model (top level), checkpoints", "SQuAD", "f1=80"],

@@ -54,6 +54,7 @@ CASES: dict[str, tuple[tuple[str, ...], list[str], list[str]]] = {
         ["--model", "m", "--task", "squad_v2", "--batch-size", "16", "--null-threshold", "0.5"],
     ),
     "eval-sts": (("eval-sts",), [], ["--model", "a", "--pairs", "{tmp}/p.tsv", "--max-seq-length", "64"]),
+    "eval-retrieval": (("eval-retrieval",), [], ["--model", "a,b", "--data", "{tmp}/d.json", "--fail-under", "ndcg@10=0.5"]),
     "benchmark": (
         ("benchmark",),
         [],

@@ -1,0 +1,85 @@
+"""Sentence embeddings for the zero-shot eval commands (eval-sts, eval-retrieval): one set of rules.
+
+Each model embeds as its sentence-transformers files say (pooling, normalisation,
+``max_seq_length``), mean pooling over real tokens without them; every text is tokenised once
+and run longest first in dynamically padded batches, so a batch is padded only to its own
+longest member.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from distilcli.errors import BadInput
+from distilcli.models.loading import check_positions, load_config, load_tokenizer, quiet_transformers, usable_positions
+from distilcli.models.pooling import SentencePooling, pool, read_pooling
+from distilcli.models.resolve import ModelRef
+from distilcli.training.inference import pad_inputs, run_longest_first
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+
+def embedding_setup(ref: ModelRef, max_seq_length: int | None) -> tuple[SentencePooling, int]:
+    """The model's pooling and the token length to use (``max_seq_length`` checked against its positions).
+
+    Unset: the model's sentence-transformers ``max_seq_length``, else 128, never past its positions.
+    Reads only config files, so a bad model fails before any weights are loaded.
+    """
+    config = load_config(ref)
+    pooling = read_pooling(ref.path)
+    if max_seq_length is not None:
+        check_positions(ref.spec, config, max_seq_length)
+    return pooling, min(max_seq_length or pooling.max_seq_length or 128, usable_positions(config))
+
+
+def load_encoder(ref: ModelRef, device: torch.device) -> tuple[Any, Any]:
+    """The model's tokenizer (with a pad token) and its encoder on ``device``; BadInput for a folder without them."""
+    from transformers import AutoModel
+
+    quiet_transformers()
+    tokenizer = load_tokenizer(ref)
+    if tokenizer is None or tokenizer.pad_token_id is None:
+        raise BadInput(f"model {ref.spec} has no tokenizer with a pad token: add its tokenizer files to the folder")
+    try:
+        model = AutoModel.from_pretrained(ref.path).to(device)
+    except Exception as exc:  # noqa: BLE001 - any failure to load weights is a bad model folder
+        raise BadInput(f"cannot load {ref.spec} as an encoder ({str(exc).splitlines()[0]})") from None
+    return tokenizer, model
+
+
+def embed(
+    model: Any,
+    tokenizer: Any,
+    sentences: list[str],
+    pooling: SentencePooling,
+    *,
+    max_seq_length: int,
+    batch_size: int,
+    device: torch.device,
+    description: str = "embedding",
+    unit: str = "sentences",
+) -> torch.Tensor:
+    """Sentence embeddings [N, D] (float32, CPU) of ``sentences`` in their order, longest first in batches."""
+    import torch
+
+    encoded = tokenizer(sentences, truncation=True, max_length=max_seq_length, return_attention_mask=False)["input_ids"]
+    lengths = [len(ids) for ids in encoded]
+    out: list[torch.Tensor | None] = [None] * len(sentences)
+
+    def take(indices: list[int], output: Any) -> None:
+        hidden = output.last_hidden_state
+        mask = (
+            torch.arange(hidden.shape[1], device=hidden.device)[None, :]
+            < torch.tensor([lengths[i] for i in indices], device=hidden.device)[:, None]
+        )
+        for i, vector in zip(indices, pool(hidden, mask.long(), pooling).cpu(), strict=True):
+            out[i] = vector
+
+    def collate(indices: list[int]) -> dict[str, torch.Tensor]:
+        return pad_inputs(encoded, None, indices, tokenizer.pad_token_id)
+
+    run_longest_first(
+        model, lengths, collate, take, batch_size=batch_size, device=device, description=description, unit=unit
+    )
+    return torch.stack([vector for vector in out if vector is not None])
