@@ -11,7 +11,7 @@ import pytest
 
 from distilcli import __version__
 
-ALL_COMMANDS = ("distill", "finetune", "eval-glue", "eval-squad", "eval-sts", "eval-retrieval", "benchmark", "pipeline", "report", "models")
+ALL_COMMANDS = ("distill", "finetune", "eval-glue", "eval-squad", "eval-sts", "eval-retrieval", "benchmark", "export", "pipeline", "report", "models")
 
 
 def test_help_lists_every_command(distil) -> None:

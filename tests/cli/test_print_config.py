@@ -60,6 +60,11 @@ CASES: dict[str, tuple[tuple[str, ...], list[str], list[str]]] = {
         [],
         ["--model", "a", "--model", "b", "--batch-sizes", "1,2", "--preset", "paper", "--glue-dir", "{tmp}/g"],
     ),
+    "export": (
+        ("export",),
+        ["m"],
+        ["--out", "{tmp}/out", "--quantize", "dynamic-int8", "--task", "sst2", "--limit", "100"],
+    ),
     "pipeline": (
         ("pipeline",),
         [],
