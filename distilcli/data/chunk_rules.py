@@ -7,8 +7,11 @@ chunks that are half or more ``[UNK]`` are dropped. Pure functions: one process 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from distilcli.errors import BadInput
 
@@ -90,3 +93,10 @@ def chunk_texts(
                 kept.append(chunk)
     stats.documents, stats.chunks, stats.tokens = len(texts), len(kept), sum(len(chunk) for chunk in kept)
     return kept, stats
+
+
+def flatten(chunks: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Chunks as two flat arrays, token ids (int32) and lengths (int64): cheap to send between processes."""
+    lengths = np.fromiter((len(chunk) for chunk in chunks), dtype=np.int64, count=len(chunks))
+    values = np.fromiter(itertools.chain.from_iterable(chunks), dtype=np.int32, count=int(lengths.sum()))
+    return values, lengths

@@ -25,7 +25,7 @@ import numpy as np
 
 from distilcli import progress
 from distilcli.data.cache_key import cache_key
-from distilcli.data.chunk_rules import ChunkStats, SpecialIds, chunk_texts, special_ids
+from distilcli.data.chunk_rules import ChunkStats, SpecialIds, chunk_texts, flatten, special_ids
 from distilcli.data.corpus import CorpusSpec, read_documents
 from distilcli.errors import BadInput
 from distilcli.fsutil import make_temp_dir
@@ -52,14 +52,12 @@ def _schema() -> pa.Schema:
     return pa.schema([("input_ids", pa.list_(pa.int32())), ("length", pa.int64())])
 
 
-def _record_batch(chunks: list[list[int]]) -> pa.RecordBatch:
-    """Chunks as one Arrow batch, built from flat numpy arrays (no per-element Arrow calls)."""
+def _record_batch(values: np.ndarray, lengths: np.ndarray) -> pa.RecordBatch:
+    """Chunks given as flat token ids and lengths, as one Arrow batch (no per-element Arrow calls)."""
     import pyarrow as pa
 
-    lengths = np.fromiter((len(chunk) for chunk in chunks), dtype=np.int64, count=len(chunks))
-    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    values = np.fromiter(itertools.chain.from_iterable(chunks), dtype=np.int32, count=int(offsets[-1]))
     input_ids = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values)).cast(pa.list_(pa.int32()))
     return pa.RecordBatch.from_arrays([input_ids, pa.array(lengths)], schema=_schema())
 
@@ -106,6 +104,10 @@ def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def _flat(result: tuple[list[list[int]], ChunkStats]) -> tuple[tuple[np.ndarray, np.ndarray], ChunkStats]:
+    return flatten(result[0]), result[1]
+
+
 def _chunk_batches(
     spec: CorpusSpec,
     tokenizer: Any,
@@ -127,13 +129,13 @@ def _chunk_batches(
             results = chunk_in_workers(spec, tokenizer, max_seq_length, min_tokens, ids, num_proc)
         else:
             results = (
-                chunk_texts(texts, tokenizer, max_seq_length, min_tokens, ids)
+                _flat(chunk_texts(texts, tokenizer, max_seq_length, min_tokens, ids))
                 for texts in _batched(read_documents(spec), BATCH_DOCS)
             )
-        for kept, part in results:
+        for (values, lengths), part in results:
             stats.add(part)
-            if kept:
-                yield _record_batch(kept)
+            if len(lengths):
+                yield _record_batch(values, lengths)
             bar.advance(part.documents)
 
 

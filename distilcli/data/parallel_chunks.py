@@ -18,6 +18,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from distilcli.data.corpus import CorpusSpec, read_documents, split_sentences
 
 if TYPE_CHECKING:
@@ -55,18 +57,22 @@ def _init(tokenizer: Any, max_seq_length: int, min_tokens: int, ids: SpecialIds,
     _worker.update(tokenizer=tokenizer, max_seq_length=max_seq_length, min_tokens=min_tokens, ids=ids, split=split)
 
 
-def _chunk(texts: list[str]) -> tuple[list[list[int]], ChunkStats]:
-    from distilcli.data.chunk_rules import chunk_texts
+def _chunk(texts: list[str]) -> tuple[tuple[np.ndarray, np.ndarray], ChunkStats]:
+    from distilcli.data.chunk_rules import chunk_texts, flatten
 
     if _worker["split"]:
         texts = [sentence for text in texts for sentence in split_sentences(text)]
-    return chunk_texts(texts, _worker["tokenizer"], _worker["max_seq_length"], _worker["min_tokens"], _worker["ids"])
+    kept, stats = chunk_texts(
+        texts, _worker["tokenizer"], _worker["max_seq_length"], _worker["min_tokens"], _worker["ids"]
+    )
+    # Two flat arrays pickle in a copy each; a list of lists of ints costs the reader a Python object per token.
+    return flatten(kept), stats
 
 
 def chunk_in_workers(
     spec: CorpusSpec, tokenizer: Any, max_seq_length: int, min_tokens: int, ids: SpecialIds, num_proc: int
-) -> Iterator[tuple[list[list[int]], ChunkStats]]:
-    """(kept chunks, stats) per batch of documents, in corpus order, computed by ``num_proc`` workers."""
+) -> Iterator[tuple[tuple[np.ndarray, np.ndarray], ChunkStats]]:
+    """((token ids, lengths) of the kept chunks, stats) per batch of documents, in corpus order, computed by ``num_proc`` workers."""
     split = spec.document_per == "sentence"
     # Sentences are split in the workers (it is Python work too): this process reads whole lines.
     reading = dataclasses.replace(spec, document_per="line") if split else spec
