@@ -271,7 +271,8 @@ def test_two_nodes_distill_equal_one_process(
     assert len(set(two_report["body"]["rank_param_checksums"])) == 1
     for name in ("loss", "ce", "mlm", "cos"):
         got, want = two_report["body"]["loss_curves"][name], one_report["body"]["loss_curves"][name]
-        assert got == pytest.approx(want, rel=1e-5), name
+        # abs: a term near zero (ce ~5e-5 on these tiny models) differs in its last float32 digits, summed in another order
+        assert got == pytest.approx(want, rel=1e-5, abs=1e-7), name
     assert two_report["metrics"]["tokens"] == one_report["metrics"]["tokens"]
     assert_same_weights(out, runs / "one", no_dropout["teacher"])
     assert_rank1_wrote_nothing(tmp_path / "spy.log", 1)
