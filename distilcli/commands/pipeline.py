@@ -13,7 +13,7 @@ from distilcli.commands import _ui
 from distilcli.commands._data_options import CorpusOpt, GlueDirOpt, HubDirOpt
 from distilcli.commands._eval_options import PipelineGateOpt
 from distilcli.commands._options import Defaults, field_defaults, help_defaults, joined
-from distilcli.commands._panels import RUN
+from distilcli.commands._panels import DATA, RUN
 from distilcli.commands._run_options import ConfigOpt, JsonOpt, OutputOpt, PipelineOutOpt, ReportToOpt, TrackingDirOpt
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,12 +64,21 @@ def pipeline_cmd(
     recipe: Annotated[
         str | None,
         typer.Option(
-            "--recipe", rich_help_panel=RUN, help="A built-in recipe (smoke, cpu, cpu-ablation, paper) or a YAML file."
+            "--recipe", rich_help_panel=RUN, help="A built-in recipe (smoke, cpu, cpu-ablation, cpu-td-ablation, embeddings, paper) or a YAML file."
         ),
     ] = None,
     corpus: CorpusOpt = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
+    retrieval_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--retrieval-data",
+            rich_help_panel=DATA,
+            help="An embeddings recipe's retrieval collection (eval-retrieval --data: SQuAD .json, BEIR folder or "
+            ".jsonl): every model is scored on it too. Unset: no retrieval stages.",
+        ),
+    ] = None,
     fail_under: PipelineGateOpt = None,
     report_to: ReportToOpt = None,
     tracking_dir: TrackingDirOpt = None,
@@ -133,6 +142,7 @@ def pipeline_cmd(
             corpus=corpus,
             glue_dir=glue_dir,
             hub_dir=hub_dir,
+            retrieval_data=retrieval_data,
             fail_under=fail_under or None,
             report_to=joined(report_to),
             tracking_dir=tracking_dir,

@@ -37,9 +37,10 @@ def _continue_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
 
 
 def run_student_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
-    from distilcli.models.student import StudentConfig, run_student
+    from distilcli.distill.suggest import run_student_auto  # --layer-map auto: measured on the corpus first
+    from distilcli.models.student import StudentConfig
 
-    report = run_student(_config(StudentConfig, options, out=run_dir, overwrite=run_dir.exists()))
+    report = run_student_auto(_config(StudentConfig, options, out=run_dir, overwrite=run_dir.exists()))
     return report, run_dir
 
 
@@ -98,6 +99,33 @@ def run_benchmark_stage(options: dict[str, Any], run_dir: Path, resume: bool) ->
     return report, None
 
 
+def run_eval_sts_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.evaluate.sts_eval import EvalStsConfig, run_eval_sts
+
+    model = options.pop("model")
+    report, _ = run_eval_sts(_config(EvalStsConfig, options, model=[str(model)]))
+    return report, None
+
+
+def run_eval_retrieval_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.evaluate.retrieval_eval import EvalRetrievalConfig, run_eval_retrieval
+
+    model = options.pop("model")
+    report, _ = run_eval_retrieval(_config(EvalRetrievalConfig, options, model=[str(model)]))
+    return report, None
+
+
+def run_export_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
+    from distilcli.export.config import ExportConfig
+    from distilcli.export.run import check_failed, run_export
+
+    cfg = _config(ExportConfig, options, out=run_dir, overwrite=run_dir.exists())
+    report, failed = run_export(cfg)
+    if failed:
+        raise check_failed(failed, cfg)
+    return report, run_dir
+
+
 EXECUTORS: dict[str, Executor] = {
     "student": run_student_stage,
     "random_init": run_random_init_stage,
@@ -106,6 +134,9 @@ EXECUTORS: dict[str, Executor] = {
     "finetune": run_finetune_stage,
     "eval_int8": run_eval_int8_stage,
     "benchmark": run_benchmark_stage,
+    "eval_sts": run_eval_sts_stage,
+    "eval_retrieval": run_eval_retrieval_stage,
+    "export": run_export_stage,
 }
 
 
@@ -124,9 +155,12 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str
         k: (f"{run_dir}/@{v[1:]}" if isinstance(v, str) and v.startswith("@") else v) for k, v in options.items()
     }
     if kind in ("student", "random_init"):
+        from distilcli.distill.layer_choice import is_auto
         from distilcli.models.student import StudentConfig, parse_layer_map
 
-        parse_layer_map(_config(StudentConfig, options, out=run_dir).layer_map)
+        cfg = _config(StudentConfig, options, out=run_dir)
+        if not is_auto(cfg.layer_map) or not cfg.corpus:
+            parse_layer_map(cfg.layer_map)  # auto without a corpus: its one-line refusal
     elif kind in ("distill", "task_distill", "finetune"):
         _check_training(kind, options, run_dir, seen)
     elif kind == "eval_int8":
@@ -142,6 +176,10 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str
         from distilcli.benchmark.config import BenchmarkConfig, check_options
 
         check_options(_config(BenchmarkConfig, {k: v for k, v in options.items() if k != "model"}, model=["a", "b"]))
+    elif kind in ("eval_sts", "eval_retrieval", "export"):
+        from distilcli.pipeline.checks import check_scoring
+
+        check_scoring(kind, options, run_dir, seen)
 
 
 def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str]) -> None:

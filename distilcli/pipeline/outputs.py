@@ -55,14 +55,23 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
     out = Path(out)
     stages = plan(recipe, inputs)
     reports = stage_reports(out, stages)
-    results = gather(recipe, stages, reports, stage_models(out, stages))
-    metrics = flat_metrics(recipe, results)
-    tables = render_tables(recipe, results, metrics)
+    if recipe.embeddings is not None:
+        from distilcli.pipeline import embed_tables as embed
+
+        results = embed.gather_embeddings(recipe, stages, reports, stage_models(out, stages))
+        metrics = embed.embed_metrics(recipe, results)
+        tables = embed.render_embed_tables(recipe, results, metrics)
+        summary, results_body = embed.write_embed_summary, embed.embed_body(results)
+    else:
+        results = gather(recipe, stages, reports, stage_models(out, stages))
+        metrics = flat_metrics(recipe, results)
+        tables = render_tables(recipe, results, metrics)
+        summary, results_body = _write_summary, {"glue": results.glue, "squad": results.squad, "benchmark": results.bench}
     atomic_write_text(out / TABLES_FILE, tables)
     artifacts = {f"stage.{name}": str(out / name / "report.json") for name in reports} | {
         "tables": str(out / TABLES_FILE)
     }
-    if _write_summary(out / SUMMARY_FILE, recipe, results, metrics):
+    if summary(out / SUMMARY_FILE, recipe, results, metrics):
         artifacts["summary"] = str(out / SUMMARY_FILE)
     body = {
         "recipe": recipe.to_yaml_dict(),
@@ -79,11 +88,10 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
             for s in stages
         ],
         "tables": tables,
-        "glue": results.glue,
-        "squad": results.squad,
-        "benchmark": results.bench,
+        **results_body,
     }
-    primary = "glue.student.macro_retention" if "glue.student.macro_retention" in metrics else None
+    primary = next((m for m in ("glue.student.macro_retention", "embeddings.distilled_cka.stsb_retention",
+                                "embeddings.distilled_even.stsb_retention") if m in metrics), None)  # fmt: skip
     return Report.create(
         "pipeline",
         config=config,

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distilcli.config import coerce_options
 from distilcli.errors import BadInput
+from distilcli.pipeline.embed_recipe import check_embeddings_recipe, default_arms, parse_embeddings
+from distilcli.pipeline.recipe_keys import _check_keys, _mapping, _options
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 
@@ -35,25 +36,10 @@ TD_ABLATIONS = {
     "student_td_nointer": {"alpha_hidden": 0.0, "alpha_attention": 0.0, "alpha_pkd": 0.0, "intermediate_epochs": 0},
 }
 
-_TOP_KEYS = {"recipe", "description", "teacher", "student", "distill", "arms", "glue", "squad", "benchmark"}
+_TOP_KEYS = {"recipe", "description", "teacher", "student", "distill", "arms", "glue", "squad", "benchmark", "embeddings"}
 _STUDENT_KEYS = {"layers", "layer_map", "arch"}
 _GLUE_KEYS = {"tasks", "seeds", "selection", "finetune", "int8", "task_distill"}
 _SQUAD_KEYS = {"task", "train_file", "dev_file", "finetune", "distill"}
-#: Options the pipeline sets itself for every stage: a recipe may not name them.
-_RESERVED = {
-    "teacher",
-    "student",
-    "model",
-    "task",
-    "out",
-    "resume",
-    "overwrite",
-    "seeds",
-    "output",
-    "layers",
-    "layer_map",
-    "arch",
-}
 
 
 @dataclass
@@ -82,6 +68,8 @@ class Recipe:
     squad: dict[str, Any] | None = None
     #: ``distil benchmark`` options (models are the arms), or None to skip the benchmark.
     benchmark: dict[str, Any] | None = None
+    #: A sentence-embedding recipe (:mod:`distilcli.pipeline.embeddings`) instead of GLUE: its section, checked.
+    embeddings: dict[str, Any] | None = None
 
     @property
     def ablations(self) -> list[str]:
@@ -106,6 +94,9 @@ class Recipe:
             "int8": self.int8,
             **({"task_distill": self.task_distill} if self.task_distill else {}),
         }
+        if self.embeddings is not None:  # no GLUE or SQuAD in an embeddings recipe
+            return {"recipe": self.name, "description": self.description, "teacher": self.teacher, "student": student,
+                    "distill": self.distill, "arms": self.arms, "embeddings": self.embeddings, "benchmark": self.benchmark}  # fmt: skip
         return {"recipe": self.name, "description": self.description, "teacher": self.teacher, "student": student,
                 "distill": self.distill, "arms": self.arms, "glue": glue, "squad": self.squad,
                 "benchmark": self.benchmark}  # fmt: skip
@@ -148,6 +139,10 @@ def parse_recipe(data: dict[str, Any], source: str) -> Recipe:
     _check_keys(student, _STUDENT_KEYS, source, "student.")
     glue = _mapping(data.get("glue"), source, "glue")
     _check_keys(glue, _GLUE_KEYS, source, "glue.")
+    embeddings, arms = None, data.get("arms") or ["teacher", "student", "baseline"]
+    if data.get("embeddings") is not None:
+        embeddings = parse_embeddings(data["embeddings"], source)
+        arms = data.get("arms") or default_arms(embeddings)
     recipe = Recipe(
         name=str(data.get("recipe") or Path(source).stem),
         teacher=str(data["teacher"]),
@@ -156,7 +151,7 @@ def parse_recipe(data: dict[str, Any], source: str) -> Recipe:
         layer_map=student.get("layer_map"),
         arch=student.get("arch"),
         distill=_options(data.get("distill"), "distill", source, allow={"corpus"}),
-        arms=list(data.get("arms") or ["teacher", "student", "baseline"]),
+        arms=list(arms),
         glue_tasks={
             str(k): _options(v, "finetune", source, prefix=f"glue.tasks.{k}.")
             for k, v in _mapping(glue.get("tasks"), source, "glue.tasks").items()
@@ -168,12 +163,16 @@ def parse_recipe(data: dict[str, Any], source: str) -> Recipe:
         int8=bool(glue.get("int8", False)),
         squad=_squad(data.get("squad"), source),
         benchmark=_options(data["benchmark"], "benchmark", source) if data.get("benchmark") is not None else None,
+        embeddings=embeddings,
     )
     _check_recipe(recipe, source)
     return recipe
 
 
 def _check_recipe(recipe: Recipe, source: str) -> None:
+    if recipe.embeddings is not None:
+        check_embeddings_recipe(recipe, source)
+        return
     unknown = [arm for arm in recipe.arms if arm not in ARMS]
     if unknown:
         raise BadInput(f"recipe {source}: unknown arm(s) {', '.join(unknown)}; known: {', '.join(ARMS)}")
@@ -234,46 +233,3 @@ def _squad(value: Any, source: str) -> dict[str, Any] | None:
         "finetune": _options(squad.get("finetune"), "finetune", source, prefix="squad.finetune."),
         "distill": _options(squad.get("distill"), "distill", source, prefix="squad.distill."),
     }
-
-
-def _mapping(value: Any, source: str, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadInput(f"recipe {source}: {where} must be a mapping, got {value!r}")
-    return {str(k).replace("-", "_"): v for k, v in value.items()}
-
-
-def _check_keys(data: dict[str, Any], known: set[str], source: str, prefix: str) -> None:
-    for key in data:
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"did you mean {prefix}{close[0]}? " if close else ""
-            raise BadInput(f"recipe {source}: unknown key {prefix}{key}: {hint}known: {', '.join(sorted(known))}")
-
-
-def _options(
-    value: Any, command: str, source: str, prefix: str | None = None, allow: set[str] = frozenset()
-) -> dict[str, Any]:
-    """Options of one command, checked against that command's config fields (reserved ones refused)."""
-    prefix = prefix if prefix is not None else f"{command}."
-    options = _mapping(value, source, prefix.rstrip("."))
-    cls = command_config(command)
-    _check_keys(options, {f.name for f in dataclasses.fields(cls)} - _RESERVED | set(allow), source, prefix)
-    coerce_options(cls, options, source)  # a value of the wrong type fails here, before any stage runs
-    return options
-
-
-def command_config(command: str) -> type:
-    """The config dataclass of the command a recipe section feeds."""
-    if command == "distill":
-        from distilcli.distill.config import DistillConfig
-
-        return DistillConfig
-    if command == "finetune":
-        from distilcli.finetune.config import FinetuneConfig
-
-        return FinetuneConfig
-    from distilcli.benchmark.config import BenchmarkConfig
-
-    return BenchmarkConfig

@@ -28,7 +28,7 @@ from distilcli.training.runtime import check_positive
 from distilcli.training.tracking import check_tracking
 
 #: What ``--fail-under`` may name: the pipeline report's metrics (``glue.student.macro_retention``, ...).
-_METRIC = re.compile(r"^(glue|squad|benchmark|ablation)\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
+_METRIC = re.compile(r"^(glue|squad|benchmark|ablation|embeddings)\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 
 
 @dataclass
@@ -40,6 +40,8 @@ class PipelineConfig:
     corpus: str | None = None
     glue_dir: Path | None = None
     hub_dir: Path | None = None
+    #: An embeddings recipe's retrieval collection (eval-retrieval --data); unset: no retrieval stages.
+    retrieval_data: Path | None = None
     fail_under: list[str] = field(default_factory=list)
     #: Given: every training stage logs there (on top of the recipe's report_to); tracking_dir gets a folder per stage.
     report_to: str | None = None
@@ -56,7 +58,8 @@ def parse_gates(specs: list[str]) -> list[tuple[str, str, float]]:
         if not _METRIC.match(metric):
             raise BadInput(
                 f"--fail-under {spec!r}: {metric!r} is not a pipeline metric: use glue.<arm>.<task|macro|macro_retention>, "
-                "squad.<arm>.<exact_match|f1>, benchmark.<arm>.<speedup|parameter_reduction> or ablation.<arm>.delta_macro"
+                "squad.<arm>.<exact_match|f1>, benchmark.<arm>.<speedup|parameter_reduction>, ablation.<arm>.delta_macro "
+                "or embeddings.<arm>.<stsb|ndcg_at_10|stsb_retention|ndcg_at_10_retention>"
             )
         gates.append((spec, metric, bar))
     return gates
@@ -75,11 +78,16 @@ def _absolute(value: str | Path | None) -> str | None:
 
 
 def _inputs(cfg: PipelineConfig) -> Inputs:
-    return Inputs(_absolute(cfg.corpus), _absolute(cfg.glue_dir), _absolute(cfg.hub_dir))
+    return Inputs(_absolute(cfg.corpus), _absolute(cfg.glue_dir), _absolute(cfg.hub_dir), _absolute(cfg.retrieval_data))
 
 
 def _check_inputs(recipe: Recipe, inputs: Inputs) -> None:
     """What the recipe needs from the command line, before any stage runs."""
+    if recipe.embeddings is not None:
+        _check_embedding_inputs(recipe, inputs)
+        return
+    if inputs.retrieval_data:
+        raise BadInput(f"--retrieval-data is read by embeddings recipes; recipe {recipe.name} has no embeddings section")
     if not inputs.corpus and not recipe.distill.get("corpus"):
         raise BadInput(
             f"recipe {recipe.name} distills on a corpus: pass --corpus FILE|FOLDER (e.g. ../shared/data/wikitext-2)"
@@ -92,6 +100,16 @@ def _check_inputs(recipe: Recipe, inputs: Inputs) -> None:
         raise BadInput(
             f"recipe {recipe.name} fine-tunes on GLUE: pass --glue-dir DIR (the original layout) or --hub-dir DIR"
         )
+    if recipe.benchmark and recipe.benchmark.get("preset") == "paper" and not inputs.glue_dir:
+        raise BadInput(f"recipe {recipe.name} benchmarks on STS-B dev (preset paper): pass --glue-dir DIR")
+
+
+def _check_embedding_inputs(recipe: Recipe, inputs: Inputs) -> None:
+    trained = [arm for arm in recipe.arms if arm not in ("teacher", "student_even", "other_family")]
+    if trained and not inputs.corpus and not recipe.distill.get("corpus"):
+        raise BadInput(f"recipe {recipe.name}: arms {', '.join(trained)} read a corpus: pass --corpus FILE|FOLDER")
+    if not (inputs.glue_dir or inputs.hub_dir):
+        raise BadInput(f"recipe {recipe.name} scores every model on STS-B dev: pass --glue-dir DIR or --hub-dir DIR")
     if recipe.benchmark and recipe.benchmark.get("preset") == "paper" and not inputs.glue_dir:
         raise BadInput(f"recipe {recipe.name} benchmarks on STS-B dev (preset paper): pass --glue-dir DIR")
 

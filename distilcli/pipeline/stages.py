@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from distilcli.pipeline.embeddings import embedding_stages
 from distilcli.pipeline.recipe import ABLATIONS, TD_ABLATIONS, TD_STUDENTS, Recipe
 
 #: What each kind of stage runs.
@@ -27,7 +28,12 @@ KINDS = {
     "task_distill": "distil distill",
     "eval_int8": "distil eval-glue --quantize dynamic-int8",
     "benchmark": "distil benchmark",
+    "eval_sts": "distil eval-sts",
+    "eval_retrieval": "distil eval-retrieval",
+    "export": "distil export",
 }
+#: Kinds that only score: they write no folder of their own (no ``--out``).
+_SCORING = ("eval_int8", "eval_sts", "eval_retrieval")
 
 
 @dataclass
@@ -37,6 +43,8 @@ class Inputs:
     corpus: str | None = None
     glue_dir: str | None = None
     hub_dir: str | None = None
+    #: ``eval-retrieval --data`` of an embeddings recipe (its retrieval stages are left out without it).
+    retrieval_data: str | None = None
 
 
 @dataclass
@@ -57,10 +65,13 @@ class Stage:
         (unresolved references stay ``@stage``), ``out`` adds the stage's ``--out``."""
         options = {k: _resolved(v, resolve) for k, v in self.options.items() if v is not None}
         shown = " ".join(_flag(k, v) for k, v in options.items())
+        if self.kind == "export":  # MODEL is export's argument
+            model = options.pop("model")
+            shown = " ".join([shlex.quote(str(model))] + [_flag(k, v) for k, v in options.items()])
         where = ""
         if out and self.kind == "benchmark":
             where = f" --plot {shlex.quote(out + '/benchmark.png')}"
-        elif out and self.kind != "eval_int8":  # scoring writes no folder
+        elif out and self.kind not in _SCORING:  # scoring writes no folder
             where = f" --out {shlex.quote(out)}"
         return f"{KINDS[self.kind]} {shown}{where}".strip()
 
@@ -112,6 +123,8 @@ def arm_model(arm: str, recipe: Recipe) -> str:
 
 def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
     """Every stage of ``recipe``, dependencies first, fingerprints filled in."""
+    if recipe.embeddings is not None:
+        return fingerprinted([Stage(**fields) for fields in embedding_stages(recipe, inputs)])
     shape = {"layers": recipe.layers, "layer_map": recipe.layer_map, "arch": recipe.arch}
     stages = [Stage("student-init", "student", {"teacher": recipe.teacher, **shape}, arm="baseline")]
     # --corpus on the command line wins over a corpus the recipe names.

@@ -50,6 +50,8 @@ class Results:
     facts: dict[str, Any] = field(default_factory=dict)
     #: arm -> task -> each seed's task score, in seed order (the spread the medians hide)
     seeds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    #: An embeddings recipe's zero-shot scores: arm -> {stsb, ndcg_at_10, ...}
+    embed: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def macro(self, arm: str, tasks: list[str]) -> float | None:
         """Mean task score over ``tasks``; None unless the arm has every one of them."""
@@ -86,14 +88,14 @@ def gather(recipe: Recipe, stages: list[Stage], reports: dict[str, Report], mode
             exact = report.metrics["exact_match"] if "exact_match" in report.metrics else report.metrics["exact"]
             results.squad[stage.arm] = {"exact_match": float(exact), "f1": float(report.metrics["f1"])}
     if "benchmark" in reports:
-        _gather_benchmark(results, reports["benchmark"], recipe, models)
+        gather_benchmark(results, reports["benchmark"], {recipe.teacher: "teacher", models.get("distill", ""): "student"})
     return results
 
 
-def _gather_benchmark(results: Results, report: Report, recipe: Recipe, models: dict[str, str]) -> None:
+def gather_benchmark(results: Results, report: Report, labels: dict[str, str]) -> None:
+    """The benchmark's rows into ``results.bench``: ``labels`` maps each model as given to its arm."""
     body = report.body
     results.bench_mode = body["mode"]
-    labels = {recipe.teacher: "teacher", models.get("distill", ""): "student"}
     if body["mode"] == "paper":
         times = {row["label"]: (row["total_s"], row["speedup"]) for row in body["paper"]["results"]}
     else:

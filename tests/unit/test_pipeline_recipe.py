@@ -13,12 +13,15 @@ from distilcli.pipeline.stages import Inputs, plan
 
 
 def test_builtin_recipes_all_load_and_plan() -> None:
-    assert set(builtin_names()) >= {"smoke", "cpu", "cpu-ablation", "paper"}
+    assert set(builtin_names()) >= {"smoke", "cpu", "cpu-ablation", "paper", "embeddings"}
     for name in builtin_names():
         recipe = load_recipe(name)
         stages = plan(recipe, Inputs(corpus="corpus.txt", glue_dir="glue"))
         names = [s.name for s in stages]
         assert len(names) == len(set(names)), name
+        if recipe.embeddings is not None:
+            assert {"student-cka", "distill-cka", "sts-teacher", "export"} <= set(names), name
+            continue
         assert "distill" in names and "student-init" in names
 
 

@@ -110,7 +110,7 @@ def test_a_stage_is_stale_when_a_dependency_finished_again(tmp_path) -> None:
     assert status(tmp_path, stages["glue-teacher-sst2"]) == "todo"
 
 
-@pytest.mark.parametrize("name", ["smoke", "cpu", "cpu-td-ablation", "paper"])
+@pytest.mark.parametrize("name", ["smoke", "cpu", "cpu-td-ablation", "paper", "embeddings"])
 def test_every_printed_command_parses_as_the_cli(name: str) -> None:
     """What the pipeline logs for each stage is a command the CLI accepts when pasted (references resolved)."""
     import shlex
@@ -121,7 +121,7 @@ def test_every_printed_command_parses_as_the_cli(name: str) -> None:
     from distilcli.pipeline.recipe import load_recipe
 
     root = typer.main.get_command(app)
-    for stage in plan(load_recipe(name), Inputs(corpus="corpus.txt", glue_dir="glue")):
+    for stage in plan(load_recipe(name), Inputs(corpus="corpus.txt", glue_dir="glue", retrieval_data="dev.json")):
         words = shlex.split(stage.describe(lambda ref: f"runs/{ref[1:]}/run", out=f"runs/{stage.name}/run"))
         assert words[0] == "distil" and "@" not in " ".join(words), words
         command, args = root, words[1:]
