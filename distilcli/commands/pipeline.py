@@ -75,8 +75,8 @@ def pipeline_cmd(
         typer.Option(
             "--retrieval-data",
             rich_help_panel=DATA,
-            help="An embeddings recipe's retrieval collection (eval-retrieval --data: SQuAD .json, BEIR folder or "
-            ".jsonl): every model is scored on it too. Unset: no retrieval stages.",
+            help="An embeddings recipe's retrieval collection, in any form eval-retrieval --data reads (a QA dev .json, "
+            "a BEIR folder, .jsonl): every model is scored on it too. Unset: no retrieval stages.",
         ),
     ] = None,
     fail_under: PipelineGateOpt = None,
