@@ -238,18 +238,25 @@ def _in_use(folder: Path, lock: Path, holder: dict[str, Any] | None) -> BadInput
     )
 
 
+#: Set by a parent distil process (``pipeline --jobs``) to the locked folder its child runs inside.
+INSIDE_ENV = "DISTILCLI_INSIDE"
+
+
 def _check_ancestors(folder: Path) -> None:
     """A folder inside one another run holds is refused too.
 
-    This process's own locks are fine, and so are its parent's: ``pipeline --jobs`` runs each stage
-    in a child process, inside the pipeline's locked folder.
+    This process's own locks are fine, and so is the one folder its parent process handed it
+    (``pipeline --jobs`` runs each stage in a child process inside the pipeline's locked folder, and
+    names that folder in ``$DISTILCLI_INSIDE``).
     """
+    handed = os.environ.get(INSIDE_ENV)
     for parent in folder.parents:
         lock = parent / LOCK
         if parent in _HELD or not lock.is_file():
             continue
         holder = _holder(lock)
-        if holder is not None and holder["pid"] == os.getppid() and holder.get("host") == socket.gethostname():
+        if (handed and Path(handed).resolve() == parent and holder is not None and holder["pid"] == os.getppid()
+                and holder.get("host") == socket.gethostname()):  # fmt: skip
             continue
         if not _is_stale(lock, holder):
             raise _in_use(parent, lock, holder)

@@ -22,6 +22,7 @@ from typing import Any
 from distilcli import progress
 from distilcli.pipeline.stages import Stage
 from distilcli.pipeline.state import PIPELINE_MARKER, run_stage, status
+from distilcli.rundir import INSIDE_ENV
 
 LOG_FILE = "stage.log"
 
@@ -40,6 +41,7 @@ def _run_in_process(out: Path, stage: Stage, how: str, tracking: dict[str, Any] 
     # Before torch is imported in this fresh process: its thread pools read these once.
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
+    os.environ[INSIDE_ENV] = str(out.resolve())  # the stage's lock may sit inside the pipeline's locked folder
     log = out / stage.name / LOG_FILE
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as sink:

@@ -175,7 +175,8 @@ def test_a_step_cut_into_unequal_parts_weighs_each_by_its_examples() -> None:
         return model(x[micro.indices]).mean()
 
     accelerator = SimpleNamespace(no_sync=lambda m: __import__("contextlib").nullcontext(), autocast=lambda: __import__("contextlib").nullcontext(),
-                                  backward=lambda loss: loss.backward(), clip_grad_norm_=lambda p, n: torch.tensor(0.0), scaler=None)  # fmt: skip
+                                  backward=lambda loss: loss.backward(), clip_grad_norm_=lambda p, n: torch.tensor(0.0), scaler=None,
+                                  num_processes=1)  # fmt: skip
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     loop = TrainLoop(accelerator, model, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0), total_steps=1,
                      max_grad_norm=1.0, out=Path("unused"), config={})  # fmt: skip
