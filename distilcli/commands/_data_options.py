@@ -112,8 +112,8 @@ NumProcOpt = Annotated[
     typer.Option(
         "--num-proc",
         rich_help_panel=DATA,
-        help="Processes that tokenise the corpus (default: this machine's cores; a corpus under 16 MB uses one). "
-        "The chunks are the same for any count.",
+        help="Worker processes that tokenise the corpus (default 1: the fast tokenizer already uses every core; "
+        "more help where Python chunking is the limit, on many cores). The chunks are the same for any count.",
     ),
 ]
 StreamOpt = Annotated[

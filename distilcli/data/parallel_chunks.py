@@ -32,14 +32,6 @@ _BATCH_LINES = 1000
 _worker: dict[str, Any] = {}
 
 
-def default_num_proc() -> int:
-    """The cores this process may run on (its CPU affinity, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
 def worth_workers(spec: CorpusSpec) -> bool:
     """Whether ``spec`` is big enough for workers: local files over the threshold, or any dataset."""
     path = Path(spec.source).expanduser()

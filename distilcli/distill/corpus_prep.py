@@ -38,7 +38,6 @@ def _masker(cfg: DistillConfig, tokenizer: Any, counts: np.ndarray) -> DynamicMa
 def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any) -> Corpus:
     """Tokenise once (cached on disk), chunk, split into held-out and training chunks, set up the masker."""
     from distilcli.data.chunks import saved_token_counts, token_counts, tokenize_corpus
-    from distilcli.data.parallel_chunks import default_num_proc
     from distilcli.models.aliases import cache_root
 
     if cfg.stream:
@@ -52,7 +51,7 @@ def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
             cfg.max_seq_length,
             min_tokens=cfg.min_tokens,
             cache_dir=cfg.cache_dir or cache_root() / "corpora",
-            num_proc=cfg.num_proc or default_num_proc(),
+            num_proc=cfg.num_proc,
         )
     # Rows straight from the (memory-mapped) Arrow buffers: Python lists of every token would take
     # gigabytes and minutes on a large corpus, on every start.

@@ -54,7 +54,7 @@ def check_options(cfg: DistillConfig) -> None:
     for name in ("batch_size", "grad_accum", "epochs", "save_every", "log_every", "max_seq_length", "lr"):
         check_positive(name, getattr(cfg, name))
     check_positive("max_steps", cfg.max_steps, allow_none=True)
-    check_positive("num_proc", cfg.num_proc, allow_none=True)
+    check_positive("num_proc", cfg.num_proc)
     if cfg.stream and not cfg.max_steps:
         raise BadInput("--stream reads the corpus as the run trains, so a run has no epochs: give --max-steps N")
     if cfg.stream and cfg.cache_teacher:
