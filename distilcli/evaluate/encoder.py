@@ -20,6 +20,16 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
+def check_embedding_options(models: list[str], batch_size: int, max_seq_length: int | None) -> None:
+    """The options every embedding evaluation shares (eval-sts, eval-retrieval); :class:`BadInput` otherwise."""
+    if not models:
+        raise BadInput("missing --model: give one model or more (the first is the reference for retention)")
+    if batch_size < 1:
+        raise BadInput(f"--batch-size must be at least 1, got {batch_size}")
+    if max_seq_length is not None and max_seq_length < 3:
+        raise BadInput(f"--max-seq-length must be at least 3 ([CLS], a token, [SEP]), got {max_seq_length}")
+
+
 def embedding_setup(ref: ModelRef, max_seq_length: int | None) -> tuple[SentencePooling, int]:
     """The model's pooling and the token length to use (``max_seq_length`` checked against its positions).
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
-from distilcli.evaluate.encoder import embed, embedding_setup, load_encoder
+from distilcli.evaluate.encoder import check_embedding_options, embed, embedding_setup, load_encoder
 from distilcli.evaluate.gates import ModelGate, check_model_gates, parse_model_gate
 from distilcli.models.pooling import SentencePooling
 from distilcli.models.resolve import ModelRef, resolve_model
@@ -66,12 +66,7 @@ def parse_sts_gate(spec: str, n_models: int) -> StsGate:
 
 def check_options(cfg: EvalStsConfig) -> list[StsGate]:
     """The gates, after every plain option is checked."""
-    if not cfg.model:
-        raise BadInput("missing --model: give one model or more (the first is the reference for retention)")
-    if cfg.batch_size < 1:
-        raise BadInput(f"--batch-size must be at least 1, got {cfg.batch_size}")
-    if cfg.max_seq_length is not None and cfg.max_seq_length < 3:
-        raise BadInput(f"--max-seq-length must be at least 3 ([CLS], a token, [SEP]), got {cfg.max_seq_length}")
+    check_embedding_options(cfg.model, cfg.batch_size, cfg.max_seq_length)
     if cfg.limit is not None and cfg.limit < 3:
         raise BadInput(f"--limit must be at least 3 (pairs, for a correlation), got {cfg.limit}: leave it out for all")
     return [parse_sts_gate(spec, len(cfg.model)) for spec in cfg.fail_under]
