@@ -13,8 +13,18 @@ import typer
 
 from distilcli import __version__
 from distilcli.commands import (
-    benchmark, distill, eval_glue, eval_retrieval, eval_squad, eval_sts, export, finetune, models, pipeline, report,
-)  # fmt: skip
+    benchmark,
+    distill,
+    eval_glue,
+    eval_retrieval,
+    eval_squad,
+    eval_sts,
+    export,
+    finetune,
+    models,
+    pipeline,
+    report,
+)
 from distilcli.commands._options import DefaultsCommand, HelpGroup
 from distilcli.commands._panels import RUN
 
@@ -62,7 +72,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, rich_help_panel=RUN, help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, rich_help_panel=RUN, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Distill, fine-tune, evaluate and benchmark BERT-family models.

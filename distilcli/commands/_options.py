@@ -3,12 +3,12 @@
 The options themselves are ``Annotated`` aliases in ``_model_options``, ``_data_options``,
 ``_task_options``, ``_train_options``, ``_eval_options`` and ``_run_options``, each flag declared in
 one of them (a flag whose help differs by command has one alias per meaning there), each in one of
-the panels of ``_panels``. Every option defaults to ``None`` (or ``False`` for flags) so that a value from ``--config file.yaml``
-is not overridden by a default nobody typed. The defaults therefore live in the command's config
-dataclass only, and ``--help`` reads them from there: a command marked with :func:`help_defaults`
-and registered with ``cls=DefaultsCommand`` shows ``[default: X]`` for every option that maps to a
-config field with a default. The config modules are imported only when help is shown, which keeps
-``distil --help`` fast.
+the panels of ``_panels``. Every option defaults to ``None`` (or ``False`` for flags) so that a value
+from ``--config file.yaml`` is not overridden by a default nobody typed. The defaults therefore live
+in the command's config dataclass only, and ``--help`` reads them from there: a command marked with
+:func:`help_defaults` and registered with ``cls=DefaultsCommand`` shows ``[default: X]`` for every
+option that maps to a config field with a default. The config modules are imported only when help is
+shown, which keeps ``distil --help`` fast.
 """
 
 from __future__ import annotations
@@ -179,6 +179,10 @@ class DefaultsCommand(HelpCommand):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.help:
+            # Rich keeps a docstring's line breaks: rejoin each paragraph so the terminal wraps it,
+            # here and in the root's list of commands.
+            self.help = "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(self.help).split("\n\n"))
         names = [p.name for p in self.params]
         # Beside --config, whose file it writes; else last.
         self.params.insert(names.index("config") + 1 if "config" in names else len(names), print_config_param())
@@ -193,9 +197,6 @@ class DefaultsCommand(HelpCommand):
             PRINT_ONLY.reset(token)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        if self.help:
-            # Rich keeps a docstring's line breaks: rejoin each paragraph so the terminal wraps it.
-            self.help = "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(self.help).split("\n\n"))
         provider = getattr(inspect.unwrap(self.callback), _PROVIDER, None) if self.callback else None
         if provider is not None:
             defaults = provider()

@@ -122,8 +122,8 @@ def benchmark_cmd(
 ) -> None:
     """Measure size, latency, throughput and memory of models, interleaved; ratios against the first.
 
-    Repeat --model for each model (or separate them with commas): the first is the baseline of the ratios. --preset paper reads
-    STS-B/dev.tsv from --glue-dir; --seed seeds the synthetic token ids.
+    Repeat --model for each model (or separate them with commas): the first is the baseline of the ratios.
+    --preset paper reads STS-B/dev.tsv from --glue-dir; --seed seeds the synthetic token ids.
     """
     values = dict(locals())
     for name in ("config", "output", "json_"):

@@ -99,8 +99,9 @@ def distill_cmd(
         typer.Option(
             "--embedding-dim",
             rich_help_panel=MODEL,
-            help="--task embeddings: D-wide sentence embeddings, from a Dense layer started as the PCA of the teacher's "
-            "embeddings on the corpus and trained with the student (saved as a sentence-transformers Dense module).",
+            help="--task embeddings: D-wide sentence embeddings, from a Dense layer started as the PCA of the "
+            "teacher's embeddings on the corpus and trained with the student (saved as a sentence-transformers "
+            "Dense module).",
         ),
     ] = None,
     corpus: CorpusOpt = None,
@@ -236,7 +237,8 @@ def distill_cmd(
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus, or --task glue:<name>|squad|squad_v2|embeddings.
+    """Distill a teacher into a smaller student: the DistilBERT triple loss on a corpus,
+    or --task glue:<name>|squad|squad_v2|embeddings.
 
     --task glue:<name>|squad (a teacher fine-tuned on it) reads --glue-dir, --hub-dir or --train-file/--dev-file.
     --task embeddings: on --corpus, the student learns the teacher's sentence embeddings (--alpha-mse-emb),

@@ -62,7 +62,8 @@ def eval_squad_cmd(
         typer.Option(
             "--null-odds",
             rich_help_panel=EVALUATION,
-            help="With --predictions on v2.0: {question id: null odds} JSON; adds best_exact/best_f1 and their thresholds.",
+            help="With --predictions on v2.0: {question id: null odds} JSON; "
+            "adds best_exact/best_f1 and their thresholds.",
         ),
     ] = None,
     na_prob_thresh: Annotated[

@@ -117,7 +117,8 @@ def finetune_cmd(
     output: OutputOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Fine-tune a model on a GLUE task or SQuAD v1.1/v2.0; the best checkpoint (by dev, or by held-out training data with --select-on holdout) is kept in --out.
+    """Fine-tune a model on a GLUE task or SQuAD v1.1/v2.0; the best checkpoint
+    (by dev, or by held-out training data with --select-on holdout) is kept in --out.
 
     With --seeds, each seed trains in its own folder under --out and the report gives the median.
     """

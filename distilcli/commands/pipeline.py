@@ -64,7 +64,9 @@ def pipeline_cmd(
     recipe: Annotated[
         str | None,
         typer.Option(
-            "--recipe", rich_help_panel=RUN, help="A built-in recipe (smoke, cpu, cpu-ablation, cpu-td-ablation, embeddings, paper) or a YAML file."
+            "--recipe",
+            rich_help_panel=RUN,
+            help="A built-in recipe (smoke, cpu, cpu-ablation, cpu-td-ablation, embeddings, paper) or a YAML file.",
         ),
     ] = None,
     corpus: CorpusOpt = None,
@@ -75,8 +77,8 @@ def pipeline_cmd(
         typer.Option(
             "--retrieval-data",
             rich_help_panel=DATA,
-            help="An embeddings recipe's retrieval collection, in any form eval-retrieval --data reads (a QA dev .json, "
-            "a BEIR folder, .jsonl): every model is scored on it too. Unset: no retrieval stages.",
+            help="An embeddings recipe's retrieval collection, in any form eval-retrieval --data reads "
+            "(a QA dev .json, a BEIR folder, .jsonl): every model is scored on it too. Unset: no retrieval stages.",
         ),
     ] = None,
     fail_under: PipelineGateOpt = None,
