@@ -162,5 +162,7 @@ def disk_full_error(where: Path) -> Iterator[None]:
         raise
     except Exception as exc:
         if is_disk_full(exc, where):
-            raise DistilError(f"no space left on device while writing {where}: free some space, then run again") from None
+            raise DistilError(
+                f"no space left on device while writing {where}: free some space, then run again"
+            ) from None
         raise

@@ -79,4 +79,3 @@ def task(
 def log(message: str) -> None:
     """A plain status line (e.g. every N training steps) for logs where no bar is drawn."""
     _current.get().log(message)
-
