@@ -66,8 +66,15 @@ class Variant:
 
     @property
     def label(self) -> str:
-        tags = [t for t in (self.backend != "eager" and self.backend, self.quantize != "none" and "int8",
-                            self.precision != "fp32" and self.precision) if t]  # fmt: skip
+        tags = [
+            t
+            for t in (
+                self.backend != "eager" and self.backend,
+                self.quantize != "none" and "int8",
+                self.precision != "fp32" and self.precision,
+            )
+            if t
+        ]
         return f"{self.model} [{'+'.join(tags)}]" if tags else self.model
 
 
@@ -122,9 +129,14 @@ def check_options(cfg: BenchmarkConfig) -> None:
     cfg.repeats = cfg.repeats if cfg.repeats is not None else (1 if cfg.preset else 20)
     if cfg.precision != "fp32":
         if cfg.device == "cpu":
-            raise BadInput(f"--precision {cfg.precision} is for a GPU: use --device cuda (or auto on a GPU machine), or fp32 on the CPU")
+            raise BadInput(
+                f"--precision {cfg.precision} is for a GPU: "
+                "use --device cuda (or auto on a GPU machine), or fp32 on the CPU"
+            )
         if cfg.backend != ["eager"] or cfg.quantize != ["none"]:
-            raise BadInput(f"--precision {cfg.precision} applies to the eager backend without --quantize: run those separately")
+            raise BadInput(
+                f"--precision {cfg.precision} applies to the eager backend without --quantize: run those separately"
+            )
     if "dynamic-int8" in cfg.quantize and cfg.device == "cuda":
         raise BadInput("--quantize dynamic-int8 runs on the CPU only: add --device cpu")
 
@@ -147,7 +159,6 @@ def variants(cfg: BenchmarkConfig, exported: dict[str, str] | None = None) -> li
         Variant(model, backend, quantize, cfg.precision)  # type: ignore[arg-type]
         for model in cfg.model
         for backend, quantize in (
-            [("onnx", exported[model])] if model in exported
-            else [(b, q) for b in cfg.backend for q in cfg.quantize]  # type: ignore[union-attr]
+            [("onnx", exported[model])] if model in exported else [(b, q) for b in cfg.backend for q in cfg.quantize]  # type: ignore[union-attr]
         )
-    ]  # fmt: skip
+    ]

@@ -23,11 +23,16 @@ def _special_ids(config: Any, tokenizer: Any) -> tuple[int | None, int | None, s
         first = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
         last = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
         return first, last, specials
-    ids = [getattr(config, name, None) for name in ("pad_token_id", "bos_token_id", "eos_token_id", "cls_token_id", "sep_token_id")]
+    ids = [
+        getattr(config, name, None)
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id", "cls_token_id", "sep_token_id")
+    ]
     return None, None, {int(i) for i in ids if i is not None}
 
 
-def synthetic_batch(config: Any, tokenizer: Any, batch_size: int, seq_length: int, seed: int, names: list[str]) -> Batch:
+def synthetic_batch(
+    config: Any, tokenizer: Any, batch_size: int, seq_length: int, seed: int, names: list[str]
+) -> Batch:
     """``batch_size`` sequences of exactly ``seq_length`` real tokens: [CLS] random words [SEP].
 
     Every position is attended (no padding), so the time is that of the full shape. The
@@ -50,7 +55,9 @@ def encode_pairs(tokenizer: Any, examples: list[GlueExample], max_length: int, n
     """Each sentence pair as its own batch of one, tokenized as fine-tuning does (no padding)."""
     batches = []
     for example in examples:
-        encoded = tokenizer(example.text_a, example.text_b, truncation=True, max_length=max_length, return_token_type_ids=True)
+        encoded = tokenizer(
+            example.text_a, example.text_b, truncation=True, max_length=max_length, return_token_type_ids=True
+        )
         ids = np.asarray([encoded["input_ids"]], dtype=np.int64)
         batch = {
             "input_ids": ids,

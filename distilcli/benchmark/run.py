@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 
 from distilcli import progress
-from distilcli.benchmark.config import PAPER_TASK, BenchmarkConfig, Variant, check_options, variants
+from distilcli.benchmark.body import report_body, report_metrics
+from distilcli.benchmark.config import PAPER_TASK, BenchmarkConfig, check_options, variants
 from distilcli.benchmark.inputs import Batch, encode_pairs, synthetic_batch
 from distilcli.benchmark.memory import measure_in_child, measure_on_gpu
 from distilcli.benchmark.plot import write_plot
 from distilcli.benchmark.runners import Encoder, Runner, benchmark_ref, build_runner, load_encoder
-from distilcli.benchmark.timing import latency_stats, reduction, speedup, time_interleaved
+from distilcli.benchmark.timing import latency_stats, speedup, time_interleaved
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
 from distilcli.fsutil import check_output_file
@@ -56,7 +57,10 @@ def _load_all(cfg: BenchmarkConfig) -> dict[str, Encoder]:
         if not cfg.preset and longest > limit:
             raise BadInput(f"--seq-lengths {longest} exceeds the {limit} positions of {spec}: use {limit} or less")
         if cfg.preset and load_tokenizer(ref) is None:
-            raise BadInput(f"{spec} has no tokenizer files, which --preset paper needs to read STS-B: save the tokenizer with the model")
+            raise BadInput(
+                f"{spec} has no tokenizer files, which --preset paper needs to read STS-B: "
+                "save the tokenizer with the model"
+            )
         refs[spec] = ref
     with progress.task("loading models", total=len(refs)) as handle:
         encoders = {}
@@ -95,7 +99,9 @@ def output_diff(reference: np.ndarray, output: np.ndarray) -> dict[str, float]:
     }
 
 
-def _compare(runners: list[Runner], encoders: dict[str, Encoder], batches: dict[str, Batch]) -> list[dict[str, float] | None]:
+def _compare(
+    runners: list[Runner], encoders: dict[str, Encoder], batches: dict[str, Batch]
+) -> list[dict[str, float] | None]:
     """Each runner's last hidden states against eager fp32 on the CPU, on the same inputs."""
     import torch
 
@@ -127,21 +133,28 @@ def _grid(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encod
             prepared = []
             for runner in runners:
                 encoder = encoders[runner.variant.model]
-                batch = synthetic_batch(encoder.config, encoder.tokenizer, batch_size, seq_length, cfg.seed, encoder.names)
+                batch = synthetic_batch(
+                    encoder.config, encoder.tokenizer, batch_size, seq_length, cfg.seed, encoder.names
+                )
                 prepared.append(runner.prepare(batch))
             samples = time_interleaved(runners, prepared, cfg.warmup, cfg.repeats, handle)  # type: ignore[arg-type]
             rows = []
             for runner, seconds in zip(runners, samples, strict=True):
                 median = float(np.median(seconds))
-                rows.append({
-                    "label": runner.variant.label,
-                    "latency_ms": latency_stats(seconds),
-                    "sequences_per_s": batch_size / median,
-                    "tokens_per_s": batch_size * seq_length / median,
-                    "speedup": None if not rows else speedup(float(np.median(samples[0])), median),
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "label": runner.variant.label,
+                        "latency_ms": latency_stats(seconds),
+                        "sequences_per_s": batch_size / median,
+                        "tokens_per_s": batch_size * seq_length / median,
+                        "speedup": None if not rows else speedup(float(np.median(samples[0])), median),
+                    }
+                )
             results.append({"batch_size": batch_size, "seq_length": seq_length, "results": rows})
-            progress.log(f"{batch_size}×{seq_length}: " + ", ".join(f"{r['label']} {r['latency_ms']['p50']:.1f} ms" for r in rows))
+            progress.log(
+                f"{batch_size}×{seq_length}: "
+                + ", ".join(f"{r['label']} {r['latency_ms']['p50']:.1f} ms" for r in rows)
+            )
     return results
 
 
@@ -167,21 +180,34 @@ def _paper(cfg: BenchmarkConfig, runners: list[Runner], batches: dict[str, list[
         total_s = float(np.median(pass_totals[index]))
         lengths = [int(b["input_ids"].shape[1]) for b in batches[runner.variant.model]]
         medians = [float(np.median(t)) for t in per_example[index]]
-        rows.append({
-            "label": runner.variant.label,
-            "total_s": total_s,
-            "pass_totals_s": pass_totals[index],
-            "latency_ms": latency_stats([t for times in per_example[index] for t in times]),
-            "examples_per_s": n / total_s,
-            "speedup": None if not rows else speedup(rows[0]["total_s"], total_s),
-            "tokens": {"mean": float(np.mean(lengths)), "max": max(lengths)},
-            # Median latency by sequence length, for the plot.
-            "by_length_ms": {str(k): 1000 * float(np.median([m for m, length in zip(medians, lengths, strict=True) if length == k])) for k in sorted(set(lengths))},
-        })  # fmt: skip
+        rows.append(
+            {
+                "label": runner.variant.label,
+                "total_s": total_s,
+                "pass_totals_s": pass_totals[index],
+                "latency_ms": latency_stats([t for times in per_example[index] for t in times]),
+                "examples_per_s": n / total_s,
+                "speedup": None if not rows else speedup(rows[0]["total_s"], total_s),
+                "tokens": {"mean": float(np.mean(lengths)), "max": max(lengths)},
+                # Median latency by sequence length, for the plot.
+                "by_length_ms": {
+                    str(k): 1000
+                    * float(np.median([m for m, length in zip(medians, lengths, strict=True) if length == k]))
+                    for k in sorted(set(lengths))
+                },
+            }
+        )
     return {"task": PAPER_TASK, "examples": n, "passes": cfg.repeats, "warmup_examples": warmup, "results": rows}
 
 
-def _memory(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], batches: dict[str, Batch], device: Any, threads: int) -> list[dict[str, Any] | None]:
+def _memory(
+    cfg: BenchmarkConfig,
+    runners: list[Runner],
+    encoders: dict[str, Encoder],
+    batches: dict[str, Batch],
+    device: Any,
+    threads: int,
+) -> list[dict[str, Any] | None]:
     results: list[dict[str, Any] | None] = []
     with progress.task("measuring memory", total=len(runners)) as handle:
         for runner in runners:
@@ -203,14 +229,18 @@ def _memory(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Enc
     return results
 
 
-def _largest(cfg: BenchmarkConfig, encoders: dict[str, Encoder], paper: dict[str, list[Batch]] | None) -> dict[str, Batch]:
+def _largest(
+    cfg: BenchmarkConfig, encoders: dict[str, Encoder], paper: dict[str, list[Batch]] | None
+) -> dict[str, Batch]:
     if paper is not None:
         return {spec: max(items, key=lambda b: b["input_ids"].shape[1]) for spec, items in paper.items()}
     b, s = max(cfg.batch_sizes), max(cfg.seq_lengths)  # type: ignore[type-var]
     return {spec: synthetic_batch(e.config, e.tokenizer, b, s, cfg.seed, e.names) for spec, e in encoders.items()}
 
 
-def _first(cfg: BenchmarkConfig, encoders: dict[str, Encoder], paper: dict[str, list[Batch]] | None) -> dict[str, Batch]:
+def _first(
+    cfg: BenchmarkConfig, encoders: dict[str, Encoder], paper: dict[str, list[Batch]] | None
+) -> dict[str, Batch]:
     if paper is not None:
         return {spec: items[0] for spec, items in paper.items()}
     b, s = cfg.batch_sizes[0], cfg.seq_lengths[0]  # type: ignore[index]
@@ -240,118 +270,23 @@ def run_benchmark(cfg: BenchmarkConfig) -> Report:
         compare_batches = _first(cfg, encoders, paper)
         diffs = _compare(runners, encoders, compare_batches)
         timed = _paper(cfg, runners, paper) if paper is not None else _grid(cfg, runners, encoders)
-        memory = _memory(cfg, runners, encoders, _largest(cfg, encoders, paper), device, threads) if cfg.memory else [None] * len(runners)
-    body = _body(cfg, runners, encoders, diffs, memory, timed, compare_batches, device, threads)
+        memory = (
+            _memory(cfg, runners, encoders, _largest(cfg, encoders, paper), device, threads)
+            if cfg.memory
+            else [None] * len(runners)
+        )
+    body = report_body(cfg, runners, encoders, diffs, memory, timed, compare_batches, device, threads)
     artifacts = {}
     if cfg.plot is not None:
         write_plot(body, Path(cfg.plot))
         artifacts["plot"] = str(cfg.plot)
-    metrics, primary = _metrics(body)
-    return Report.create("benchmark", config=config_to_dict(cfg), metrics=metrics, primary_metric=primary,
-                         artifacts=artifacts, body=body, duration_s=time.perf_counter() - start)  # fmt: skip
-
-
-def _body(cfg: BenchmarkConfig, runners: list[Runner], encoders: dict[str, Encoder], diffs: list[Any], memory: list[Any],
-          timed: Any, compare_batches: dict[str, Batch], device: Any, threads: int) -> dict[str, Any]:  # fmt: skip
-    counts = {spec: e.parameters() for spec, e in encoders.items()}
-    first_params, first_size = counts[runners[0].variant.model]["total"], runners[0].size_bytes
-    models = []
-    for runner, diff, mem in zip(runners, diffs, memory, strict=True):
-        variant: Variant = runner.variant
-        encoder = encoders[variant.model]
-        params = counts[variant.model]
-        models.append({
-            "label": variant.label,
-            "model": encoder.ref.to_dict(),
-            "model_type": encoder.config.model_type,
-            "num_layers": encoder.adapter.num_layers(encoder.config),
-            "hidden_size": encoder.adapter.hidden_size(encoder.config),
-            **{k: getattr(variant, k) for k in ("backend", "quantize", "precision")},
-            "parameters": params,
-            "disk_bytes": encoder.disk_bytes(),
-            "variant_bytes": runner.size_bytes,
-            "setup_s": runner.setup_s,
-            "memory": mem,
-            "output_diff": diff,
-            "parameter_reduction": None if not models else reduction(first_params, params["total"]),
-            "size_ratio": None if not models else runner.size_bytes / first_size,
-        })  # fmt: skip
-    spec0 = runners[0].variant.model
-    return {
-        "mode": "paper" if cfg.preset else "grid",
-        "device": str(device),
-        "device_name": _device_name(device),
-        "threads": threads,
-        "warmup": cfg.warmup,
-        "repeats": cfg.repeats,
-        "baseline": runners[0].variant.label,
-        "models": models,
-        "diff_shape": list(compare_batches[spec0]["input_ids"].shape),
-        **({"paper": timed} if cfg.preset else {"shapes": timed}),
-    }
-
-
-def _device_name(device: Any) -> str:
-    import platform
-
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:  # Linux names the CPU model here; platform.processor() is often empty
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _headline(models: list[dict[str, Any]]) -> str | None:
-    """The variant whose speed-up is the report's primary metric: the second model, run as the first is.
-
-    With one model run several ways, the second variant (e.g. its ONNX export) instead.
-    """
-    first = models[0]
-    how = ("backend", "quantize", "precision")
-    for model in models[1:]:
-        if model["model"]["spec"] != first["model"]["spec"] and all(model[k] == first[k] for k in how):
-            return model["label"]
-    return models[1]["label"] if len(models) > 1 else None
-
-
-def _metrics(body: dict[str, Any]) -> tuple[dict[str, float], str]:
-    """Flat numbers for ``distil report`` and CI: ``<label>.<figure>[@<batch>x<length>]``."""
-    metrics: dict[str, float] = {}
-    for model in body["models"]:
-        label = model["label"]
-        metrics[f"{label}.parameters_total"] = model["parameters"]["total"]
-        metrics[f"{label}.size_mb"] = round(model["variant_bytes"] / 1e6, 3)
-        if model["parameter_reduction"] is not None:
-            metrics[f"{label}.parameter_reduction"] = model["parameter_reduction"]
-        if model["memory"]:
-            metrics[f"{label}.peak_memory_mb"] = model["memory"]["peak_mb"]
-        if model["output_diff"]:
-            metrics[f"{label}.max_abs_diff"] = model["output_diff"]["max_abs_diff"]
-            metrics[f"{label}.mean_cosine"] = model["output_diff"]["mean_cosine"]
-    labels = [m["label"] for m in body["models"]]
-    compared = _headline(body["models"])
-    if body["mode"] == "paper":
-        for row in body["paper"]["results"]:
-            metrics[f"{row['label']}.stsb_total_s"] = row["total_s"]
-            if row["speedup"] is not None:
-                metrics[f"{row['label']}.stsb_speedup"] = row["speedup"]
-        primary = f"{compared}.stsb_speedup" if compared else f"{labels[0]}.stsb_total_s"
-        return metrics, primary
-    for shape in body["shapes"]:
-        tag = f"{shape['batch_size']}x{shape['seq_length']}"
-        for row in shape["results"]:
-            metrics[f"{row['label']}.p50_ms@{tag}"] = row["latency_ms"]["p50"]
-            metrics[f"{row['label']}.sequences_per_s@{tag}"] = row["sequences_per_s"]
-            if row["speedup"] is not None:
-                metrics[f"{row['label']}.speedup@{tag}"] = row["speedup"]
-    tags = [f"{s['batch_size']}x{s['seq_length']}" for s in body["shapes"]]
-    tag = "1x128" if "1x128" in tags else tags[0]
-    primary = f"{compared}.speedup@{tag}" if compared else f"{labels[0]}.p50_ms@{tag}"
-    return metrics, primary
+    metrics, primary = report_metrics(body)
+    return Report.create(
+        "benchmark",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric=primary,
+        artifacts=artifacts,
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )

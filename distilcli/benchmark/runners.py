@@ -75,7 +75,8 @@ def benchmark_ref(spec: str) -> ModelRef:
 
 
 def load_encoder(spec: str | ModelRef) -> Encoder:
-    """The encoder of ``spec`` (``AutoModel`` without pooler: any head is left out), in eval mode; BadInput if unloadable.
+    """The encoder of ``spec`` (``AutoModel`` without pooler: any head is left out), in eval mode;
+    BadInput if unloadable.
 
     An exported folder loads as its config, tokenizer and graph: it runs as it was exported.
     """
@@ -176,7 +177,15 @@ class TorchRunner(Runner):
 class OnnxRunner(Runner):
     """ONNX Runtime on an exported graph (optionally with int8 weights)."""
 
-    def __init__(self, variant: Variant, onnx_file: Path, names: list[str], device: torch.device, threads: int, setup_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        variant: Variant,
+        onnx_file: Path,
+        names: list[str],
+        device: torch.device,
+        threads: int,
+        setup_s: float = 0.0,
+    ) -> None:
         self.variant = variant
         self.names = names
         self.onnx_file = onnx_file
@@ -205,15 +214,21 @@ def export_onnx(encoder: Encoder, onnx_file: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+        ) -> torch.Tensor:
             extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
             return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
 
     failure = f"{encoder.ref.spec} could not be exported to ONNX: benchmark it with --backend eager"
-    export_graph(LastHiddenState(encoder.model), encoder.names, ["last_hidden_state"], onnx_file, encoder.max_length, failure)
+    export_graph(
+        LastHiddenState(encoder.model), encoder.names, ["last_hidden_state"], onnx_file, encoder.max_length, failure
+    )
 
 
-def build_runner(variant: Variant, encoder: Encoder, device: torch.device, threads: int, exports: dict[str, Path], workdir: Path) -> Runner:
+def build_runner(
+    variant: Variant, encoder: Encoder, device: torch.device, threads: int, exports: dict[str, Path], workdir: Path
+) -> Runner:
     """The runner of ``variant``: exports to ONNX (once per model, into ``workdir``) or quantizes as it asks.
 
     ``exports`` maps model specs to their fp32 ONNX file, so ``--backend onnx --quantize

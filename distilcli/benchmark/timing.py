@@ -18,7 +18,9 @@ def latency_stats(seconds: Sequence[float]) -> dict[str, float]:
     return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "mean": float(ms.mean())}
 
 
-def time_interleaved(runners: Sequence[Any], prepared: Sequence[Any], warmup: int, repeats: int, handle: progress.TaskHandle) -> list[list[float]]:
+def time_interleaved(
+    runners: Sequence[Any], prepared: Sequence[Any], warmup: int, repeats: int, handle: progress.TaskHandle
+) -> list[list[float]]:
     """Seconds per forward pass of each runner on its ``prepared`` batch, ``repeats`` times each.
 
     Round by round, every runner runs once before any runs again, so a slow spell of the
