@@ -48,11 +48,18 @@ class AugmentRules:
         problems = []
         if self.count < 0:
             problems.append(f"--augment {self.count}: the count of new inputs per example must be >= 0")
-        for name, p in (("mask", self.p_mask), ("replace", self.p_replace), ("delete", self.p_delete), ("ngram", self.p_ngram)):
+        for name, p in (
+            ("mask", self.p_mask),
+            ("replace", self.p_replace),
+            ("delete", self.p_delete),
+            ("ngram", self.p_ngram),
+        ):
             if not 0.0 <= p <= 1.0:
                 problems.append(f"--augment-{name} {p}: a probability must be within 0..1")
         if self.p_mask + self.p_replace + self.p_delete > 1.0:
-            problems.append("--augment-mask + --augment-replace + --augment-delete exceed 1: each word takes at most one")
+            problems.append(
+                "--augment-mask + --augment-replace + --augment-delete exceed 1: each word takes at most one"
+            )
         if self.ngram_max < 1:
             problems.append(f"n-gram length {self.ngram_max} must be >= 1")
         return problems
@@ -83,7 +90,8 @@ def example_rng(seed: int, example: int, copy: int) -> random.Random:
 
 
 def plan_segment(words: list[str], rules: AugmentRules, rng: random.Random, mask_token: str, single: bool) -> Plan:
-    """Draw one copy of a segment: the n-gram cut (single sentences only), masks, deletions and replacement positions."""
+    """Draw one copy of a segment: the n-gram cut (single sentences only), masks, deletions and replacement
+    positions."""
     if single and len(words) > 1 and rng.random() < rules.p_ngram:
         n = rng.randint(1, min(rules.ngram_max, len(words)))
         start = rng.randint(0, len(words) - n)
@@ -147,7 +155,8 @@ def _apply(plan: Plan, chosen: list[str | None]) -> str:
 
 
 class TableReplacer:
-    """Candidates from a table: word -> its nearest words (the teacher's embedding neighbours); lookup lower-cased when asked."""
+    """Candidates from a table: word -> its nearest words (the teacher's embedding neighbours); lookup lower-cased
+    when asked."""
 
     def __init__(self, table: dict[str, list[str]], lowercase: bool) -> None:
         self.table, self.lowercase = table, lowercase

@@ -1,4 +1,5 @@
-"""The key that names a cached chunk dataset: the corpus, the tokenizer (how it splits text) and the chunking settings."""
+"""The key that names a cached chunk dataset: the corpus, the tokenizer (how it splits text) and the chunking
+settings."""
 
 from __future__ import annotations
 

@@ -86,7 +86,8 @@ def chunk_texts(
     for doc in encoded:
         if not doc or doc[0] != ids.cls or doc[-1] != ids.sep:
             raise BadInput(
-                f"tokenizer {type(tokenizer).__name__} does not wrap a text as [CLS] ... [SEP]: use a BERT-family tokenizer"
+                f"tokenizer {type(tokenizer).__name__} does not wrap a text as [CLS] ... [SEP]: "
+                "use a BERT-family tokenizer"
             )
         for chunk in divide_into_chunks(doc, max_seq_length, ids.cls, ids.sep):
             if _keep(chunk, min_tokens, ids.unk, stats):

@@ -251,8 +251,8 @@ def _open_saved(path: Path, field: str) -> datasets.Dataset:
 
 def _unreachable(source: str, exc: BaseException) -> BadInput:
     return BadInput(
-        f"corpus {source!r} is neither a local path nor reachable on the Hugging Face hub ({first_line(exc, limit=160)}): "
-        "give an existing file or folder, or a dataset id that can be downloaded"
+        f"corpus {source!r} is neither a local path nor reachable on the Hugging Face hub "
+        f"({first_line(exc, limit=160)}): give an existing file or folder, or a dataset id that can be downloaded"
     )
 
 

@@ -64,7 +64,8 @@ def _chunk(texts: list[str]) -> tuple[tuple[np.ndarray, np.ndarray], ChunkStats]
 def chunk_in_workers(
     spec: CorpusSpec, tokenizer: Any, max_seq_length: int, min_tokens: int, ids: SpecialIds, num_proc: int
 ) -> Iterator[tuple[tuple[np.ndarray, np.ndarray], ChunkStats]]:
-    """((token ids, lengths) of the kept chunks, stats) per batch of documents, in corpus order, computed by ``num_proc`` workers."""
+    """((token ids, lengths) of the kept chunks, stats) per batch of documents, in corpus order, computed by
+    ``num_proc`` workers."""
     split = spec.document_per == "sentence"
     # Sentences are split in the workers (it is Python work too): this process reads whole lines.
     reading = dataclasses.replace(spec, document_per="line") if split else spec

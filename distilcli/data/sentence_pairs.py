@@ -52,9 +52,13 @@ def _mostly_unknown(ids: list[int], unk: int | None) -> bool:
 
 def _encode(tokenizer: Any, texts: list[str], max_seq_length: int) -> list[list[int]]:
     return tokenizer(
-        texts, add_special_tokens=True, truncation=True, max_length=max_seq_length,
-        return_attention_mask=False, return_token_type_ids=False,
-    )["input_ids"]  # fmt: skip
+        texts,
+        add_special_tokens=True,
+        truncation=True,
+        max_length=max_seq_length,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+    )["input_ids"]
 
 
 def _part(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
