@@ -55,22 +55,34 @@ def glue_results(task: GlueTask, metrics: dict[str, float], dev_file: Path | Non
     """One task's GLUE dev metrics (fractions, as the report) as card results; ``score`` (their mean) is left out."""
     dataset = _dataset(f"GLUE {task.display_name}", HUB_DATASET, task.hub_config, task.hub_dev_split, dev_file)
     return [
-        CardResult("text-classification", "Text Classification", **dataset,  # type: ignore[arg-type]
-                   metric_type=_GLUE_METRICS[key][0], metric_name=_GLUE_METRICS[key][1], value=float(value))
+        CardResult(
+            "text-classification",
+            "Text Classification",
+            **dataset,  # type: ignore[arg-type]
+            metric_type=_GLUE_METRICS[key][0],
+            metric_name=_GLUE_METRICS[key][1],
+            value=float(value),
+        )
         for key, value in metrics.items()
         if key in _GLUE_METRICS
-    ]  # fmt: skip
+    ]
 
 
 def squad_results(task: SquadTask, metrics: dict[str, float], dev_file: Path | None) -> list[CardResult]:
     """SQuAD's exact match and F1 (percent, as the official script) as card results."""
     dataset = _dataset(task.display_name, task.hub_dataset, None, "validation", dev_file)
     return [
-        CardResult("question-answering", "Question Answering", **dataset,  # type: ignore[arg-type]
-                   metric_type=_SQUAD_METRICS[key][0], metric_name=_SQUAD_METRICS[key][1], value=float(metrics[key]))
+        CardResult(
+            "question-answering",
+            "Question Answering",
+            **dataset,  # type: ignore[arg-type]
+            metric_type=_SQUAD_METRICS[key][0],
+            metric_name=_SQUAD_METRICS[key][1],
+            value=float(metrics[key]),
+        )
         for key in _SQUAD_METRICS
         if key in metrics
-    ]  # fmt: skip
+    ]
 
 
 def write_cards(by_folder: dict[Path, list[CardResult]]) -> list[str]:

@@ -23,11 +23,18 @@ from distilcli.tasks.glue.spec import GLUE_TASKS, GlueTask
 
 #: Sub-metric names a GLUE gate may use, with the usual short spellings, and the report key of each.
 _METRIC_ALIASES = {
-    "accuracy": "accuracy", "acc": "accuracy", "f1": "f1",
-    "matthews_correlation": "matthews_correlation", "mcc": "matthews_correlation", "matthews": "matthews_correlation",
-    "pearson": "pearson", "spearmanr": "spearmanr", "spearman": "spearmanr",
-    "score": "score", "retention": "retention",
-}  # fmt: skip
+    "accuracy": "accuracy",
+    "acc": "accuracy",
+    "f1": "f1",
+    "matthews_correlation": "matthews_correlation",
+    "mcc": "matthews_correlation",
+    "matthews": "matthews_correlation",
+    "pearson": "pearson",
+    "spearmanr": "spearmanr",
+    "spearman": "spearmanr",
+    "score": "score",
+    "retention": "retention",
+}
 _GLOBAL_ALIASES = {"macro": "macro_score", "macro_score": "macro_score", "macro_retention": "macro_retention"}
 #: How errors spell a report key: the short names the docs document (and a gate accepts).
 _SHOWN = {"matthews_correlation": "mcc", "spearmanr": "spearman", "macro_score": "macro"}
@@ -271,9 +278,12 @@ class ModelGate:
 
 
 def parse_model_gate(
-    spec: str, n_models: int, ranges: Mapping[str, tuple[float, float, str]], example: str,
+    spec: str,
+    n_models: int,
+    ranges: Mapping[str, tuple[float, float, str]],
+    example: str,
     aliases: Mapping[str, str] | None = None,
-) -> ModelGate:  # fmt: skip
+) -> ModelGate:
     """One gate of a command scoring ``n_models`` models; ``ranges`` names its metrics (retention among them)."""
     name, bar = split_gate(spec, example)
     prefix, dot, metric = name.lower().rpartition(".")

@@ -129,10 +129,14 @@ def run_eval_glue(cfg: EvalGlueConfig) -> tuple[Report, list[dict[str, Any]]]:
     first = next(iter(ok.values()))
     primary = f"{first.task.name}.{first.task.primary_metric}" if macro_body is None else macro_body["metric"]
     report = Report.create(
-        "eval-glue", config=config_to_dict(cfg), metrics=metrics, primary_metric=primary,
+        "eval-glue",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric=primary,
         artifacts={f"predictions.{name}": path for name, path in written.items()},
-        body=body, duration_s=time.perf_counter() - start,
-    )  # fmt: skip
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )
     return report, outcomes
 
 
@@ -236,13 +240,21 @@ def _score_task(cfg: EvalGlueConfig, result: TaskResult, loaded: LoadedClassifie
     assert split is not None
     loaded.model.to(device)
     # The length the model was fine-tuned with (distilcli provenance), else 128.
-    max_len = cfg.max_seq_length or finetune_setting(loaded.model.config, "max_seq_length") or min(128, usable_positions(loaded.model.config))
+    max_len = (
+        cfg.max_seq_length
+        or finetune_setting(loaded.model.config, "max_seq_length")
+        or min(128, usable_positions(loaded.model.config))
+    )
     began = time.perf_counter()
     features = encode(split.examples, loaded.tokenizer, loaded.adapter, max_len)
     logits = predict_logits(
-        loaded.model, features, loaded.tokenizer.pad_token_id, batch_size=cfg.batch_size, device=device,
+        loaded.model,
+        features,
+        loaded.tokenizer.pad_token_id,
+        batch_size=cfg.batch_size,
+        device=device,
         description=f"{task.display_name} dev",
-    )  # fmt: skip
+    )
     result.predictions = logits_to_predictions(logits, task.is_regression, loaded.label_permutation)
     result.metrics = score_predictions(task, result.predictions, [e.label for e in split.examples])
     result.seconds = time.perf_counter() - began

@@ -87,7 +87,8 @@ def check_predictions_out(path: Path | None, n_tasks: int) -> None:
         check_output_file(path)
     elif Path(path).exists() and not Path(path).is_dir():
         raise BadInput(
-            f"--predictions-out {path}: with several tasks this is a folder (one TSV per task), and a file is in the way"
+            f"--predictions-out {path}: with several tasks this is a folder (one TSV per task), "
+            "and a file is in the way"
         )
 
 

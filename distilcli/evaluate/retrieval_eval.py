@@ -112,22 +112,40 @@ def run_eval_retrieval(cfg: EvalRetrievalConfig) -> tuple[Report, list[dict[str,
         "device": str(device),
     }
     report = Report.create(
-        "eval-retrieval", config=config_to_dict(cfg), metrics=metrics, primary_metric=PRIMARY,
-        body=body, duration_s=time.perf_counter() - start,
-    )  # fmt: skip
+        "eval-retrieval",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric=PRIMARY,
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )
     return report, outcomes
 
 
 def _vectors(
-    texts: list[str], what: str, model: Any, tokenizer: Any, pooling: SentencePooling, length: int,
-    cfg: EvalRetrievalConfig, device: torch.device, spec: str,
-) -> np.ndarray:  # fmt: skip
+    texts: list[str],
+    what: str,
+    model: Any,
+    tokenizer: Any,
+    pooling: SentencePooling,
+    length: int,
+    cfg: EvalRetrievalConfig,
+    device: torch.device,
+    spec: str,
+) -> np.ndarray:
     """Unit-length embeddings of the distinct ``texts`` (each embedded once), one row per text of ``texts``."""
     distinct = list(dict.fromkeys(texts))
     vectors = embed(
-        model, tokenizer, distinct, pooling, max_seq_length=length, batch_size=cfg.batch_size, device=device,
-        description=f"embedding {what}", unit=what,
-    ).numpy()  # fmt: skip
+        model,
+        tokenizer,
+        distinct,
+        pooling,
+        max_seq_length=length,
+        batch_size=cfg.batch_size,
+        device=device,
+        description=f"embedding {what}",
+        unit=what,
+    ).numpy()
     if not vectors.size or not (abs(vectors) < float("inf")).all():
         raise DistilError(f"model {spec} gave non-finite embeddings of the {what}: it cannot be scored")
     row_of = {text: i for i, text in enumerate(distinct)}
@@ -135,9 +153,13 @@ def _vectors(
 
 
 def _score_model(
-    ref: ModelRef, pooling: SentencePooling, length: int, collection: RetrievalSet, cfg: EvalRetrievalConfig,
+    ref: ModelRef,
+    pooling: SentencePooling,
+    length: int,
+    collection: RetrievalSet,
+    cfg: EvalRetrievalConfig,
     device: torch.device,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """One model's row: the metrics, pooling, speed."""
     tokenizer, model = load_encoder(ref, device)
     began = time.perf_counter()
@@ -152,7 +174,12 @@ def _score_model(
     values = mean_metrics(per_query(ranked, relevant))
     texts = len(set(collection.passages)) + len(set(collection.queries))
     return {
-        "model": ref.spec, "path": str(ref.path), "pooling": pooling.name, "pooling_source": pooling.source,
-        "max_seq_length": length, **values, "texts_per_s": texts / embedded if embedded > 0 else 0.0,
+        "model": ref.spec,
+        "path": str(ref.path),
+        "pooling": pooling.name,
+        "pooling_source": pooling.source,
+        "max_seq_length": length,
+        **values,
+        "texts_per_s": texts / embedded if embedded > 0 else 0.0,
         "search_s": time.perf_counter() - began - embedded,
-    }  # fmt: skip
+    }

@@ -83,7 +83,8 @@ def _read_json_map(path: Path, what: str, value_type: type | tuple[type, ...]) -
     for key, value in data.items():
         if not isinstance(value, value_type) or isinstance(value, bool):
             raise BadInput(
-                f"{path}: the {what} of question {key!r} is {type(value).__name__}, not {getattr(value_type, '__name__', 'a number')}"
+                f"{path}: the {what} of question {key!r} is {type(value).__name__}, "
+                f"not {getattr(value_type, '__name__', 'a number')}"
             )
     return data
 
@@ -110,17 +111,20 @@ def _check_coverage(
     found = sum(1 for qid in ids if qid in answers)
     if found == 0:
         raise BadInput(
-            f"{cfg.predictions}: none of its {len(answers):,} answers is for a question of {dev.source}: is it the right dev file?"
+            f"{cfg.predictions}: none of its {len(answers):,} answers is for a question of {dev.source}: "
+            "is it the right dev file?"
         )
     if odds is not None:
         lacking = [qid for qid in ids if qid in answers and qid not in odds]
         if lacking:
             raise BadInput(
-                f"{cfg.null_odds}: no null odds for {len(lacking):,} answered question(s) (e.g. {lacking[0]!r}): write odds for every question"
+                f"{cfg.null_odds}: no null odds for {len(lacking):,} answered question(s) (e.g. {lacking[0]!r}): "
+                "write odds for every question"
             )
     if found < len(ids):
         progress.log(
-            f"warning: {len(ids) - found:,} of {len(ids):,} questions have no prediction in {cfg.predictions}: each scores 0"
+            f"warning: {len(ids) - found:,} of {len(ids):,} questions have no prediction in {cfg.predictions}: "
+            "each scores 0"
         )
 
 
@@ -138,7 +142,8 @@ def load_dev(cfg: EvalSquadConfig) -> SquadSplit:
         task = squad_task(cfg.task or "")
         if task is None:
             raise BadInput(
-                "no SQuAD dev data: pass --dev-file FILE (the official dev-v1.1.json or dev-v2.0.json), or --task squad|squad_v2 for the hub"
+                "no SQuAD dev data: pass --dev-file FILE (the official dev-v1.1.json or dev-v2.0.json), "
+                "or --task squad|squad_v2 for the hub"
             )
         dev = load_squad_hub(task, "validation")
     if not dev.examples:
@@ -165,10 +170,14 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
         )
     gates = [parse_squad_gate(spec, version_2) for spec in cfg.fail_under or []]
     body: dict[str, Any] = {
-        "task": dev.task.name, "task_display": dev.task.display_name, "dev_source": dev.source,
-        "questions": len(dev.examples), "articles": dev.articles,
-        "questions_total": len(full.examples), "limit": cfg.limit,
-    }  # fmt: skip
+        "task": dev.task.name,
+        "task_display": dev.task.display_name,
+        "dev_source": dev.source,
+        "questions": len(dev.examples),
+        "articles": dev.articles,
+        "questions_total": len(full.examples),
+        "limit": cfg.limit,
+    }
     artifacts: dict[str, str] = {}
     if cfg.predictions is not None:
         metrics, body_scored = _score_file(cfg, dev, {e.id for e in full.examples})
@@ -181,9 +190,14 @@ def run_eval_squad(cfg: EvalSquadConfig) -> tuple[Report, list[dict[str, Any]]]:
         progress.log(f"card updated: {body_scored['cards_updated'][0]}")
     body |= body_scored | {"gates": outcomes}
     report = Report.create(
-        "eval-squad", config=config_to_dict(cfg), metrics=metrics, primary_metric="f1",
-        artifacts=artifacts, body=body, duration_s=time.perf_counter() - start,
-    )  # fmt: skip
+        "eval-squad",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric="f1",
+        artifacts=artifacts,
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )
     return report, outcomes
 
 
@@ -206,7 +220,8 @@ def _check_options(cfg: EvalSquadConfig) -> None:
     for name in ("null_threshold", "na_prob_thresh"):
         if not math.isfinite(getattr(cfg, name)):
             raise BadInput(
-                f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}: use a large one (e.g. 1e9) to never predict no-answer"
+                f"--{name.replace('_', '-')} must be a finite number, got {getattr(cfg, name)}: "
+                "use a large one (e.g. 1e9) to never predict no-answer"
             )
     _check_writable([cfg.predictions_out, cfg.nbest_out, cfg.null_odds_out])
     for spec in cfg.fail_under or []:  # form and range now; the version's metric names once the dev file is read
@@ -234,10 +249,11 @@ def _score_file(cfg: EvalSquadConfig, dev: SquadSplit, file_ids: set[str]) -> tu
     _check_coverage(cfg, dev, answers, odds)
     metrics = score(dev, answers, odds, cfg.na_prob_thresh)
     body = {
-        "mode": "predictions", "predictions": str(cfg.predictions),
+        "mode": "predictions",
+        "predictions": str(cfg.predictions),
         "null_odds": None if cfg.null_odds is None else str(cfg.null_odds),
         "unknown_predictions": sum(1 for k in answers if k not in file_ids),
-    }  # fmt: skip
+    }
     return metrics, body
 
 
@@ -273,8 +289,14 @@ def _run_model(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float],
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     loaded.model.to(device)
     began = time.perf_counter()
-    features = encode_squad(dev.examples, loaded.tokenizer, loaded.adapter, max_seq_length=max_seq_length,
-                            doc_stride=doc_stride, max_query_length=max_query_length)  # fmt: skip
+    features = encode_squad(
+        dev.examples,
+        loaded.tokenizer,
+        loaded.adapter,
+        max_seq_length=max_seq_length,
+        doc_stride=doc_stride,
+        max_query_length=max_query_length,
+    )
     metrics, predictions = score_model(loaded.model, loaded.tokenizer, dev, features, cfg, device)
     seconds = time.perf_counter() - began
     metrics = {**metrics, "eval_s": seconds, "questions_per_s": len(dev.examples) / seconds if seconds > 0 else 0.0}
@@ -288,9 +310,17 @@ def _run_model(cfg: EvalSquadConfig, dev: SquadSplit) -> tuple[dict[str, float],
         if path is not None
     }
     body = {
-        "mode": "model", "model": cfg.model, "model_path": str(ref.path), "model_type": config.model_type,
-        "windows": len(features), "max_seq_length": max_seq_length, "doc_stride": doc_stride,
-        "max_query_length": max_query_length, "n_best": cfg.n_best, "max_answer_length": cfg.max_answer_length,
-        "null_threshold": cfg.null_threshold if dev.task.version_2 else None, "device": str(device),
-    }  # fmt: skip
+        "mode": "model",
+        "model": cfg.model,
+        "model_path": str(ref.path),
+        "model_type": config.model_type,
+        "windows": len(features),
+        "max_seq_length": max_seq_length,
+        "doc_stride": doc_stride,
+        "max_query_length": max_query_length,
+        "n_best": cfg.n_best,
+        "max_answer_length": cfg.max_answer_length,
+        "null_threshold": cfg.null_threshold if dev.task.version_2 else None,
+        "device": str(device),
+    }
     return metrics, body, artifacts

@@ -105,9 +105,13 @@ def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
         "device": str(device),
     }
     report = Report.create(
-        "eval-sts", config=config_to_dict(cfg), metrics=metrics, primary_metric="spearman",
-        body=body, duration_s=time.perf_counter() - start,
-    )  # fmt: skip
+        "eval-sts",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric="spearman",
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )
     return report, outcomes
 
 
@@ -143,7 +147,12 @@ def _score_model(
     b = vectors[[row_of[s] for s in pairs.sentence2]]
     cosines = torch.nn.functional.cosine_similarity(a, b, dim=-1).numpy()
     return {
-        "model": ref.spec, "path": str(ref.path), "pooling": pooling.name, "pooling_source": pooling.source,
-        "max_seq_length": length, "spearman": float(spearmanr(cosines, pairs.scores).statistic),
-        "pearson": float(pearsonr(cosines, pairs.scores).statistic), "sentences_per_s": len(sentences) / seconds if seconds > 0 else 0.0,
-    }  # fmt: skip
+        "model": ref.spec,
+        "path": str(ref.path),
+        "pooling": pooling.name,
+        "pooling_source": pooling.source,
+        "max_seq_length": length,
+        "spearman": float(spearmanr(cosines, pairs.scores).statistic),
+        "pearson": float(pearsonr(cosines, pairs.scores).statistic),
+        "sentences_per_s": len(sentences) / seconds if seconds > 0 else 0.0,
+    }
