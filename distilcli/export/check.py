@@ -78,8 +78,11 @@ def _in_order(parts: list[tuple[list[int], np.ndarray]], n: int) -> np.ndarray:
 def compare(runs: Runs, source: ExportSource) -> dict[str, Any]:
     """max |Δ|, the cosine of each example's vectors (mean and worst) and, for classifiers, label agreement."""
     ref, out = runs.pytorch.astype(np.float64), runs.onnx.astype(np.float64)
-    stats: dict[str, Any] = {"examples": len(ref), "max_abs_diff": runs.max_abs_diff,
-                             "max_abs_reference": float(np.abs(ref).max(initial=0.0))}  # fmt: skip
+    stats: dict[str, Any] = {
+        "examples": len(ref),
+        "max_abs_diff": runs.max_abs_diff,
+        "max_abs_reference": float(np.abs(ref).max(initial=0.0)),
+    }
     regression = source.kind == CLASSIFIER and ref.shape[1] == 1
     if regression:  # a one-value output has no direction to compare: its values must move together
         stats["correlation"] = float(np.corrcoef(ref[:, 0], out[:, 0])[0, 1]) if len(ref) > 1 and ref.std() > 0 else 1.0
@@ -96,8 +99,12 @@ def failures(stats: dict[str, Any], tolerance: Tolerance) -> list[str]:
     missed = []
     if tolerance.max_abs_diff is not None and not stats["max_abs_diff"] <= tolerance.max_abs_diff:
         missed.append(f"max |Δ| {stats['max_abs_diff']:.3g} > {tolerance.max_abs_diff:g}")
-    checks = (("min_cosine", "worst cosine"), ("mean_cosine", "mean cosine"), ("label_agreement", "label agreement"),
-              ("correlation", "correlation"))  # fmt: skip
+    checks = (
+        ("min_cosine", "worst cosine"),
+        ("mean_cosine", "mean cosine"),
+        ("label_agreement", "label agreement"),
+        ("correlation", "correlation"),
+    )
     for name, label in checks:
         bar = getattr(tolerance, name)
         if bar is not None and name in stats and not stats[name] >= bar:
@@ -110,10 +117,16 @@ def task_metrics(runs: Runs, source: ExportSource, data: CheckData) -> dict[str,
     if data.examples is not None and source.task is not None:
         task = source.task
         gold = [example.label for example in data.examples]
-        return {side: score_predictions(task, logits_to_predictions(logits, task.is_regression, source.label_permutation), gold)
-                for side, logits in (("pytorch", runs.pytorch), ("onnx", runs.onnx))}  # fmt: skip
+        return {
+            side: score_predictions(
+                task, logits_to_predictions(logits, task.is_regression, source.label_permutation), gold
+            )
+            for side, logits in (("pytorch", runs.pytorch), ("onnx", runs.onnx))
+        }
     if data.pairs is not None and data.texts is not None:
-        return {side: _sts_scores(embeddings, data) for side, embeddings in (("pytorch", runs.pytorch), ("onnx", runs.onnx))}
+        return {
+            side: _sts_scores(embeddings, data) for side, embeddings in (("pytorch", runs.pytorch), ("onnx", runs.onnx))
+        }
     return None
 
 

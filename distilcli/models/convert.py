@@ -114,6 +114,8 @@ def gather(
             raise KeyError(f"teacher has no tensor {source!r} for student tensor {key!r}")
         tensor = teacher_state[source]
         if tensor.shape != student_state[key].shape:
-            raise ValueError(f"shape of teacher {source} {tuple(tensor.shape)} != student {key} {tuple(student_state[key].shape)}")
+            raise ValueError(
+                f"shape of teacher {source} {tuple(tensor.shape)} != student {key} {tuple(student_state[key].shape)}"
+            )
         new_state[key] = tensor.detach().clone()
     return new_state

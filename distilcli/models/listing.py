@@ -35,6 +35,4 @@ def run_models_list() -> Report:
         "aliases_installed": sum(1 for row in listing["aliases"] if row["installed"]),
         "architectures": len(listing["architectures"]),
     }
-    return Report.create(
-        "models", config={}, metrics=metrics, body=listing, duration_s=time.perf_counter() - start
-    )
+    return Report.create("models", config={}, metrics=metrics, body=listing, duration_s=time.perf_counter() - start)

@@ -84,7 +84,9 @@ def load_mlm_model(spec: str | Path | ModelRef, **kwargs: Any) -> LoadedModel:
     layer_list = adapter.layers_path.split(".", 1)[1] + "."
     extra = sorted(k for k in info.get("unexpected_keys", ()) if layer_list in k or "embeddings." in k)
     if extra:
-        raise BadInput(f"weights of {ref.spec} hold tensors its config.json does not describe (e.g. {extra[0]}): fix config.json")
+        raise BadInput(
+            f"weights of {ref.spec} hold tensors its config.json does not describe (e.g. {extra[0]}): fix config.json"
+        )
     has_head = not any(key in missing for key in adapter.mlm_head_required_keys)
     # A student made from a head-less teacher carries head weights that were never trained;
     # its provenance says so (and `distil distill` flips it once the head is trained).
@@ -129,4 +131,7 @@ def check_positions(spec: str, config: Any, max_seq_length: int) -> None:
     """``--max-seq-length`` within the model's positions (else :class:`BadInput`), read from its config alone."""
     limit = usable_positions(config)
     if max_seq_length > limit:
-        raise BadInput(f"--max-seq-length {max_seq_length} exceeds the {limit} positions of {spec}: use --max-seq-length {limit} or less")
+        raise BadInput(
+            f"--max-seq-length {max_seq_length} exceeds the {limit} positions of {spec}: "
+            f"use --max-seq-length {limit} or less"
+        )

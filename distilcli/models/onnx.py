@@ -1,4 +1,5 @@
-"""ONNX: export a PyTorch module with ``torch.onnx.export(dynamo=True)``, int8 with ONNX Runtime, run it, read exported folders.
+"""ONNX: export a PyTorch module with ``torch.onnx.export(dynamo=True)``, int8 with ONNX Runtime, run it, read
+exported folders.
 
 Shared by ``distil benchmark`` (it exports encoders to time them, and times folders ``distil export``
 wrote) and ``distil export`` (it writes a deployable folder). An exported folder is recognised by
@@ -77,7 +78,9 @@ def example_inputs(names: Sequence[str], max_length: int) -> tuple[Any, ...]:
     )
 
 
-def export_graph(module: Any, names: list[str], outputs: list[str], onnx_file: Path, max_length: int, failure: str) -> None:
+def export_graph(
+    module: Any, names: list[str], outputs: list[str], onnx_file: Path, max_length: int, failure: str
+) -> None:
     """Export ``module`` (taking ``names`` as positional tensors) to ``onnx_file``, batch and length dynamic.
 
     The legacy TorchScript exporter cannot follow transformers 5's keyword-only forward; the
@@ -93,10 +96,17 @@ def export_graph(module: Any, names: list[str], outputs: list[str], onnx_file: P
     try:
         with quiet():
             torch.onnx.export(
-                module, example_inputs(names, max_length), str(onnx_file), dynamo=True, input_names=names,
-                output_names=outputs, dynamic_shapes={name: {0: batch_dim, 1: seq_dim} for name in names},
-                optimize=True, verbose=False, external_data=weights > _INLINE_LIMIT,
-            )  # fmt: skip
+                module,
+                example_inputs(names, max_length),
+                str(onnx_file),
+                dynamo=True,
+                input_names=names,
+                output_names=outputs,
+                dynamic_shapes={name: {0: batch_dim, 1: seq_dim} for name in names},
+                optimize=True,
+                verbose=False,
+                external_data=weights > _INLINE_LIMIT,
+            )
     except Exception as exc:  # noqa: BLE001 - exporter failures come in many types
         raise BadInput(f"{failure} ({first_line(exc, 200)})") from None
 
@@ -154,10 +164,19 @@ def read_exported(folder: Path | str) -> ExportedFolder | None:
     try:
         body = json.loads(manifest.read_text(encoding="utf-8"))
         onnx_file = folder / body["onnx_file"]
-        exported = ExportedFolder(folder.resolve(), onnx_file.resolve(), list(body["inputs"]), list(body["outputs"]),
-                                  str(body["quantize"]), str(body["kind"]), dict(body.get("parameters") or {}))  # fmt: skip
+        exported = ExportedFolder(
+            folder.resolve(),
+            onnx_file.resolve(),
+            list(body["inputs"]),
+            list(body["outputs"]),
+            str(body["quantize"]),
+            str(body["kind"]),
+            dict(body.get("parameters") or {}),
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BadInput(f"{manifest} is not a readable export manifest ({first_line(exc, 120)}): export the model again") from None
+        raise BadInput(
+            f"{manifest} is not a readable export manifest ({first_line(exc, 120)}): export the model again"
+        ) from None
     if not onnx_file.is_file() or Path(body["onnx_file"]).is_absolute() or ".." in Path(body["onnx_file"]).parts:
         raise BadInput(f"{manifest} names {body['onnx_file']}, which is not a file in {folder}: export the model again")
     return exported

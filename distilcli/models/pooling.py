@@ -53,7 +53,8 @@ class SentencePooling:
         return "+".join(self.modes) + (" + normalize" if self.normalize else "") + steps
 
     def width(self, hidden_size: int) -> int:
-        """The embedding's width for token states of ``hidden_size``: the modes side by side, then each Dense's output."""
+        """The embedding's width for token states of ``hidden_size``: the modes side by side, then each Dense's
+        output."""
         width = hidden_size * len(self.modes)
         for kind, path in self.after:
             width = int(_dense(path)[0].shape[0]) if kind == "dense" else width
@@ -76,7 +77,9 @@ def read_pooling(folder: Path) -> SentencePooling:
     modules = _read_json(modules_file)
     if not isinstance(modules, list):
         raise BadInput(f"{modules_file} is not a list of modules: fix or remove it")
-    listed = [(str(m.get("type", "")).rsplit(".", 1)[-1], str(m.get("path", ""))) for m in modules if isinstance(m, dict)]
+    listed = [
+        (str(m.get("type", "")).rsplit(".", 1)[-1], str(m.get("path", ""))) for m in modules if isinstance(m, dict)
+    ]
     kinds = [kind for kind, _ in listed]
     if "Pooling" not in kinds:
         return SentencePooling(source=f"default: mean pooling ({modules_file} names no Pooling module)")
@@ -92,7 +95,11 @@ def read_pooling(folder: Path) -> SentencePooling:
     length = _read_json(bert_config).get("max_seq_length") if bert_config.is_file() else None  # type: ignore[union-attr]
     later = listed[at + 1 :]
     normalize = bool(later) and later[0][0] == "Normalize"
-    after = tuple(_step(folder, kind, path) for kind, path in (later[1:] if normalize else later) if kind in ("Dense", "Normalize"))
+    after = tuple(
+        _step(folder, kind, path)
+        for kind, path in (later[1:] if normalize else later)
+        if kind in ("Dense", "Normalize")
+    )
     return SentencePooling(
         modes=modes,
         normalize=normalize,
@@ -110,7 +117,9 @@ def _modes(config: dict, config_file: Path) -> tuple[str, ...]:
         named = [named] if isinstance(named, str) else list(named or [])
         unknown = [str(mode) for mode in named if mode not in _MODE_NAMES]
         if unknown:
-            raise BadInput(f"{config_file}: {unknown[0]} pooling is not supported: use cls, mean, max or mean_sqrt_len_tokens")
+            raise BadInput(
+                f"{config_file}: {unknown[0]} pooling is not supported: use cls, mean, max or mean_sqrt_len_tokens"
+            )
         return tuple(_MODE_NAMES[mode] for mode in named)
     unsupported = [flag for flag in _UNSUPPORTED_FLAGS if config.get(flag)]
     if unsupported:
@@ -131,7 +140,8 @@ _ACTIVATIONS = {"Identity": lambda x: x, "Tanh": lambda x: x.tanh()}
 
 
 def _dense(path: str) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-    """A sentence-transformers Dense folder's (weight [out, in], bias or None, activation name), read once per version."""
+    """A sentence-transformers Dense folder's (weight [out, in], bias or None, activation name), read once per
+    version."""
     stamps = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(Path(path).glob("*")) if f.is_file())
     return _load_dense(path, stamps)
 
@@ -145,7 +155,9 @@ def _load_dense(path: str, stamps: tuple[tuple[int, int], ...]) -> tuple[torch.T
     default = "torch.nn.modules.activation.Tanh"
     activation = str(config.get("activation_function", default) if isinstance(config, dict) else "").rsplit(".", 1)[-1]
     if activation not in _ACTIVATIONS:
-        raise BadInput(f"{folder / 'config.json'}: activation {activation or '?'} is not supported: use Identity or Tanh")
+        raise BadInput(
+            f"{folder / 'config.json'}: activation {activation or '?'} is not supported: use Identity or Tanh"
+        )
     try:
         if (folder / "model.safetensors").is_file():
             from safetensors.torch import load_file

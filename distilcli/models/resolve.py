@@ -13,7 +13,12 @@ from distilcli.models.aliases import ALIASES
 
 # owner/name or a bare legacy id such as bert-base-uncased (the hub's own rules, simplified).
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?$")
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 # Everything a model folder needs; leaves out TF/Flax/ONNX weights a hub repo may also hold.
 _HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model"]
 
@@ -33,7 +38,9 @@ class ModelRef:
 def check_model_folder(path: Path) -> None:
     """A folder with a readable config.json naming its model_type, and weights: else :class:`BadInput`."""
     if not path.exists():
-        raise BadInput(f"model folder {path} does not exist: pass a folder in Hugging Face format, an alias or a hub id")
+        raise BadInput(
+            f"model folder {path} does not exist: pass a folder in Hugging Face format, an alias or a hub id"
+        )
     if not path.is_dir():
         raise BadInput(f"model {path} is a file, not a folder: pass the folder that holds config.json")
     config_file = path / "config.json"

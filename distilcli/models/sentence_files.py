@@ -73,7 +73,8 @@ def _fit_to_model(folder: Path, modules: list[dict[str, Any]], hidden_size: int,
 
 
 def finish_sentence_files(folder: Path, hidden_size: int, positions: int, dense: DenseLayer | None = None) -> list[str]:
-    """Fit the sentence-transformers files in ``folder`` to a model of ``hidden_size`` and ``positions``; append ``dense``.
+    """Fit the sentence-transformers files in ``folder`` to a model of ``hidden_size`` and ``positions``;
+    append ``dense``.
 
     Returns the module folders added. A folder without ``modules.json`` gets one (mean pooling) only for a Dense.
     """
@@ -93,8 +94,12 @@ def finish_sentence_files(folder: Path, hidden_size: int, positions: int, dense:
     if dense is not None:
         out_features, in_features = (int(n) for n in dense.weight.shape)
         modules.append(_module(modules, "Dense", f"{len(modules)}_Dense"))
-        config = {"in_features": in_features, "out_features": out_features, "bias": True,
-                  "activation_function": "torch.nn.modules.linear.Identity"}  # fmt: skip
+        config = {
+            "in_features": in_features,
+            "out_features": out_features,
+            "bias": True,
+            "activation_function": "torch.nn.modules.linear.Identity",
+        }
         _write_json(folder / modules[-1]["path"] / "config.json", config)
         tensors = {"linear.weight": dense.weight, "linear.bias": dense.bias}
         save_file(
