@@ -42,7 +42,9 @@ def check_scoring(kind: str, options: dict[str, Any], run_dir: Path, seen: set[s
         from distilcli.export.config import ExportConfig
         from distilcli.export.config import check_options as check_export
 
-        check_export(ExportConfig(model=str(options["model"]), out=run_dir, **coerce_options(ExportConfig, rest, "recipe")))
+        check_export(
+            ExportConfig(model=str(options["model"]), out=run_dir, **coerce_options(ExportConfig, rest, "recipe"))
+        )
     model = str(options.get("model", ""))
     if model and "/@" not in model and f"model:{model}" not in seen:
         resolve_model(model)

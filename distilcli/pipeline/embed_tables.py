@@ -1,4 +1,5 @@
-"""An embeddings recipe's results: metrics for ``pipeline.json``, ``tables.md`` and ``summary.png``, from the stage reports.
+"""An embeddings recipe's results: metrics for ``pipeline.json``, ``tables.md`` and ``summary.png``, from the stage
+reports.
 
 Metric names: ``embeddings.<arm>.stsb`` (STS-B dev Spearman of cosine similarity, zero-shot),
 ``embeddings.<arm>.ndcg_at_10`` (retrieval, when ``--retrieval-data`` was given), each with
@@ -33,7 +34,9 @@ _STARTS = {"distilled_even": "student_even", "distilled_cka": "student_cka", "ot
 _RETRIEVAL = {"ndcg@10": "ndcg_at_10", "mrr@10": "mrr_at_10", "recall@100": "recall_at_100"}
 
 
-def gather_embeddings(recipe: Recipe, stages: list[Stage], reports: dict[str, Report], models: dict[str, str]) -> Results:
+def gather_embeddings(
+    recipe: Recipe, stages: list[Stage], reports: dict[str, Report], models: dict[str, str]
+) -> Results:
     """Read every finished stage's report; ``models`` maps a stage to the model folder it produced."""
     results = Results()
     layers = results.facts.setdefault("layers", {})
@@ -43,15 +46,22 @@ def gather_embeddings(recipe: Recipe, stages: list[Stage], reports: dict[str, Re
             continue
         row = (report.body.get("models") or [{}])[0]
         if stage.kind == "eval_sts":
-            results.embed.setdefault(stage.arm, {}).update(stsb=float(row["spearman"]), stsb_pearson=float(row["pearson"]))
+            results.embed.setdefault(stage.arm, {}).update(
+                stsb=float(row["spearman"]), stsb_pearson=float(row["pearson"])
+            )
         elif stage.kind == "eval_retrieval":
             results.embed.setdefault(stage.arm, {}).update({name: float(row[key]) for key, name in _RETRIEVAL.items()})
         elif stage.kind == "student":
             layers[stage.arm] = layers[f"distilled_{stage.arm.split('_')[1]}"] = report.body.get("layer_map")
         elif stage.kind == "export":
             metrics = report.metrics
-            results.facts["export"] = {"arm": stage.arm, "onnx_mb": metrics["onnx_bytes"] / 1e6, "folder": report.body.get("folder"),
-                                       "onnx": metrics.get("onnx.spearman"), "pytorch": metrics.get("pytorch.spearman")}  # fmt: skip
+            results.facts["export"] = {
+                "arm": stage.arm,
+                "onnx_mb": metrics["onnx_bytes"] / 1e6,
+                "folder": report.body.get("folder"),
+                "onnx": metrics.get("onnx.spearman"),
+                "pytorch": metrics.get("pytorch.spearman"),
+            }
     if "benchmark" in reports:
         benched = bench_arms(recipe.arms)
         labels = {recipe.teacher: "teacher"}
@@ -90,30 +100,55 @@ def render_embed_tables(recipe: Recipe, results: Results, metrics: dict[str, flo
     section = recipe.embeddings or {}
     distill = ", ".join(f"{k} {v}" for k, v in recipe.distill.items())
     retrieval = any("ndcg_at_10" in s for s in results.embed.values())
-    parts = [f"# {recipe.name}: results\n",
-             (f"Recipe `{recipe.name}`: teacher `{recipe.teacher}`, students of {recipe.layers or len(recipe.layer_map or [])} layers"
-             f"{', other family `' + section['other_family'] + '`' if section.get('other_family') else ''}. "
-             f"Distillation (`--task embeddings`): {distill or 'defaults'}.  \n"
-             "Zero-shot, no fine-tuning: STS-B dev Spearman of cosine similarity ×100"
-             f"{', retrieval nDCG@10 ×100' if retrieval else ''}; retention against the teacher. "
-             "Speed and size: each architecture benchmarked once (the copied-layer students share a row).\n")]  # fmt: skip
+    parts = [
+        f"# {recipe.name}: results\n",
+        (
+            f"Recipe `{recipe.name}`: teacher `{recipe.teacher}`, "
+            f"students of {recipe.layers or len(recipe.layer_map or [])} layers"
+            f"{', other family `' + section['other_family'] + '`' if section.get('other_family') else ''}. "
+            f"Distillation (`--task embeddings`): {distill or 'defaults'}.  \n"
+            "Zero-shot, no fine-tuning: STS-B dev Spearman of cosine similarity ×100"
+            f"{', retrieval nDCG@10 ×100' if retrieval else ''}; retention against the teacher. "
+            "Speed and size: each architecture benchmarked once (the copied-layer students share a row).\n"
+        ),
+    ]
     head = "| model | layers | STS-B | retention |" + (" nDCG@10 | retention |" if retrieval else "")
-    lines = ["## Table E1: sentence embeddings, zero-shot\n", head + " parameters | size MB | speed-up |",
-             "|---" * (head.count("|") + 2) + "|"]  # fmt: skip
+    lines = [
+        "## Table E1: sentence embeddings, zero-shot\n",
+        head + " parameters | size MB | speed-up |",
+        "|---" * (head.count("|") + 2) + "|",
+    ]
     for arm in [a for a in EMBED_LABELS if a in recipe.arms]:
         layer_map = results.facts["layers"].get(arm)
-        cells = [EMBED_LABELS[arm], ",".join(map(str, layer_map)) if layer_map else "all", _fmt(metrics.get(f"embeddings.{arm}.stsb")),
-                 _pct(metrics.get(f"embeddings.{arm}.stsb_retention"))]  # fmt: skip
+        cells = [
+            EMBED_LABELS[arm],
+            ",".join(map(str, layer_map)) if layer_map else "all",
+            _fmt(metrics.get(f"embeddings.{arm}.stsb")),
+            _pct(metrics.get(f"embeddings.{arm}.stsb_retention")),
+        ]
         if retrieval:
-            cells += [_fmt(metrics.get(f"embeddings.{arm}.ndcg_at_10")), _pct(metrics.get(f"embeddings.{arm}.ndcg_at_10_retention"))]
+            cells += [
+                _fmt(metrics.get(f"embeddings.{arm}.ndcg_at_10")),
+                _pct(metrics.get(f"embeddings.{arm}.ndcg_at_10_retention")),
+            ]
         bench = results.bench.get(arm)
-        cells += [f"{bench['parameters']:,.0f}", f"{bench['size_mb']:.1f}", f"{bench['speedup']:.2f}×"] if bench else ["—"] * 3
+        cells += (
+            [f"{bench['parameters']:,.0f}", f"{bench['size_mb']:.1f}", f"{bench['speedup']:.2f}×"]
+            if bench
+            else ["—"] * 3
+        )
         lines.append("| " + " | ".join(cells) + " |")
     parts.append("\n".join(lines) + "\n")
     export = results.facts.get("export")
     if export:
-        scores = f": STS-B ×100 {_fmt(export['onnx'])} (ONNX) against {_fmt(export['pytorch'])} (PyTorch)" if export["onnx"] is not None else ""
-        parts.append(f"Exported: {EMBED_LABELS[export['arm']]} to `{export['folder']}` ({export['onnx_mb']:.1f} MB){scores}.\n")
+        scores = (
+            f": STS-B ×100 {_fmt(export['onnx'])} (ONNX) against {_fmt(export['pytorch'])} (PyTorch)"
+            if export["onnx"] is not None
+            else ""
+        )
+        parts.append(
+            f"Exported: {EMBED_LABELS[export['arm']]} to `{export['folder']}` ({export['onnx_mb']:.1f} MB){scores}.\n"
+        )
     return "\n".join(parts)
 
 
@@ -158,5 +193,9 @@ def write_embed_summary(path: Path, recipe: Recipe, results: Results, metrics: d
 
 def embed_body(results: Results) -> dict[str, Any]:
     """What ``pipeline.json``'s body carries of an embeddings recipe."""
-    return {"embeddings": results.embed, "benchmark": results.bench, "layers": results.facts.get("layers", {}),
-            "export": results.facts.get("export")}  # fmt: skip
+    return {
+        "embeddings": results.embed,
+        "benchmark": results.bench,
+        "layers": results.facts.get("layers", {}),
+        "export": results.facts.get("export"),
+    }

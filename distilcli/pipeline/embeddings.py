@@ -38,20 +38,44 @@ def embedding_stages(recipe: Recipe, inputs: Any) -> list[dict[str, Any]]:
         stages.append(_stage("student-even", "student", {"teacher": recipe.teacher, **shape}, arm="student_even"))
     if arms & {"student_cka", "distilled_cka"}:
         text = {k: recipe.distill[k] for k in ("text_field", "document_per") if k in recipe.distill}
-        cka = {"teacher": recipe.teacher, "layers": recipe.layers or len(recipe.layer_map or []), "layer_map": "auto",
-               "arch": recipe.arch, "corpus": corpus, "document_per": "sentence", **text}  # fmt: skip
+        cka = {
+            "teacher": recipe.teacher,
+            "layers": recipe.layers or len(recipe.layer_map or []),
+            "layer_map": "auto",
+            "arch": recipe.arch,
+            "corpus": corpus,
+            "document_per": "sentence",
+            **text,
+        }
         stages.append(_stage("student-cka", "student", cka, arm="student_cka"))
     for arm, start in (("distilled_even", "@student-even"), ("distilled_cka", "@student-cka")):
         if arm in arms:
-            stages.append(_stage(str(ARM_STAGE[arm]), "distill", {"teacher": recipe.teacher, "student": start, **distill}, arm=arm))
+            stages.append(
+                _stage(
+                    str(ARM_STAGE[arm]), "distill", {"teacher": recipe.teacher, "student": start, **distill}, arm=arm
+                )
+            )
     if "other_family_distilled" in arms:
         # Another tokenizer: only the sentence embeddings are compared (L_cos needs the teacher's tokens).
-        other = {"teacher": recipe.teacher, "student": section["other_family"], **distill, "alpha_cos": 0.0,
-                 **section["other_family_distill"]}  # fmt: skip
+        other = {
+            "teacher": recipe.teacher,
+            "student": section["other_family"],
+            **distill,
+            "alpha_cos": 0.0,
+            **section["other_family_distill"],
+        }
         stages.append(_stage("distill-other", "distill", other, arm="other_family_distilled"))
     data = {"glue_dir": inputs.glue_dir, "hub_dir": inputs.hub_dir}
     for arm in recipe.arms:
-        stages.append(_stage(f"sts-{arm}", "eval_sts", {"model": arm_model(arm, recipe), **data, **section["sts"]}, arm=arm, task="stsb"))
+        stages.append(
+            _stage(
+                f"sts-{arm}",
+                "eval_sts",
+                {"model": arm_model(arm, recipe), **data, **section["sts"]},
+                arm=arm,
+                task="stsb",
+            )
+        )
     if inputs.retrieval_data:
         for arm in recipe.arms:
             retrieval = {"model": arm_model(arm, recipe), "data": inputs.retrieval_data, **section["retrieval"]}
@@ -64,9 +88,13 @@ def embedding_stages(recipe: Recipe, inputs: Any) -> list[dict[str, Any]]:
         arm = str(export_arm(recipe.arms, section))
         check = {"task": "stsb", **data} if (inputs.glue_dir or inputs.hub_dir) else {}
         options = {k: v for k, v in section["export"].items() if k != "arm"}
-        stages.append(_stage("export", "export", {"model": arm_model(arm, recipe), **check, **options}, arm=arm, task="export"))
+        stages.append(
+            _stage("export", "export", {"model": arm_model(arm, recipe), **check, **options}, arm=arm, task="export")
+        )
     return stages
 
 
-def _stage(name: str, kind: str, options: dict[str, Any], arm: str | None = None, task: str | None = None) -> dict[str, Any]:
+def _stage(
+    name: str, kind: str, options: dict[str, Any], arm: str | None = None, task: str | None = None
+) -> dict[str, Any]:
     return {"name": name, "kind": kind, "options": options, "arm": arm, "task": task}

@@ -219,7 +219,10 @@ def _check_inputs(cfg: Any, task: str | None, models: list[str | None], seen: se
     from distilcli.tasks.registry import get_task
 
     if task is not None:
-        key = f"data:{task}:{cfg.glue_dir}:{cfg.hub_dir}:{cfg.train_file}:{cfg.dev_file}:{cfg.text_a}:{cfg.text_b}:{cfg.label_column}"
+        key = (
+            f"data:{task}:{cfg.glue_dir}:{cfg.hub_dir}:{cfg.train_file}:{cfg.dev_file}"
+            f":{cfg.text_a}:{cfg.text_b}:{cfg.label_column}"
+        )
         if key not in seen:
             get_task(task).load_data(cfg)  # BadInput naming the missing file and the fix
             seen.add(key)

@@ -66,7 +66,10 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
         results = gather(recipe, stages, reports, stage_models(out, stages))
         metrics = flat_metrics(recipe, results)
         tables = render_tables(recipe, results, metrics)
-        summary, results_body = _write_summary, {"glue": results.glue, "squad": results.squad, "benchmark": results.bench}
+        summary, results_body = (
+            _write_summary,
+            {"glue": results.glue, "squad": results.squad, "benchmark": results.bench},
+        )
     atomic_write_text(out / TABLES_FILE, tables)
     artifacts = {f"stage.{name}": str(out / name / "report.json") for name in reports} | {
         "tables": str(out / TABLES_FILE)
@@ -90,8 +93,18 @@ def write_outputs(out: Path, recipe: Recipe, inputs: Inputs, duration_s: float, 
         "tables": tables,
         **results_body,
     }
-    primary = next((m for m in ("glue.student.macro_retention", "embeddings.distilled_cka.stsb_retention",
-                                "embeddings.distilled_even.stsb_retention") if m in metrics), None)  # fmt: skip
+    primary = next(
+        (
+            m
+            for m in (
+                "glue.student.macro_retention",
+                "embeddings.distilled_cka.stsb_retention",
+                "embeddings.distilled_even.stsb_retention",
+            )
+            if m in metrics
+        ),
+        None,
+    )
     return Report.create(
         "pipeline",
         config=config,
@@ -139,7 +152,9 @@ def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[s
         ax.scatter([macro], [row], s=60, color="C3" if arm == "teacher" else "C0", zorder=3)
         bench = results.bench.get(arm)
         speed = f", {bench['speedup']:.2f}× faster" if bench and arm != "teacher" else ""
-        ax.annotate(f"{macro:.1f}{speed}", (macro, row), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+        ax.annotate(
+            f"{macro:.1f}{speed}", (macro, row), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8
+        )
     ax.set_yticks(range(len(arms)), [ARM_LABELS[arm] for arm in reversed(arms)], fontsize=8)
     ax.set_xlabel(f"GLUE dev macro ×100 ({', '.join(tasks)}): median of seeds (dot), each seed (grey)", fontsize=9)
     ax.set_title(f"{recipe.name}: each arm's score and its seed spread", fontsize=10)

@@ -23,20 +23,48 @@ RECIPES_DIR = Path(__file__).parent / "recipes"
 #: The arms a recipe may compare. Ablations are general distillations with one change (the paper's Table 4).
 #: ``*_td`` arms are taught by task distillation from the teacher's fine-tune (``glue.task_distill``);
 #: ``baseline_long`` fine-tunes the baseline for as many optimizer steps as ``student_td`` takes.
-ARMS = ("teacher", "student", "baseline", "no_ce", "no_mlm", "no_cos", "random_init",
-        "student_td", "baseline_td", "student_td_noaug", "student_td_nointer", "baseline_long")  # fmt: skip
+ARMS = (
+    "teacher",
+    "student",
+    "baseline",
+    "no_ce",
+    "no_mlm",
+    "no_cos",
+    "random_init",
+    "student_td",
+    "baseline_td",
+    "student_td_noaug",
+    "student_td_nointer",
+    "baseline_long",
+)
 ABLATIONS = {"no_ce": {"alpha_ce": 0.0}, "no_mlm": {"alpha_mlm": 0.0}, "no_cos": {"alpha_cos": 0.0}, "random_init": {}}
 #: GLUE macro deltas of DistilBERT's ablation (paper, Table 4), for the table beside ours.
 PAPER_ABLATION_DELTAS = {"no_ce": -2.96, "no_cos": -1.46, "no_mlm": -0.31, "random_init": -3.69}
 SELECTIONS = ("holdout", "dev")
 #: Task-distillation arms: the student each starts from, and what it changes in ``glue.task_distill``.
-TD_STUDENTS = {"student_td": "@distill", "baseline_td": "@student-init", "student_td_noaug": "@distill", "student_td_nointer": "@distill"}
+TD_STUDENTS = {
+    "student_td": "@distill",
+    "baseline_td": "@student-init",
+    "student_td_noaug": "@distill",
+    "student_td_nointer": "@distill",
+}
 TD_ABLATIONS = {
     "student_td_noaug": {"augment": 0, "transfer_corpus": None},
     "student_td_nointer": {"alpha_hidden": 0.0, "alpha_attention": 0.0, "alpha_pkd": 0.0, "intermediate_epochs": 0},
 }
 
-_TOP_KEYS = {"recipe", "description", "teacher", "student", "distill", "arms", "glue", "squad", "benchmark", "embeddings"}
+_TOP_KEYS = {
+    "recipe",
+    "description",
+    "teacher",
+    "student",
+    "distill",
+    "arms",
+    "glue",
+    "squad",
+    "benchmark",
+    "embeddings",
+}
 _STUDENT_KEYS = {"layers", "layer_map", "arch"}
 _GLUE_KEYS = {"tasks", "seeds", "selection", "finetune", "int8", "task_distill"}
 _SQUAD_KEYS = {"task", "train_file", "dev_file", "finetune", "distill"}
@@ -95,11 +123,27 @@ class Recipe:
             **({"task_distill": self.task_distill} if self.task_distill else {}),
         }
         if self.embeddings is not None:  # no GLUE or SQuAD in an embeddings recipe
-            return {"recipe": self.name, "description": self.description, "teacher": self.teacher, "student": student,
-                    "distill": self.distill, "arms": self.arms, "embeddings": self.embeddings, "benchmark": self.benchmark}  # fmt: skip
-        return {"recipe": self.name, "description": self.description, "teacher": self.teacher, "student": student,
-                "distill": self.distill, "arms": self.arms, "glue": glue, "squad": self.squad,
-                "benchmark": self.benchmark}  # fmt: skip
+            return {
+                "recipe": self.name,
+                "description": self.description,
+                "teacher": self.teacher,
+                "student": student,
+                "distill": self.distill,
+                "arms": self.arms,
+                "embeddings": self.embeddings,
+                "benchmark": self.benchmark,
+            }
+        return {
+            "recipe": self.name,
+            "description": self.description,
+            "teacher": self.teacher,
+            "student": student,
+            "distill": self.distill,
+            "arms": self.arms,
+            "glue": glue,
+            "squad": self.squad,
+            "benchmark": self.benchmark,
+        }
 
 
 def builtin_names() -> list[str]:
@@ -200,16 +244,25 @@ def _check_recipe(recipe: Recipe, source: str) -> None:
 def _check_task_distill(recipe: Recipe, source: str) -> None:
     """Task-distillation arms learn from the teacher arm's fine-tunes; baseline_long matches student_td's steps."""
     if recipe.td_arms and "teacher" not in recipe.arms:
-        raise BadInput(f"recipe {source}: arms {', '.join(recipe.td_arms)} learn from the fine-tuned teacher: add the arm 'teacher'")
+        raise BadInput(
+            f"recipe {source}: arms {', '.join(recipe.td_arms)} learn from the fine-tuned teacher: "
+            "add the arm 'teacher'"
+        )
     if recipe.td_arms and not recipe.glue_tasks:
         raise BadInput(f"recipe {source}: arms {', '.join(recipe.td_arms)} need glue.tasks")
     if "baseline_long" in recipe.arms and "student_td" not in recipe.arms:
         raise BadInput(f"recipe {source}: baseline_long is fine-tuned as long as student_td: add the arm 'student_td'")
     if "baseline_long" in recipe.arms and recipe.task_distill.get("transfer_corpus"):
-        raise BadInput(f"recipe {source}: baseline_long matches student_td's steps from --augment; a transfer corpus would change them")
+        raise BadInput(
+            f"recipe {source}: baseline_long matches student_td's steps from --augment; "
+            "a transfer corpus would change them"
+        )
     for arm, change in TD_ABLATIONS.items():
         if arm in recipe.arms and all(not recipe.task_distill.get(k) for k in change):
-            raise BadInput(f"recipe {source}: ablation {arm} changes nothing: glue.task_distill already leaves out {', '.join(change)}")
+            raise BadInput(
+                f"recipe {source}: ablation {arm} changes nothing: "
+                f"glue.task_distill already leaves out {', '.join(change)}"
+            )
 
 
 def _distill_default(name: str) -> Any:

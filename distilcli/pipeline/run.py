@@ -57,8 +57,9 @@ def parse_gates(specs: list[str]) -> list[tuple[str, str, float]]:
         metric, bar = split_gate(spec, "glue.student.macro_retention=0.97")
         if not _METRIC.match(metric):
             raise BadInput(
-                f"--fail-under {spec!r}: {metric!r} is not a pipeline metric: use glue.<arm>.<task|macro|macro_retention>, "
-                "squad.<arm>.<exact_match|f1>, benchmark.<arm>.<speedup|parameter_reduction>, ablation.<arm>.delta_macro "
+                f"--fail-under {spec!r}: {metric!r} is not a pipeline metric: "
+                "use glue.<arm>.<task|macro|macro_retention>, squad.<arm>.<exact_match|f1>, "
+                "benchmark.<arm>.<speedup|parameter_reduction>, ablation.<arm>.delta_macro "
                 "or embeddings.<arm>.<stsb|ndcg_at_10|stsb_retention|ndcg_at_10_retention>"
             )
         gates.append((spec, metric, bar))
@@ -87,7 +88,9 @@ def _check_inputs(recipe: Recipe, inputs: Inputs) -> None:
         _check_embedding_inputs(recipe, inputs)
         return
     if inputs.retrieval_data:
-        raise BadInput(f"--retrieval-data is read by embeddings recipes; recipe {recipe.name} has no embeddings section")
+        raise BadInput(
+            f"--retrieval-data is read by embeddings recipes; recipe {recipe.name} has no embeddings section"
+        )
     if not inputs.corpus and not recipe.distill.get("corpus"):
         raise BadInput(
             f"recipe {recipe.name} distills on a corpus: pass --corpus FILE|FOLDER (e.g. ../shared/data/wikitext-2)"

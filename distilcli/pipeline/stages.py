@@ -146,8 +146,15 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
     data = {"glue_dir": inputs.glue_dir, "hub_dir": inputs.hub_dir}
     for arm in [a for a in recipe.arms if a not in TD_STUDENTS and a != "baseline_long"]:
         for task, options in recipe.glue_tasks.items():
-            finetune = {"model": arm_model(arm, recipe), "task": task, **data, "seeds": recipe.seeds,
-                        "select_on": recipe.selection, **recipe.finetune, **options}  # fmt: skip
+            finetune = {
+                "model": arm_model(arm, recipe),
+                "task": task,
+                **data,
+                "seeds": recipe.seeds,
+                "select_on": recipe.selection,
+                **recipe.finetune,
+                **options,
+            }
             stages.append(Stage(f"glue-{arm}-{task}", "finetune", finetune, arm=arm, task=task))
     stages.extend(_task_distill_stages(recipe, data))
     if recipe.int8:
@@ -156,7 +163,15 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
                 continue
             for task in recipe.glue_tasks:
                 name = f"int8-{task}" if arm == "student" else f"int8-{arm}-{task}"
-                stages.append(Stage(name, "eval_int8", {"model": f"@{prefix}-{task}", "task": task, **data}, arm=f"{arm}_int8", task=task))
+                stages.append(
+                    Stage(
+                        name,
+                        "eval_int8",
+                        {"model": f"@{prefix}-{task}", "task": task, **data},
+                        arm=f"{arm}_int8",
+                        task=task,
+                    )
+                )
     if recipe.squad is not None:
         stages.extend(_squad_stages(recipe, recipe.squad))
     if recipe.benchmark is not None:
@@ -168,7 +183,13 @@ def plan(recipe: Recipe, inputs: Inputs) -> list[Stage]:
 
 #: Fine-tuning's optimizer defaults (FinetuneConfig's): task distillation in the pipeline trains the same way,
 #: so an arm differs from the fine-tuned ones by its teacher and inputs only.
-FINETUNE_OPTIMIZER = {"warmup_ratio": 0.1, "weight_decay": 0.01, "adam_eps": 1e-8, "adam_beta2": 0.999, "max_grad_norm": 1.0}
+FINETUNE_OPTIMIZER = {
+    "warmup_ratio": 0.1,
+    "weight_decay": 0.01,
+    "adam_eps": 1e-8,
+    "adam_beta2": 0.999,
+    "max_grad_norm": 1.0,
+}
 
 
 def _task_distill_stages(recipe: Recipe, data: dict[str, Any]) -> list[Stage]:
@@ -176,20 +197,47 @@ def _task_distill_stages(recipe: Recipe, data: dict[str, Any]) -> list[Stage]:
     stages = []
     for arm in recipe.td_arms:
         for task, options in recipe.glue_tasks.items():
-            td = {"teacher": f"@glue-teacher-{task}", "student": TD_STUDENTS[arm], "task": task, **data, "seeds": recipe.seeds,
-                  "select_on": recipe.selection, **FINETUNE_OPTIMIZER, **recipe.finetune, **options, **recipe.task_distill,
-                  **TD_ABLATIONS.get(arm, {})}  # fmt: skip
-            stages.append(Stage(f"td-{arm}-{task}", "task_distill", {k: v for k, v in td.items() if v is not None}, arm=arm, task=task))
+            td = {
+                "teacher": f"@glue-teacher-{task}",
+                "student": TD_STUDENTS[arm],
+                "task": task,
+                **data,
+                "seeds": recipe.seeds,
+                "select_on": recipe.selection,
+                **FINETUNE_OPTIMIZER,
+                **recipe.finetune,
+                **options,
+                **recipe.task_distill,
+                **TD_ABLATIONS.get(arm, {}),
+            }
+            stages.append(
+                Stage(
+                    f"td-{arm}-{task}",
+                    "task_distill",
+                    {k: v for k, v in td.items() if v is not None},
+                    arm=arm,
+                    task=task,
+                )
+            )
     if "baseline_long" in recipe.arms:
         for task, options in recipe.glue_tasks.items():
-            finetune = {"model": "@student-init", "task": task, **data, "seeds": recipe.seeds, "select_on": recipe.selection,
-                        **recipe.finetune, **options, "epochs": matched_epochs(recipe, options)}  # fmt: skip
+            finetune = {
+                "model": "@student-init",
+                "task": task,
+                **data,
+                "seeds": recipe.seeds,
+                "select_on": recipe.selection,
+                **recipe.finetune,
+                **options,
+                "epochs": matched_epochs(recipe, options),
+            }
             stages.append(Stage(f"glue-baseline_long-{task}", "finetune", finetune, arm="baseline_long", task=task))
     return stages
 
 
 def matched_epochs(recipe: Recipe, options: dict[str, Any]) -> int:
-    """Epochs over the gold data that take as many optimizer steps as ``student_td``'s run on gold + augmented inputs."""
+    """Epochs over the gold data that take as many optimizer steps as ``student_td``'s run on gold + augmented
+    inputs."""
     from distilcli.finetune.config import FinetuneConfig
 
     ft_epochs = {**recipe.finetune, **options}.get("epochs", FinetuneConfig.__dataclass_fields__["epochs"].default)

@@ -67,7 +67,8 @@ def check_out(out: Path) -> None:
     out = Path(out)
     if out.exists() and not (out / PIPELINE_MARKER).is_file() and (not out.is_dir() or any(out.iterdir())):
         raise BadInput(
-            f"--out {out} exists and is not a pipeline folder: choose a new folder (a finished or interrupted pipeline's folder is fine)"
+            f"--out {out} exists and is not a pipeline folder: "
+            "choose a new folder (a finished or interrupted pipeline's folder is fine)"
         )
 
 
@@ -107,7 +108,9 @@ def run_stage(out: Path, stage: Stage, how: str, tracking: dict[str, Any] | None
     atomic_write_text(folder / STATE_FILE, json.dumps(state, indent=2, default=str))
     options = {k: _resolve(v, out) for k, v in stage.options.items() if v is not None}
     if tracking and stage.kind in TRAINING_KINDS:
-        options |= {k: (str(Path(v) / stage.name) if k == "tracking_dir" else v) for k, v in tracking.items() if v is not None}
+        options |= {
+            k: (str(Path(v) / stage.name) if k == "tracking_dir" else v) for k, v in tracking.items() if v is not None
+        }
     report, model = EXECUTORS[stage.kind](options, folder / RUN_DIR, how == "resume")
     write_report(report, folder / REPORT_FILE)
     state |= {

@@ -73,9 +73,13 @@ def gather(recipe: Recipe, stages: list[Stage], reports: dict[str, Report], mode
         report = reports.get(stage.name)
         if report is None or stage.arm is None:
             continue
-        if (stage.kind == "finetune" and stage.name.startswith("glue-")) or (stage.kind == "task_distill" and stage.name.startswith("td-")):
+        if (stage.kind == "finetune" and stage.name.startswith("glue-")) or (
+            stage.kind == "task_distill" and stage.name.startswith("td-")
+        ):
             results.glue.setdefault(stage.arm, {})[stage.task or ""] = float(report.metrics["score"])
-            results.seeds.setdefault(stage.arm, {})[stage.task or ""] = [float(r["best"]["metrics"]["score"]) for r in report.body.get("runs", [])]
+            results.seeds.setdefault(stage.arm, {})[stage.task or ""] = [
+                float(r["best"]["metrics"]["score"]) for r in report.body.get("runs", [])
+            ]
             results.facts.setdefault("glue", {})[stage.task] = {
                 "train_examples": report.metrics.get("train_examples"),
                 "dev_examples": report.metrics.get("dev_examples"),
@@ -88,7 +92,9 @@ def gather(recipe: Recipe, stages: list[Stage], reports: dict[str, Report], mode
             exact = report.metrics["exact_match"] if "exact_match" in report.metrics else report.metrics["exact"]
             results.squad[stage.arm] = {"exact_match": float(exact), "f1": float(report.metrics["f1"])}
     if "benchmark" in reports:
-        gather_benchmark(results, reports["benchmark"], {recipe.teacher: "teacher", models.get("distill", ""): "student"})
+        gather_benchmark(
+            results, reports["benchmark"], {recipe.teacher: "teacher", models.get("distill", ""): "student"}
+        )
     return results
 
 
@@ -143,7 +149,9 @@ def flat_metrics(recipe: Recipe, results: Results) -> dict[str, float]:
     for arm, row in results.bench.items():
         metrics[f"benchmark.{arm}.speedup"] = row["speedup"]
         metrics[f"benchmark.{arm}.parameter_reduction"] = row["parameter_reduction"]
-    baselines = [metrics[f"glue.{arm}.macro"] for arm in ("baseline", "baseline_long") if f"glue.{arm}.macro" in metrics]
+    baselines = [
+        metrics[f"glue.{arm}.macro"] for arm in ("baseline", "baseline_long") if f"glue.{arm}.macro" in metrics
+    ]
     for arm in results.glue:
         if baselines and arm not in ("baseline", "baseline_long", "teacher") and f"glue.{arm}.macro" in metrics:
             metrics[f"glue.{arm}.gain_over_baseline"] = metrics[f"glue.{arm}.macro"] - max(baselines)
@@ -188,10 +196,13 @@ def _provenance(recipe: Recipe, results: Results) -> str:
         if f["train_examples"]
     )
     distill = ", ".join(f"{k} {v}" for k, v in recipe.distill.items())
+    selected = "a held-out slice of the training data" if recipe.selection == "holdout" else "dev (the paper practice)"
     return (
-        f"Recipe `{recipe.name}`: teacher `{recipe.teacher}`, student {shape}. General distillation: {distill or 'defaults'}.  \n"
-        f"GLUE dev scores ×100 (task score = mean of the task's metrics), median of seeds {', '.join(map(str, recipe.seeds))}; "
-        f"checkpoint selected on {'a held-out slice of the training data' if recipe.selection == 'holdout' else 'dev (the paper practice)'}.  \n"
+        f"Recipe `{recipe.name}`: teacher `{recipe.teacher}`, student {shape}. "
+        f"General distillation: {distill or 'defaults'}.  \n"
+        "GLUE dev scores ×100 (task score = mean of the task's metrics), "
+        f"median of seeds {', '.join(map(str, recipe.seeds))}; "
+        f"checkpoint selected on {selected}.  \n"
         f"Data: {sizes or 'see the stage reports'}.\n"
     )
 
@@ -235,14 +246,15 @@ def _table_speed(recipe: Recipe, results: Results, metrics: dict[str, float]) ->
     for arm in [a for a in ARM_LABELS if a in results.bench]:
         row = results.bench[arm]
         lines.append(
-            f"| {ARM_LABELS[arm]} | {row['parameters']:,.0f} | {row['size_mb']:.1f} | {row['time_s']:.3f} | {row['speedup']:.2f}× | "
-            f"{_fmt(metrics.get(f'glue.{arm}.macro'))} |"
+            f"| {ARM_LABELS[arm]} | {row['parameters']:,.0f} | {row['size_mb']:.1f} | {row['time_s']:.3f} "
+            f"| {row['speedup']:.2f}× | {_fmt(metrics.get(f'glue.{arm}.macro'))} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def _table_td_ablation(recipe: Recipe, metrics: dict[str, float]) -> str:
-    """TinyBERT's ablation at our scale: the task-distilled student without augmentation, without intermediate losses."""
+    """TinyBERT's ablation at our scale: the task-distilled student without augmentation, without intermediate
+    losses."""
     best = metrics.get("glue.student_td.macro")
     lines = [
         "## Table 5: task-distillation ablation (Δ GLUE macro against student + task distillation, points)\n",
@@ -260,8 +272,11 @@ def _table_td_ablation(recipe: Recipe, metrics: dict[str, float]) -> str:
 def _table_seeds(recipe: Recipe, results: Results) -> str:
     """Every seed's task score (×100), so a gain inside the spread reads as one."""
     tasks = list(recipe.glue_tasks)
-    lines = ["## Per-seed scores (×100, seeds " + ", ".join(map(str, recipe.seeds)) + ")\n",
-             "| model | " + " | ".join(tasks) + " | macro per seed |", "|---" * (len(tasks) + 2) + "|"]  # fmt: skip
+    lines = [
+        "## Per-seed scores (×100, seeds " + ", ".join(map(str, recipe.seeds)) + ")\n",
+        "| model | " + " | ".join(tasks) + " | macro per seed |",
+        "|---" * (len(tasks) + 2) + "|",
+    ]
     for arm in [a for a in ARM_LABELS if a in results.seeds]:
         cells = [" ".join(f"{v * 100:.1f}" for v in results.seeds[arm].get(t, [])) or "—" for t in tasks]
         macros = " ".join(f"{v * 100:.1f}" for v in results.seed_macros(arm, tasks)) or "—"
