@@ -140,7 +140,8 @@ def benchmark_panels(body: dict[str, Any], prefix: str = "") -> dict[str, Panel]
 
 
 def report_panels(reports: list[tuple[Path, Report]]) -> dict[str, Panel]:
-    """Every panel of ``reports`` in order, lines of the same quantity together; :class:`BadInput` for a kind not plotted."""
+    """Every panel of ``reports`` in order, lines of the same quantity together; :class:`BadInput` for a kind not
+    plotted."""
     panels: dict[str, Panel] = {}
     benchmarks = sum(report.command == "benchmark" for _, report in reports)
     for path, report in reports:

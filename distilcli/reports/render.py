@@ -61,12 +61,16 @@ def _student_body(body: dict[str, Any], console: Console) -> None:
     table.add_row("type", body["teacher_model_type"], body["student_model_type"])
     table.add_row("layers", fmt(body["teacher_num_layers"]), fmt(len(body["layer_map"])))
     for part in ("total", "embeddings", "encoder", "mlm_head"):
-        table.add_row(f"parameters, {part}", fmt(body["teacher_parameters"][part]), fmt(body["student_parameters"][part]))
+        table.add_row(
+            f"parameters, {part}", fmt(body["teacher_parameters"][part]), fmt(body["student_parameters"][part])
+        )
     console.print(table)
     pairs = ", ".join(f"{i}←{t}" for i, t in enumerate(body["layer_map"]))
     console.print(f"layer map (student←teacher): {pairs}", soft_wrap=True)
     if not body["teacher_mlm_head_trained"]:
-        console.print("note: the teacher has no trained MLM head; the student's head is freshly initialised", soft_wrap=True)
+        console.print(
+            "note: the teacher has no trained MLM head; the student's head is freshly initialised", soft_wrap=True
+        )
 
 
 def _eval_glue_body(body: dict[str, Any], console: Console) -> None:
@@ -105,7 +109,15 @@ def _eval_sts_body(body: dict[str, Any], console: Console) -> None:
     for number, row in enumerate(body["models"], 1):
         # The report's scale (a ratio, 4 decimals), as in the metrics table below.
         retention = f"{row['retention']:.4f}" if row.get("retention") is not None else "—"
-        table.add_row(str(number), row["model"], row["pooling"], f"{row['spearman']:.4f}", f"{row['pearson']:.4f}", retention, f"{row['sentences_per_s']:,.0f}")
+        table.add_row(
+            str(number),
+            row["model"],
+            row["pooling"],
+            f"{row['spearman']:.4f}",
+            f"{row['pearson']:.4f}",
+            retention,
+            f"{row['sentences_per_s']:,.0f}",
+        )
     console.print(table)
     _gates(body.get("gates", []), ".4f", console)
 
@@ -138,8 +150,11 @@ def _suggest_layers_body(body: dict[str, Any], console: Console) -> None:
         mark = " *" if k in body["layer_map"] else ""
         table.add_row(f"{k}{mark}", *(f"{v:.2f}" for v in row))
     console.print(table)
-    console.print(f"proposed --layer-map {','.join(map(str, body['layer_map']))} (* above); evenly spread: "
-                  f"{','.join(map(str, body['uniform_map']))}", soft_wrap=True)  # fmt: skip
+    console.print(
+        f"proposed --layer-map {','.join(map(str, body['layer_map']))} (* above); evenly spread: "
+        f"{','.join(map(str, body['uniform_map']))}",
+        soft_wrap=True,
+    )
 
 
 def _gates(gates: list[dict[str, Any]], digits: str, console: Console) -> None:
@@ -157,17 +172,27 @@ def _finetune_body(body: dict[str, Any], console: Console) -> None:
     table.add_column("step", justify="right")
     table.add_column("train loss", justify="right")
     # Counts and thresholds (SQuAD's total, missing_predictions, best_f1_thresh) are in the metrics table below.
-    metric_names = [n for n in runs[0]["best"]["metrics"] if not (n == "total" or n.endswith(("_total", "_thresh")) or n.startswith("missing_"))]
+    metric_names = [
+        n
+        for n in runs[0]["best"]["metrics"]
+        if not (n == "total" or n.endswith(("_total", "_thresh")) or n.startswith("missing_"))
+    ]
     for name in metric_names:
         table.add_column(name, justify="right")
     for run in runs:
         for entry in run["history"]:
             best = " *" if entry["step"] == run["best"]["step"] else ""
             loss = "—" if entry["train_loss"] is None else f"{entry['train_loss']:.4f}"
-            table.add_row(str(run["seed"]), f"{entry['step']}{best}", loss, *(f"{entry['metrics'][n]:.4f}" for n in metric_names))
+            table.add_row(
+                str(run["seed"]), f"{entry['step']}{best}", loss, *(f"{entry['metrics'][n]:.4f}" for n in metric_names)
+            )
     console.print(table)
-    limit = f" (a {body['train_limit']:,}-example subsample of {body['train_total']:,})" if body.get("train_limit") else ""
-    console.print(f"trained on {body['train_source']}{limit}; * = best checkpoint, kept in {body['model_dir']}", soft_wrap=True)
+    limit = (
+        f" (a {body['train_limit']:,}-example subsample of {body['train_total']:,})" if body.get("train_limit") else ""
+    )
+    console.print(
+        f"trained on {body['train_source']}{limit}; * = best checkpoint, kept in {body['model_dir']}", soft_wrap=True
+    )
 
 
 def _eval_squad_body(body: dict[str, Any], console: Console) -> None:
@@ -177,12 +202,17 @@ def _eval_squad_body(body: dict[str, Any], console: Console) -> None:
     console.print(f"{body['task_display']}: {body['dev_source']} ({questions})", soft_wrap=True)
     if body.get("mode") == "model":
         console.print(
-            f"model {body['model']} ({body['model_type']}): {body['windows']:,} windows of {body['max_seq_length']} tokens, "
+            f"model {body['model']} ({body['model_type']}): "
+            f"{body['windows']:,} windows of {body['max_seq_length']} tokens, "
             f"doc stride {body['doc_stride']}, on {body['device']}",
             soft_wrap=True,
         )
     else:
-        console.print(f"predictions {body['predictions']}" + (f", null odds {body['null_odds']}" if body.get("null_odds") else ""), soft_wrap=True)
+        console.print(
+            f"predictions {body['predictions']}"
+            + (f", null odds {body['null_odds']}" if body.get("null_odds") else ""),
+            soft_wrap=True,
+        )
     _gates(body.get("gates", []), ".2f", console)
 
 
@@ -192,23 +222,42 @@ def _mb(value: float | None) -> str:
 
 def _benchmark_body(body: dict[str, Any], console: Console) -> None:
     from rich.markup import escape  # labels such as "minilm-l6 [int8]" are not markup
+
+    timed = "passes" if body["mode"] == "paper" else "runs"
     console.print(
         f"{body['device_name']} ({body['device']}), {body['threads']} threads; "
-        f"{body['warmup']} warm-up and {body['repeats']} timed {'passes' if body['mode'] == 'paper' else 'runs'} per model, interleaved",
+        f"{body['warmup']} warm-up and {body['repeats']} timed {timed} per model, interleaved",
         soft_wrap=True,
     )
     models = Table(title=f"models (ratios to {escape(body['baseline'])})", title_justify="left")
-    for column in ("model", "layers", "parameters", "embeddings", "encoder", "fewer params", "size MB", "peak MB", "max |Δ| vs eager", "cosine"):
+    for column in (
+        "model",
+        "layers",
+        "parameters",
+        "embeddings",
+        "encoder",
+        "fewer params",
+        "size MB",
+        "peak MB",
+        "max |Δ| vs eager",
+        "cosine",
+    ):
         models.add_column(column, justify="left" if column == "model" else "right", overflow="fold")
     for model in body["models"]:
         params, memory, diff = model["parameters"], model["memory"], model["output_diff"]
         reduction = model["parameter_reduction"]
         models.add_row(
-            escape(model["label"]), str(model["num_layers"]), fmt(params["total"]), fmt(params["embeddings"]), fmt(params["encoder"]),
-            "—" if reduction is None else f"{reduction:.1%}", _mb(model["variant_bytes"]),
-            "—" if not memory else f"{memory['peak_mb']:,.0f}", "—" if not diff else f"{diff['max_abs_diff']:.2e}",
+            escape(model["label"]),
+            str(model["num_layers"]),
+            fmt(params["total"]),
+            fmt(params["embeddings"]),
+            fmt(params["encoder"]),
+            "—" if reduction is None else f"{reduction:.1%}",
+            _mb(model["variant_bytes"]),
+            "—" if not memory else f"{memory['peak_mb']:,.0f}",
+            "—" if not diff else f"{diff['max_abs_diff']:.2e}",
             "—" if not diff else f"{diff['mean_cosine']:.4f}",
-        )  # fmt: skip
+        )
     console.print(models)
     if body["mode"] == "paper":
         paper = body["paper"]
@@ -218,7 +267,15 @@ def _benchmark_body(body: dict[str, Any], console: Console) -> None:
         for row in paper["results"]:
             lat = row["latency_ms"]
             speed = "—" if row["speedup"] is None else f"{row['speedup']:.2f}×"
-            table.add_row(escape(row["label"]), f"{row['total_s']:.2f}", f"{lat['p50']:.2f}", f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", f"{row['examples_per_s']:.1f}", speed)
+            table.add_row(
+                escape(row["label"]),
+                f"{row['total_s']:.2f}",
+                f"{lat['p50']:.2f}",
+                f"{lat['p90']:.2f}",
+                f"{lat['p99']:.2f}",
+                f"{row['examples_per_s']:.1f}",
+                speed,
+            )
         console.print(table)
         return
     table = Table(title="latency (ms) and throughput", title_justify="left")
@@ -229,11 +286,14 @@ def _benchmark_body(body: dict[str, Any], console: Console) -> None:
             lat = row["latency_ms"]
             speed = "—" if row["speedup"] is None else f"{row['speedup']:.2f}×"
             table.add_row(
-                f"{shape['batch_size']}×{shape['seq_length']}" if index == 0 else "", escape(row["label"]),
+                f"{shape['batch_size']}×{shape['seq_length']}" if index == 0 else "",
+                escape(row["label"]),
                 *(f"{lat[k]:.2f}" for k in ("p50", "p90", "p99", "mean")),
-                f"{row['sequences_per_s']:,.1f}", f"{row['tokens_per_s']:,.0f}", speed,
+                f"{row['sequences_per_s']:,.1f}",
+                f"{row['tokens_per_s']:,.0f}",
+                speed,
                 end_section=index == len(shape["results"]) - 1,
-            )  # fmt: skip
+            )
     console.print(table)
 
 

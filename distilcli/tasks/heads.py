@@ -66,7 +66,9 @@ def padded_tokenizer(ref: ModelRef) -> Any:
     return tokenizer
 
 
-def load_with_head(auto_class: Any, ref: ModelRef, *, what: str, fix: str, for_training: bool, **options: Any) -> tuple[Any, list[str]]:
+def load_with_head(
+    auto_class: Any, ref: ModelRef, *, what: str, fix: str, for_training: bool, **options: Any
+) -> tuple[Any, list[str]]:
     """``auto_class.from_pretrained(ref)`` and the head weights the checkpoint lacked.
 
     For training a fresh head is fine; for evaluation a missing head is :class:`BadInput`
@@ -79,5 +81,7 @@ def load_with_head(auto_class: Any, ref: ModelRef, *, what: str, fix: str, for_t
     missing = missing_weights(info)
     if not for_training and missing:
         more = " and more" if len(missing) > 1 else ""
-        raise BadInput(f"model {ref.spec} has no trained {what} head (missing {missing[0]}{more}): fine-tune it first with `{fix}`")
+        raise BadInput(
+            f"model {ref.spec} has no trained {what} head (missing {missing[0]}{more}): fine-tune it first with `{fix}`"
+        )
     return model, missing

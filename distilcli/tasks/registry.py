@@ -25,7 +25,8 @@ for _squad in (SQUAD, SQUAD_V2):
 
 
 def task_name(spec: str) -> str:
-    """The registry name of a task in any accepted spelling: ``sst2``, ``glue:sst2``, ``SST-2``, ``squad``, ``squad_v2`` ...
+    """The registry name of a task in any accepted spelling: ``sst2``, ``glue:sst2``, ``SST-2``, ``squad``,
+    ``squad_v2`` ...
 
     The one task syntax of every command; an unknown name is :class:`BadInput` with a "did you mean".
     """

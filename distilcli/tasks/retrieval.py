@@ -103,10 +103,14 @@ def _squad(path: Path) -> RetrievalSet:
             passage_of[example.context] = f"{example.title or example.article}#{number}"
     examples = split.examples
     return RetrievalSet(
-        query_ids=[e.id for e in examples], queries=[e.question for e in examples],
-        passage_ids=list(passage_of.values()), passages=list(passage_of),
-        qrels={e.id: {passage_of[e.context]: 1} for e in examples}, source=str(path), kind="squad",
-    )  # fmt: skip
+        query_ids=[e.id for e in examples],
+        queries=[e.question for e in examples],
+        passage_ids=list(passage_of.values()),
+        passages=list(passage_of),
+        qrels={e.id: {passage_of[e.context]: 1} for e in examples},
+        source=str(path),
+        kind="squad",
+    )
 
 
 # -- BEIR -------------------------------------------------------------------------------------------
@@ -204,9 +208,15 @@ def _judged(
     qrels = {q: {p: g for p, g in judged[q].items() if g > 0} for q in queries if q in judged}
     kept = [q for q, relevant in qrels.items() if relevant]
     return RetrievalSet(
-        query_ids=kept, queries=[queries[q] for q in kept], passage_ids=list(corpus), passages=list(corpus.values()),
-        qrels={q: qrels[q] for q in kept}, source=source, kind=kind, without_relevant=len(qrels) - len(kept),
-    )  # fmt: skip
+        query_ids=kept,
+        queries=[queries[q] for q in kept],
+        passage_ids=list(corpus),
+        passages=list(corpus.values()),
+        qrels={q: qrels[q] for q in kept},
+        source=source,
+        kind=kind,
+        without_relevant=len(qrels) - len(kept),
+    )
 
 
 # -- JSONL: one query and its positives a line --------------------------------------------------------

@@ -39,7 +39,8 @@ def _score_column(path: Path) -> str:
 
 
 def load_pairs(*, pairs: Path | None = None, glue_dir: Path | None = None, hub_dir: Path | None = None) -> StsPairs:
-    """The pairs of ``pairs`` (a file), else STS-B dev from ``glue_dir`` or ``hub_dir``; BadInput when none is given or found."""
+    """The pairs of ``pairs`` (a file), else STS-B dev from ``glue_dir`` or ``hub_dir``; BadInput when none is given
+    or found."""
     if pairs is not None:
         path = Path(pairs)
         if not path.is_file():

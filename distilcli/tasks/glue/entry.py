@@ -64,13 +64,23 @@ class GlueEntry:
         columns = ColumnMap(opts.text_a, opts.text_b, opts.label_column)
         use_hub = opts.glue_dir is None and opts.hub_dir is None
         sources = {"glue_dir": opts.glue_dir, "hub_dir": opts.hub_dir, "columns": columns}
-        train = load_task_split(task, "train", file=opts.train_file, use_hub=use_hub and opts.train_file is None, **sources)
+        train = load_task_split(
+            task, "train", file=opts.train_file, use_hub=use_hub and opts.train_file is None, **sources
+        )
         dev = load_task_split(task, "dev", file=opts.dev_file, use_hub=use_hub and opts.dev_file is None, **sources)
-        where = " and ".join(f"{flag} {value}" for flag, value in (("--glue-dir", opts.glue_dir), ("--hub-dir", opts.hub_dir)) if value)
+        where = " and ".join(
+            f"{flag} {value}" for flag, value in (("--glue-dir", opts.glue_dir), ("--hub-dir", opts.hub_dir)) if value
+        )
         if train is None:
-            raise BadInput(f"no {task.display_name} training data in {where}: pass --train-file FILE (or a folder that has {task.folder}/train.tsv)")
+            raise BadInput(
+                f"no {task.display_name} training data in {where}: "
+                f"pass --train-file FILE (or a folder that has {task.folder}/train.tsv)"
+            )
         if dev is None:
-            raise BadInput(f"no {task.display_name} dev data in {where}: pass --dev-file FILE (or a folder that has {task.folder}/{task.dev_file})")
+            raise BadInput(
+                f"no {task.display_name} dev data in {where}: "
+                f"pass --dev-file FILE (or a folder that has {task.folder}/{task.dev_file})"
+            )
         for split in (train, dev):
             if not split.examples:
                 raise BadInput(f"{split.source}: no examples in the {split.split} data of {task.display_name}")
@@ -89,7 +99,9 @@ class GlueEntry:
     def load(self, ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
         return load_classifier(ref, self.spec, for_training=for_training)
 
-    def features(self, examples: Sequence[Any], tokenizer: Any, adapter: ArchitectureAdapter, opts: TaskOptions) -> Features:
+    def features(
+        self, examples: Sequence[Any], tokenizer: Any, adapter: ArchitectureAdapter, opts: TaskOptions
+    ) -> Features:
         assert opts.max_seq_length is not None  # the command fills in the task's default
         return encode(list(examples), tokenizer, adapter, opts.max_seq_length)
 
@@ -101,8 +113,14 @@ class GlueEntry:
         references = [example.label for example in dev.examples]
 
         def evaluate(model: Any, device: Any) -> dict[str, float]:
-            logits = predict_logits(model, features, loaded.tokenizer.pad_token_id, batch_size=opts.eval_batch_size,
-                                    device=device, description=f"dev {self.spec.display_name}")  # fmt: skip
+            logits = predict_logits(
+                model,
+                features,
+                loaded.tokenizer.pad_token_id,
+                batch_size=opts.eval_batch_size,
+                device=device,
+                description=f"dev {self.spec.display_name}",
+            )
             predictions = logits_to_predictions(logits, self.spec.is_regression, loaded.label_permutation)
             return glue_metrics.score_predictions(self.spec, predictions, references)
 
@@ -129,9 +147,18 @@ class GlueEntry:
     def teacher_outputs(self, model_output: Any, permutation: list[int] | None) -> torch.Tensor:
         return to_task_order(model_output.logits.float(), permutation)
 
-    def cache_outputs(self, model: Any, features: Features, pad_token_id: int, opts: TaskOptions, device: Any,
-                      permutation: list[int] | None) -> CachedOutputs:  # fmt: skip
+    def cache_outputs(
+        self,
+        model: Any,
+        features: Features,
+        pad_token_id: int,
+        opts: TaskOptions,
+        device: Any,
+        permutation: list[int] | None,
+    ) -> CachedOutputs:
         import torch
 
-        logits = predict_logits(model, features, pad_token_id, batch_size=opts.eval_batch_size, device=device, description="teacher outputs")
+        logits = predict_logits(
+            model, features, pad_token_id, batch_size=opts.eval_batch_size, device=device, description="teacher outputs"
+        )
         return CachedOutputs(list(to_task_order(torch.from_numpy(logits), permutation).numpy()))

@@ -79,9 +79,14 @@ def load_classifier(ref: ModelRef, task: GlueTask, *, for_training: bool, **kwar
         check_classifier_config(ref, task, config)
         permutation = _label_permutation(config, task)
     model, missing = load_with_head(
-        AutoModelForSequenceClassification, ref, what="classification", for_training=for_training,
-        fix=f"distil finetune --model {ref.spec} --task {task.name}", **options, **kwargs,
-    )  # fmt: skip
+        AutoModelForSequenceClassification,
+        ref,
+        what="classification",
+        for_training=for_training,
+        fix=f"distil finetune --model {ref.spec} --task {task.name}",
+        **options,
+        **kwargs,
+    )
     return LoadedClassifier(ref, model, padded_tokenizer(ref), adapter, missing, permutation)
 
 

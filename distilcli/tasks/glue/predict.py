@@ -30,8 +30,15 @@ def predict_logits(
     def take(indices: list[int], output: Any) -> None:
         out[indices] = output.logits.float().cpu().numpy()
 
-    run_longest_first(model, features.lengths, lambda indices: collate(indices, with_labels=False), take,
-                      batch_size=batch_size, device=device, description=description)  # fmt: skip
+    run_longest_first(
+        model,
+        features.lengths,
+        lambda indices: collate(indices, with_labels=False),
+        take,
+        batch_size=batch_size,
+        device=device,
+        description=description,
+    )
     return out
 
 

@@ -102,66 +102,124 @@ def _task(**fields: Any) -> GlueTask:
 
 
 _task(
-    name="cola", display_name="CoLA", folder="CoLA",
+    name="cola",
+    display_name="CoLA",
+    folder="CoLA",
     # No header; fields: source, label, original label (empty in dev), sentence.
     columns=TsvColumns(text_a=3, text_b=None, label=1, num_fields=4, test_text_a="sentence"),
-    labels=_BINARY, label_names=("unacceptable", "acceptable"), metrics=("matthews_correlation",),
-    hub_config="cola", hub_text_a="sentence", hub_text_b=None,
-)  # fmt: skip
+    labels=_BINARY,
+    label_names=("unacceptable", "acceptable"),
+    metrics=("matthews_correlation",),
+    hub_config="cola",
+    hub_text_a="sentence",
+    hub_text_b=None,
+)
 _task(
-    name="sst2", display_name="SST-2", folder="SST-2",
+    name="sst2",
+    display_name="SST-2",
+    folder="SST-2",
     columns=TsvColumns(text_a="sentence", text_b=None, label="label"),
-    labels=_BINARY, label_names=("negative", "positive"), metrics=("accuracy",),
-    hub_config="sst2", hub_text_a="sentence", hub_text_b=None,
-)  # fmt: skip
+    labels=_BINARY,
+    label_names=("negative", "positive"),
+    metrics=("accuracy",),
+    hub_config="sst2",
+    hub_text_a="sentence",
+    hub_text_b=None,
+)
 _task(
     # The GLUE leaderboard lists MRPC and QQP as "F1 / accuracy": F1 is the headline number.
-    name="mrpc", display_name="MRPC", folder="MRPC",
+    name="mrpc",
+    display_name="MRPC",
+    folder="MRPC",
     columns=TsvColumns(text_a="#1 String", text_b="#2 String", label="Quality"),
-    labels=_BINARY, label_names=("not_equivalent", "equivalent"), metrics=("accuracy", "f1"), primary_metric="f1",
-    hub_config="mrpc", hub_text_a="sentence1", hub_text_b="sentence2",
-)  # fmt: skip
+    labels=_BINARY,
+    label_names=("not_equivalent", "equivalent"),
+    metrics=("accuracy", "f1"),
+    primary_metric="f1",
+    hub_config="mrpc",
+    hub_text_a="sentence1",
+    hub_text_b="sentence2",
+)
 _task(
-    name="stsb", display_name="STS-B", folder="STS-B",
+    name="stsb",
+    display_name="STS-B",
+    folder="STS-B",
     columns=TsvColumns(text_a="sentence1", text_b="sentence2", label="score"),
-    labels=None, label_names=None, metrics=("pearson", "spearmanr"),
-    hub_config="stsb", hub_text_a="sentence1", hub_text_b="sentence2",
-)  # fmt: skip
+    labels=None,
+    label_names=None,
+    metrics=("pearson", "spearmanr"),
+    hub_config="stsb",
+    hub_text_a="sentence1",
+    hub_text_b="sentence2",
+)
 _task(
-    name="qqp", display_name="QQP", folder="QQP",
+    name="qqp",
+    display_name="QQP",
+    folder="QQP",
     columns=TsvColumns(text_a="question1", text_b="question2", label="is_duplicate"),
-    labels=_BINARY, label_names=("not_duplicate", "duplicate"), metrics=("accuracy", "f1"), primary_metric="f1",
-    hub_config="qqp", hub_text_a="question1", hub_text_b="question2",
-)  # fmt: skip
+    labels=_BINARY,
+    label_names=("not_duplicate", "duplicate"),
+    metrics=("accuracy", "f1"),
+    primary_metric="f1",
+    hub_config="qqp",
+    hub_text_a="question1",
+    hub_text_b="question2",
+)
 for _name, _display, _which in (("mnli", "MNLI-m", "matched"), ("mnli-mm", "MNLI-mm", "mismatched")):
     _task(
         # Label order is the hub's (entailment=0), so hub ints and TSV strings agree.
-        name=_name, display_name=_display, folder="MNLI", dev_file=f"dev_{_which}.tsv",
+        name=_name,
+        display_name=_display,
+        folder="MNLI",
+        dev_file=f"dev_{_which}.tsv",
         columns=TsvColumns(text_a="sentence1", text_b="sentence2", label="gold_label"),
-        labels=_NLI3, label_names=_NLI3, metrics=("accuracy",),
-        hub_config="mnli", hub_dev_split=f"validation_{_which}", hub_test_split=f"test_{_which}",
-        hub_text_a="premise", hub_text_b="hypothesis",
-    )  # fmt: skip
+        labels=_NLI3,
+        label_names=_NLI3,
+        metrics=("accuracy",),
+        hub_config="mnli",
+        hub_dev_split=f"validation_{_which}",
+        hub_test_split=f"test_{_which}",
+        hub_text_a="premise",
+        hub_text_b="hypothesis",
+    )
 del _name, _display, _which
 _task(
-    name="qnli", display_name="QNLI", folder="QNLI",
+    name="qnli",
+    display_name="QNLI",
+    folder="QNLI",
     columns=TsvColumns(text_a="question", text_b="sentence", label="label"),
-    labels=_NLI2, label_names=_NLI2, metrics=("accuracy",),
-    hub_config="qnli", hub_text_a="question", hub_text_b="sentence",
-)  # fmt: skip
+    labels=_NLI2,
+    label_names=_NLI2,
+    metrics=("accuracy",),
+    hub_config="qnli",
+    hub_text_a="question",
+    hub_text_b="sentence",
+)
 _task(
-    name="rte", display_name="RTE", folder="RTE",
+    name="rte",
+    display_name="RTE",
+    folder="RTE",
     columns=TsvColumns(text_a="sentence1", text_b="sentence2", label="label"),
-    labels=_NLI2, label_names=_NLI2, metrics=("accuracy",),
-    hub_config="rte", hub_text_a="sentence1", hub_text_b="sentence2",
-)  # fmt: skip
+    labels=_NLI2,
+    label_names=_NLI2,
+    metrics=("accuracy",),
+    hub_config="rte",
+    hub_text_a="sentence1",
+    hub_text_b="sentence2",
+)
 _task(
     # WNLI's file writes 0/1, and on the hub 0 is not_entailment (the reverse of RTE/QNLI).
-    name="wnli", display_name="WNLI", folder="WNLI",
+    name="wnli",
+    display_name="WNLI",
+    folder="WNLI",
     columns=TsvColumns(text_a="sentence1", text_b="sentence2", label="label"),
-    labels=_BINARY, label_names=("not_entailment", "entailment"), metrics=("accuracy",),
-    hub_config="wnli", hub_text_a="sentence1", hub_text_b="sentence2",
-)  # fmt: skip
+    labels=_BINARY,
+    label_names=("not_entailment", "entailment"),
+    metrics=("accuracy",),
+    hub_config="wnli",
+    hub_text_a="sentence1",
+    hub_text_b="sentence2",
+)
 
 
 def squash_name(name: str) -> str:

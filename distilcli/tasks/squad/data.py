@@ -39,8 +39,17 @@ class SquadTask:
 
 SQUAD = SquadTask("squad", "SQuAD v1.1", False, "rajpurkar/squad")
 SQUAD_V2 = SquadTask("squad_v2", "SQuAD v2.0", True, "rajpurkar/squad_v2")
-_NAMES = {"squad": SQUAD, "squad1": SQUAD, "squad11": SQUAD, "squadv1": SQUAD, "squadv11": SQUAD,
-          "squad2": SQUAD_V2, "squadv2": SQUAD_V2, "squad20": SQUAD_V2, "squadv20": SQUAD_V2}  # fmt: skip
+_NAMES = {
+    "squad": SQUAD,
+    "squad1": SQUAD,
+    "squad11": SQUAD,
+    "squadv1": SQUAD,
+    "squadv11": SQUAD,
+    "squad2": SQUAD_V2,
+    "squadv2": SQUAD_V2,
+    "squad20": SQUAD_V2,
+    "squadv20": SQUAD_V2,
+}
 
 
 def squad_task(name: str | SquadTask) -> SquadTask | None:
@@ -157,11 +166,15 @@ def parse_squad(data: Any, source: str, task: SquadTask | None = None) -> tuple[
                 if not impossible and not answers:
                     raise BadInput(f"{where}: no answers and not marked is_impossible")
                 if impossible and task is not None and not task.version_2:
-                    raise BadInput(f"{where}: an unanswerable question (is_impossible) in a SQuAD v1.1 task: use --task squad_v2")
+                    raise BadInput(
+                        f"{where}: an unanswerable question (is_impossible) in a SQuAD v1.1 task: use --task squad_v2"
+                    )
                 if qid in seen:
                     raise BadInput(f"{where}: question id {qid!r} appears twice")
                 seen.add(qid)
-                examples.append(SquadExample(qid, str(title), question, context, () if impossible else answers, impossible, a))
+                examples.append(
+                    SquadExample(qid, str(title), question, context, () if impossible else answers, impossible, a)
+                )
     return examples, len(articles)
 
 
@@ -200,7 +213,9 @@ def load_squad_hub(task: SquadTask, split: str = "validation") -> SquadSplit:
         texts, starts = row["answers"]["text"], row["answers"]["answer_start"]
         article = titles.setdefault(row["title"], len(titles))
         answers = tuple(Answer(t, int(s)) for t, s in zip(texts, starts, strict=True))
-        examples.append(SquadExample(row["id"], row["title"], row["question"], row["context"], answers, not answers, article))
+        examples.append(
+            SquadExample(row["id"], row["title"], row["question"], row["context"], answers, not answers, article)
+        )
     if not task.version_2 and any(e.is_impossible for e in examples):
         raise BadInput(f"{source}: has unanswerable questions: use --task squad_v2")
     return SquadSplit(task, "dev" if split == "validation" else split, examples, source, "hub", len(titles))
@@ -216,4 +231,3 @@ def load_squad_split(task: SquadTask, split: str, file: str | Path | None, use_h
     if use_hub:
         return load_squad_hub(task, "train" if split == "train" else "validation")
     return None
-

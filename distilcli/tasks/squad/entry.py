@@ -53,7 +53,10 @@ class SquadEntry:
         for name in _GLUE_OPTIONS:
             if getattr(opts, name) is not None:
                 flag = "--" + name.replace("_", "-")
-                raise BadInput(f"{flag} is a GLUE option: SQuAD reads the official JSON files given with --train-file and --dev-file")
+                raise BadInput(
+                    f"{flag} is a GLUE option: "
+                    "SQuAD reads the official JSON files given with --train-file and --dev-file"
+                )
         check_window_options(opts.max_seq_length or self.default_max_seq_length, opts.doc_stride, opts.max_query_length)
         check_post_options(opts.n_best, opts.max_answer_length)
         if not math.isfinite(opts.null_threshold):
@@ -79,7 +82,10 @@ class SquadEntry:
             )
         overlap = {e.id for e in train.examples} & {e.id for e in dev.examples}
         if overlap:
-            raise BadInput(f"{len(overlap)} question(s) of {dev.source} are also in {train.source} (e.g. {min(overlap)}): train and dev must not share questions")
+            raise BadInput(
+                f"{len(overlap)} question(s) of {dev.source} are also in {train.source} (e.g. {min(overlap)}): "
+                "train and dev must not share questions"
+            )
         keep = subsample(len(train.examples), opts.train_limit)
         return TaskData(task, train, dev, [train.examples[i] for i in keep])
 
@@ -95,9 +101,17 @@ class SquadEntry:
     def load(self, ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
         return load_qa_model(ref, for_training=for_training)
 
-    def features(self, examples: Sequence[Any], tokenizer: Any, adapter: ArchitectureAdapter, opts: TaskOptions) -> QAFeatures:
-        return encode_squad(list(examples), tokenizer, adapter, max_seq_length=opts.max_seq_length or self.default_max_seq_length,
-                            doc_stride=opts.doc_stride, max_query_length=opts.max_query_length)  # fmt: skip
+    def features(
+        self, examples: Sequence[Any], tokenizer: Any, adapter: ArchitectureAdapter, opts: TaskOptions
+    ) -> QAFeatures:
+        return encode_squad(
+            list(examples),
+            tokenizer,
+            adapter,
+            max_seq_length=opts.max_seq_length or self.default_max_seq_length,
+            doc_stride=opts.doc_stride,
+            max_query_length=opts.max_query_length,
+        )
 
     def collate(self, features: QAFeatures, tokenizer: Any) -> QACollate:
         return QACollate(features, tokenizer.pad_token_id)
@@ -135,7 +149,16 @@ class SquadEntry:
     def teacher_outputs(self, model_output: Any, permutation: list[int] | None) -> torch.Tensor:
         return self.outputs(model_output).float()
 
-    def cache_outputs(self, model: Any, features: QAFeatures, pad_token_id: int, opts: TaskOptions, device: Any,
-                      permutation: list[int] | None) -> CachedOutputs:  # fmt: skip
-        starts, ends = predict_spans(model, features, pad_token_id, batch_size=opts.eval_batch_size, device=device, description="teacher outputs")
+    def cache_outputs(
+        self,
+        model: Any,
+        features: QAFeatures,
+        pad_token_id: int,
+        opts: TaskOptions,
+        device: Any,
+        permutation: list[int] | None,
+    ) -> CachedOutputs:
+        starts, ends = predict_spans(
+            model, features, pad_token_id, batch_size=opts.eval_batch_size, device=device, description="teacher outputs"
+        )
         return CachedOutputs([np.stack([s, e], axis=-1) for s, e in zip(starts, ends, strict=True)], per_token=True)

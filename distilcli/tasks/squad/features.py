@@ -49,12 +49,19 @@ class QAFeatures:
 
 def check_window_options(max_seq_length: int, doc_stride: int, max_query_length: int) -> None:
     """The window options fit together (else :class:`BadInput` naming the one to change)."""
-    for name, value in (("--max-seq-length", max_seq_length), ("--doc-stride", doc_stride), ("--max-query-length", max_query_length)):
+    for name, value in (
+        ("--max-seq-length", max_seq_length),
+        ("--doc-stride", doc_stride),
+        ("--max-query-length", max_query_length),
+    ):
         if not isinstance(value, int) or value < 1:
             raise BadInput(f"{name} must be a positive number of tokens, got {value!r}")
     room = max_seq_length - max_query_length - 3  # [CLS] question [SEP] context [SEP] (RoBERTa: 4 specials)
     if room < 8:
-        raise BadInput(f"--max-seq-length {max_seq_length} leaves no room for the context after a {max_query_length}-token question: raise it or lower --max-query-length")
+        raise BadInput(
+            f"--max-seq-length {max_seq_length} leaves no room for the context after a {max_query_length}-token "
+            "question: raise it or lower --max-query-length"
+        )
     if doc_stride >= room - 1:
         raise BadInput(
             f"--doc-stride {doc_stride} must be smaller than the context part of a window "
@@ -82,7 +89,9 @@ def encode_squad(
 ) -> QAFeatures:
     """Windowed features for ``examples`` (training targets and evaluation offsets both kept)."""
     if not getattr(tokenizer, "is_fast", False):
-        raise BadInput("SQuAD needs a fast tokenizer (tokenizer.json) for character offsets: add it to the model folder")
+        raise BadInput(
+            "SQuAD needs a fast tokenizer (tokenizer.json) for character offsets: add it to the model folder"
+        )
     check_window_options(max_seq_length, doc_stride, max_query_length)
     if tokenizer.padding_side != "right":
         tokenizer.padding_side = "right"  # the question comes first; nothing is padded here anyway
@@ -147,6 +156,8 @@ class QACollate:
 
         batch = pad_inputs(self.features.input_ids, self.features.token_type_ids, indices, self.pad_token_id)
         if with_labels:
-            batch["start_positions"] = torch.tensor([self.features.start_positions[i] for i in indices], dtype=torch.long)
+            batch["start_positions"] = torch.tensor(
+                [self.features.start_positions[i] for i in indices], dtype=torch.long
+            )
             batch["end_positions"] = torch.tensor([self.features.end_positions[i] for i in indices], dtype=torch.long)
         return batch

@@ -30,9 +30,10 @@ def check_qa_config(ref: ModelRef, config: Any | None = None) -> None:
     config = config if config is not None else load_config(ref)
     recorded = task_of(config)
     if recorded is not None and squad_task(recorded) is None:
-        raise BadInput(f"model {ref.spec} was fine-tuned on {recorded}, not SQuAD: pass a model fine-tuned with --task squad or squad_v2")
-
-
+        raise BadInput(
+            f"model {ref.spec} was fine-tuned on {recorded}, not SQuAD: "
+            "pass a model fine-tuned with --task squad or squad_v2"
+        )
 
 
 def check_fits(spec: str, config: Any, max_seq_length: int) -> None:
@@ -53,9 +54,14 @@ def load_qa_model(ref: ModelRef, *, for_training: bool) -> LoadedClassifier:
     if not getattr(tokenizer, "is_fast", False):
         raise BadInput(f"model {ref.spec}: SQuAD needs a fast tokenizer (tokenizer.json) for character offsets")
     model, missing = load_with_head(
-        AutoModelForQuestionAnswering, ref, what="question-answering", for_training=for_training,
-        fix=f"distil finetune --model {ref.spec} --task squad", num_labels=2, ignore_mismatched_sizes=for_training,
-    )  # fmt: skip
+        AutoModelForQuestionAnswering,
+        ref,
+        what="question-answering",
+        for_training=for_training,
+        fix=f"distil finetune --model {ref.spec} --task squad",
+        num_labels=2,
+        ignore_mismatched_sizes=for_training,
+    )
     return LoadedClassifier(ref, model, tokenizer, adapter, missing)
 
 
@@ -82,6 +88,14 @@ def predict_spans(
             n = len(features.input_ids[i])
             starts[i], ends[i] = start[row, :n].copy(), end[row, :n].copy()
 
-    run_longest_first(model, features.lengths, lambda indices: collate(indices, with_labels=False), take,
-                      batch_size=batch_size, device=device, description=description, unit="windows")  # fmt: skip
+    run_longest_first(
+        model,
+        features.lengths,
+        lambda indices: collate(indices, with_labels=False),
+        take,
+        batch_size=batch_size,
+        device=device,
+        description=description,
+        unit="windows",
+    )
     return starts, ends

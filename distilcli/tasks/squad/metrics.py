@@ -87,7 +87,12 @@ def score_v1(questions: list[Gold], predictions: Mapping[str, str]) -> dict[str,
         exact += max(exact_match(prediction, gold) for gold in q.answers)
         f1 += max(f1_v1(prediction, gold) for gold in q.answers)
     total = len(questions)
-    return {"exact_match": 100.0 * exact / total, "f1": 100.0 * f1 / total, "total": total, "missing_predictions": missing}
+    return {
+        "exact_match": 100.0 * exact / total,
+        "f1": 100.0 * f1 / total,
+        "total": total,
+        "missing_predictions": missing,
+    }
 
 
 def _v2_golds(q: Gold) -> list[str]:
@@ -123,7 +128,10 @@ def _summary(exact: Mapping[str, float], f1: Mapping[str, float], ids: list[str]
 
 
 def find_best_threshold(
-    predictions: Mapping[str, str], scores: Mapping[str, float], null_odds: Mapping[str, float], has_answer: Mapping[str, bool]
+    predictions: Mapping[str, str],
+    scores: Mapping[str, float],
+    null_odds: Mapping[str, float],
+    has_answer: Mapping[str, bool],
 ) -> tuple[float, float]:
     """``find_best_thresh``: the null-odds threshold that maximises the score, and that score.
 
@@ -174,8 +182,14 @@ def score_v2(
         odds = {qid: float(value) for qid, value in null_odds.items() if qid in known}
         odds.update({qid: 0.0 for qid in ids if qid not in odds})
     answered = {qid for qid in ids if qid in predictions}
-    exact = {k: v if k in answered else 0.0 for k, v in apply_no_answer_threshold(exact_raw, odds, has_answer, na_prob_thresh).items()}
-    f1 = {k: v if k in answered else 0.0 for k, v in apply_no_answer_threshold(f1_raw, odds, has_answer, na_prob_thresh).items()}
+    exact = {
+        k: v if k in answered else 0.0
+        for k, v in apply_no_answer_threshold(exact_raw, odds, has_answer, na_prob_thresh).items()
+    }
+    f1 = {
+        k: v if k in answered else 0.0
+        for k, v in apply_no_answer_threshold(f1_raw, odds, has_answer, na_prob_thresh).items()
+    }
     out: dict[str, float] = {}
     out["exact"], out["f1"], out["total"] = _summary(exact, f1, ids)
     for prefix, wanted in (("HasAns", True), ("NoAns", False)):

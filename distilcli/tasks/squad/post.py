@@ -58,7 +58,9 @@ def postprocess(
         windows[example_index].append(feature)
     out = QAPredictions(null_odds={} if version_2 else None)
     for example_index, example in enumerate(examples):
-        candidates: list[tuple[float, float, float, int, int]] = []  # score, start logit, end logit, char start, char end
+        candidates: list[
+            tuple[float, float, float, int, int]
+        ] = []  # score, start logit, end logit, char start, char end
         null: tuple[float, float, float] | None = None
         for feature in windows[example_index]:
             starts, ends = start_logits[feature], end_logits[feature]
@@ -75,9 +77,14 @@ def postprocess(
                 for e in top_ends:
                     if offsets[e] is None or e < s or e - s + 1 > max_answer_length:
                         continue
-                    candidates.append((float(starts[s] + ends[e]), float(starts[s]), float(ends[e]), offsets[s][0], offsets[e][1]))
+                    candidates.append(
+                        (float(starts[s] + ends[e]), float(starts[s]), float(ends[e]), offsets[s][0], offsets[e][1])
+                    )
         candidates.sort(key=lambda c: c[0], reverse=True)
-        best = [{"text": example.context[c[3] : c[4]], "start_logit": c[1], "end_logit": c[2], "score": c[0]} for c in candidates[:n_best]]
+        best = [
+            {"text": example.context[c[3] : c[4]], "start_logit": c[1], "end_logit": c[2], "score": c[0]}
+            for c in candidates[:n_best]
+        ]
         entries = list(best)
         if version_2 and null is not None:
             # The n best with the null answer among them; it is always listed, last if it ranks lower.

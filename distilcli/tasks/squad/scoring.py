@@ -54,10 +54,25 @@ def score_model(
     The best-threshold search switches to each question's best span, so ``best_f1_thresh``
     is a value worth passing as ``--null-threshold``.
     """
-    starts, ends = predict_spans(model, features, tokenizer.pad_token_id, batch_size=cfg.eval_batch_size, device=device, description=f"dev {dev.task.display_name}")
+    starts, ends = predict_spans(
+        model,
+        features,
+        tokenizer.pad_token_id,
+        batch_size=cfg.eval_batch_size,
+        device=device,
+        description=f"dev {dev.task.display_name}",
+    )
     predictions = postprocess(
-        dev.examples, features, starts, ends, version_2=dev.task.version_2,
-        n_best=cfg.n_best, max_answer_length=cfg.max_answer_length, null_threshold=cfg.null_threshold,
-    )  # fmt: skip
+        dev.examples,
+        features,
+        starts,
+        ends,
+        version_2=dev.task.version_2,
+        n_best=cfg.n_best,
+        max_answer_length=cfg.max_answer_length,
+        null_threshold=cfg.null_threshold,
+    )
     search = predictions.best_spans if dev.task.version_2 else None
-    return score(dev, predictions.answers, predictions.null_odds, na_prob_thresh=math.inf, search_answers=search), predictions
+    return score(
+        dev, predictions.answers, predictions.null_odds, na_prob_thresh=math.inf, search_answers=search
+    ), predictions
