@@ -7,16 +7,23 @@ after another (and two processes with two threads each slow each other tenfold).
 every stage it depends on is done, in recipe order; each runs in its own process (its state, resume
 and redo rules unchanged: :func:`distilcli.pipeline.state.run_stage`), writing what it prints to
 ``DIR/<stage>/stage.log``. The first failure stops new starts; the running stages finish, then it is raised.
+A SIGTERM to the pipeline (``kill``, a scheduler's time limit) stops the running stages too, so that no
+stage goes on training unseen after the pipeline is gone; a rerun resumes them from their checkpoints.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from distilcli import progress
@@ -55,10 +62,37 @@ def _run_in_process(out: Path, stage: Stage, how: str, tracking: dict[str, Any] 
         return time.perf_counter() - started
 
 
+@contextmanager
+def stages_stop_with_pipeline() -> Iterator[None]:
+    """SIGTERM to this process ends the stage processes it started, then this one (exit status 143).
+
+    The worker processes are this process's children, not part of its signal: without this, a
+    ``kill`` of the pipeline left every running stage training on, holding its run folder's lock.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        for child in multiprocessing.active_children():
+            child.terminate()
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_parallel(
-    out: Path, stages: list[Stage], jobs: int, tracking: dict[str, Any] | None = None
+    out: Path,
+    stages: list[Stage],
+    jobs: int,
+    tracking: dict[str, Any] | None = None,
+    worker: Callable[[Path, Stage, str, dict[str, Any] | None, int], float] = _run_in_process,
 ) -> list[tuple[Stage, str]]:
-    """Run every stage not yet done, up to ``jobs`` at once; each stage with what was done, in recipe order."""
+    """Run every stage not yet done, up to ``jobs`` at once; each stage with what was done, in recipe order.
+
+    ``worker`` runs one stage in a worker process (tests give a stand-in; it must be importable there).
+    """
     out.mkdir(parents=True, exist_ok=True)
     (out / PIPELINE_MARKER).touch()
     number = {stage.name: n for n, stage in enumerate(stages, 1)}
@@ -69,7 +103,7 @@ def run_parallel(
     failure: BaseException | None = None
     threads = threads_per_job(jobs)
     context = get_context("spawn")  # a fresh interpreter per stage: its own torch threads and memory
-    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+    with stages_stop_with_pipeline(), ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
         while waiting or running:
             started = len(running) + len(done)
             for stage in list(waiting):
@@ -86,7 +120,7 @@ def run_parallel(
                     continue
                 log = out / stage.name / LOG_FILE
                 progress.log(f"{head[stage.name]}: {'resuming' if how == 'resume' else 'running'} (output: {log})")
-                running[pool.submit(_run_in_process, out, stage, how, tracking, threads)] = (stage, how)
+                running[pool.submit(worker, out, stage, how, tracking, threads)] = (stage, how)
             if not running:
                 if failure is not None or not waiting:
                     break
