@@ -22,13 +22,12 @@ from distilcli.distill.card import distilled_card
 from distilcli.distill.config import RESUMABLE_CHANGES, DistillConfig
 from distilcli.distill.layer_choice import choose_from_ids, is_auto
 from distilcli.distill.modules import DistillationStudent, TeacherOutputs, teacher_forward
-from distilcli.distill.objective import make_objective, mask_seed
+from distilcli.distill.objective import DistillationObjective, make_objective, mask_seed
 from distilcli.distill.run_parts import (
     HEAD_DIR,
     HEAD_FILE,
     Batch,
     Corpus,
-    Progress,
     Student,
     load_head,
     provenance,
@@ -48,6 +47,7 @@ from distilcli.models.student import choose_layer_map, parse_layer_map
 from distilcli.reports import Report
 from distilcli.rundir import prepare_run_folder
 from distilcli.training import checkpoint as ckpt
+from distilcli.training.log_window import STATE_KEY, LogWindow
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
 from distilcli.training.runtime import peak_memory_mb
@@ -64,25 +64,27 @@ if TYPE_CHECKING:  # pragma: no cover
 def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None) -> Report:
     """Distill ``cfg.teacher`` into a student on ``cfg.corpus``, saved in ``cfg.out``; return the report."""
     start = time.perf_counter()
-    accelerator, eager = start_accelerator(cfg)
+    # The run's one objective: its needs_* steer the phases; fitted to the two models once the student is built.
+    objective = make_objective(cfg)
+    accelerator, eager = start_accelerator(cfg, objective)
     log = progress.log if accelerator.is_main_process else (lambda message: None)
-    teacher, tokenizer = load_teacher(cfg, accelerator, eager, log)
+    teacher, tokenizer = load_teacher(cfg, accelerator, eager, log, objective)
     if not cfg.student and not is_auto(cfg.layer_map):  # a bad map fails now, not after the head fit
         choose_layer_map(teacher.adapter.num_layers(teacher.config), cfg.layers, parse_layer_map(cfg.layer_map))
     student_tokenizer = other_tokenizer(cfg, tokenizer)  # None: the student reads the teacher's ids
     corpus = prepare(cfg, accelerator, tokenizer, student_tokenizer)
     pca = teacher_pca(cfg, teacher, corpus, log)  # --embedding-dim
     if cfg.cache_teacher:  # the whole cache must fit, checked before the folder is touched
-        check_fits(make_objective(cfg), corpus.train_ids, teacher.adapter.hidden_size(teacher.config))
+        check_fits(objective, corpus.train_ids, teacher.adapter.hidden_size(teacher.config))
         corpus.teacher_cache = TeacherCache()
     clear_old_run(cfg, accelerator)
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
-    student = build_student_model(cfg, teacher, eager, corpus, log, pca)
-    loop, record = train(cfg, accelerator, teacher, student, corpus, log, on_step)
+    student = build_student_model(cfg, teacher, eager, corpus, log, pca, objective)
+    loop, window = train(cfg, accelerator, teacher, student, corpus, log, on_step)
     if cfg.final_only and accelerator.is_main_process:
         ckpt.drop_checkpoints(cfg.out)
     return report(
-        cfg, accelerator, loop, record, teacher, student_tokenizer or tokenizer, student, corpus, head_fit,
+        cfg, accelerator, loop, window, teacher, student_tokenizer or tokenizer, student, corpus, head_fit,
         time.perf_counter() - start,
     )
 
@@ -90,14 +92,13 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
 # -- phases ------------------------------------------------------------------------------------------
 
 
-def start_accelerator(cfg: DistillConfig) -> tuple[Accelerator, dict[str, str]]:
+def start_accelerator(cfg: DistillConfig, objective: DistillationObjective) -> tuple[Accelerator, dict[str, str]]:
     """Accelerate (precision, processes) and the seed; ``eager`` attention when the losses read attention maps."""
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs, set_seed
 
-    probe = make_objective(cfg)
-    eager = {"attn_implementation": "eager"} if probe.needs_attentions else {}
-    ddp = DistributedDataParallelKwargs(find_unused_parameters=not probe.needs_vocab_logits)
+    eager = {"attn_implementation": "eager"} if objective.needs_attentions else {}
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=not objective.needs_vocab_logits)
     accelerator = Accelerator(mixed_precision=cfg.precision, cpu=not torch.cuda.is_available(), kwargs_handlers=[ddp],
                               **accelerator_kwargs(cfg))  # fmt: skip
     set_seed(cfg.seed)
@@ -105,8 +106,9 @@ def start_accelerator(cfg: DistillConfig) -> tuple[Accelerator, dict[str, str]]:
 
 
 def load_teacher(
-    cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, str], log: Callable[[str], None]
-) -> tuple[LoadedModel, Any]:
+    cfg: DistillConfig, accelerator: Accelerator, eager: dict[str, str], log: Callable[[str], None],
+    objective: DistillationObjective,
+) -> tuple[LoadedModel, Any]:  # fmt: skip
     """The teacher and its tokenizer, and the MLM-head question, before any data work."""
     from distilcli.models.loading import load_mlm_model, load_tokenizer
     from distilcli.models.resolve import resolve_model
@@ -123,7 +125,7 @@ def load_teacher(
             f"teacher {cfg.teacher} has no trained MLM head, which the soft-target and MLM losses need: "
             "pass --fit-teacher-head N to fit one first (e.g. 300), or distill without them: --alpha-ce 0 --alpha-mlm 0"
         )
-    if head_missing and (cfg.fit_teacher_head or make_objective(cfg).needs_vocab_logits):  # else no loss reads the head
+    if head_missing and (cfg.fit_teacher_head or objective.needs_vocab_logits):  # else no loss reads the head
         log(
             f"note: teacher {cfg.teacher} has no trained MLM head"
             + (f"; fitting one for {cfg.fit_teacher_head} steps" if cfg.fit_teacher_head else "")
@@ -192,10 +194,13 @@ def teacher_head(
 
 
 def build_student_model(
-    cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus, log: Callable[[str], None] = progress.log,
-    pca: Pca | None = None,
-) -> Student:
-    """The student: made from the (fitted) teacher (its layers chosen by CKA with --layer-map auto), or an existing model."""
+    cfg: DistillConfig, teacher: LoadedModel, eager: dict[str, str], corpus: Corpus, log: Callable[[str], None],
+    pca: Pca | None, objective: DistillationObjective,
+) -> Student:  # fmt: skip
+    """The student: made from the (fitted) teacher (its layers chosen by CKA with --layer-map auto), or an existing model.
+
+    The run's ``objective`` is fitted to it (the two widths and poolings) and becomes the student's.
+    """
     from distilcli.models.adapters import adapter_for
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.resolve import resolve_model
@@ -226,7 +231,7 @@ def build_student_model(
         if eager:
             student_model.set_attn_implementation("eager")
     # The teacher's embedding (its sentence-transformers pooling, else mean), the student's own pooling or the same.
-    objective, sentence_files = sentence_objective(cfg, teacher, student_model, s_adapter, student_path, pca)
+    sentence_files = sentence_objective(cfg, objective, teacher, student_model, s_adapter, student_path, pca)
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
     return Student(student, s_adapter, layer_map, objective, layer_choice, sentence_files)
@@ -235,28 +240,29 @@ def build_student_model(
 def train(
     cfg: DistillConfig, accelerator: Accelerator, teacher: LoadedModel, student: Student, corpus: Corpus,
     log: Callable[[str], None], on_step: Callable[[int], None] | None,
-) -> tuple[TrainLoop, Progress]:  # fmt: skip
+) -> tuple[TrainLoop, LogWindow]:  # fmt: skip
     """The optimizer steps (the shared loop), resumed from the last checkpoint with --resume."""
     batches = corpus.batches
     total_steps = cfg.max_steps or cfg.epochs * batches.steps_per_epoch
     optimizer = build_optimizer(student.model, cfg, decay_norms=True)
     loop = TrainLoop(accelerator, student.model, optimizer, build_scheduler(optimizer, cfg, total_steps), total_steps=total_steps,
                      max_grad_norm=cfg.max_grad_norm, out=cfg.out, config=config_to_dict(cfg))  # fmt: skip
-    record = Progress()
+    window = LogWindow("tokens")
     found = ckpt.load_latest(cfg.out, log) if cfg.resume else None
     if found is not None:
         folder, state = found
         check_unchanged(state["config"], cfg, RESUMABLE_CHANGES)
         loop.resume(state)
-        # The open logging window too, so the resumed run's figures are the uninterrupted run's.
-        record.restore(state, with_window=accelerator.is_main_process)
+        # The open logging window too (on one process: it holds every process's sums), so the resumed
+        # run's figures are the uninterrupted run's.
+        window.restore(state[STATE_KEY], with_window=accelerator.is_main_process)
         log(f"resuming from {folder} (step {loop.step} of {total_steps})")
     elif cfg.resume:
         log(f"note: {cfg.out} has no checkpoint yet (stopped before the first one): starting from step 0")
     if accelerator.is_main_process:  # from here on, a stopped run leaves a folder that --resume continues
         ckpt.checkpoint_dir(cfg.out).mkdir(parents=True, exist_ok=True)
     loop.prepare()
-    record.window_start = time.perf_counter()
+    window.restart_clock()
     objective, rank, world = student.objective, accelerator.process_index, accelerator.num_processes
     last_terms: dict[str, float] = {}
 
@@ -280,41 +286,37 @@ def train(
             t_out = corpus.teacher_cache.outputs(micro.indices, batch["attention_mask"], run_clean)
         losses = loop.model(*corpus.student_inputs(batch, micro.indices, select), t_out)
         last_terms.update({name: float(value.detach()) for name, value in losses.items()})
-        for name, value in last_terms.items():
-            record.window[name] = record.window.get(name, 0.0) + value / micro.count
-        record.window_tokens += int(batch["attention_mask"].sum())
+        # Each term weighs 1 / micro-batches: the window's sums are then the sums of the steps' means.
+        window.add({name: value / micro.count for name, value in last_terms.items()}, int(batch["attention_mask"].sum()))  # fmt: skip
         return losses["loss"]
 
     def log_window(step: int) -> dict[str, float]:
         steps_in_window = (step - 1) % cfg.log_every + 1
-        stats = torch.tensor(
-            [record.window_tokens, *record.window.values()], dtype=torch.float64, device=accelerator.device
-        )
-        stats = accelerator.reduce(stats, reduction="sum")
-        seconds = time.perf_counter() - record.window_start
-        tokens = int(stats[0])
-        means = {n: float(v) / accelerator.num_processes / steps_in_window for n, v in zip(record.window, stats[1:])}
-        tracked = record.close_window(step, tokens, seconds, means)
+        counted = window.counted(accelerator)  # every process: a collective with several
+        means = {n: v / accelerator.num_processes / steps_in_window for n, v in counted.sums.items()}
+        tracked = window.close(step, means, counted)
+        rate = tracked["train/tokens_per_s"]
         terms = "  ".join(f"{n} {v:.3f}" for n, v in means.items() if n != "loss")
-        log(f"step {step}/{total_steps}  loss {means['loss']:.3f}  {terms}  {tokens / seconds:,.0f} tok/s")
-        loop.bar.update(description=f"distilling  loss {means['loss']:.3f}  {tokens / seconds:,.0f} tok/s")
+        log(f"step {step}/{total_steps}  loss {means['loss']:.3f}  {terms}  {rate:,.0f} tok/s")
+        loop.bar.update(description=f"distilling  loss {means['loss']:.3f}  {rate:,.0f} tok/s")
         return tracked
 
     def periodic_checkpoint(step: int) -> bool:
         if step % cfg.save_every == 0 and step < total_steps:
-            extra = record.shared_state(accelerator)  # every process: a collective with several
+            extra = {STATE_KEY: window.shared_state(accelerator)}  # every process: a collective with several
             if accelerator.is_main_process:
                 loop.save(extra)
         return False
 
-    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=record.to_state, after_step=periodic_checkpoint,
+    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=lambda: {STATE_KEY: window.state()},
+                      end_step=lambda step, loss: window.end_step(), after_step=periodic_checkpoint,
                       log_every=cfg.log_every, log_last=True, terms=lambda: last_terms)  # fmt: skip
     loop.run(batches.steps, hooks, description="distilling", on_step=on_step)
-    return loop, record
+    return loop, window
 
 
 def report(
-    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel, tokenizer: Any,
+    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, window: LogWindow, teacher: LoadedModel, tokenizer: Any,
     student: Student, corpus: Corpus, head_fit: dict[str, Any] | None, duration: float,
 ) -> Report:  # fmt: skip
     """Check the processes agree, save the student (main process) and its last checkpoint; the report."""
@@ -330,9 +332,9 @@ def report(
     accelerator.wait_for_everyone()
     student_params = count_parameters(final, student.adapter)
     teacher_params = count_parameters(teacher.model, teacher.adapter)
-    history = record.history
+    history = window.lines
     curves = {k: v for k, v in history.items() if k not in ("step", "tokens_per_s")}
-    info = provenance(cfg, accelerator, loop, record, teacher, student, corpus, head_fit)
+    info = provenance(cfg, accelerator, loop, window, teacher, student, corpus, head_fit)
     info["distillation"]["embedding"] = embedding = embedding_record(loop.unwrapped.objective, corpus)
     loop.check_finite()  # every process (they hold the same weights): never a non-finite student as the result
     if accelerator.is_main_process:
@@ -340,15 +342,15 @@ def report(
         final.config.architectures = [type(final).__name__]
         save_student(cfg.out, final, tokenizer, distilled_card(info), sentence_files_from=student.sentence_files,
                      dense=dense_layer(loop.unwrapped.objective))  # fmt: skip
-        loop.save(record.to_state())
+        loop.save({STATE_KEY: window.state()})
     accelerator.wait_for_everyone()
     metrics: dict[str, float] = {
         "steps": loop.step,
         "loss_first": history["loss"][0],
         "loss_final": history["loss"][-1],
         **{f"{name}_final": values[-1] for name, values in curves.items() if name != "loss"},
-        "tokens_per_s": record.tokens / wall if wall > 0 else 0.0,
-        "tokens": record.tokens,
+        "tokens_per_s": window.total / wall if wall > 0 else 0.0,
+        "tokens": window.total,
         "wall_s": wall,
         "peak_memory_mb": peak_memory_mb(),
         "student_parameters_total": student_params["total"],

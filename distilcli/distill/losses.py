@@ -17,17 +17,20 @@ Conventions shared by every loss here:
 * With no rows to average over, a loss returns ``0 * student.sum()``: a zero that still
   belongs to the graph, so ``backward()`` works on a batch with nothing to learn from.
 
-Hyper-parameters are validated in ``__init__`` and raise ``ValueError``.
+Hyper-parameters are validated in ``__init__`` and raise ``ValueError``; a number that must be
+positive (a temperature) is checked by the commands' own check, :func:`~distilcli.training.runtime.check_positive`,
+and raises its :class:`~distilcli.errors.BadInput` (exit 2, the option named): one check, one message.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from distilcli.training.runtime import check_positive
 
 #: Label value that ``MaskedLMLoss`` ignores (the PyTorch / HF convention).
 IGNORE_INDEX = -100
@@ -58,13 +61,6 @@ def _check_rows(name: str, student: Tensor, teacher: Tensor) -> None:
         raise ValueError(f"{name}: student {tuple(student.shape)} and teacher {tuple(teacher.shape)} differ in shape")
 
 
-def positive_number(name: str, value: float) -> float:
-    """``value`` as a float when finite and > 0; else ``ValueError`` naming ``name``."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 def tempered_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float, padding: Tensor | None = None) -> Tensor:
     """``KL(softmax(t / T) ‖ softmax(s / T)) · T²``, "batchmean" over the rows: the one soft-target KL of every KD loss.
 
@@ -92,7 +88,8 @@ class SoftTargetLoss(nn.Module):
 
     def __init__(self, temperature: float = 2.0) -> None:
         super().__init__()
-        self.temperature = positive_number("temperature", temperature)
+        check_positive("temperature", temperature)
+        self.temperature = float(temperature)
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
         """``KL(softmax(t/T) || softmax(s/T)) * T**2``, "batchmean" over the N rows of [N, V].
@@ -254,7 +251,8 @@ class AttentionKLLoss(nn.Module):
 
     def __init__(self, eps: float = 1e-12) -> None:
         super().__init__()
-        self.eps = positive_number("eps", eps)
+        check_positive("eps", eps)
+        self.eps = float(eps)
 
     def forward(
         self, student_attentions: Sequence[Tensor], teacher_attentions: Sequence[Tensor], attention_mask: Tensor
@@ -332,7 +330,8 @@ class TaskKDLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.alpha_ce, self.alpha_task = float(alpha_ce), float(alpha_task)
-        self.temperature = positive_number("temperature", temperature)
+        check_positive("temperature", temperature)
+        self.temperature = float(temperature)
         self.regression = regression
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor, labels: Tensor, gold: Tensor | None = None) -> dict[str, Tensor]:
@@ -379,7 +378,8 @@ class SpanKDLoss(nn.Module):
     def __init__(self, alpha_ce: float = 0.5, alpha_task: float = 0.5, temperature: float = 2.0) -> None:
         super().__init__()
         self.alpha_ce, self.alpha_task = float(alpha_ce), float(alpha_task)
-        self.temperature = positive_number("temperature", temperature)
+        check_positive("temperature", temperature)
+        self.temperature = float(temperature)
 
     def forward(
         self, student: Tensor, teacher: Tensor, positions: tuple[Tensor, Tensor], attention_mask: Tensor

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from torch import Tensor, nn
 
@@ -19,10 +20,10 @@ from distilcli.distill.losses import (
     MaskedLMLoss,
     PooledCosineLoss,
     SoftTargetLoss,
-    positive_number,
 )
 from distilcli.errors import BadInput
 from distilcli.models.pooling import SentencePooling
+from distilcli.training.runtime import check_positive
 
 
 class DistillationObjective(nn.Module):
@@ -31,6 +32,10 @@ class DistillationObjective(nn.Module):
     Defaults are DistilBERT's (``alpha_ce=5, alpha_mlm=2, alpha_cos=1, T=2``). A term whose
     alpha is 0 is neither computed nor reported, and its inputs may be left out. Give the
     optimizer this module's parameters too: the hidden-state projection lives here.
+
+    What depends on the two models (their widths, poolings, an embedding head) may be given here or
+    later, by :meth:`fit_models`: a run builds its objective from the options first, since its
+    ``needs_*`` decide how the models are loaded, and fits it once the student is built.
     """
 
     def __init__(
@@ -67,22 +72,11 @@ class DistillationObjective(nn.Module):
                 raise ValueError(f"alpha_{name} must be a finite number >= 0, got {value!r}")
         if not any(value > 0 for value in alphas.values()):
             raise ValueError("at least one alpha must be > 0, or there is nothing to train on")
-        self.temperature = positive_number("temperature", temperature)
+        check_positive("temperature", temperature)
+        self.temperature = float(temperature)
         if hidden_kind not in HIDDEN_KINDS:
             raise ValueError(f"hidden_kind must be one of {', '.join(HIDDEN_KINDS)}, got {hidden_kind!r}")
-        #: How token states become the sentence embedding the pooled and mse_emb terms compare: the teacher's
-        #: pooling, and the student's own (its sentence-transformers files) or the same.
-        self.pooling = pooling or SentencePooling()
-        self.student_pooling = student_pooling or self.pooling
-        widths = {"cos": (student_dim, teacher_dim)}
-        if student_dim is not None and teacher_dim is not None and embedding_head is None:
-            widths["pooled"] = widths["mse_emb"] = (self.student_pooling.width(student_dim), self.pooling.width(teacher_dim))
-        for name, (student_width, teacher_width) in widths.items():
-            if alphas[name] > 0 and student_width is not None and teacher_width is not None and student_width != teacher_width:
-                # L_cos compares last hidden states directly; the embeddings meet through an EmbeddingHead.
-                raise ValueError(
-                    f"alpha_{name} > 0 needs student and teacher of the same hidden size, got {student_width} and {teacher_width}"
-                )
+        self.hidden_kind = hidden_kind
         #: Name -> weight of the active terms only, in a fixed order.
         self.alphas: dict[str, float] = {name: float(value) for name, value in alphas.items() if value > 0}
 
@@ -91,12 +85,36 @@ class DistillationObjective(nn.Module):
         self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
         self.pooled = PooledCosineLoss() if "pooled" in self.alphas else None
         self.mse_emb = EmbeddingMSELoss() if "mse_emb" in self.alphas else None
+        self.mse = LogitsMSELoss() if "mse" in self.alphas else None
+        self.attention = AttentionKLLoss() if "attention" in self.alphas else None
+        self.fit_models(student_dim, teacher_dim, pooling, student_pooling=student_pooling, embedding_head=embedding_head)  # fmt: skip
+
+    def fit_models(
+        self, student_dim: int | None = None, teacher_dim: int | None = None, pooling: SentencePooling | None = None,
+        *, student_pooling: SentencePooling | None = None, embedding_head: EmbeddingHead | None = None,
+    ) -> None:  # fmt: skip
+        """Set what depends on the two models: their widths (checked), poolings, the projection and the head.
+
+        Before training only: the hidden-state projection is built anew, so the optimizer must come after.
+        """
+        #: How token states become the sentence embedding the pooled and mse_emb terms compare: the teacher's
+        #: pooling, and the student's own (its sentence-transformers files) or the same.
+        self.pooling = pooling or SentencePooling()
+        self.student_pooling = student_pooling or self.pooling
+        widths = {"cos": (student_dim, teacher_dim)}
+        if student_dim is not None and teacher_dim is not None and embedding_head is None:
+            widths["pooled"] = widths["mse_emb"] = (self.student_pooling.width(student_dim), self.pooling.width(teacher_dim))
+        for name, (student_width, teacher_width) in widths.items():
+            known = student_width is not None and teacher_width is not None
+            if name in self.alphas and known and student_width != teacher_width:
+                # L_cos compares last hidden states directly; the embeddings meet through an EmbeddingHead.
+                raise ValueError(
+                    f"alpha_{name} > 0 needs student and teacher of the same hidden size, got {student_width} and {teacher_width}"
+                )
         #: The Dense layer (and the teacher's PCA) between the pooled embeddings and their terms, where needed.
         self.embedding_head = embedding_head if self.needs_pooled else None
-        self.mse = LogitsMSELoss() if "mse" in self.alphas else None
         # Built only when used, so an unused projection never sits in the optimizer.
-        self.hidden = HiddenStateLoss(hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
-        self.attention = AttentionKLLoss() if "attention" in self.alphas else None
+        self.hidden = HiddenStateLoss(self.hidden_kind, student_dim, teacher_dim) if "hidden" in self.alphas else None
 
     @property
     def needs_vocab_logits(self) -> bool:
@@ -184,14 +202,23 @@ class DistillationObjective(nn.Module):
         return ", ".join(f"alpha_{k}={v}" for k, v in self.alphas.items()) + f", temperature={self.temperature}"
 
 
-def make_objective(
-    cfg: DistillConfig, student_dim: int | None = None, teacher_dim: int | None = None, pooling: SentencePooling | None = None,
-    *, student_pooling: SentencePooling | None = None, head: EmbeddingHead | None = None,
-) -> DistillationObjective:
-    """The weighted losses of ``cfg`` (its mode's defaults filled in); a bad weight or kind is :class:`BadInput` naming the option."""
+@contextmanager
+def _options_named() -> Iterator[None]:
+    """The objective's ``ValueError`` as :class:`BadInput` naming the command's option (``--alpha-cos``, ``--hidden-loss``)."""
+    try:
+        yield
+    except ValueError as exc:
+        raise BadInput(str(exc).replace("alpha_", "--alpha-").replace("hidden_kind", "--hidden-loss")) from None
+
+
+def make_objective(cfg: DistillConfig) -> DistillationObjective:
+    """The weighted losses of ``cfg`` (its mode's defaults filled in); a bad weight or kind is :class:`BadInput` naming the option.
+
+    Not yet fitted to the models (:func:`fit_to_models`): its ``needs_*`` already say what the run computes.
+    """
     cfg = with_mode_defaults(cfg)
     assert cfg.alpha_ce is not None and cfg.alpha_mlm is not None and cfg.alpha_mse_emb is not None
-    try:
+    with _options_named():
         return DistillationObjective(
             alpha_ce=cfg.alpha_ce,
             alpha_mlm=cfg.alpha_mlm,
@@ -201,16 +228,18 @@ def make_objective(
             alpha_hidden=cfg.alpha_hidden,
             hidden_kind=cfg.hidden_loss,
             alpha_attention=cfg.alpha_attention,
-            student_dim=student_dim,
-            teacher_dim=teacher_dim,
             alpha_pooled=cfg.alpha_pooled,
             alpha_mse_emb=cfg.alpha_mse_emb,
-            pooling=pooling,
-            student_pooling=student_pooling,
-            embedding_head=head,
         )
-    except ValueError as exc:
-        raise BadInput(str(exc).replace("alpha_", "--alpha-").replace("hidden_kind", "--hidden-loss")) from None
+
+
+def fit_to_models(
+    objective: DistillationObjective, student_dim: int, teacher_dim: int, pooling: SentencePooling | None = None,
+    *, student_pooling: SentencePooling | None = None, head: EmbeddingHead | None = None,
+) -> None:  # fmt: skip
+    """:meth:`DistillationObjective.fit_models`; widths that cannot meet are :class:`BadInput` naming the option."""
+    with _options_named():
+        objective.fit_models(student_dim, teacher_dim, pooling, student_pooling=student_pooling, embedding_head=head)
 
 
 def mask_seed(*parts: int) -> int:

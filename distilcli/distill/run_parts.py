@@ -1,12 +1,11 @@
-"""The parts a general-distillation run passes between its phases: corpus, student, progress, the fitted head."""
+"""The parts a general-distillation run passes between its phases: corpus, student, the fitted head."""
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from distilcli.distill.teacher_cache import TeacherCache
     from distilcli.models.adapters import ArchitectureAdapter
     from distilcli.models.loading import LoadedModel
+    from distilcli.training.log_window import LogWindow
     from distilcli.training.loop import TrainLoop
 
 HEAD_DIR = "teacher-head"
@@ -85,63 +85,12 @@ class Student:
     sentence_files: Path | None = None  # whose sentence-transformers files the saved student keeps
 
 
-@dataclass
-class Progress:
-    """What the run records while it trains (kept in its checkpoints)."""
-
-    history: dict[str, list[float]] = field(default_factory=lambda: {"step": [], "loss": [], "tokens_per_s": []})
-    tokens: int = 0
-    window: dict[str, float] = field(default_factory=dict)
-    window_tokens: int = 0
-    window_start: float = field(default_factory=time.perf_counter)
-
-    def close_window(self, step: int, tokens: int, seconds: float, means: dict[str, float]) -> dict[str, float]:
-        """Record the status line's window (``means`` of each loss term) in the history; start the next window.
-
-        Returns the values to track: the same numbers as the report's ``loss_curves`` and
-        ``tokens_per_s_curve`` at this step.
-        """
-        self.tokens += tokens
-        self.history["step"].append(step)
-        self.history["tokens_per_s"].append(tokens / seconds)
-        for name, value in means.items():
-            self.history.setdefault(name, []).append(value)
-        self.window, self.window_tokens, self.window_start = {}, 0, time.perf_counter()
-        return {f"train/{name}": value for name, value in means.items()} | {"train/tokens_per_s": tokens / seconds}
-
-    def to_state(self, window: dict[str, float] | None = None, window_tokens: int | None = None) -> dict[str, Any]:
-        """What a checkpoint keeps: the history and the open logging window (sums since the last status line).
-
-        ``window``/``window_tokens`` replace this process's own (the sums over every process, say).
-        """
-        return {
-            "history": self.history,
-            "tokens": self.tokens,
-            "window": dict(self.window if window is None else window),
-            "window_tokens": self.window_tokens if window_tokens is None else window_tokens,
-        }
-
-    def shared_state(self, accelerator: Accelerator) -> dict[str, Any]:
-        """:meth:`to_state` with the window's sums over every process (call on all: a collective with several)."""
-        if accelerator.num_processes == 1:
-            return self.to_state()
-        stats = torch.tensor([self.window_tokens, *self.window.values()], dtype=torch.float64, device=accelerator.device)
-        totals = accelerator.reduce(stats, reduction="sum").tolist()
-        return self.to_state(dict(zip(self.window, totals[1:])), int(totals[0]))
-
-    def restore(self, state: dict[str, Any], *, with_window: bool) -> None:
-        """Take a checkpoint's records; the open window too (on one process: it holds every process's sums)."""
-        self.history, self.tokens = state["history"], state["tokens"]
-        if with_window:
-            self.window, self.window_tokens = dict(state.get("window", {})), int(state.get("window_tokens", 0))
-
-
 def provenance(
-    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, record: Progress, teacher: LoadedModel,
+    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, window: LogWindow, teacher: LoadedModel,
     student: Student, corpus: Corpus, head_fit: dict[str, Any] | None,
 ) -> dict[str, Any]:  # fmt: skip
     """How the student was made: saved in its config.json (``distilcli``), its card and the report."""
-    loss_curve = record.history["loss"]
+    loss_curve = window.lines["loss"]
     return {
         "created_by": "distil distill",
         "distilcli_version": __version__,

@@ -22,7 +22,7 @@ from distilcli.data.corpus import CorpusSpec
 from distilcli.data.token_rows import TokenRows
 from distilcli.distill.config import EMBEDDINGS, DistillConfig, mode_of
 from distilcli.distill.embedding_head import EmbeddingHead, Pca, fit_pca, pca_sample, teacher_embeddings
-from distilcli.distill.objective import DistillationObjective, make_objective
+from distilcli.distill.objective import DistillationObjective, fit_to_models
 from distilcli.distill.run_parts import Corpus
 from distilcli.errors import BadInput
 from distilcli.models.pooling import SentencePooling, read_pooling
@@ -165,15 +165,19 @@ def _unit_length(pooling: SentencePooling) -> bool:
 
 
 def sentence_objective(
-    cfg: DistillConfig, teacher: LoadedModel, student_model: Any, adapter: ArchitectureAdapter,
-    student_path: Path | None, pca: Pca | None,
-) -> tuple[DistillationObjective, Path]:  # fmt: skip
-    """The objective (each model's pooling, a head where needed) and the folder whose sentence files the student keeps."""
+    cfg: DistillConfig, objective: DistillationObjective, teacher: LoadedModel, student_model: Any,
+    adapter: ArchitectureAdapter, student_path: Path | None, pca: Pca | None,
+) -> Path:  # fmt: skip
+    """Fit the run's ``objective`` to the two models (their widths, each one's pooling, a head where needed).
+
+    Returns the folder whose sentence-transformers files the student keeps.
+    """
     dims = adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
     own = student_path is not None and (Path(student_path) / "modules.json").is_file()
     files = Path(student_path) if own and student_path is not None else Path(teacher.ref.path)
-    if not make_objective(cfg).needs_pooled:
-        return make_objective(cfg, *dims), files
+    if not objective.needs_pooled:
+        fit_to_models(objective, *dims)
+        return files
     pooling = read_pooling(teacher.ref.path)
     student_pooling = read_pooling(files) if own else pooling
     widths = student_pooling.width(dims[0]), pooling.width(dims[1])
@@ -182,7 +186,8 @@ def sentence_objective(
         head = EmbeddingHead(*widths, cfg.embedding_dim, normalize=_unit_length(pooling))
         if pca is not None:
             head.set_pca(pca)
-    return make_objective(cfg, *dims, pooling, student_pooling=student_pooling, head=head), files
+    fit_to_models(objective, *dims, pooling, student_pooling=student_pooling, head=head)
+    return files
 
 
 def dense_layer(objective: DistillationObjective) -> DenseLayer | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 from distilcli.errors import BadInput
 from distilcli.rundir import is_main_process
@@ -11,10 +12,14 @@ __all__ = ["check_at_least", "check_positive", "is_main_process", "peak_memory_m
 
 
 def check_positive(name: str, value: float | None, allow_none: bool = False) -> None:
-    """``--name`` must be a finite number > 0 (or absent, with ``allow_none``); else :class:`BadInput`."""
+    """``--name`` must be a finite number > 0 (or absent, with ``allow_none``); else :class:`BadInput`.
+
+    The one positive-number check: the commands' options and the loss modules' hyper-parameters (a
+    temperature) alike. A bool or a string is refused too (a config file may hold one), never a TypeError.
+    """
     if value is None and allow_none:
         return
-    if value is None or not math.isfinite(value) or value <= 0:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
         raise BadInput(f"--{name.replace('_', '-')} must be a finite number > 0, got {value}")
 
 

@@ -14,7 +14,6 @@ Every process evaluates the whole evaluation set, so all agree on "best" without
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from distilcli.errors import BadInput
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.batches import Batches
 from distilcli.training.extras import student_of
+from distilcli.training.log_window import STATE_KEY, LogWindow
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import TaskOptions, build_optimizer, build_scheduler, optimizer_record, parse_select_on
 from distilcli.training.run_files import RESULT_FILE
@@ -42,8 +42,36 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass
+class TaskRecord:
+    """What a task run records, all kept in its checkpoints."""
+
+    #: Every evaluation: its step, epoch, mean training loss since the one before, and metrics.
+    history: list[dict[str, Any]] = field(default_factory=list)
+    #: Each optimizer step's loss (the report's loss curve).
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    best: dict[str, Any] | None = None
+    bad_evals: int = 0
+    stopped_early: bool = False
+    head_init: str | None = None
+    #: The status lines' window: the steps' losses, a guide's loss terms and the examples (of every process).
+    window: LogWindow = field(default_factory=lambda: LogWindow("examples"))
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps."""
+        return {"history": self.history, "losses": self.losses, "best": self.best, "bad_evals": self.bad_evals,
+                "stopped_early": self.stopped_early, "head_init": self.head_init, STATE_KEY: self.window.state()}  # fmt: skip
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take a checkpoint's :meth:`state` (on every process: each counts every process's examples)."""
+        self.history, self.losses, self.best = state["history"], state["losses"], state["best"]
+        self.bad_evals, self.stopped_early = state["bad_evals"], state["stopped_early"]
+        self.head_init = state["head_init"]
+        self.window.restore(state[STATE_KEY])
+
+
+@dataclass
 class TaskRun:
-    """One run's parts and what it records (the ``record`` part is kept in its checkpoints)."""
+    """One run's parts and what it records (``record``, kept in its checkpoints)."""
 
     entry: TaskEntry
     data: TaskData
@@ -63,8 +91,7 @@ class TaskRun:
     quiet_steps: int = 0
     #: The command this run serves: "distil finetune", or "distil distill --task" (with a teacher's guide).
     command: str = "distil finetune"
-    #: ``part_window``: the loss terms since the last status line (task distillation), so a resume logs alike.
-    record: dict[str, Any] = field(default_factory=lambda: {"history": [], "losses": [], "best": None, "bad_evals": 0, "stopped_early": False, "examples": 0, "head_init": None, "part_window": {}})
+    record: TaskRecord = field(default_factory=TaskRecord)
 
 
 def run_task_training(
@@ -119,7 +146,7 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
     eval_every = opts.eval_every or batches.steps_per_epoch
     trained = guide.wrap(loaded.model) if guide is not None else loaded.model
     run = TaskRun(entry, data, opts, model, accelerator, loaded, collate, batches, evaluate_dev, total_steps, eval_every, log, trained, quiet_steps)
-    run.record["head_init"] = head_init
+    run.record.head_init = head_init
     return run
 
 
@@ -134,7 +161,7 @@ def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
         _, state = found
         check_unchanged(state["config"], opts, resumable)
         loop.resume(state)
-        run.record = {key: state.get(key, default) for key, default in run.record.items()}
+        run.record.restore(state)
         run.log(f"resuming {opts.out} from step {loop.step} of {run.total_steps}")
     model.train()
     loop.prepare()
@@ -144,11 +171,8 @@ def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
 def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[[int], None] | None) -> None:
     """The optimizer steps, with evaluation on dev, the best model and early stopping."""
     accelerator, opts, record = run.accelerator, run.opts, run.record
-    spec = run.entry.spec
-    # The open logging window: the steps' losses since the last status line (kept in record on resume).
-    window = [loss for s, loss in record["losses"] if s > loop.step - loop.step % opts.log_every]
-    since = [record["examples"], time.perf_counter()]  # examples and clock at the last status line
-    part_window: dict[str, list[float]] = record["part_window"]
+    spec, window = run.entry.spec, run.record.window
+    window.restart_clock()
     last_terms: dict[str, float] = {}
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
@@ -160,29 +184,24 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
             loss = parts["loss"]
             last_terms.clear()  # the terms of this micro-batch (a two-stage run changes them)
             last_terms.update({name: float(value.detach()) for name, value in parts.items() if name.startswith("loss_")})
-            for name, value in last_terms.items():
-                part_window.setdefault(name, []).append(value)
-        record["examples"] += len(micro.indices) * accelerator.num_processes
+        # This process's terms; its examples counted for every process (each reads an equal share).
+        window.add(last_terms, len(micro.indices) * accelerator.num_processes)
         return loss
 
     def end_step(step: int, loss: float) -> None:
         if accelerator.num_processes > 1:  # each process has its share of the batch (weighed): the step's loss is their mean
             loss = float(accelerator.reduce(torch.tensor([loss], device=accelerator.device), reduction="mean"))
-        record["losses"].append((step, loss))
-        window.append(loss)
+        record.losses.append((step, loss))
+        window.end_step({"loss": loss})
 
     def log_window(step: int) -> dict[str, float]:
-        parts_text = "".join(f"  {name.removeprefix('loss_')} {np.mean(values):.4f}" for name, values in part_window.items())
-        run.log(f"step {step}/{run.total_steps}  loss {np.mean(window):.4f}{parts_text}")
-        loop.bar.update(description=f"{_verb(run)} {spec.display_name}  loss {np.mean(window):.4f}")
-        # The mean of the report's loss_curve over the steps since the last line, as the status line says.
-        tracked = {"train/loss": float(np.mean(window))} | {f"train/{k}": float(np.mean(v)) for k, v in part_window.items()}
-        now = time.perf_counter()
-        tracked["train/examples_per_s"] = (record["examples"] - since[0]) / (now - since[1])
-        since[:] = [record["examples"], now]
-        part_window.clear()  # in place: it is the record's (kept in checkpoints)
-        window.clear()
-        return tracked
+        # The mean of the report's loss_curve over the steps since the last line, then each term's over its micro-batches.
+        terms = window.means()
+        means = {"loss": terms.pop("loss")} | terms
+        parts_text = "".join(f"  {name.removeprefix('loss_')} {value:.4f}" for name, value in terms.items())
+        run.log(f"step {step}/{run.total_steps}  loss {means['loss']:.4f}{parts_text}")
+        loop.bar.update(description=f"{_verb(run)} {spec.display_name}  loss {means['loss']:.4f}")
+        return window.close(step, means)
 
     def after_step(step: int) -> bool:
         if not _evaluates_at(run, step):
@@ -193,12 +212,12 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         return stop
 
     step = loop.step
-    due = _evaluates_at(run, step) and not record["stopped_early"]
-    if due and (not record["history"] or record["history"][-1]["step"] != step):
+    due = _evaluates_at(run, step) and not record.stopped_early
+    if due and (not record.history or record.history[-1]["step"] != step):
         # Interrupted during this step's evaluation: do it now, as the uninterrupted run did.
         evaluate_and_save(run, loop)
-    loop.stopped = record["stopped_early"]
-    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=lambda: dict(record), end_step=end_step,
+    loop.stopped = record.stopped_early
+    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=record.state, end_step=end_step,
                       after_step=after_step, log_every=opts.log_every, terms=lambda: last_terms)  # fmt: skip
     loop.run(run.batches.steps, hooks, description=f"{_verb(run)} {spec.display_name}", on_step=on_step)
 
@@ -220,27 +239,27 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     record, spec, opts = run.record, run.entry.spec, run.opts
     step = loop.step
     metrics = run.evaluate_dev(student_of(loop.unwrapped), run.accelerator.device)
-    since = record["history"][-1]["step"] if record["history"] else 0
-    recent = [loss for s, loss in record["losses"] if s > since]
+    since = record.history[-1]["step"] if record.history else 0
+    recent = [loss for s, loss in record.losses if s > since]
     entry = {"step": step, "epoch": round(step / run.batches.steps_per_epoch, 3), "train_loss": float(np.mean(recent)) if recent else None, "metrics": metrics}
-    record["history"].append(entry)
-    best = record["best"]
+    record.history.append(entry)
+    best = record.best
     improved = best is None or metrics[spec.primary_metric] > best["metrics"][spec.primary_metric]
     shown = _shown(metrics, spec)
     run.log(f"eval step {step}/{run.total_steps}  {shown}" + ("  (best so far)" if improved else ""))
     loop.track(step, {f"eval/{name}": float(value) for name, value in metrics.items() if isinstance(value, (int, float))})
     if improved:
         loop.check_finite()  # every process: a non-finite model is never saved as the best
-        record["best"], record["bad_evals"] = {"step": step, "metrics": metrics}, 0
+        record.best, record.bad_evals = {"step": step, "metrics": metrics}, 0
         if run.accelerator.is_main_process:
             save_best(run, loop)
     else:
-        record["bad_evals"] += 1
+        record.bad_evals += 1
     run.accelerator.wait_for_everyone()
-    record["stopped_early"] = bool(opts.early_stopping) and record["bad_evals"] >= opts.early_stopping
+    record.stopped_early = bool(opts.early_stopping) and record.bad_evals >= opts.early_stopping
     if run.accelerator.is_main_process:
-        loop.save(dict(record))
-    return record["stopped_early"]
+        loop.save(record.state())
+    return record.stopped_early
 
 
 def save_best(run: TaskRun, loop: TrainLoop) -> None:
@@ -255,7 +274,7 @@ def save_best(run: TaskRun, loop: TrainLoop) -> None:
         "train_examples": len(data.train_examples), "train_total": len(data.train.examples),
         "train_limit": opts.train_limit, "dev_examples": len(data.dev.examples),
         "steps": loop.step, "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
-        "max_seq_length": opts.max_seq_length, "best": run.record["best"], "distilcli_version": __version__,
+        "max_seq_length": opts.max_seq_length, "best": run.record.best, "distilcli_version": __version__,
         "selected_on": parse_select_on(opts.select_on).on, "made_with": run.command,
         "teacher": getattr(opts, "teacher", None),  # distill --task: the card's base model
         **run.entry.card_details(opts),
@@ -278,30 +297,32 @@ def score_best_on_dev(run: TaskRun) -> dict[str, Any]:
     best.model.to(run.accelerator.device)
     metrics = run.entry.evaluator(best, run.data.dev, run.opts)(best.model, run.accelerator.device)
     shown = _shown(metrics, run.entry.spec)
-    run.log(f"dev, best checkpoint (step {run.record['best']['step']}, chosen on held-out training data)  {shown}")
-    return {"step": run.record["best"]["step"], "metrics": metrics, "selection_metrics": run.record["best"]["metrics"]}
+    best = run.record.best
+    assert best is not None
+    run.log(f"dev, best checkpoint (step {best['step']}, chosen on held-out training data)  {shown}")
+    return {"step": best["step"], "metrics": metrics, "selection_metrics": best["metrics"]}
 
 
 def finish(run: TaskRun, loop: TrainLoop, guide: Guide | None = None) -> dict[str, Any]:
     """The run's result (also written to ``out``/finetune_result.json by the main process)."""
     record, opts = run.record, run.opts
     wall = loop.elapsed_s
-    assert record["best"] is not None
+    assert record.best is not None
     result = {
         "seed": opts.seed,
         "out": str(opts.out),
-        "best": record["best"] if run.data.selection is None else score_best_on_dev(run),
+        "best": record.best if run.data.selection is None else score_best_on_dev(run),
         "selection": parse_select_on(opts.select_on).to_dict(len(run.data.selection.examples) if run.data.selection else 0),
-        "history": record["history"],
-        "loss_curve": {"step": [s for s, _ in record["losses"]], "loss": [v for _, v in record["losses"]]},
+        "history": record.history,
+        "loss_curve": {"step": [s for s, _ in record.losses], "loss": [v for _, v in record.losses]},
         "steps": loop.step,
         "total_steps": run.total_steps,
         "steps_per_epoch": run.batches.steps_per_epoch,
-        "stopped_early": record["stopped_early"],
+        "stopped_early": record.stopped_early,
         "wall_s": wall,
-        "train_examples_per_s": record["examples"] / wall if wall > 0 else 0.0,
+        "train_examples_per_s": record.window.seen / wall if wall > 0 else 0.0,
         "head_initialised": run.loaded.missing_keys,
-        "head_init": record["head_init"],
+        "head_init": record.head_init,
         "device": str(run.accelerator.device),
         "processes": run.accelerator.num_processes,
         "optimizer": optimizer_record(opts, run.total_steps),

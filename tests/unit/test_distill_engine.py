@@ -68,6 +68,31 @@ def test_distill_writes_student_and_report(tiny_models: dict[str, Path], corpus:
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".distilcli-run"]  # the run marker; no temp file, no lock
 
 
+def test_one_objective_serves_the_whole_run(
+    tiny_models: dict[str, Path], corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distilcli.distill import general
+    from distilcli.distill.objective import DistillationObjective
+
+    built: list[DistillationObjective] = []
+    init = DistillationObjective.__init__
+
+    def counting(self: DistillationObjective, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        built.append(self)
+
+    monkeypatch.setattr(DistillationObjective, "__init__", counting)
+    students = []
+    build = general.build_student_model
+    monkeypatch.setattr(general, "build_student_model", lambda *a, **k: students.append(build(*a, **k)) or students[-1])
+    run_distill(config(tiny_models["bert"], corpus, tmp_path / "run", max_steps=2, alpha_hidden=1.0))
+    # One in the option checks, one for the run: its needs_* steered the loading, then it was fitted and trained.
+    assert len(built) == 2
+    (student,) = students
+    assert student.objective is built[1] and student.model.objective is built[1]
+    assert built[1].hidden is not None and built[1].hidden.student_dim is not None  # fitted to the models
+
+
 def test_headless_teacher_needs_a_way_out(
     tiny_encoders: dict[str, Path], corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

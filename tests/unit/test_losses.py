@@ -24,6 +24,7 @@ from distilcli.distill.losses import (
     select_tokens,
 )
 from distilcli.distill.objective import DistillationObjective
+from distilcli.errors import BadInput
 
 # Two sequences of length 4; the second has two padded positions.
 MASK = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]])
@@ -194,9 +195,10 @@ def test_soft_target_half_precision_computes_in_float32() -> None:
     assert out.item() == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("T", [0, -1.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("T", [0, -1.0, float("nan"), float("inf"), True, "2"])
 def test_soft_target_rejects_bad_temperature(T: float) -> None:
-    with pytest.raises(ValueError, match="temperature"):
+    # The one positive-number check (the command's): BadInput naming the option, exit 2 at the CLI.
+    with pytest.raises(BadInput, match="--temperature must be a finite number > 0"):
         SoftTargetLoss(T)
 
 
@@ -433,7 +435,7 @@ def test_attention_kl_gradient_float32_and_validation() -> None:
     assert out.dtype == torch.float32
     out.backward()
     assert t.grad is None and s.grad.abs().sum() > 0
-    with pytest.raises(ValueError):
+    with pytest.raises(BadInput, match="eps"):
         AttentionKLLoss(eps=0)
     with pytest.raises(ValueError):
         AttentionKLLoss()([s], [t, t], MASK)
@@ -556,9 +558,6 @@ def test_objective_needs_properties() -> None:
         (dict(alpha_ce=-1.0), "alpha_ce"),
         (dict(alpha_attention=float("nan")), "alpha_attention"),
         (dict(alpha_ce=0, alpha_mlm=0, alpha_cos=0), "at least one"),
-        (dict(temperature=0.0), "temperature"),
-        (dict(temperature=-2.0), "temperature"),
-        (dict(alpha_ce=0, temperature=0.0), "temperature"),  # checked even when no term uses it
         (dict(hidden_kind="l2"), "hidden_kind"),
         (dict(alpha_hidden=1.0, student_dim=4), "both"),
         # L_cos compares last hidden states directly: they must have the same width.
@@ -568,6 +567,31 @@ def test_objective_needs_properties() -> None:
 def test_objective_validation(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         DistillationObjective(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"temperature": 0.0}, {"temperature": -2.0}, {"alpha_ce": 0, "temperature": 0.0}])
+def test_objective_temperature_is_the_options_positive_check(kwargs: dict) -> None:
+    # Checked even when no term uses it, by the commands' one positive-number check: BadInput, option named.
+    with pytest.raises(BadInput, match="--temperature must be a finite number > 0"):
+        DistillationObjective(**kwargs)
+
+
+def test_an_objective_built_from_the_options_is_fitted_to_the_models_later() -> None:
+    from dataclasses import replace
+
+    from distilcli.distill.config import DistillConfig
+    from distilcli.distill.objective import fit_to_models, make_objective
+
+    cfg = DistillConfig(teacher="t", corpus="c", out="o", alpha_hidden=1.0, alpha_cos=0.0)
+    objective = make_objective(cfg)  # what a run builds first: its needs_* decide how the models load
+    assert objective.needs_vocab_logits and objective.needs_hidden_states
+    assert objective.hidden is not None and objective.hidden.projection is None  # no widths yet
+    fit_to_models(objective, 4, H)  # the same instance, now with the projection between the widths
+    assert objective.hidden.projection is not None and tuple(objective.hidden.projection.weight.shape) == (H, 4)
+    assert [name for name, _ in objective.named_parameters()] == ["hidden.projection.weight", "hidden.projection.bias"]
+    # L_cos compares the last hidden states: widths that differ are the command's error, the option named.
+    with pytest.raises(BadInput, match="--alpha-cos > 0 needs student and teacher of the same hidden size"):
+        fit_to_models(make_objective(replace(cfg, alpha_cos=1.0)), 4, 8)
 
 
 def test_objective_reports_missing_inputs() -> None:

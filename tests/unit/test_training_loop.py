@@ -67,7 +67,7 @@ def test_bf16_run_interrupted_and_resumed_equals_an_uninterrupted_one(
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["interrupted"] and found["checkpoint_step"] == 4 and found["precision"] == "bf16"
-    assert {"model", "optimizer", "scheduler", "scaler", "rng", "step", "epoch", "position", "history"} <= set(found["checkpoint_keys"])
+    assert {"model", "optimizer", "scheduler", "scaler", "rng", "step", "epoch", "position", "log_window"} <= set(found["checkpoint_keys"])
     assert found["same_curves"], "the resumed bf16 run's losses differ from the uninterrupted run's"
     assert found["same_weights"], "the resumed bf16 run's weights differ from the uninterrupted run's"
 
