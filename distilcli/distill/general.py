@@ -47,7 +47,7 @@ from distilcli.models.student import choose_layer_map, parse_layer_map
 from distilcli.reports import Report
 from distilcli.rundir import prepare_run_folder
 from distilcli.training import checkpoint as ckpt
-from distilcli.training.log_window import STATE_KEY, LogWindow
+from distilcli.training.log_window import STATE_KEY, LogWindow, saved_window
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
 from distilcli.training.runtime import peak_memory_mb
@@ -252,10 +252,11 @@ def train(
     if found is not None:
         folder, state = found
         check_unchanged(state["config"], cfg, RESUMABLE_CHANGES)
+        saved = saved_window(state, folder)  # an older checkpoint is refused before anything is restored
         loop.resume(state)
         # The open logging window too (on one process: it holds every process's sums), so the resumed
         # run's figures are the uninterrupted run's.
-        window.restore(state[STATE_KEY], with_window=accelerator.is_main_process)
+        window.restore(saved, with_window=accelerator.is_main_process)
         log(f"resuming from {folder} (step {loop.step} of {total_steps})")
     elif cfg.resume:
         log(f"note: {cfg.out} has no checkpoint yet (stopped before the first one): starting from step 0")

@@ -19,11 +19,28 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import torch
 
+from distilcli.errors import BadInput
+
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
 
 #: The key of a checkpoint that holds the window's state.
 STATE_KEY = "log_window"
+
+
+def saved_window(checkpoint: dict[str, Any], folder: object) -> dict[str, Any]:
+    """The window's state in a checkpoint's state; a checkpoint from before it was kept is refused in one line.
+
+    Checkpoints written before the window was one record kept its parts under other keys; resuming
+    one would lose its curves, so the user is told to start over (or finish with the older version).
+    """
+    if STATE_KEY not in checkpoint:
+        raise BadInput(
+            f"--resume: the checkpoint {folder} was written by an older distilcli, which kept its logging figures"
+            " differently: start the run again without --resume (--overwrite), or finish it with the version that"
+            " started it"
+        )
+    return checkpoint[STATE_KEY]
 
 
 class Counted(NamedTuple):

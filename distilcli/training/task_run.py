@@ -28,7 +28,7 @@ from distilcli.errors import BadInput
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.batches import Batches
 from distilcli.training.extras import student_of
-from distilcli.training.log_window import STATE_KEY, LogWindow
+from distilcli.training.log_window import STATE_KEY, LogWindow, saved_window
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import TaskOptions, build_optimizer, build_scheduler, optimizer_record, parse_select_on
 from distilcli.training.run_files import RESULT_FILE
@@ -158,8 +158,9 @@ def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
                      max_grad_norm=opts.max_grad_norm, out=Path(opts.out), config=config_to_dict(opts), keep=1)  # fmt: skip
     found = ckpt.load_latest(Path(opts.out), run.log) if opts.resume else None
     if found is not None:
-        _, state = found
+        folder, state = found
         check_unchanged(state["config"], opts, resumable)
+        saved_window(state, folder)  # an older checkpoint is refused before anything is restored
         loop.resume(state)
         run.record.restore(state)
         run.log(f"resuming {opts.out} from step {loop.step} of {run.total_steps}")

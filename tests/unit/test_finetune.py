@@ -238,6 +238,28 @@ def test_resume_refuses_changed_options(tiny_encoders: dict[str, Path], tiny_glu
         run_finetune(replace(cfg, resume=True, lr=0.5))
 
 
+def test_resume_refuses_a_checkpoint_from_before_the_logging_window(
+    tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path
+) -> None:
+    """A checkpoint without the logging window's record (older versions kept its parts apart): one line, exit 2."""
+    import json
+
+    cfg = _cfg(tiny_encoders["bert"], tiny_glue, tmp_path / "run", max_steps=4)
+
+    def stop(step: int) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        run_finetune(cfg, on_step=stop)
+    (state_file,) = (tmp_path / "run").glob("checkpoints/step-*/trainer_state.json")
+    state = json.loads(state_file.read_text())
+    del state["log_window"]
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(BadInput, match=r"written by an older distilcli.*without --resume"):
+        run_finetune(replace(cfg, resume=True))
+
+
 def test_bad_rows_fail_before_any_model_is_read(tmp_path: Path, tiny_glue: Path) -> None:
     bad = tmp_path / "glue" / "SST-2"
     bad.mkdir(parents=True)
