@@ -1,14 +1,12 @@
-"""A run's output folder: distilcli's marker in it, what ``--overwrite`` may replace, the lock a run holds on it.
+"""A run's output folder through its life: check it, claim it, start or resume the run in it (:class:`RunFolder`).
 
-- Every command that writes a folder (``distill``, ``finetune``, ``models student``, ``pipeline``) leaves
-  a marker file in it (:data:`MARKER`; a pipeline's folder carries :data:`PIPELINE_MARKER`).
+- Every command that writes a folder (``distill``, ``finetune``, ``models student``, ``export``, ``pipeline``)
+  leaves a marker file in it (:data:`MARKER`; a pipeline's folder carries :data:`PIPELINE_MARKER`).
   ``--overwrite`` replaces only a folder carrying one of them, or an empty one: never a home folder,
   a project folder or a folder another tool wrote.
 - No input of the run may lie inside an ``--out`` that will be replaced.
-- A run holds :data:`LOCK` (its pid, host and start time, as JSON) in its ``--out`` while it runs,
-  so a second run on the same folder, or inside it, is refused. A lock whose process is gone
-  (same host, pid not alive) is stale and taken over. Locks are re-entrant within one process:
-  the pipeline holds its folder's lock while its stages, run in-process, lock their own folders.
+- ``--resume`` continues only a started run of the same command, with the options it recorded.
+- While it runs, a run holds the folder's lock (:mod:`distilcli.runlock`): one run per folder.
 """
 
 from __future__ import annotations
@@ -18,27 +16,25 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
-import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from distilcli import __version__
+from distilcli.config import check_unchanged, config_to_dict
 from distilcli.errors import BadInput
-from distilcli.fsutil import atomic_write_text, umask_mode
+from distilcli.fsutil import atomic_output_dir, atomic_write_text
+from distilcli.runlock import LOCK, is_main_process, run_lock
 
 MARKER = ".distilcli-run"
 #: The marker ``distil pipeline`` leaves in its folder (``pipeline/state.py``): a distilcli folder too.
 PIPELINE_MARKER = ".distil-pipeline"
-LOCK = ".distilcli-lock"
 #: The options naming a run's inputs, by config field: none may lie inside an --out to be replaced.
 INPUT_OPTIONS = {
     "teacher": "--teacher", "student": "--student", "model": "--model", "corpus": "--corpus", "glue_dir": "--glue-dir",
     "hub_dir": "--hub-dir", "train_file": "--train-file", "dev_file": "--dev-file", "cache_dir": "--cache-dir",
 }  # fmt: skip
-#: A lock file without a readable body is being written: older than this, its writer died.
-_UNREADABLE_LOCK_GRACE_S = 30.0
 
 
 # -- the marker ------------------------------------------------------------------------------------
@@ -169,176 +165,97 @@ def clear_run_folder(out: Path) -> None:
             entry.unlink()
 
 
-def prepare_run_folder(out: Path, overwrite: bool, command: str) -> None:
-    """Start a new run in ``out``: emptied if --overwrite replaces an old run, created, marked as ``command``'s."""
-    if overwrite:
-        clear_run_folder(out)
-    Path(out).mkdir(parents=True, exist_ok=True)
-    write_marker(Path(out), command)
+# -- the lifecycle: check, claim, start (or resume) ------------------------------------------------
+
+#: The options a run records in its folder when it starts: what a later --resume is checked against.
+RUN_CONFIG = "run_config.json"
 
 
-# -- the lock --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunFolder:
+    """A run's ``--out`` through its life, the one path every command that writes a folder takes.
 
-#: Locks this process holds: resolved folder -> how many times taken (re-entrant).
-_HELD: dict[Path, int] = {}
+    1. :meth:`check`, before any weight is read: a new run needs a folder it may write
+       (:func:`check_output_dir`), a resumed one a started run of ``command`` (:meth:`check_resume`).
+    2. :meth:`claim`: the lock, and the same check again under it (another run may have changed the folder).
+    3. :meth:`start` (main process, once every input has passed): an --overwrite clears the old run,
+       the folder is marked as ``command``'s, the run's options are recorded; or :meth:`publish`, for a
+       command that writes its folder whole and swaps it in. A resumed run keeps its folder.
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process, alive
-    return True
-
-
-def _start_time(pid: int) -> float | None:
-    """When process ``pid`` started (psutil comes with accelerate); None when unknown."""
-    try:
-        import psutil
-
-        return psutil.Process(pid).create_time()
-    except Exception:  # noqa: BLE001 - no psutil, no such process, no access: unknown
-        return None
-
-
-def _holder(lock: Path) -> dict[str, Any] | None:
-    """The lock's body; None when it cannot be read (being written, or garbage)."""
-    try:
-        body = json.loads(lock.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return body if isinstance(body, dict) and isinstance(body.get("pid"), int) else None
-
-
-def _is_stale(lock: Path, holder: dict[str, Any] | None) -> bool:
-    if holder is None:
-        try:
-            return time.time() - lock.stat().st_mtime > _UNREADABLE_LOCK_GRACE_S
-        except FileNotFoundError:
-            return True
-    if holder.get("host") != socket.gethostname():
-        return False  # another machine's process cannot be checked from here
-    if not _pid_alive(holder["pid"]):
-        return True
-    # The pid is alive, but maybe reused by another process since the holder died.
-    started, now = holder.get("started"), _start_time(holder["pid"])
-    return isinstance(started, (int, float)) and now is not None and abs(now - started) > 1.0
-
-
-def _in_use(folder: Path, lock: Path, holder: dict[str, Any] | None) -> BadInput:
-    if holder is None:
-        who = "another distil run (its lock file is being written)"
-    else:
-        who = f"another distil run (pid {holder['pid']} on host {holder.get('host', '?')}, since {holder.get('since', '?')})"
-    return BadInput(
-        f"--out {folder} is in use by {who}: wait for it to finish or choose another --out "
-        f"(if that run is gone, remove {lock})"
-    )
-
-
-#: Set by a parent distil process (``pipeline --jobs``) to the locked folder its child runs inside.
-INSIDE_ENV = "DISTILCLI_INSIDE"
-
-
-def _check_ancestors(folder: Path) -> None:
-    """A folder inside one another run holds is refused too.
-
-    This process's own locks are fine, and so is the one folder its parent process handed it
-    (``pipeline --jobs`` runs each stage in a child process inside the pipeline's locked folder, and
-    names that folder in ``$DISTILCLI_INSIDE``).
+    ``started``: what a started run of ``command`` leaves in its folder; --resume needs one of them.
     """
-    handed = os.environ.get(INSIDE_ENV)
-    for parent in folder.parents:
-        lock = parent / LOCK
-        if parent in _HELD or not lock.is_file():
-            continue
-        holder = _holder(lock)
-        if (handed and Path(handed).resolve() == parent and holder is not None and holder["pid"] == os.getppid()
-                and holder.get("host") == socket.gethostname()):  # fmt: skip
-            continue
-        if not _is_stale(lock, holder):
-            raise _in_use(parent, lock, holder)
 
+    out: Path
+    command: str
+    overwrite: bool = False
+    resume: bool = False
+    started: tuple[str, ...] = (RUN_CONFIG,)
 
-def _take(folder: Path) -> None:
-    lock = folder / LOCK
-    for _ in range(3):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, umask_mode(0o666))
-        except FileExistsError:
-            holder = _holder(lock)
-            if not _is_stale(lock, holder):
-                raise _in_use(folder, lock, holder) from None
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()  # stale: its process is gone
-            continue
-        since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            body = {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "since": since,
-                "started": _start_time(os.getpid()),
-            }
-            json.dump(body, handle)
-        return
-    raise _in_use(folder, lock, _holder(lock))
+    @classmethod
+    def of(cls, cfg: Any, command: str, started: tuple[str, ...] = (RUN_CONFIG,)) -> RunFolder:
+        """The folder of ``cfg.out`` (with its ``overwrite`` and ``resume``, where the command has them)."""
+        flags = (bool(getattr(cfg, name, False)) for name in ("overwrite", "resume"))
+        return cls(Path(cfg.out), command, *flags, started=started)
 
+    def check(self, inputs: Mapping[str, Any] | None = None) -> None:
+        """Refuse a folder this run may not use; ``inputs`` (option -> value) may not lie in one it replaces."""
+        if self.resume:
+            self.check_resume()
+        else:
+            check_output_dir(self.out, self.overwrite, inputs)
 
-def is_main_process() -> bool:
-    """True outside distributed runs and on rank 0 of one (before Accelerate is set up).
+    def check_resume(self) -> None:
+        """--resume continues only a started run of this command (the options are :meth:`check_options`')."""
+        out = self.out
+        if not any((out / name).exists() for name in self.started):
+            if RUN_CONFIG not in self.started:  # a run known by its checkpoints (it records no options file)
+                raise BadInput(f"--resume: no checkpoint in {out / self.started[0]}: start without --resume")
+            if not out.is_dir():
+                raise BadInput(f"--resume: {out} does not exist: start without --resume")
+            raise BadInput(
+                f"--resume: {out} is not a {self.command} run folder (no {RUN_CONFIG}): start without --resume, in a new folder"
+            )
+        made_by = marker_command(out)
+        if made_by is not None and made_by != self.command:
+            raise BadInput(
+                f"--resume: {out} is a '{made_by}' run folder, not a {self.command} run: resume it with its own command"
+            )
 
-    Under torchrun / accelerate launch every process runs the command; rank 0 holds the lock for all.
-    """
-    return int(os.environ.get("RANK", "0")) == 0
+    def check_options(self, cfg: Any, resumable: frozenset[str]) -> None:
+        """On --resume: ``cfg`` must be the recorded run's options, apart from ``resumable`` ones."""
+        record = self.out / RUN_CONFIG
+        if self.resume and record.is_file():
+            check_unchanged(json.loads(record.read_text(encoding="utf-8")), cfg, resumable)
 
-
-@contextlib.contextmanager
-def run_lock(out: Path) -> Iterator[None]:
-    """Hold the lock on ``out`` (created if new) for the duration of a run.
-
-    Released on return, on error and on Ctrl-C; a folder this lock created and that nothing
-    else was written into is removed again.
-    """
-    folder = Path(out).resolve()
-    if not is_main_process():
-        yield
-        return
-    if folder in _HELD:
-        _HELD[folder] += 1
-        try:
+    @contextlib.contextmanager
+    def claim(self) -> Iterator[None]:
+        """Hold the folder's lock for the run, checked again under it: no other run writes it from here on."""
+        with run_lock(self.out, marks=(MARKER,)):
+            self.check()  # the inputs were checked before; the folder may have changed since
             yield
-        finally:
-            _HELD[folder] -= 1
-        return
-    _check_ancestors(folder)
-    created = not folder.exists()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"cannot create output folder {out}: {exc.strerror}") from None
-    try:
-        _take(folder)
-    except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        raise
-    _HELD[folder] = 1
-    try:
-        yield
-    finally:
-        del _HELD[folder]
-        _release(folder, created)
 
+    def start(self, cfg: Any = None) -> None:
+        """Start a new run (main process): an --overwrite empties the old one; the folder is marked, ``cfg`` recorded.
 
-def _release(folder: Path, created: bool) -> None:
-    lock = folder / LOCK
-    holder = _holder(lock)
-    if holder is not None and holder.get("pid") == os.getpid():
-        with contextlib.suppress(FileNotFoundError):
-            lock.unlink()
-    if created and folder.is_dir() and all(e.name in (MARKER, PIPELINE_MARKER) for e in folder.iterdir()):
-        shutil.rmtree(folder, ignore_errors=True)  # nothing but our markers: the run wrote nothing
+        Only ever after :meth:`claim`, once every input has passed its checks. A resumed run keeps its
+        folder: only a marker it lacks (a run from before the marker) is added.
+        """
+        if not is_main_process():
+            return
+        if self.resume:
+            if not (self.out / MARKER).is_file():
+                write_marker(self.out, self.command)
+            return
+        if self.overwrite:
+            clear_run_folder(self.out)  # no old file mixes with this run's
+        self.out.mkdir(parents=True, exist_ok=True)
+        write_marker(self.out, self.command)
+        if cfg is not None:
+            atomic_write_text(self.out / RUN_CONFIG, json.dumps(config_to_dict(cfg), indent=2))
+
+    @contextlib.contextmanager
+    def publish(self) -> Iterator[Path]:
+        """Yield a temporary folder to write the run into; it replaces ``out`` whole, marked, once the body returns."""
+        with atomic_output_dir(self.out, keep=(LOCK,)) as tmp:
+            yield tmp
+            write_marker(tmp, self.command)

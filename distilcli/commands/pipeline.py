@@ -45,10 +45,10 @@ def _locked(out: Path) -> Iterator[None]:
     is re-entrant within a process, so they run; another run inside DIR is refused.
     """
     from distilcli.pipeline.state import PIPELINE_MARKER, check_out
-    from distilcli.rundir import run_lock
+    from distilcli.runlock import run_lock
 
     check_out(Path(out))  # the pipeline's own refusal, before the lock creates the folder
-    with run_lock(Path(out)):
+    with run_lock(Path(out), marks=(PIPELINE_MARKER,)):
         (Path(out) / PIPELINE_MARKER).touch()  # the folder is the pipeline's from here on
         yield
 

@@ -12,11 +12,10 @@ from pathlib import Path
 
 from distilcli.distill.config import DistillConfig, mode_of, with_mode_defaults
 from distilcli.distill.objective import make_objective
-from distilcli.distill.run_parts import HEAD_DIR
+from distilcli.distill.run_parts import run_folder
 from distilcli.distill.sentence_student import check_embedding_dim, check_embedding_option, check_student_tokenizer
 from distilcli.errors import BadInput
 from distilcli.reports import Report
-from distilcli.training import checkpoint as ckpt
 from distilcli.training.options import check_train_options
 from distilcli.training.runtime import check_at_least, check_positive
 
@@ -34,9 +33,8 @@ def run_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         return run_task_distill(cfg, on_step, explicit_length=explicit_length)
     cfg = validate(cfg, explicit_length)
     from distilcli.distill.general import run_general
-    from distilcli.rundir import run_lock
 
-    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
+    with run_folder(cfg).claim():  # taken once every input has passed its checks, before any weight is read
         return run_general(cfg, on_step)
 
 
@@ -99,19 +97,11 @@ def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
     from distilcli.data.corpus import CorpusSpec, check_corpus
     from distilcli.models.loading import check_positions, fitting_length, load_config
     from distilcli.models.resolve import resolve_model
-    from distilcli.rundir import check_output_dir, marker_command, run_inputs
+    from distilcli.rundir import run_inputs
 
     check_options(cfg)
     assert cfg.corpus is not None
-    if cfg.resume:
-        # A run stopped before its first checkpoint left its checkpoints folder (or its fitted head): it starts over.
-        started = ckpt.checkpoint_dir(cfg.out).is_dir() or (Path(cfg.out) / HEAD_DIR).is_dir()
-        if not started:
-            raise BadInput(f"--resume: no checkpoint in {Path(cfg.out) / ckpt.CHECKPOINTS}: start without --resume")
-        if marker_command(cfg.out) not in (None, "distill"):
-            raise BadInput(f"--resume: {cfg.out} is a '{marker_command(cfg.out)}' run folder, not a distill run")
-    else:
-        check_output_dir(cfg.out, cfg.overwrite, run_inputs(cfg))
+    run_folder(cfg).check(run_inputs(cfg))
     check_corpus(CorpusSpec(cfg.corpus, cfg.text_field, cfg.document_per))
     assert cfg.max_seq_length is not None  # filled in by with_mode_defaults
     # A chunk of --max-seq-length tokens must fit the positions of both models (checked from their configs).

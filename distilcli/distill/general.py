@@ -31,6 +31,7 @@ from distilcli.distill.run_parts import (
     Student,
     load_head,
     provenance,
+    run_folder,
     save_head,
 )
 from distilcli.distill.sentence_student import (
@@ -45,11 +46,11 @@ from distilcli.distill.teacher_cache import TeacherCache, check_fits
 from distilcli.errors import BadInput
 from distilcli.models.student import choose_layer_map, parse_layer_map
 from distilcli.reports import Report
-from distilcli.rundir import prepare_run_folder
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.log_window import STATE_KEY, LogWindow, saved_window
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import build_optimizer, build_scheduler, optimizer_record
+from distilcli.training.run_files import start_run
 from distilcli.training.runtime import peak_memory_mb
 from distilcli.training.saving import save_student
 from distilcli.training.tracking import accelerator_kwargs
@@ -77,7 +78,7 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     if cfg.cache_teacher:  # the whole cache must fit, checked before the folder is touched
         check_fits(objective, corpus.train_ids, teacher.adapter.hidden_size(teacher.config))
         corpus.teacher_cache = TeacherCache()
-    clear_old_run(cfg, accelerator)
+    start_run(run_folder(cfg))  # once every input (the corpus too) has passed: before the head is fitted into out
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
     student = build_student_model(cfg, teacher, eager, corpus, log, pca, objective)
     loop, window = train(cfg, accelerator, teacher, student, corpus, log, on_step)
@@ -137,13 +138,6 @@ def load_teacher(
         )
     teacher.model.to(accelerator.device)
     return teacher, tokenizer
-
-
-def clear_old_run(cfg: DistillConfig, accelerator: Accelerator) -> None:
-    """With --overwrite, empty the old run once every input (the corpus too) has passed its checks; mark the folder."""
-    if not cfg.resume and accelerator.is_main_process:
-        prepare_run_folder(cfg.out, cfg.overwrite, "distill")  # before the head is fitted into out
-    accelerator.wait_for_everyone()
 
 
 def teacher_head(

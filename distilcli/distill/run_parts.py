@@ -15,7 +15,9 @@ from distilcli import __version__
 from distilcli.distill.modules import DistillationStudent
 from distilcli.distill.objective import DistillationObjective
 from distilcli.errors import BadInput, first_line
+from distilcli.rundir import RunFolder
 from distilcli.training.batches import Batches
+from distilcli.training.checkpoint import CHECKPOINTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
@@ -32,8 +34,18 @@ HEAD_DIR = "teacher-head"
 #: The fitted head's tensors (safetensors: nothing in a run folder is ever unpickled) and, in its
 #: metadata, how it was fitted.
 HEAD_FILE = "head.safetensors"
+#: The command named in a general distillation's run folder (a --resume must be one of its runs).
+COMMAND = "distill"
 
 Batch = dict[str, torch.Tensor]
+
+
+def run_folder(cfg: DistillConfig) -> RunFolder:
+    """General distillation's ``--out``: a run has started once it made its checkpoints folder or fitted its head.
+
+    A run stopped before its first checkpoint (but past that point) is resumed from step 0.
+    """
+    return RunFolder.of(cfg, COMMAND, started=(CHECKPOINTS, HEAD_DIR))
 
 
 @dataclass

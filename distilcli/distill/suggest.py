@@ -125,8 +125,8 @@ def run_student_auto(cfg: StudentConfig) -> Report:
     is kept in the student's provenance (``layer_choice``) and its report.
     """
     from distilcli.distill.layer_choice import is_auto
-    from distilcli.models.student import parse_layer_map, run_student
-    from distilcli.rundir import check_output_dir, run_inputs
+    from distilcli.models.student import COMMAND, parse_layer_map, run_student
+    from distilcli.rundir import RunFolder, run_inputs
 
     if not is_auto(cfg.layer_map):
         if cfg.corpus:
@@ -135,7 +135,7 @@ def run_student_auto(cfg: StudentConfig) -> Report:
     if not cfg.corpus:
         parse_layer_map(cfg.layer_map)  # "auto" without a corpus: its one-line refusal
     start = time.perf_counter()
-    check_output_dir(Path(cfg.out), cfg.overwrite, run_inputs(cfg))  # before the measurement, not after
+    RunFolder.of(cfg, COMMAND).check(run_inputs(cfg))  # before the measurement, not after
     choice = measure_config(SuggestLayersConfig(model=cfg.teacher, corpus=str(cfg.corpus), layers=cfg.layers,
                                                 text_field=cfg.text_field, document_per=cfg.document_per, seed=cfg.seed))  # fmt: skip
     return run_student(cfg, layer_choice=choice.to_dict(), started=start)

@@ -29,11 +29,11 @@ from distilcli.distill.task_guide import TaskDistiller, layer_pairs_for
 from distilcli.errors import BadInput
 from distilcli.models.loading import fitting_length
 from distilcli.reports import Report
-from distilcli.rundir import run_inputs, run_lock
+from distilcli.rundir import RunFolder, run_inputs
 from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
-from distilcli.training.run_files import check_model_outside, check_out_dir, check_run_config, start_run
+from distilcli.training.run_files import check_model_outside, start_run
 from distilcli.training.runtime import check_at_least, check_positive
 from distilcli.training.seeds import parse_seeds, run_seed
 from distilcli.training.selection import hold_out
@@ -54,7 +54,7 @@ def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None =
     start = time.perf_counter()
     entry, data = check_and_read(cfg, explicit_length)
     seeds = parse_seeds(cfg.seeds)
-    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
+    with RunFolder.of(cfg, COMMAND).claim():  # taken once every input has passed its checks, before any weight is read
         teacher, layer_map = load_teacher(cfg, entry)
         start_run_dir(cfg, teacher, layer_map)
         pairs = layer_pairs_for(cfg, teacher, layer_map)
@@ -97,7 +97,8 @@ def as_example(new: NewInput, index: int) -> Any:
 def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[TaskEntry, TaskData]:
     """Every option and data check, before any weight is read; the task's data (``cfg.max_seq_length`` may be cut)."""
     entry = check_options(cfg)
-    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
+    run = RunFolder.of(cfg, COMMAND)
+    run.check(run_inputs(cfg))
     for name in ("alpha_ce", "alpha_task"):
         check_at_least(name, getattr(cfg, name), 0)
     if cfg.alpha_ce + cfg.alpha_task <= 0:
@@ -113,8 +114,7 @@ def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[Ta
             entry.check_model(spec, cfg.max_seq_length)
         elif spec:  # the default length, cut to the models' positions
             cfg.max_seq_length = fitting_length(spec, cfg.max_seq_length)
-    if cfg.resume:
-        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    run.check_options(cfg, RESUMABLE_CHANGES)
     return entry, data
 
 
@@ -192,7 +192,7 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
 
     init_dir = Path(cfg.out) / INIT_DIR
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
-    start_run(cfg, COMMAND)
+    start_run(RunFolder.of(cfg, COMMAND), cfg)
     if layer_map is not None and not (cfg.resume and (init_dir / "config.json").is_file()):
         # Rank 0 writes the initial student; the other processes wait, then read it.
         with PartialState(cpu=not torch.cuda.is_available()).main_process_first():

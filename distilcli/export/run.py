@@ -21,11 +21,10 @@ from distilcli.export.folder import manifest, render_card, write_card, write_man
 from distilcli.export.graph import opset_of, write_graph
 from distilcli.export.inputs import CheckData, check_data
 from distilcli.export.source import ExportSource, inspect_source, load_module
-from distilcli.fsutil import atomic_output_dir
 from distilcli.models.onnx import import_onnx_runtime, make_session, onnx_bytes
 from distilcli.models.params import backbone_parameters
 from distilcli.reports import Report
-from distilcli.rundir import LOCK, check_output_dir, run_inputs, run_lock, write_marker
+from distilcli.rundir import RunFolder, run_inputs
 
 
 class ExportCheckFailed(DistilError):
@@ -46,16 +45,15 @@ def run_export(cfg: ExportConfig) -> tuple[Report, list[str]]:
 
     start = time.perf_counter()
     check_options(cfg)
-    out = Path(cfg.out)
-    check_output_dir(out, cfg.overwrite, run_inputs(cfg))
+    run = RunFolder.of(cfg, "export")
+    run.check(run_inputs(cfg))
     source = inspect_source(cfg)
     data = check_data(cfg, source)
     import_onnx_runtime(exporting=True, what="distil export")
-    with run_lock(out):  # no other run writes --out from here on
-        check_output_dir(out, cfg.overwrite)
+    with run.claim():  # no other run writes --out from here on
         module = load_module(source)
         try:
-            with atomic_output_dir(out, keep=(LOCK,)) as tmp:
+            with run.publish() as tmp:  # marked as the export's once _build returns
                 parts = _build(cfg, source, data, module, tmp, torch.get_num_threads())
                 if parts["failed"]:
                     raise _Abandon(parts)
@@ -85,7 +83,6 @@ def _build(cfg: ExportConfig, source: ExportSource, data: CheckData, module: Any
     if not failed:
         write_manifest(folder, body)
         write_card(folder, render_card(source, body, asdict(tolerance), size))
-        write_marker(folder, "export")
     pytorch_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
     return {"manifest": body, "failed": failed, "onnx_bytes": size, "pytorch_bytes": pytorch_bytes, "export_s": export_s,
             "files": sorted({*files, onnx_file.as_posix(), "export.json", "README.md"}), "data_total": data.total}  # fmt: skip

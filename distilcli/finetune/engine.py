@@ -18,15 +18,10 @@ from distilcli.config import config_to_dict
 from distilcli.finetune.config import RESUMABLE_CHANGES, FinetuneConfig
 from distilcli.models.loading import fitting_length
 from distilcli.reports import Report
-from distilcli.rundir import run_inputs, run_lock
+from distilcli.rundir import RunFolder, run_inputs
 from distilcli.tasks.registry import TaskEntry, get_task
 from distilcli.training.options import check_task_options, parse_select_on
-from distilcli.training.run_files import (
-    check_model_outside,
-    check_out_dir,
-    check_run_config,
-    start_run,
-)
+from distilcli.training.run_files import check_model_outside, start_run
 from distilcli.training.seeds import parse_seeds, run_seed
 from distilcli.training.selection import hold_out
 from distilcli.training.task_protocols import TaskData
@@ -49,8 +44,9 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
     cfg = replace(cfg, out=Path(cfg.out), max_seq_length=cfg.max_seq_length or entry.default_max_seq_length)
     cfg, data = prepare(cfg, entry, explicit)
     seeds = parse_seeds(cfg.seeds)
-    with run_lock(cfg.out):  # taken once every input has passed its checks, before any weight is read
-        start_run(cfg, COMMAND)
+    run = RunFolder.of(cfg, COMMAND)
+    with run.claim():  # taken once every input has passed its checks, before any weight is read
+        start_run(run, cfg)
         if seeds is None:
             results = [run_task_training(entry, data, cfg, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)]
         else:
@@ -68,7 +64,8 @@ def prepare(cfg: FinetuneConfig, entry: TaskEntry, explicit_length: bool = True)
     them (in the returned config).
     """
     parse_seeds(cfg.seeds)
-    check_out_dir(Path(cfg.out), cfg.resume, cfg.overwrite, COMMAND, run_inputs(cfg))
+    run = RunFolder.of(cfg, COMMAND)
+    run.check(run_inputs(cfg))
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))
     check_model_outside(cfg.model, Path(cfg.out), "--model")
     assert cfg.max_seq_length is not None
@@ -76,8 +73,7 @@ def prepare(cfg: FinetuneConfig, entry: TaskEntry, explicit_length: bool = True)
         entry.check_model(cfg.model, cfg.max_seq_length)
     else:  # the task's default length, cut to a smaller model's positions
         cfg = replace(cfg, max_seq_length=fitting_length(cfg.model, cfg.max_seq_length))
-    if cfg.resume:
-        check_run_config(cfg.out, cfg, RESUMABLE_CHANGES)
+    run.check_options(cfg, RESUMABLE_CHANGES)
     return cfg, data
 
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from distilcli import __version__
 from distilcli.config import config_to_dict, parse_list
 from distilcli.errors import BadInput
-from distilcli.fsutil import atomic_output_dir
 from distilcli.models import convert
 from distilcli.models.adapters import adapter_for
 from distilcli.models.card import is_sentence_encoder, layer_choice_facts, render_model_card, write_model_card
@@ -22,11 +21,13 @@ from distilcli.models.params import count_parameters
 from distilcli.models.pooling import copy_sentence_files
 from distilcli.models.resolve import resolve_model
 from distilcli.reports import Report
-from distilcli.rundir import LOCK, check_output_dir, run_inputs, run_lock, write_marker
+from distilcli.rundir import RunFolder, run_inputs
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel
 
+#: The command named in the student folder's marker.
+COMMAND = "models student"
 #: Student architectures besides "same as the teacher": target -> teacher types it can come from.
 CROSS_ARCHITECTURES = {"distilbert": ("bert",)}
 
@@ -208,7 +209,8 @@ def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None, 
     start = started if started is not None else time.perf_counter()
     # Everything that can be checked cheaply is checked before the weights are read.
     out = Path(cfg.out)
-    check_output_dir(out, cfg.overwrite, run_inputs(cfg))
+    run = RunFolder.of(cfg, COMMAND)
+    run.check(run_inputs(cfg))
     wanted_map = parse_layer_map(layer_choice["layer_map"] if layer_choice else cfg.layer_map)
     ref = resolve_model(cfg.teacher)
     teacher_config = load_config(ref)
@@ -216,8 +218,7 @@ def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None, 
     layer_map = choose_layer_map(teacher_layers, None if layer_choice else cfg.layers, wanted_map)
     student_type = check_arch(teacher_config.model_type, cfg.arch)
 
-    with run_lock(out):  # no other run writes --out from here on; the teacher is read only now
-        check_output_dir(out, cfg.overwrite)  # again, now that no other run can change it
+    with run.claim():  # no other run writes --out from here on; the teacher is read only now
         teacher = load_mlm_model(ref)
         student = build_student(teacher, layer_map, cfg.arch, cfg.fold_token_type)
         if cfg.random_init:
@@ -228,13 +229,12 @@ def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None, 
         params = count_parameters(student, adapter_for(student.config))
         teacher_params = count_parameters(teacher.model, teacher.adapter)
         # The new folder replaces the old in one rename (checked above: distilcli's own, or new).
-        with atomic_output_dir(out, keep=(LOCK,)) as tmp:
+        with run.publish() as tmp:
             student.save_pretrained(tmp)
             if tokenizer is not None:
                 tokenizer.save_pretrained(tmp)
             write_model_card(tmp, _card(info, params, teacher_params))
             copy_sentence_files(ref.path, tmp)  # a sentence encoder's student embeds as its teacher does
-            write_marker(tmp, "models student")
     metrics = {
         "student_parameters_total": params["total"],
         "teacher_parameters_total": teacher_params["total"],

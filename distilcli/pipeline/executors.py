@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from distilcli.config import coerce_options
 from distilcli.reports import Report
+from distilcli.rundir import RUN_CONFIG
 
 C = TypeVar("C")
 
@@ -61,7 +62,7 @@ def run_distill_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> t
 
 def _seeded_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
     """A task run resumes from its folder (finished seeds are kept, the current one continues)."""
-    if resume and (run_dir / "run_config.json").is_file():
+    if resume and (run_dir / RUN_CONFIG).is_file():
         return {"resume": True, "overwrite": False}
     return {"resume": False, "overwrite": run_dir.exists()}
 

@@ -29,7 +29,7 @@ from typing import Any
 from distilcli import progress
 from distilcli.pipeline.stages import Stage
 from distilcli.pipeline.state import PIPELINE_MARKER, run_stage, status
-from distilcli.rundir import INSIDE_ENV
+from distilcli.runlock import INSIDE_ENV
 
 LOG_FILE = "stage.log"
 

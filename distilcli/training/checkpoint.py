@@ -196,7 +196,7 @@ def load_latest(out: Path, log: Callable[[str], None]) -> tuple[Path, dict[str, 
     the others only read the run folder). An unreadable checkpoint is skipped with a note when an
     older one is intact; when none is, the newest's error is raised.
     """
-    from distilcli.rundir import is_main_process
+    from distilcli.runlock import is_main_process
 
     for path in clean_temporaries(out) if is_main_process() else []:
         log(f"note: removed {path}, left by a run that was stopped while writing it")

@@ -6,7 +6,7 @@ import math
 import numbers
 
 from distilcli.errors import BadInput
-from distilcli.rundir import is_main_process
+from distilcli.runlock import is_main_process
 
 __all__ = ["check_at_least", "check_positive", "is_main_process", "peak_memory_mb"]
 
