@@ -32,9 +32,16 @@ MARKER = ".distilcli-run"
 PIPELINE_MARKER = ".distil-pipeline"
 #: The options naming a run's inputs, by config field: none may lie inside an --out to be replaced.
 INPUT_OPTIONS = {
-    "teacher": "--teacher", "student": "--student", "model": "--model", "corpus": "--corpus", "glue_dir": "--glue-dir",
-    "hub_dir": "--hub-dir", "train_file": "--train-file", "dev_file": "--dev-file", "cache_dir": "--cache-dir",
-}  # fmt: skip
+    "teacher": "--teacher",
+    "student": "--student",
+    "model": "--model",
+    "corpus": "--corpus",
+    "glue_dir": "--glue-dir",
+    "hub_dir": "--hub-dir",
+    "train_file": "--train-file",
+    "dev_file": "--dev-file",
+    "cache_dir": "--cache-dir",
+}
 
 
 # -- the marker ------------------------------------------------------------------------------------
@@ -213,7 +220,8 @@ class RunFolder:
             if not out.is_dir():
                 raise BadInput(f"--resume: {out} does not exist: start without --resume")
             raise BadInput(
-                f"--resume: {out} is not a {self.command} run folder (no {RUN_CONFIG}): start without --resume, in a new folder"
+                f"--resume: {out} is not a {self.command} run folder (no {RUN_CONFIG}):"
+                " start without --resume, in a new folder"
             )
         made_by = marker_command(out)
         if made_by is not None and made_by != self.command:

@@ -79,7 +79,8 @@ def _in_use(folder: Path, lock: Path, holder: dict[str, Any] | None) -> BadInput
     if holder is None:
         who = "another distil run (its lock file is being written)"
     else:
-        who = f"another distil run (pid {holder['pid']} on host {holder.get('host', '?')}, since {holder.get('since', '?')})"
+        host, since = holder.get("host", "?"), holder.get("since", "?")
+        who = f"another distil run (pid {holder['pid']} on host {host}, since {since})"
     return BadInput(
         f"--out {folder} is in use by {who}: wait for it to finish or choose another --out "
         f"(if that run is gone, remove {lock})"
@@ -103,8 +104,13 @@ def _check_ancestors(folder: Path) -> None:
         if parent in _HELD or not lock.is_file():
             continue
         holder = _holder(lock)
-        if (handed and Path(handed).resolve() == parent and holder is not None and holder["pid"] == os.getppid()
-                and holder.get("host") == socket.gethostname()):  # fmt: skip
+        if (
+            handed
+            and Path(handed).resolve() == parent
+            and holder is not None
+            and holder["pid"] == os.getppid()
+            and holder.get("host") == socket.gethostname()
+        ):
             continue
         if not _is_stale(lock, holder):
             raise _in_use(parent, lock, holder)

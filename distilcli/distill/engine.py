@@ -60,10 +60,22 @@ def check_options(cfg: DistillConfig) -> None:
     if cfg.max_seq_length is not None and cfg.max_seq_length < 8:
         raise BadInput(f"--max-seq-length {cfg.max_seq_length} is too short: use at least 8")
     check_train_options(cfg)
-    task_only = [flag for flag, on in (("--augment", cfg.augment), ("--transfer-corpus", cfg.transfer_corpus), ("--augment-mlm", cfg.augment_mlm),
-                                       ("--alpha-pkd", cfg.alpha_pkd), ("--intermediate-epochs", cfg.intermediate_epochs)) if on]  # fmt: skip
+    task_only = [
+        flag
+        for flag, on in (
+            ("--augment", cfg.augment),
+            ("--transfer-corpus", cfg.transfer_corpus),
+            ("--augment-mlm", cfg.augment_mlm),
+            ("--alpha-pkd", cfg.alpha_pkd),
+            ("--intermediate-epochs", cfg.intermediate_epochs),
+        )
+        if on
+    ]
     if task_only:
-        raise BadInput(f"{task_only[0]} is an option of task distillation: add --task glue:<name> (with a teacher fine-tuned on it), or leave it out")
+        raise BadInput(
+            f"{task_only[0]} is an option of task distillation: add --task glue:<name>"
+            " (with a teacher fine-tuned on it), or leave it out"
+        )
     check_embedding_option(cfg)
     if cfg.fit_teacher_head < 0:
         raise BadInput(f"--fit-teacher-head must be >= 0 steps, got {cfg.fit_teacher_head}")
@@ -74,23 +86,34 @@ def check_options(cfg: DistillConfig) -> None:
     if not 0 < cfg.mlm_probability < 1:
         raise BadInput(f"--mlm-probability must be between 0 and 1, got {cfg.mlm_probability}")
     if cfg.document_per not in DOCUMENT_PER:
-        raise BadInput(f"--document-per must be {', '.join(DOCUMENT_PER[:-1])} or {DOCUMENT_PER[-1]}, got {cfg.document_per!r}")
+        raise BadInput(
+            f"--document-per must be {', '.join(DOCUMENT_PER[:-1])} or {DOCUMENT_PER[-1]}, got {cfg.document_per!r}"
+        )
     objective = make_objective(cfg)
     if cfg.cache_teacher:
         check_cacheable(objective, bool(cfg.mask_inputs))
     if cfg.mask_inputs is False and cfg.alpha_mlm > 0:
-        raise BadInput("--no-mask-inputs leaves L_mlm no masked token to predict: pass --alpha-mlm 0 too, or --mask-inputs")
+        raise BadInput(
+            "--no-mask-inputs leaves L_mlm no masked token to predict: pass --alpha-mlm 0 too, or --mask-inputs"
+        )
     if is_auto(cfg.layer_map):
         if cfg.student:
-            raise BadInput("--layer-map auto chooses the layers of a new student: with --student, give the map it was made with")
+            raise BadInput(
+                "--layer-map auto chooses the layers of a new student: with --student, give the map it was made with"
+            )
     else:
         parse_layer_map(cfg.layer_map)
     if not cfg.corpus:
-        raise BadInput("missing required option --corpus (general and --task embeddings distillation), or pass --task glue:<name> for task-specific distillation")
+        raise BadInput(
+            "missing required option --corpus (general and --task embeddings distillation),"
+            " or pass --task glue:<name> for task-specific distillation"
+        )
 
 
 def validate(cfg: DistillConfig, explicit_length: bool = True) -> DistillConfig:
-    """Every check of general distillation that needs no weights: the options, the folder, the corpus, the models' configs.
+    """Every check of general distillation that needs no weights.
+
+    The options, the folder, the corpus, the models' configs.
 
     Returns ``cfg``, its default --max-seq-length (unless ``explicit_length``) cut to the models' positions.
     """

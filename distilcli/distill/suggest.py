@@ -65,7 +65,16 @@ def _check(cfg: SuggestLayersConfig) -> CorpusSpec:
     return spec
 
 
-def measure(model_ref: str, texts: list[str], layers: int | None, *, max_seq_length: int | None, batch_size: int, max_tokens: int, seed: int) -> LayerChoice:
+def measure(
+    model_ref: str,
+    texts: list[str],
+    layers: int | None,
+    *,
+    max_seq_length: int | None,
+    batch_size: int,
+    max_tokens: int,
+    seed: int,
+) -> LayerChoice:
     """Run ``model_ref`` over ``texts`` and choose ``layers`` of its layers (default half) by CKA coverage."""
     from transformers import AutoModel
 
@@ -89,7 +98,11 @@ def measure(model_ref: str, texts: list[str], layers: int | None, *, max_seq_len
     quiet_transformers()
     model = AutoModel.from_pretrained(ref.path).eval()
     batches = [
-        dict(tokenizer(texts[i : i + batch_size], truncation=True, max_length=max_seq_length, padding=True, return_tensors="pt"))
+        dict(
+            tokenizer(
+                texts[i : i + batch_size], truncation=True, max_length=max_seq_length, padding=True, return_tensors="pt"
+            )
+        )
         for i in range(0, len(texts), batch_size)
     ]
     states = layer_states(model, batches, max_tokens, seed)
@@ -98,10 +111,20 @@ def measure(model_ref: str, texts: list[str], layers: int | None, *, max_seq_len
 
 
 def measure_config(cfg: SuggestLayersConfig) -> LayerChoice:
-    """Check ``cfg``, sample its corpus and measure the model's layers (suggest-layers and ``models student --layer-map auto``)."""
+    """Check ``cfg``, sample its corpus and measure the model's layers.
+
+    Shared by suggest-layers and ``models student --layer-map auto``.
+    """
     texts = sample_texts(_check(cfg), cfg.sample, cfg.seed)
-    return measure(cfg.model, texts, cfg.layers, max_seq_length=cfg.max_seq_length, batch_size=cfg.batch_size,
-                   max_tokens=cfg.max_tokens, seed=cfg.seed)  # fmt: skip
+    return measure(
+        cfg.model,
+        texts,
+        cfg.layers,
+        max_seq_length=cfg.max_seq_length,
+        batch_size=cfg.batch_size,
+        max_tokens=cfg.max_tokens,
+        seed=cfg.seed,
+    )
 
 
 def run_suggest_layers(cfg: SuggestLayersConfig) -> Report:
@@ -112,14 +135,33 @@ def run_suggest_layers(cfg: SuggestLayersConfig) -> Report:
     if cfg.plot is not None:
         plot_matrix(choice, Path(cfg.plot), f"{cfg.model}: linear CKA between layers")
         artifacts["plot"] = str(cfg.plot)
-    metrics = {"coverage": choice.coverage, "uniform_coverage": choice.uniform_coverage, "tokens": choice.tokens, "sequences": choice.sequences}
-    body = {"layer_map": choice.layer_map, "uniform_map": choice.uniform_map, "cka": choice.matrix, "corpus": cfg.corpus}
-    return Report.create("models suggest-layers", config=config_to_dict(cfg), metrics=metrics, primary_metric="coverage",
-                         artifacts=artifacts, body=body, duration_s=time.perf_counter() - start)  # fmt: skip
+    metrics = {
+        "coverage": choice.coverage,
+        "uniform_coverage": choice.uniform_coverage,
+        "tokens": choice.tokens,
+        "sequences": choice.sequences,
+    }
+    body = {
+        "layer_map": choice.layer_map,
+        "uniform_map": choice.uniform_map,
+        "cka": choice.matrix,
+        "corpus": cfg.corpus,
+    }
+    return Report.create(
+        "models suggest-layers",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric="coverage",
+        artifacts=artifacts,
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )
 
 
 def run_student_auto(cfg: StudentConfig) -> Report:
-    """``distil models student``; with ``--layer-map auto``, the map is first measured on ``--corpus`` (as suggest-layers).
+    """``distil models student``.
+
+    With ``--layer-map auto``, the map is first measured on ``--corpus`` (as suggest-layers).
 
     The default sample (256 sequences, 4,096 token rows) and ``cfg.seed`` are used; the choice
     is kept in the student's provenance (``layer_choice``) and its report.
@@ -136,6 +178,14 @@ def run_student_auto(cfg: StudentConfig) -> Report:
         parse_layer_map(cfg.layer_map)  # "auto" without a corpus: its one-line refusal
     start = time.perf_counter()
     RunFolder.of(cfg, COMMAND).check(run_inputs(cfg))  # before the measurement, not after
-    choice = measure_config(SuggestLayersConfig(model=cfg.teacher, corpus=str(cfg.corpus), layers=cfg.layers,
-                                                text_field=cfg.text_field, document_per=cfg.document_per, seed=cfg.seed))  # fmt: skip
+    choice = measure_config(
+        SuggestLayersConfig(
+            model=cfg.teacher,
+            corpus=str(cfg.corpus),
+            layers=cfg.layers,
+            text_field=cfg.text_field,
+            document_per=cfg.document_per,
+            seed=cfg.seed,
+        )
+    )
     return run_student(cfg, layer_choice=choice.to_dict(), started=start)

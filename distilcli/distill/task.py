@@ -46,7 +46,9 @@ INIT_DIR = "student-init"
 COMMAND = "distill --task"
 
 
-def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None = None, *, explicit_length: bool = True) -> Report:
+def run_task_distill(
+    cfg: DistillConfig, on_step: Callable[[int], None] | None = None, *, explicit_length: bool = True
+) -> Report:
     """Distill a task-fine-tuned teacher into a student on that task; return a ``distill`` report.
 
     Without ``explicit_length`` (no --max-seq-length), the task's default length is cut to the models' positions.
@@ -71,17 +73,30 @@ def run_task_distill(cfg: DistillConfig, on_step: Callable[[int], None] | None =
 
 
 def train_one(
-    cfg: DistillConfig, entry: TaskEntry, data: TaskData, teacher: LoadedClassifier, pairs: list[int], student: str,
+    cfg: DistillConfig,
+    entry: TaskEntry,
+    data: TaskData,
+    teacher: LoadedClassifier,
+    pairs: list[int],
+    student: str,
     on_step: Callable[[int], None] | None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """One seed's run: its new inputs (made, or read back on --resume), then the guided training in ``cfg.out``."""
     n_gold = len(data.train_examples)
     new_inputs = prepare_new_inputs(cfg, data.train_examples, teacher.model, teacher.tokenizer)
     # New inputs follow the gold examples and have no label: the guide knows them by their index.
-    trained = replace(data, train_examples=data.train_examples + [as_example(x, n_gold + i) for i, x in enumerate(new_inputs)])
-    counts = {"gold": n_gold, "augmented": sum(x.source == "augment" for x in new_inputs), "transfer": sum(x.source == "transfer" for x in new_inputs)}
+    trained = replace(
+        data, train_examples=data.train_examples + [as_example(x, n_gold + i) for i, x in enumerate(new_inputs)]
+    )
+    counts = {
+        "gold": n_gold,
+        "augmented": sum(x.source == "augment" for x in new_inputs),
+        "transfer": sum(x.source == "transfer" for x in new_inputs),
+    }
     guide = TaskDistiller(cfg, entry, teacher, pairs, n_gold, counts)
-    return run_task_training(entry, trained, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide)
+    return run_task_training(
+        entry, trained, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide
+    )
 
 
 def as_example(new: NewInput, index: int) -> Any:
@@ -119,7 +134,9 @@ def check_and_read(cfg: DistillConfig, explicit_length: bool = True) -> tuple[Ta
 
 
 def check_options(cfg: DistillConfig) -> TaskEntry:
-    """The options of task distillation alone (no model, no task data): the command and the pipeline's pre-flight call it.
+    """The options of task distillation alone (no model, no task data).
+
+    The command and the pipeline's pre-flight call it.
 
     Returns the task's registry entry. A transfer corpus is checked as ``--corpus`` is (its head read).
     """
@@ -135,7 +152,9 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
     parse_layer_map(cfg.layer_map)
     if cfg.stream:
-        raise BadInput("--stream reads a corpus as the run trains: task distillation reads the task's data; leave it out")
+        raise BadInput(
+            "--stream reads a corpus as the run trains: task distillation reads the task's data; leave it out"
+        )
     if cfg.embedding_dim is not None:
         raise BadInput("--embedding-dim reduces sentence embeddings: use --task embeddings, or leave it out")
     parse_seeds(cfg.seeds)
@@ -145,7 +164,10 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
     entry = get_task(task_name)
     entry.check_options(cfg)
     if (cfg.augment or cfg.transfer_corpus) and entry.per_token_outputs:
-        raise BadInput(f"--augment and --transfer-corpus make new sentences for GLUE-style tasks, not {entry.spec.display_name}: leave them out")
+        raise BadInput(
+            "--augment and --transfer-corpus make new sentences for GLUE-style tasks,"
+            f" not {entry.spec.display_name}: leave them out"
+        )
     return entry
 
 
@@ -160,7 +182,10 @@ def check_intermediate_options(cfg: DistillConfig) -> None:
     if cfg.intermediate_epochs < 0:
         raise BadInput(f"--intermediate-epochs {cfg.intermediate_epochs}: give 0 (every loss at once) or more epochs")
     if cfg.intermediate_epochs and cfg.alpha_hidden + cfg.alpha_attention + cfg.alpha_pkd <= 0:
-        raise BadInput("--intermediate-epochs trains the intermediate losses first: set --alpha-hidden, --alpha-attention or --alpha-pkd")
+        raise BadInput(
+            "--intermediate-epochs trains the intermediate losses first:"
+            " set --alpha-hidden, --alpha-attention or --alpha-pkd"
+        )
 
 
 def load_teacher(cfg: DistillConfig, entry: TaskEntry) -> tuple[LoadedClassifier, list[int] | None]:
@@ -177,7 +202,9 @@ def load_teacher(cfg: DistillConfig, entry: TaskEntry) -> tuple[LoadedClassifier
         return teacher, None
     if cfg.resume and (init_dir / "config.json").is_file():
         return teacher, load_mlm_model(resolve_model(str(init_dir))).config.distilcli["layer_map"]
-    return teacher, choose_layer_map(teacher.adapter.num_layers(teacher.model.config), cfg.layers, parse_layer_map(cfg.layer_map))
+    return teacher, choose_layer_map(
+        teacher.adapter.num_layers(teacher.model.config), cfg.layers, parse_layer_map(cfg.layer_map)
+    )
 
 
 def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list[int] | None) -> None:
@@ -199,25 +226,36 @@ def start_run_dir(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list
             if is_main_process():
                 student = build_student(load_mlm_model(teacher.ref), layer_map, cfg.arch)
                 student.config.distilcli = {
-                    "created_by": "distil distill --task", "distilcli_version": __version__, "teacher": cfg.teacher,
-                    "teacher_model_type": teacher.model.config.model_type, "teacher_num_layers": teacher_layers,
-                    "layer_map": layer_map, "mlm_head_trained": False,
-                }  # fmt: skip
+                    "created_by": "distil distill --task",
+                    "distilcli_version": __version__,
+                    "teacher": cfg.teacher,
+                    "teacher_model_type": teacher.model.config.model_type,
+                    "teacher_num_layers": teacher_layers,
+                    "layer_map": layer_map,
+                    "mlm_head_trained": False,
+                }
                 card = render_model_card(
                     f"Student initialised from {cfg.teacher}",
                     "The starting point of a `distil distill --task` run: teacher layers copied in, not yet trained.",
                     [("layers (student←teacher)", ", ".join(f"{i}←{t}" for i, t in enumerate(layer_map)))],
-                    ".", ["student"], base_model=cfg.teacher,
-                )  # fmt: skip
+                    ".",
+                    ["student"],
+                    base_model=cfg.teacher,
+                )
                 save_student(init_dir, student, teacher.tokenizer, card)
     if layer_map is not None:
         progress.log(f"student: layers {','.join(map(str, layer_map))} of the teacher's {teacher_layers}")
 
 
 def report(
-    cfg: DistillConfig, entry: TaskEntry, data: TaskData, teacher: LoadedClassifier, layer_map: list[int] | None,
-    results: list[dict[str, Any]], start: float,
-) -> Report:  # fmt: skip
+    cfg: DistillConfig,
+    entry: TaskEntry,
+    data: TaskData,
+    teacher: LoadedClassifier,
+    layer_map: list[int] | None,
+    results: list[dict[str, Any]],
+    start: float,
+) -> Report:
     """The ``distill`` report: the student's dev metrics beside the teacher's (retention) and both sizes."""
     from distilcli.models.resolve import resolve_model
     from distilcli.tasks.glue.metrics import retention
@@ -244,18 +282,30 @@ def report(
         "layer_map": layer_map,
         "student": cfg.student,
         "alphas": {"ce": cfg.alpha_ce, "task": cfg.alpha_task},
-        "augmentation": None if not cfg.augment else {"count": cfg.augment, "mask": cfg.augment_mask, "replace": cfg.augment_replace,
-                         "delete": cfg.augment_delete, "ngram": cfg.augment_ngram, "candidates": cfg.augment_mlm or "teacher input embeddings"},
+        "augmentation": None
+        if not cfg.augment
+        else {
+            "count": cfg.augment,
+            "mask": cfg.augment_mask,
+            "replace": cfg.augment_replace,
+            "delete": cfg.augment_delete,
+            "ngram": cfg.augment_ngram,
+            "candidates": cfg.augment_mlm or "teacher input embeddings",
+        },
         "temperature": cfg.temperature,
         "cache_teacher": cfg.cache_teacher,
         # What the teacher's side ran, as the median seed's run recorded it.
         **next(r.get("guide", {}) for r in results if r["out"] == model_dir),
     }
     return Report.create(
-        "distill", config=config_to_dict(cfg), metrics=metrics, primary_metric=entry.spec.primary_metric,
+        "distill",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric=entry.spec.primary_metric,
         artifacts={"student": model_dir, "model": model_dir, "checkpoints": str(Path(model_dir) / "checkpoints")},
-        body=body, duration_s=time.perf_counter() - start,
-    )  # fmt: skip
+        body=body,
+        duration_s=time.perf_counter() - start,
+    )
 
 
 def _backbone_parameters(model: Any) -> int:

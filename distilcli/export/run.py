@@ -62,11 +62,15 @@ def run_export(cfg: ExportConfig) -> tuple[Report, list[str]]:
     return _report(cfg, source, parts, time.perf_counter() - start), parts["failed"]
 
 
-def _build(cfg: ExportConfig, source: ExportSource, data: CheckData, module: Any, folder: Path, threads: int) -> dict[str, Any]:
+def _build(
+    cfg: ExportConfig, source: ExportSource, data: CheckData, module: Any, folder: Path, threads: int
+) -> dict[str, Any]:
     """Write the graph and the model's files into ``folder``, check the graph, then the manifest and the card."""
     began = time.perf_counter()
     with progress.task(f"exporting {source.ref.spec} to ONNX", total=None):
-        onnx_file = write_graph(module, source.names, source.outputs, folder, source.max_length, cfg.quantize, cfg.model)
+        onnx_file = write_graph(
+            module, source.names, source.outputs, folder, source.max_length, cfg.quantize, cfg.model
+        )
     export_s = time.perf_counter() - began
     files = write_model_files(folder, source)
     session = make_session(folder / onnx_file, threads)
@@ -74,34 +78,62 @@ def _build(cfg: ExportConfig, source: ExportSource, data: CheckData, module: Any
     tolerance = TOLERANCES[(cfg.quantize, source.kind)]
     stats = compare(runs, source)
     failed = failures(stats, tolerance)
-    check = {**stats, "inputs": data.description, "passed": not failed, "failures": failed, "tolerance": asdict(tolerance),
-             "examples_per_s": {side: len(runs.pytorch) / max(s, 1e-9) for side, s in runs.seconds.items()}}  # fmt: skip
-    graph = {"onnx_file": onnx_file.as_posix(), "quantize": cfg.quantize, "opset": opset_of(folder / onnx_file),
-             "parameters": _parameters(module.model, source)}  # fmt: skip
+    check = {
+        **stats,
+        "inputs": data.description,
+        "passed": not failed,
+        "failures": failed,
+        "tolerance": asdict(tolerance),
+        "examples_per_s": {side: len(runs.pytorch) / max(s, 1e-9) for side, s in runs.seconds.items()},
+    }
+    graph = {
+        "onnx_file": onnx_file.as_posix(),
+        "quantize": cfg.quantize,
+        "opset": opset_of(folder / onnx_file),
+        "parameters": _parameters(module.model, source),
+    }
     body = manifest(source, graph, check, task_metrics(runs, source, data))
     size = onnx_bytes(folder / onnx_file)
     if not failed:
         write_manifest(folder, body)
         write_card(folder, render_card(source, body, asdict(tolerance), size))
     pytorch_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
-    return {"manifest": body, "failed": failed, "onnx_bytes": size, "pytorch_bytes": pytorch_bytes, "export_s": export_s,
-            "files": sorted({*files, onnx_file.as_posix(), "export.json", "README.md"}), "data_total": data.total}  # fmt: skip
+    return {
+        "manifest": body,
+        "failed": failed,
+        "onnx_bytes": size,
+        "pytorch_bytes": pytorch_bytes,
+        "export_s": export_s,
+        "files": sorted({*files, onnx_file.as_posix(), "export.json", "README.md"}),
+        "data_total": data.total,
+    }
 
 
 def _parameters(model: Any, source: ExportSource) -> dict[str, int]:
-    """The backbone as ``distil benchmark`` counts it (embeddings and layers, no pooler), and the graph's ``head`` (the rest)."""
+    """The backbone as ``distil benchmark`` counts it, and the graph's ``head``.
+
+    The backbone is the embeddings and the layers (no pooler); the head is the rest.
+    """
     counts = backbone_parameters(model, source.adapter)
     pooler = getattr(model.base_model, "pooler", None)
     pooled = sum(p.numel() for p in pooler.parameters()) if pooler is not None else 0
     head = sum(p.numel() for p in model.parameters()) - counts["total"] + pooled
-    return {"total": counts["total"] - pooled, "embeddings": counts["embeddings"], "encoder": counts["encoder"] - pooled, "head": head}
+    return {
+        "total": counts["total"] - pooled,
+        "embeddings": counts["embeddings"],
+        "encoder": counts["encoder"] - pooled,
+        "head": head,
+    }
 
 
 def _report(cfg: ExportConfig, source: ExportSource, parts: dict[str, Any], duration: float) -> Report:
     body_manifest = parts["manifest"]
     check, task = body_manifest["check"], body_manifest["task_metrics"]
-    metrics: dict[str, float] = {f"check.{k}": float(v) for k, v in check.items() if k in
-                                 ("max_abs_diff", "mean_cosine", "min_cosine", "label_agreement", "correlation")}  # fmt: skip
+    metrics: dict[str, float] = {
+        f"check.{k}": float(v)
+        for k, v in check.items()
+        if k in ("max_abs_diff", "mean_cosine", "min_cosine", "label_agreement", "correlation")
+    }
     metrics["check.passed"] = float(check["passed"])
     primary = "check.label_agreement" if "check.label_agreement" in metrics else "check.max_abs_diff"
     if task:
@@ -109,15 +141,33 @@ def _report(cfg: ExportConfig, source: ExportSource, parts: dict[str, Any], dura
             metrics |= {f"{side}.{name}": float(v) for name, v in values.items() if name != "score"}
         main = source.task.primary_metric if source.task is not None else "spearman"
         primary = f"onnx.{main}"
-    metrics |= {"onnx_bytes": float(parts["onnx_bytes"]), "pytorch_bytes": float(parts["pytorch_bytes"]),
-                "size_ratio": parts["onnx_bytes"] / max(parts["pytorch_bytes"], 1), "export_s": parts["export_s"]}  # fmt: skip
+    metrics |= {
+        "onnx_bytes": float(parts["onnx_bytes"]),
+        "pytorch_bytes": float(parts["pytorch_bytes"]),
+        "size_ratio": parts["onnx_bytes"] / max(parts["pytorch_bytes"], 1),
+        "export_s": parts["export_s"],
+    }
     written = not parts["failed"]
-    body = {**body_manifest, "folder": str(cfg.out) if written else None, "written": written,
-            "files": parts["files"] if written else [], "dev_examples_total": parts["data_total"]}  # fmt: skip
-    return Report.create("export", config=config_to_dict(cfg), metrics=metrics, primary_metric=primary,
-                         artifacts={"folder": str(cfg.out)} if written else {}, body=body, duration_s=duration)  # fmt: skip
+    body = {
+        **body_manifest,
+        "folder": str(cfg.out) if written else None,
+        "written": written,
+        "files": parts["files"] if written else [],
+        "dev_examples_total": parts["data_total"],
+    }
+    return Report.create(
+        "export",
+        config=config_to_dict(cfg),
+        metrics=metrics,
+        primary_metric=primary,
+        artifacts={"folder": str(cfg.out)} if written else {},
+        body=body,
+        duration_s=duration,
+    )
 
 
 def check_failed(failed: list[str], cfg: ExportConfig) -> ExportCheckFailed:
     """The one-line error of a failed check (raised by the command once the report is out)."""
-    return ExportCheckFailed(f"export check failed ({cfg.quantize}): {'; '.join(failed)}; nothing was written to {cfg.out}")
+    return ExportCheckFailed(
+        f"export check failed ({cfg.quantize}): {'; '.join(failed)}; nothing was written to {cfg.out}"
+    )

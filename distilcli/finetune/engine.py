@@ -1,4 +1,6 @@
-"""``run_finetune``: fine-tune a model on one GLUE task or SQuAD, keep the best checkpoint (chosen on dev or held-out training data).
+"""``run_finetune``: fine-tune a model on one GLUE task or SQuAD, keep the best checkpoint.
+
+The checkpoint is chosen on dev or on held-out training data.
 
 A thin recipe: the task comes from the registry (:func:`distilcli.tasks.registry.get_task`), the
 run on it (steps, evaluation on dev or a held-out slice (--select-on), best model, early stopping, resume) is
@@ -48,10 +50,15 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
     with run.claim():  # taken once every input has passed its checks, before any weight is read
         start_run(run, cfg)
         if seeds is None:
-            results = [run_task_training(entry, data, cfg, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)]
+            results = [
+                run_task_training(entry, data, cfg, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)
+            ]
         else:
+
             def train(sub: FinetuneConfig) -> dict[str, Any]:
-                return run_task_training(entry, data, sub, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step)
+                return run_task_training(
+                    entry, data, sub, model=cfg.model, resumable=RESUMABLE_CHANGES, on_step=on_step
+                )
 
             results = [run_seed(cfg, seed, n, len(seeds), train) for n, seed in enumerate(seeds)]
         return build_report(cfg, data, results, time.perf_counter() - start)

@@ -79,7 +79,9 @@ def choose_layer_map(teacher_layers: int, layers: int | None = None, layer_map: 
     if layer_map is None:
         n = layers if layers is not None else max(1, teacher_layers // 2)
         if not 1 <= n <= teacher_layers:
-            raise BadInput(f"--layers {n} is out of range: the teacher has {teacher_layers} layers (1..{teacher_layers})")
+            raise BadInput(
+                f"--layers {n} is out of range: the teacher has {teacher_layers} layers (1..{teacher_layers})"
+            )
         return spread_layers(teacher_layers, n)
     if not layer_map:
         raise BadInput("--layer-map is empty: list teacher layers to copy, e.g. 0,2,4")
@@ -87,7 +89,9 @@ def choose_layer_map(teacher_layers: int, layers: int | None = None, layer_map: 
     if bad:
         raise BadInput(f"--layer-map has layer {bad[0]}, but the teacher's layers are 0..{teacher_layers - 1}")
     if any(b <= a for a, b in zip(layer_map, layer_map[1:])):
-        raise BadInput(f"--layer-map {','.join(map(str, layer_map))} must list teacher layers in increasing order, each once")
+        raise BadInput(
+            f"--layer-map {','.join(map(str, layer_map))} must list teacher layers in increasing order, each once"
+        )
     return list(layer_map)
 
 
@@ -97,7 +101,9 @@ def check_arch(teacher_type: str, arch: str | None) -> str:
         return teacher_type
     if arch not in CROSS_ARCHITECTURES:
         choices = ", ".join(sorted(CROSS_ARCHITECTURES))
-        raise BadInput(f"--arch {arch!r} is not a student architecture: leave it out (same as the teacher) or use {choices}")
+        raise BadInput(
+            f"--arch {arch!r} is not a student architecture: leave it out (same as the teacher) or use {choices}"
+        )
     if teacher_type not in CROSS_ARCHITECTURES[arch]:
         raise BadInput(f"--arch {arch} needs a {' or '.join(CROSS_ARCHITECTURES[arch])} teacher, not {teacher_type}")
     return arch
@@ -195,9 +201,14 @@ def _card(info: dict[str, Any], params: dict[str, int], teacher_params: dict[str
         "config.json under `distilcli`."
     )
     return render_model_card(
-        f"Student of {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "student"], base_model=info["teacher"],
+        f"Student of {info['teacher']}",
+        summary,
+        facts,
+        ".",
+        ["distilcli", "distillation", "student"],
+        base_model=info["teacher"],
         sentence_encoder=is_sentence_encoder(info["teacher_path"]),
-    )  # fmt: skip
+    )
 
 
 def run_student(cfg: StudentConfig, layer_choice: dict[str, Any] | None = None, started: float | None = None) -> Report:
