@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,3 +163,41 @@ def test_the_size_checks_can_fail(tmp_path: Path) -> None:
     assert lines > MAX_MODULE_LINES
     assert functions == [("f", 1, MAX_FUNCTION_LINES + 1)]
     assert _code_lines(long_module) == [1]  # a function is code, not a data table
+
+
+_PRAGMA = re.compile(r"\s*#\s*(type:\s*ignore|noqa|pragma)\b.*$")
+
+
+def _width_problems(root: Path) -> list[str]:
+    """``# fmt: skip`` markers and lines over ruff's configured width in the package's modules."""
+    width = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]["line-length"]
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{path.relative_to(root.parent).as_posix()}:{number}"
+            if "fmt: skip" in line:
+                problems.append(f"{where}: # fmt: skip")
+            measured = _PRAGMA.sub("", line)  # as ruff's E501: a trailing type: ignore / noqa is not counted
+            if len(measured) > width:
+                problems.append(f"{where}: {len(measured)} columns (limit {width})")
+    return problems
+
+
+def test_the_size_limits_are_not_met_by_widening_lines() -> None:
+    """The modules keep the formatter's width: no ``# fmt: skip``, no line over it, ``ruff format`` clean."""
+    problems = _width_problems(PACKAGE)
+    assert not problems, "split the module or the line instead:\n" + "\n".join(problems)
+    ruff = Path(sys.executable).parent / "ruff"
+    if ruff.is_file():  # the dev extra installs it (make test)
+        result = subprocess.run(
+            [str(ruff), "format", "--check", str(PACKAGE)], check=False, capture_output=True, text=True
+        )
+        assert result.returncode == 0, "ruff format would change:\n" + result.stdout + result.stderr
+
+
+def test_the_width_check_can_fail(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    text = "x = 1  # fmt: skip\ny = '" + "a" * 130 + "'\nz = f(" + "b" * 110 + ")  # type: ignore[arg-type]\n"
+    (package / "m.py").write_text(text, encoding="utf-8")
+    assert _width_problems(package) == ["pkg/m.py:1: # fmt: skip", "pkg/m.py:2: 136 columns (limit 120)"]
