@@ -46,8 +46,14 @@ class NewInput:
 
 def rules_of(cfg: DistillConfig) -> AugmentRules:
     """The augmentation rules the options describe."""
-    return AugmentRules(count=cfg.augment, p_mask=cfg.augment_mask, p_replace=cfg.augment_replace,
-                        p_delete=cfg.augment_delete, p_ngram=cfg.augment_ngram, seed=cfg.seed)  # fmt: skip
+    return AugmentRules(
+        count=cfg.augment,
+        p_mask=cfg.augment_mask,
+        p_replace=cfg.augment_replace,
+        p_delete=cfg.augment_delete,
+        p_ngram=cfg.augment_ngram,
+        seed=cfg.seed,
+    )
 
 
 def check_options(cfg: DistillConfig) -> None:
@@ -115,7 +121,8 @@ def embedding_neighbours(embeddings: Any, tokenizer: Any, words: set[str], k: in
 
 
 class MaskedLMReplacer:
-    """Candidates from a masked LM: each new sentence masked at its replaced words, one batched forward pass per sentence."""
+    """Candidates from a masked LM: each new sentence masked at its replaced words, one batched forward pass per
+    sentence."""
 
     def __init__(self, model: Any, tokenizer: Any, k: int = CANDIDATES, batch_size: int = 64) -> None:
         self.model, self.tokenizer, self.k, self.batch_size = model, tokenizer, k, batch_size
@@ -125,7 +132,9 @@ class MaskedLMReplacer:
         import torch
 
         tokenizer = self.tokenizer
-        self.pieces.update(single_piece_words({p.words[i] for p in plans for i in p.replace} - set(self.pieces), tokenizer))
+        self.pieces.update(
+            single_piece_words({p.words[i] for p in plans for i in p.replace} - set(self.pieces), tokenizer)
+        )
         chosen: list[list[str | None]] = [[None] * len(plan.replace) for plan in plans]
         todo = [n for n, plan in enumerate(plans) if any(plan.words[i] in self.pieces for i in plan.replace)]
         for start in range(0, len(todo), self.batch_size):
@@ -138,7 +147,9 @@ class MaskedLMReplacer:
                     words[plans[n].replace[j]] = tokenizer.mask_token
                 masked.append(words)
             # Words, not text: each target word is one token, found through word_ids (a mask-op word is not a target).
-            encoded = tokenizer(masked, is_split_into_words=True, return_tensors="pt", padding=True, truncation=True, max_length=128)
+            encoded = tokenizer(
+                masked, is_split_into_words=True, return_tensors="pt", padding=True, truncation=True, max_length=128
+            )
             with torch.no_grad():
                 logits = self.model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
             for row, (n, mine) in enumerate(zip(rows, targets)):
@@ -149,7 +160,11 @@ class MaskedLMReplacer:
                         continue
                     original = self.pieces[plans[n].words[plans[n].replace[j]]]
                     top = [t for t in logits[row, position].topk(self.k + 1).indices.tolist() if t != original]
-                    words = [w for w in tokenizer.convert_ids_to_tokens(top) if w.lstrip("Ġ▁").isalpha() and not w.startswith("##")][: self.k]
+                    words = [
+                        w
+                        for w in tokenizer.convert_ids_to_tokens(top)
+                        if w.lstrip("Ġ▁").isalpha() and not w.startswith("##")
+                    ][: self.k]
                     chosen[n][j] = rngs[n].choice(words).lstrip("Ġ▁") if words else None
         return chosen
 
@@ -160,8 +175,11 @@ def load_masked_lm(spec: str) -> tuple[Any, Any]:
 
     loaded = load_mlm_model(spec)
     if not loaded.has_trained_mlm_head:
-        raise BadInput(f"--augment-mlm {spec}: it has no trained masked-LM head, so its guesses would be noise: "
-                       "give a masked LM (e.g. bert-base-uncased), or leave the option out to use the teacher's embedding neighbours")  # fmt: skip
+        raise BadInput(
+            f"--augment-mlm {spec}: it has no trained masked-LM head, so its guesses would be noise: "
+            "give a masked LM (e.g. bert-base-uncased), or leave the option out to use the teacher's "
+            "embedding neighbours"
+        )
     tokenizer = load_tokenizer(loaded.ref)
     if tokenizer is None or tokenizer.mask_token is None:
         raise BadInput(f"--augment-mlm {spec}: no tokenizer with a mask token in {loaded.ref.path}")
@@ -176,9 +194,15 @@ def transfer_inputs(cfg: DistillConfig, pairs: bool) -> list[NewInput]:
     from distilcli.data.corpus import CorpusSpec, read_documents
 
     assert cfg.transfer_corpus is not None
-    sentences = [s for s in read_documents(CorpusSpec(str(cfg.transfer_corpus), cfg.text_field, "sentence")) if len(words_of(s)) >= 3]
+    sentences = [
+        s
+        for s in read_documents(CorpusSpec(str(cfg.transfer_corpus), cfg.text_field, "sentence"))
+        if len(words_of(s)) >= 3
+    ]
     if not sentences:
-        raise BadInput(f"--transfer-corpus {cfg.transfer_corpus}: no sentence of three words or more: give a corpus with text")
+        raise BadInput(
+            f"--transfer-corpus {cfg.transfer_corpus}: no sentence of three words or more: give a corpus with text"
+        )
     if not pairs:
         return [NewInput(s, None, "transfer", None) for s in sentences]
     return [NewInput(a, b, "transfer", None) for a, b in zip(sentences[0::2], sentences[1::2])]
@@ -216,7 +240,12 @@ def save_new_inputs(out: Path, inputs: list[NewInput], originals: Sequence[Any])
     for x in inputs:
         if x.of is not None and len(by_original.setdefault(x.of, [])) < 4:
             by_original[x.of].append(x)
-    sample = ["# New inputs (labelled by the teacher only)", "", f"{len(inputs)} new inputs; the first originals with up to 4 copies each.", ""]
+    sample = [
+        "# New inputs (labelled by the teacher only)",
+        "",
+        f"{len(inputs)} new inputs; the first originals with up to 4 copies each.",
+        "",
+    ]
     for i in sorted(by_original)[:12]:
         sample.append(f"- **original:** {_shown(originals[i].text_a, originals[i].text_b)}")
         sample.extend(f"  - {_shown(x.text_a, x.text_b)}" for x in by_original[i])
@@ -239,7 +268,9 @@ def _shown(text_a: str, text_b: str | None) -> str:
     return text_a if text_b is None else f"{text_a} ‖ {text_b}"
 
 
-def prepare_new_inputs(cfg: DistillConfig, examples: Sequence[Any], teacher_model: Any, tokenizer: Any) -> list[NewInput]:
+def prepare_new_inputs(
+    cfg: DistillConfig, examples: Sequence[Any], teacher_model: Any, tokenizer: Any
+) -> list[NewInput]:
     """This run's new inputs: read back on --resume, else made (and saved by the main process)."""
     import time
 
@@ -258,5 +289,8 @@ def prepare_new_inputs(cfg: DistillConfig, examples: Sequence[Any], teacher_mode
     if is_main_process():
         save_new_inputs(out, made, examples)
     augmented = sum(x.source == "augment" for x in made)
-    progress.log(f"new inputs: {augmented} augmented, {len(made) - augmented} transfer, made in {time.perf_counter() - start:.1f} s")
+    progress.log(
+        f"new inputs: {augmented} augmented, {len(made) - augmented} transfer, "
+        f"made in {time.perf_counter() - start:.1f} s"
+    )
     return made

@@ -20,13 +20,33 @@ def _embedding_facts(embedding: dict[str, Any] | None) -> list[tuple[str, str]]:
     """The student's own tokenizer, its Dense layer and the PCA (--embedding-dim), when it has them."""
     if not embedding:
         return []
-    facts = [("tokenizer", "the student's own (each model read the raw sentences)")] if embedding["tokenizer"] != "teacher's" else []
+    facts = (
+        [("tokenizer", "the student's own (each model read the raw sentences)")]
+        if embedding["tokenizer"] != "teacher's"
+        else []
+    )
     if embedding["dense"]:
         dense = embedding["dense"]
-        facts.append(("Dense layer", f"{dense['in']} → {dense['out']}, started {'as the PCA' if dense['init'] == 'pca' else 'at random'}, trained"))
+        facts.append(
+            (
+                "Dense layer",
+                (
+                    f"{dense['in']} → {dense['out']}, "
+                    f"started {'as the PCA' if dense['init'] == 'pca' else 'at random'}, trained"
+                ),
+            )
+        )
     if embedding["pca"]:
         pca = embedding["pca"]
-        facts.append(("embedding dimension", f"{pca['dim']}: the teacher's PCA on {pca['sentences']:,} sentences keeps {pca['explained_variance']:.1%} of the variance"))
+        facts.append(
+            (
+                "embedding dimension",
+                (
+                    f"{pca['dim']}: the teacher's PCA on {pca['sentences']:,} sentences "
+                    f"keeps {pca['explained_variance']:.1%} of the variance"
+                ),
+            )
+        )
     return facts
 
 
@@ -43,15 +63,31 @@ def distilled_card(info: dict[str, Any]) -> str:
         ("losses", f"{losses}; temperature {d['temperature']:g}"),
         *_pooling_facts(d.get("pooling")),
         *_embedding_facts(d.get("embedding")),
-        ("corpus", f"`{d['corpus']}`: " + ("read as a stream" if d.get("stream") else f"{d['train_chunks']:,} chunks")
-         + f" of at most {d['max_seq_length']} tokens"),
-        ("training", f"{d['steps']:,} steps × batch {d['batch_size']} × accumulation {d['grad_accum']} × {d['processes']} process(es)"),
+        (
+            "corpus",
+            f"`{d['corpus']}`: "
+            + ("read as a stream" if d.get("stream") else f"{d['train_chunks']:,} chunks")
+            + f" of at most {d['max_seq_length']} tokens",
+        ),
+        (
+            "training",
+            (
+                f"{d['steps']:,} steps × batch {d['batch_size']} × accumulation {d['grad_accum']} "
+                f"× {d['processes']} process(es)"
+            ),
+        ),
         ("loss", f"{d['loss_first']:.3f} → {d['loss_final']:.3f}"),
     ]
     if d.get("teacher_head"):
         head = d["teacher_head"]
         facts.append(
-            ("teacher MLM head", f"fitted for {head['steps']} steps; held-out masked-token accuracy {head['accuracy_before']:.1%} → {head['accuracy_after']:.1%}")
+            (
+                "teacher MLM head",
+                (
+                    f"fitted for {head['steps']} steps; held-out masked-token accuracy "
+                    f"{head['accuracy_before']:.1%} → {head['accuracy_after']:.1%}"
+                ),
+            )
         )
     facts.append(("made with", f"distilcli {info['distilcli_version']}, `distil distill`"))
     recipe = "the DistilBERT triple loss" if {"ce", "mlm", "cos"} <= set(d["alphas"]) else f"the losses {losses}"
@@ -63,7 +99,12 @@ def distilled_card(info: dict[str, Any]) -> str:
     corpus = str(d["corpus"] or "")
     datasets = [corpus] if corpus and not Path(corpus).expanduser().exists() and looks_like_hub_id(corpus) else None
     return render_model_card(
-        f"Distilled from {info['teacher']}", summary, facts, ".", ["distilcli", "distillation", "distilbert-recipe"],
-        base_model=info["teacher"], datasets=datasets,
+        f"Distilled from {info['teacher']}",
+        summary,
+        facts,
+        ".",
+        ["distilcli", "distillation", "distilbert-recipe"],
+        base_model=info["teacher"],
+        datasets=datasets,
         sentence_encoder=is_sentence_encoder(info["teacher_path"]) or bool((d.get("embedding") or {}).get("dense")),
-    )  # fmt: skip
+    )

@@ -9,7 +9,22 @@ from distilcli.errors import BadInput
 from distilcli.training.options import TaskOptions
 
 # Fields that may change between a run and its --resume (everything else must match).
-RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "save_every", "log_every", "output", "cache_dir", "precision", "report_to", "tracking_dir", "final_only", "num_proc"})
+RESUMABLE_CHANGES = frozenset(
+    {
+        "out",
+        "resume",
+        "overwrite",
+        "save_every",
+        "log_every",
+        "output",
+        "cache_dir",
+        "precision",
+        "report_to",
+        "tracking_dir",
+        "final_only",
+        "num_proc",
+    }
+)
 
 
 @dataclass(kw_only=True)
@@ -93,18 +108,43 @@ class DistillConfig(TaskOptions):
 
 #: Defaults that differ between general, task-specific and sentence-embedding distillation.
 MODE_DEFAULTS = {
-    "general": {"batch_size": 8, "lr": 5e-4, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line", "length_split": 1},
-    "task": {"batch_size": 32, "lr": 5e-5, "alpha_ce": 5.0, "alpha_mlm": 2.0, "alpha_mse_emb": 0.0, "document_per": "line", "length_split": 4},
+    "general": {
+        "batch_size": 8,
+        "lr": 5e-4,
+        "alpha_ce": 5.0,
+        "alpha_mlm": 2.0,
+        "alpha_mse_emb": 0.0,
+        "document_per": "line",
+        "length_split": 1,
+    },
+    "task": {
+        "batch_size": 32,
+        "lr": 5e-5,
+        "alpha_ce": 5.0,
+        "alpha_mlm": 2.0,
+        "alpha_mse_emb": 0.0,
+        "document_per": "line",
+        "length_split": 4,
+    },
     # Sentence batches (one sentence or line per sequence): 32 of them hold about as many tokens as 8 chunks of 128.
     # Sentences, as every embedding result in docs/results.md was measured (whole lines cost zero-shot STS-B).
-    "embeddings": {"batch_size": 32, "lr": 5e-4, "alpha_ce": 0.0, "alpha_mlm": 0.0, "alpha_mse_emb": 1.0, "document_per": "sentence", "length_split": 1},
+    "embeddings": {
+        "batch_size": 32,
+        "lr": 5e-4,
+        "alpha_ce": 0.0,
+        "alpha_mlm": 0.0,
+        "alpha_mse_emb": 1.0,
+        "document_per": "sentence",
+        "length_split": 1,
+    },
 }
 #: ``--task embeddings``: general distillation on a corpus, learning the teacher's sentence embeddings.
 EMBEDDINGS = "embeddings"
 
 
 def parse_task(spec: str) -> str:
-    """``glue:sst2``, ``sst2``, ``SST-2`` -> ``sst2``; ``squad`` / ``squad_v2``; ``embeddings``; anything else is :class:`BadInput`."""
+    """``glue:sst2``, ``sst2``, ``SST-2`` -> ``sst2``; ``squad`` / ``squad_v2``; ``embeddings``; anything else is
+    :class:`BadInput`."""
     from distilcli.tasks.registry import task_name
 
     if spec.strip().lower() == EMBEDDINGS:
@@ -133,7 +173,10 @@ def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
     if cfg.mask_inputs is None and mode != "task":
         # Masks exist for the vocabulary losses; the others learn the teacher's view of the clean
         # text, which is what the student will read (masking cost 0.013 zero-shot STS-B Spearman).
-        alphas = {name: getattr(cfg, name) if getattr(cfg, name) is not None else unset[name] for name in ("alpha_ce", "alpha_mlm")}
+        alphas = {
+            name: getattr(cfg, name) if getattr(cfg, name) is not None else unset[name]
+            for name in ("alpha_ce", "alpha_mlm")
+        }
         unset["mask_inputs"] = alphas["alpha_ce"] > 0 or alphas["alpha_mlm"] > 0 or cfg.alpha_mse > 0
     if cfg.max_seq_length is None:
         # The task's own length (SQuAD's question + context windows 384 tokens, as BERT's); sentences 128.

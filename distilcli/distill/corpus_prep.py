@@ -68,8 +68,15 @@ def prepare_corpus(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
         )
     counts = saved_token_counts(dataset, len(tokenizer))
     counts = token_counts(dataset, len(tokenizer)) if counts is None else counts
-    return Corpus(train_ids, heldout_ids, batches, _masker(cfg, tokenizer, counts), accelerator.device,
-                  bool(cfg.mask_inputs), tokenizer.pad_token_id)  # fmt: skip
+    return Corpus(
+        train_ids,
+        heldout_ids,
+        batches,
+        _masker(cfg, tokenizer, counts),
+        accelerator.device,
+        bool(cfg.mask_inputs),
+        tokenizer.pad_token_id,
+    )
 
 
 def prepare_stream(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any) -> Corpus:
@@ -88,7 +95,21 @@ def prepare_stream(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any)
     sample = TokenRows.from_lists(head[n_heldout:])  # what --layer-map auto measures on
     counts = np.bincount(np.concatenate(head[n_heldout:] or [[0]]), minlength=len(tokenizer))
     assert cfg.max_steps is not None  # check_options refuses --stream without --max-steps
-    batches = StreamBatches(cfg, lambda: itertools.islice(stream(), n_heldout, None), tokenizer.pad_token_id,
-                            accelerator.process_index, accelerator.num_processes, cfg.max_steps)  # fmt: skip
-    return Corpus(sample, heldout_ids, batches, _masker(cfg, tokenizer, counts), accelerator.device,
-                  bool(cfg.mask_inputs), tokenizer.pad_token_id, stream=True)  # fmt: skip
+    batches = StreamBatches(
+        cfg,
+        lambda: itertools.islice(stream(), n_heldout, None),
+        tokenizer.pad_token_id,
+        accelerator.process_index,
+        accelerator.num_processes,
+        cfg.max_steps,
+    )
+    return Corpus(
+        sample,
+        heldout_ids,
+        batches,
+        _masker(cfg, tokenizer, counts),
+        accelerator.device,
+        bool(cfg.mask_inputs),
+        tokenizer.pad_token_id,
+        stream=True,
+    )

@@ -57,7 +57,10 @@ def fit_pca(embeddings: np.ndarray, dim: int) -> Pca:
     """
     x = np.asarray(embeddings, dtype=np.float64)
     if not 1 <= dim <= min(x.shape):
-        raise BadInput(f"--embedding-dim {dim} needs at least {dim} sentences and an embedding at least {dim} wide; got {x.shape[0]} sentences, width {x.shape[1]}")  # fmt: skip
+        raise BadInput(
+            f"--embedding-dim {dim} needs at least {dim} sentences and an embedding at least {dim} wide; "
+            f"got {x.shape[0]} sentences, width {x.shape[1]}"
+        )
     mean = x.mean(axis=0)
     _, singular, vt = np.linalg.svd(x - mean, full_matrices=False)
     components = vt[:dim].copy()
@@ -81,7 +84,8 @@ class EmbeddingHead(nn.Module):
         self.pca: Pca | None = None
 
     def set_pca(self, pca: Pca) -> None:
-        """Fix the teacher's reduction to ``pca``; start the student's Dense as the same projection where widths allow."""
+        """Fix the teacher's reduction to ``pca``; start the student's Dense as the same projection where widths
+        allow."""
         weight = torch.tensor(pca.components, dtype=torch.float32)
         bias = -(torch.tensor(pca.components) @ torch.tensor(pca.mean)).float()  # W (x - mean) = W x - W mean
         with torch.no_grad():
@@ -105,7 +109,8 @@ class EmbeddingHead(nn.Module):
         return student, teacher
 
     def record(self) -> dict[str, Any]:
-        """What the report and the card say: widths, how the Dense started, the PCA's dimension and explained variance."""
+        """What the report and the card say: widths, how the Dense started, the PCA's dimension and explained
+        variance."""
         return {
             "dense": {
                 "in": self.student_width,
@@ -118,9 +123,12 @@ class EmbeddingHead(nn.Module):
 
 
 def teacher_embeddings(
-    model: Any, rows: Sequence[Sequence[int]], collate: Callable[[list[dict]], dict[str, torch.Tensor]],
-    pooling: SentencePooling, device: torch.device,
-) -> np.ndarray:  # fmt: skip
+    model: Any,
+    rows: Sequence[Sequence[int]],
+    collate: Callable[[list[dict]], dict[str, torch.Tensor]],
+    pooling: SentencePooling,
+    device: torch.device,
+) -> np.ndarray:
     """The teacher's sentence embeddings [n, width] of ``rows`` (its token ids), its pooling, eval mode, float64."""
     order = np.argsort([-len(row) for row in rows], kind="stable")  # longest first: little padding
     out = np.zeros((len(rows), 0))
@@ -138,7 +146,8 @@ def teacher_embeddings(
 
 
 def pca_sample(count: int, seed: int) -> np.ndarray:
-    """Which of ``count`` training sequences the PCA is fitted on: at most :data:`PCA_SENTENCES`, drawn from ``seed``."""
+    """Which of ``count`` training sequences the PCA is fitted on: at most :data:`PCA_SENTENCES`, drawn from
+    ``seed``."""
     if count <= PCA_SENTENCES:
         return np.arange(count)
     return np.sort(np.random.default_rng(seed).choice(count, PCA_SENTENCES, replace=False))

@@ -32,7 +32,9 @@ EXHAUSTIVE_LIMIT = 200_000  # layer maps tried one by one; above that, a greedy 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     """Linear CKA of two representations [n, d1] and [n, d2] of the same n inputs (float64)."""
     if x.shape[0] != y.shape[0] or x.dim() != 2 or y.dim() != 2:
-        raise ValueError(f"CKA needs [n, d] representations of the same n inputs, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"CKA needs [n, d] representations of the same n inputs, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     x = x.double() - x.double().mean(0, keepdim=True)
     y = y.double() - y.double().mean(0, keepdim=True)
     cross = float((y.T @ x).pow(2).sum())
@@ -80,13 +82,22 @@ class LayerChoice:
     sequences: int
 
     def to_dict(self) -> dict[str, object]:
-        return {"method": "linear CKA coverage", "layer_map": self.layer_map, "coverage": self.coverage,
-                "uniform_map": self.uniform_map, "uniform_coverage": self.uniform_coverage, "tokens": self.tokens,
-                "sequences": self.sequences}  # fmt: skip
+        return {
+            "method": "linear CKA coverage",
+            "layer_map": self.layer_map,
+            "coverage": self.coverage,
+            "uniform_map": self.uniform_map,
+            "uniform_coverage": self.uniform_coverage,
+            "tokens": self.tokens,
+            "sequences": self.sequences,
+        }
 
 
-def layer_states(model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], max_tokens: int, seed: int) -> list[torch.Tensor]:
-    """Each layer's output [tokens, hidden] at the real tokens of ``batches`` (a fixed random ``max_tokens`` of them)."""
+def layer_states(
+    model: torch.nn.Module, batches: list[dict[str, torch.Tensor]], max_tokens: int, seed: int
+) -> list[torch.Tensor]:
+    """Each layer's output [tokens, hidden] at the real tokens of ``batches`` (a fixed random ``max_tokens`` of
+    them)."""
     import torch
 
     per_layer: list[list[torch.Tensor]] = []
@@ -117,8 +128,17 @@ def is_auto(layer_map: object) -> bool:
     return isinstance(layer_map, str) and layer_map.strip().lower() == AUTO
 
 
-def choose_from_ids(model: torch.nn.Module, ids: list[list[int]], pad_id: int, layers: int, *, sample: int = 256, max_tokens: int = 4096,
-                    seed: int = 42, batch_size: int = 16) -> LayerChoice:  # fmt: skip
+def choose_from_ids(
+    model: torch.nn.Module,
+    ids: list[list[int]],
+    pad_id: int,
+    layers: int,
+    *,
+    sample: int = 256,
+    max_tokens: int = 4096,
+    seed: int = 42,
+    batch_size: int = 16,
+) -> LayerChoice:
     """``--layer-map auto``: the covering map of ``model``'s layers on a fixed sample of token sequences ``ids``."""
     import torch
 
@@ -126,7 +146,9 @@ def choose_from_ids(model: torch.nn.Module, ids: list[list[int]], pad_id: int, l
 
     order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()[:sample]
     rows = sorted(order)
-    batches = [pad_inputs(ids, None, rows[start : start + batch_size], pad_id) for start in range(0, len(rows), batch_size)]
+    batches = [
+        pad_inputs(ids, None, rows[start : start + batch_size], pad_id) for start in range(0, len(rows), batch_size)
+    ]
     return choose_layers(layer_states(model, batches, max_tokens, seed), layers, len(rows))
 
 
@@ -137,7 +159,9 @@ def choose_layers(states: list[torch.Tensor], layers: int, sequences: int) -> La
     matrix = cka_matrix(states)
     chosen = best_map(matrix, layers)
     uniform = spread_layers(len(matrix), layers)
-    return LayerChoice(matrix, chosen, coverage(matrix, chosen), uniform, coverage(matrix, uniform), int(states[0].shape[0]), sequences)
+    return LayerChoice(
+        matrix, chosen, coverage(matrix, chosen), uniform, coverage(matrix, uniform), int(states[0].shape[0]), sequences
+    )
 
 
 def plot_matrix(choice: LayerChoice, path: Path, title: str) -> None:
@@ -159,8 +183,11 @@ def plot_matrix(choice: LayerChoice, path: Path, title: str) -> None:
     ax.set_ylabel("teacher layer")
     for k in choice.layer_map:
         ax.add_patch(plt.Rectangle((k - 0.5, -0.5), 1, n, fill=False, edgecolor="white", linewidth=1.5))
-    ax.set_title(f"{title}\nchosen {','.join(map(str, choice.layer_map))} (coverage {choice.coverage:.3f}); "
-                 f"even {','.join(map(str, choice.uniform_map))} ({choice.uniform_coverage:.3f})", fontsize=8)  # fmt: skip
+    ax.set_title(
+        f"{title}\nchosen {','.join(map(str, choice.layer_map))} (coverage {choice.coverage:.3f}); "
+        f"even {','.join(map(str, choice.uniform_map))} ({choice.uniform_coverage:.3f})",
+        fontsize=8,
+    )
     fig.tight_layout()
     with atomic_file(path, suffix=path.suffix or ".png") as tmp:
         fig.savefig(tmp, format=(path.suffix.lstrip(".") or "png"), dpi=120)

@@ -87,12 +87,19 @@ class DistillationObjective(nn.Module):
         self.mse_emb = EmbeddingMSELoss() if "mse_emb" in self.alphas else None
         self.mse = LogitsMSELoss() if "mse" in self.alphas else None
         self.attention = AttentionKLLoss() if "attention" in self.alphas else None
-        self.fit_models(student_dim, teacher_dim, pooling, student_pooling=student_pooling, embedding_head=embedding_head)  # fmt: skip
+        self.fit_models(
+            student_dim, teacher_dim, pooling, student_pooling=student_pooling, embedding_head=embedding_head
+        )
 
     def fit_models(
-        self, student_dim: int | None = None, teacher_dim: int | None = None, pooling: SentencePooling | None = None,
-        *, student_pooling: SentencePooling | None = None, embedding_head: EmbeddingHead | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        student_dim: int | None = None,
+        teacher_dim: int | None = None,
+        pooling: SentencePooling | None = None,
+        *,
+        student_pooling: SentencePooling | None = None,
+        embedding_head: EmbeddingHead | None = None,
+    ) -> None:
         """Set what depends on the two models: their widths (checked), poolings, the projection and the head.
 
         Before training only: the hidden-state projection is built anew, so the optimizer must come after.
@@ -103,13 +110,17 @@ class DistillationObjective(nn.Module):
         self.student_pooling = student_pooling or self.pooling
         widths = {"cos": (student_dim, teacher_dim)}
         if student_dim is not None and teacher_dim is not None and embedding_head is None:
-            widths["pooled"] = widths["mse_emb"] = (self.student_pooling.width(student_dim), self.pooling.width(teacher_dim))
+            widths["pooled"] = widths["mse_emb"] = (
+                self.student_pooling.width(student_dim),
+                self.pooling.width(teacher_dim),
+            )
         for name, (student_width, teacher_width) in widths.items():
             known = student_width is not None and teacher_width is not None
             if name in self.alphas and known and student_width != teacher_width:
                 # L_cos compares last hidden states directly; the embeddings meet through an EmbeddingHead.
                 raise ValueError(
-                    f"alpha_{name} > 0 needs student and teacher of the same hidden size, got {student_width} and {teacher_width}"
+                    f"alpha_{name} > 0 needs student and teacher of the same hidden size, "
+                    f"got {student_width} and {teacher_width}"
                 )
         #: The Dense layer (and the teacher's PCA) between the pooled embeddings and their terms, where needed.
         self.embedding_head = embedding_head if self.needs_pooled else None
@@ -204,7 +215,8 @@ class DistillationObjective(nn.Module):
 
 @contextmanager
 def _options_named() -> Iterator[None]:
-    """The objective's ``ValueError`` as :class:`BadInput` naming the command's option (``--alpha-cos``, ``--hidden-loss``)."""
+    """The objective's ``ValueError`` as :class:`BadInput` naming the command's option (``--alpha-cos``,
+    ``--hidden-loss``)."""
     try:
         yield
     except ValueError as exc:
@@ -212,7 +224,8 @@ def _options_named() -> Iterator[None]:
 
 
 def make_objective(cfg: DistillConfig) -> DistillationObjective:
-    """The weighted losses of ``cfg`` (its mode's defaults filled in); a bad weight or kind is :class:`BadInput` naming the option.
+    """The weighted losses of ``cfg`` (its mode's defaults filled in); a bad weight or kind is :class:`BadInput` naming
+    the option.
 
     Not yet fitted to the models (:func:`fit_to_models`): its ``needs_*`` already say what the run computes.
     """
@@ -234,9 +247,14 @@ def make_objective(cfg: DistillConfig) -> DistillationObjective:
 
 
 def fit_to_models(
-    objective: DistillationObjective, student_dim: int, teacher_dim: int, pooling: SentencePooling | None = None,
-    *, student_pooling: SentencePooling | None = None, head: EmbeddingHead | None = None,
-) -> None:  # fmt: skip
+    objective: DistillationObjective,
+    student_dim: int,
+    teacher_dim: int,
+    pooling: SentencePooling | None = None,
+    *,
+    student_pooling: SentencePooling | None = None,
+    head: EmbeddingHead | None = None,
+) -> None:
     """:meth:`DistillationObjective.fit_models`; widths that cannot meet are :class:`BadInput` naming the option."""
     with _options_named():
         objective.fit_models(student_dim, teacher_dim, pooling, student_pooling=student_pooling, embedding_head=head)

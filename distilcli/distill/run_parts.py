@@ -67,7 +67,8 @@ class Corpus:
     pair_stats: dict[str, int] | None = None  # how many sentences were kept, dropped, truncated
 
     def masked(self, batch: Batch, seed: int, *, mask: bool = True) -> Batch:
-        """``batch`` with a fresh dynamic mask drawn from ``seed`` (clean, no labels, unless ``mask``), on the run's device."""
+        """``batch`` with a fresh dynamic mask drawn from ``seed`` (clean, no labels, unless ``mask``), on the run's
+        device."""
         ids, labels = batch["input_ids"], torch.full_like(batch["input_ids"], -100)
         if mask:
             ids, labels = self.masker(ids, batch["attention_mask"], torch.Generator().manual_seed(seed))
@@ -78,12 +79,15 @@ class Corpus:
         }
 
     def student_inputs(self, batch: Batch, indices: list[int], select: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """What the student reads (ids, mask, labels, selected positions): the teacher's batch, or the sentences in its own ids."""
+        """What the student reads (ids, mask, labels, selected positions): the teacher's batch, or the sentences in its
+        own ids."""
         if self.student_rows is None:
             return batch["input_ids"], batch["attention_mask"], batch["labels"], select
         from distilcli.data.batching import pad_collate
 
-        own = self.masked(pad_collate(self.student_pad_id)([{"input_ids": self.student_rows[i]} for i in indices]), 0, mask=False)
+        own = self.masked(
+            pad_collate(self.student_pad_id)([{"input_ids": self.student_rows[i]} for i in indices]), 0, mask=False
+        )
         return own["input_ids"], own["attention_mask"], own["labels"], own["attention_mask"].bool()
 
 
@@ -98,9 +102,15 @@ class Student:
 
 
 def provenance(
-    cfg: DistillConfig, accelerator: Accelerator, loop: TrainLoop, window: LogWindow, teacher: LoadedModel,
-    student: Student, corpus: Corpus, head_fit: dict[str, Any] | None,
-) -> dict[str, Any]:  # fmt: skip
+    cfg: DistillConfig,
+    accelerator: Accelerator,
+    loop: TrainLoop,
+    window: LogWindow,
+    teacher: LoadedModel,
+    student: Student,
+    corpus: Corpus,
+    head_fit: dict[str, Any] | None,
+) -> dict[str, Any]:
     """How the student was made: saved in its config.json (``distilcli``), its card and the report."""
     loss_curve = window.lines["loss"]
     return {
@@ -158,7 +168,8 @@ def save_head(head_dir: Path, state: dict[str, torch.Tensor], fit: dict[str, Any
 
 
 def load_head(path: Path, shapes: dict[str, torch.Size]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(tensors, fit record) of a head saved by :func:`save_head`, of these ``shapes``; else :class:`BadInput` naming the file."""
+    """(tensors, fit record) of a head saved by :func:`save_head`, of these ``shapes``; else :class:`BadInput` naming
+    the file."""
     from safetensors import safe_open
 
     try:

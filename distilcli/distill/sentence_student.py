@@ -1,4 +1,5 @@
-"""Sentence-embedding distillation beyond a student cut from its teacher: another tokenizer, another width, fewer dimensions.
+"""Sentence-embedding distillation beyond a student cut from its teacher: another tokenizer, another width, fewer
+dimensions.
 
 * ``--student`` with its own tokenizer (``--task embeddings``): every sentence is tokenised by each
   model itself (:mod:`distilcli.data.sentence_pairs`), the teacher reads its ids, the student its own,
@@ -73,19 +74,34 @@ def check_student_tokenizer(cfg: DistillConfig) -> bool:
     if teacher is None or student is None or same_tokenizer(teacher, student):
         return False
     if mode_of(cfg) != EMBEDDINGS:
-        raise BadInput("student and teacher tokenizers differ: a student with its own tokenizer learns sentence "
-                       "embeddings only (--task embeddings); else use a student made with the teacher's tokenizer")  # fmt: skip
-    alphas = {"--alpha-ce": cfg.alpha_ce, "--alpha-mlm": cfg.alpha_mlm, "--alpha-mse": cfg.alpha_mse, "--alpha-cos": cfg.alpha_cos,
-              "--alpha-hidden": cfg.alpha_hidden, "--alpha-attention": cfg.alpha_attention}  # fmt: skip
+        raise BadInput(
+            "student and teacher tokenizers differ: a student with its own tokenizer learns sentence "
+            "embeddings only (--task embeddings); else use a student made with the teacher's tokenizer"
+        )
+    alphas = {
+        "--alpha-ce": cfg.alpha_ce,
+        "--alpha-mlm": cfg.alpha_mlm,
+        "--alpha-mse": cfg.alpha_mse,
+        "--alpha-cos": cfg.alpha_cos,
+        "--alpha-hidden": cfg.alpha_hidden,
+        "--alpha-attention": cfg.alpha_attention,
+    }
     token_level = [flag for flag, alpha in alphas.items() if alpha]
     if token_level:
-        raise BadInput(f"the student's tokenizer is not the teacher's, so only sentence embeddings are compared "
-                       f"(--alpha-mse-emb, --alpha-pooled): set {' '.join(f'{flag} 0' for flag in token_level)}")  # fmt: skip
-    refused = [(cfg.document_per != "sentence", "use --document-per sentence (both models read whole sentences, never chunks cut by one tokenizer)"),
-               (cfg.stream, "leave out --stream: the sentences are tokenised by both models before the run"),
-               (bool(cfg.mask_inputs), "leave out --mask-inputs: both models read the clean sentences"),
-               (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
-               (student.pad_token_id is None, "the student's tokenizer needs a pad token")]  # fmt: skip
+        raise BadInput(
+            f"the student's tokenizer is not the teacher's, so only sentence embeddings are compared "
+            f"(--alpha-mse-emb, --alpha-pooled): set {' '.join(f'{flag} 0' for flag in token_level)}"
+        )
+    refused = [
+        (
+            cfg.document_per != "sentence",
+            "use --document-per sentence (both models read whole sentences, never chunks cut by one tokenizer)",
+        ),
+        (cfg.stream, "leave out --stream: the sentences are tokenised by both models before the run"),
+        (bool(cfg.mask_inputs), "leave out --mask-inputs: both models read the clean sentences"),
+        (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
+        (student.pad_token_id is None, "the student's tokenizer needs a pad token"),
+    ]
     for bad, what in refused:
         if bad:
             raise BadInput(f"the student's tokenizer is not the teacher's: {what}")
@@ -93,7 +109,8 @@ def check_student_tokenizer(cfg: DistillConfig) -> bool:
 
 
 def check_embedding_option(cfg: DistillConfig) -> None:
-    """``--embedding-dim`` only with ``--task embeddings``, and at least 1 (no file read: the pipeline's pre-flight too)."""
+    """``--embedding-dim`` only with ``--task embeddings``, and at least 1 (no file read: the pipeline's pre-flight
+    too)."""
     if cfg.embedding_dim is None:
         return
     if mode_of(cfg) != EMBEDDINGS:
@@ -103,7 +120,8 @@ def check_embedding_option(cfg: DistillConfig) -> None:
 
 
 def check_embedding_dim(cfg: DistillConfig) -> None:
-    """``--embedding-dim`` at most the teacher's embedding width (read from its config and sentence-transformers files)."""
+    """``--embedding-dim`` at most the teacher's embedding width (read from its config and sentence-transformers
+    files)."""
     from distilcli.models.loading import load_config
     from distilcli.models.resolve import resolve_model
 
@@ -113,7 +131,8 @@ def check_embedding_dim(cfg: DistillConfig) -> None:
     width = read_pooling(ref.path).width(int(load_config(ref).hidden_size))
     if cfg.embedding_dim > width:
         raise BadInput(
-            f"--embedding-dim {cfg.embedding_dim} is wider than the teacher's {width}-wide embeddings: use {width} or less"
+            f"--embedding-dim {cfg.embedding_dim} is wider than the teacher's {width}-wide embeddings: "
+            f"use {width} or less"
         )
 
 
@@ -137,8 +156,18 @@ def prepare(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any, studen
     # No loss masks anything here (check_student_tokenizer): the masker is never called.
     weights = mlm_token_weights(np.ones(len(tokenizer)), tokenizer.all_special_ids)
     masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
-    return Corpus(pairs.teacher, TokenRows.from_lists([]), batches, masker, accelerator.device, False, tokenizer.pad_token_id,
-                  student_rows=pairs.student, student_pad_id=student_tokenizer.pad_token_id, pair_stats=vars(pairs.stats))  # fmt: skip
+    return Corpus(
+        pairs.teacher,
+        TokenRows.from_lists([]),
+        batches,
+        masker,
+        accelerator.device,
+        False,
+        tokenizer.pad_token_id,
+        student_rows=pairs.student,
+        student_pad_id=student_tokenizer.pad_token_id,
+        pair_stats=vars(pairs.stats),
+    )
 
 
 def teacher_pca(cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, log: Callable[[str], None]) -> Pca | None:
@@ -154,8 +183,10 @@ def teacher_pca(cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, log: C
         teacher.model, sample, pad_collate(corpus.pad_id), read_pooling(teacher.ref.path), corpus.device
     )
     pca = fit_pca(embeddings, cfg.embedding_dim)
-    log(f"--embedding-dim {cfg.embedding_dim}: the PCA of the teacher's embeddings of {pca.sentences:,} sentences "
-        f"keeps {pca.explained_variance:.1%} of their variance")  # fmt: skip
+    log(
+        f"--embedding-dim {cfg.embedding_dim}: the PCA of the teacher's embeddings of {pca.sentences:,} sentences "
+        f"keeps {pca.explained_variance:.1%} of their variance"
+    )
     return pca
 
 
@@ -165,9 +196,14 @@ def _unit_length(pooling: SentencePooling) -> bool:
 
 
 def sentence_objective(
-    cfg: DistillConfig, objective: DistillationObjective, teacher: LoadedModel, student_model: Any,
-    adapter: ArchitectureAdapter, student_path: Path | None, pca: Pca | None,
-) -> Path:  # fmt: skip
+    cfg: DistillConfig,
+    objective: DistillationObjective,
+    teacher: LoadedModel,
+    student_model: Any,
+    adapter: ArchitectureAdapter,
+    student_path: Path | None,
+    pca: Pca | None,
+) -> Path:
     """Fit the run's ``objective`` to the two models (their widths, each one's pooling, a head where needed).
 
     Returns the folder whose sentence-transformers files the student keeps.
@@ -201,7 +237,8 @@ def dense_layer(objective: DistillationObjective) -> DenseLayer | None:
 
 
 def embedding_record(objective: DistillationObjective, corpus: Corpus) -> dict[str, Any] | None:
-    """The report's ``distillation.embedding``: whose tokenizer and pooling the student reads with, the head, the PCA."""
+    """The report's ``distillation.embedding``: whose tokenizer and pooling the student reads with, the head, the
+    PCA."""
     if not objective.needs_pooled:
         return None
     pooling = objective.student_pooling

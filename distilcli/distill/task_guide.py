@@ -13,7 +13,7 @@ import torch
 
 from distilcli import progress
 from distilcli.distill.config import DistillConfig
-from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
+from distilcli.distill.task_kd import SpanKDLoss, TaskKDLoss
 from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry
@@ -35,19 +35,31 @@ class TaskDistiller:
     """
 
     def __init__(
-        self, cfg: DistillConfig, entry: TaskEntry, teacher: LoadedClassifier, layer_pairs: list[int], n_gold: int, inputs: dict[str, int],
-    ) -> None:  # fmt: skip
+        self,
+        cfg: DistillConfig,
+        entry: TaskEntry,
+        teacher: LoadedClassifier,
+        layer_pairs: list[int],
+        n_gold: int,
+        inputs: dict[str, int],
+    ) -> None:
         from distilcli.distill.task_losses import TaskIntermediateLoss
 
         self.cfg, self.entry, self.teacher = cfg, entry, teacher
         self.layer_pairs, self.n_gold, self.inputs = layer_pairs, n_gold, inputs
         kd_args = {"alpha_ce": cfg.alpha_ce, "alpha_task": cfg.alpha_task, "temperature": cfg.temperature}
         # SQuAD learns a start and an end distribution per window; GLUE one row of logits per example.
-        self.kd = SpanKDLoss(**kd_args) if entry.per_token_outputs else TaskKDLoss(**kd_args, regression=entry.spec.is_regression)
+        self.kd = (
+            SpanKDLoss(**kd_args)
+            if entry.per_token_outputs
+            else TaskKDLoss(**kd_args, regression=entry.spec.is_regression)
+        )
         alphas = {"hidden": cfg.alpha_hidden, "attention": cfg.alpha_attention, "pkd": cfg.alpha_pkd}
         self.inter: TaskIntermediateLoss | None = None
         if any(value > 0 for value in alphas.values()):
-            self.inter = TaskIntermediateLoss(alphas, cfg.hidden_loss, student_width(cfg, teacher), teacher.model.config.hidden_size)
+            self.inter = TaskIntermediateLoss(
+                alphas, cfg.hidden_loss, student_width(cfg, teacher), teacher.model.config.hidden_size
+            )
         self.collate: Collate | None = None
         self.cache: CachedOutputs | None = None
         self.device = torch.device("cpu")
@@ -92,11 +104,15 @@ class TaskDistiller:
         features = self.entry.features(examples, tokenizer, adapter_for(self.teacher.model.config), self.cfg)
         self.collate = self.entry.collate(features, tokenizer)
         if self.cfg.cache_teacher and self.cfg.alpha_ce > 0:
-            self.cache = self.entry.cache_outputs(self.teacher.model, features, tokenizer.pad_token_id, self.cfg, device, self.teacher.label_permutation)
+            self.cache = self.entry.cache_outputs(
+                self.teacher.model, features, tokenizer.pad_token_id, self.cfg, device, self.teacher.label_permutation
+            )
 
     # -- the loss of one micro-batch -------------------------------------------------------------------
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int) -> dict[str, torch.Tensor]:
+    def loss(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int
+    ) -> dict[str, torch.Tensor]:
         labels = self.entry.pop_labels(batch)
         stage1 = self.in_stage1(step)
         inter = self.inter if (self.inter is not None and (stage1 or self.stage1_steps == 0)) else None
@@ -110,7 +126,9 @@ class TaskDistiller:
             assert self.collate is not None
             teacher_batch = {k: v.to(self.device) for k, v in self.collate(indices, with_labels=False).items()}
             with torch.no_grad():
-                teacher_run = self.teacher.model(**teacher_batch, output_hidden_states=wants_states or None, output_attentions=wants_attn or None)
+                teacher_run = self.teacher.model(
+                    **teacher_batch, output_hidden_states=wants_states or None, output_attentions=wants_attn or None
+                )
         if prediction:
             student_out = self.entry.outputs(output)
             if self.cache is not None:
@@ -126,10 +144,14 @@ class TaskDistiller:
                 parts = dict(self.kd(student_out, teacher_out, labels, gold))
         if inter is not None:
             assert teacher_run is not None
-            mine = {"states": [output.hidden_states[i + 1] for i in range(len(self.layer_pairs))] if wants_states else [],
-                    "attentions": list(output.attentions) if wants_attn else []}  # fmt: skip
-            theirs = {"states": [teacher_run.hidden_states[t + 1] for t in self.layer_pairs] if wants_states else [],
-                      "attentions": [teacher_run.attentions[t] for t in self.layer_pairs] if wants_attn else []}  # fmt: skip
+            mine = {
+                "states": [output.hidden_states[i + 1] for i in range(len(self.layer_pairs))] if wants_states else [],
+                "attentions": list(output.attentions) if wants_attn else [],
+            }
+            theirs = {
+                "states": [teacher_run.hidden_states[t + 1] for t in self.layer_pairs] if wants_states else [],
+                "attentions": [teacher_run.attentions[t] for t in self.layer_pairs] if wants_attn else [],
+            }
             terms = inter(mine, theirs, batch["attention_mask"])
             parts.update(terms)
             parts["loss"] = parts["loss"] + terms["loss_inter"] if "loss" in parts else terms["loss_inter"]
@@ -138,15 +160,21 @@ class TaskDistiller:
     def record(self) -> dict[str, Any]:
         """What the guide ran, for the report."""
         return {
-            "intermediate": None if self.inter is None else {
-                "alphas": self.inter.alphas, "hidden_loss": self.cfg.hidden_loss if "hidden" in self.inter.alphas else None,
+            "intermediate": None
+            if self.inter is None
+            else {
+                "alphas": self.inter.alphas,
+                "hidden_loss": self.cfg.hidden_loss if "hidden" in self.inter.alphas else None,
                 "layer_pairs": [[i, t] for i, t in enumerate(self.layer_pairs)],
                 "projection": any(True for _ in self.inter.parameters()),
             },
-            "schedule": {"intermediate_only_steps": self.stage1_steps, "mode": "two-stage" if self.stage1_steps else "joint"},
+            "schedule": {
+                "intermediate_only_steps": self.stage1_steps,
+                "mode": "two-stage" if self.stage1_steps else "joint",
+            },
             "teacher_cached": self.cache is not None,
             "inputs": self.inputs,
-        }  # fmt: skip
+        }
 
 
 def student_width(cfg: DistillConfig, teacher: LoadedClassifier) -> int:
@@ -160,7 +188,8 @@ def student_width(cfg: DistillConfig, teacher: LoadedClassifier) -> int:
 
 
 def layer_pairs_for(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: list[int] | None) -> list[int]:
-    """The teacher layer each student layer learns from: the copied layers, or spread evenly over an existing --student's."""
+    """The teacher layer each student layer learns from: the copied layers, or spread evenly over an existing
+    --student's."""
     if layer_map is not None:
         return list(layer_map)
     from distilcli.models.loading import load_config
@@ -172,7 +201,11 @@ def layer_pairs_for(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: li
     teacher_layers = teacher.adapter.num_layers(teacher.model.config)
     # A student made from this teacher's family records which layers it copied: each learns from its own.
     recorded = (getattr(config, "distilcli", None) or {}).get("layer_map")
-    if isinstance(recorded, list) and len(recorded) == student_layers and all(0 <= t < teacher_layers for t in recorded):
+    if (
+        isinstance(recorded, list)
+        and len(recorded) == student_layers
+        and all(0 <= t < teacher_layers for t in recorded)
+    ):
         return [int(t) for t in recorded]
     # Patient KD's "skip" map: student layer i learns from teacher layer (i + 1) * T / S - 1 (the last from the last).
     return [round((i + 1) * teacher_layers / student_layers) - 1 for i in range(student_layers)]
@@ -182,7 +215,9 @@ def copy_head(teacher_model: Any, student: TaskModel) -> list[str]:
     """Start the student's fresh head (pooler, classifier) from the teacher's where names and shapes match."""
     teacher_state = teacher_model.state_dict()
     student_state = student.model.state_dict()
-    copied = [k for k in student.missing_keys if k in teacher_state and teacher_state[k].shape == student_state[k].shape]
+    copied = [
+        k for k in student.missing_keys if k in teacher_state and teacher_state[k].shape == student_state[k].shape
+    ]
     with torch.no_grad():
         for key in copied:
             student_state[key].copy_(teacher_state[key])

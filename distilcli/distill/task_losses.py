@@ -36,7 +36,10 @@ class PatientLoss(nn.Module):
 
     def forward(self, student_cls: Sequence[Tensor], teacher_cls: Sequence[Tensor]) -> Tensor:
         if len(student_cls) != len(teacher_cls) or not student_cls:
-            raise ValueError(f"PatientLoss needs as many student as teacher states (at least one), got {len(student_cls)} and {len(teacher_cls)}")
+            raise ValueError(
+                f"PatientLoss needs as many student as teacher states (at least one), "
+                f"got {len(student_cls)} and {len(teacher_cls)}"
+            )
         terms = []
         for s, t in zip(student_cls, teacher_cls):
             s = s.float()
@@ -78,7 +81,9 @@ class TaskIntermediateLoss(nn.Module):
     def needs_attentions(self) -> bool:
         return "attention" in self.alphas
 
-    def forward(self, student: dict[str, list[Tensor]], teacher: dict[str, list[Tensor]], attention_mask: Tensor) -> dict[str, Tensor]:
+    def forward(
+        self, student: dict[str, list[Tensor]], teacher: dict[str, list[Tensor]], attention_mask: Tensor
+    ) -> dict[str, Tensor]:
         """``{"loss_hidden", "loss_attention", "loss_pkd"}`` (the active ones) and their weighted sum ``loss_inter``.
 
         ``student``/``teacher`` hold ``states`` (``[B, L, H]`` per mapped layer) and ``attentions``
@@ -87,7 +92,9 @@ class TaskIntermediateLoss(nn.Module):
         parts: dict[str, Tensor] = {}
         real = attention_mask.bool()
         if self.hidden is not None:
-            parts["loss_hidden"] = self.hidden([select_tokens(s, real) for s in student["states"]], [select_tokens(t, real) for t in teacher["states"]])
+            parts["loss_hidden"] = self.hidden(
+                [select_tokens(s, real) for s in student["states"]], [select_tokens(t, real) for t in teacher["states"]]
+            )
         if self.attention is not None:
             parts["loss_attention"] = self.attention(student["attentions"], teacher["attentions"], attention_mask)
         if self.pkd is not None:

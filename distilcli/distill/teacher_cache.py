@@ -21,7 +21,13 @@ from distilcli.distill.objective import DistillationObjective
 from distilcli.errors import BadInput
 
 #: The loss terms whose teacher side cannot be cached: per-step masks, vocabulary logits, every layer.
-_UNCACHEABLE = {"ce": "--alpha-ce", "mlm": "--alpha-mlm", "mse": "--alpha-mse", "hidden": "--alpha-hidden", "attention": "--alpha-attention"}  # fmt: skip
+_UNCACHEABLE = {
+    "ce": "--alpha-ce",
+    "mlm": "--alpha-mlm",
+    "mse": "--alpha-mse",
+    "hidden": "--alpha-hidden",
+    "attention": "--alpha-attention",
+}
 #: The cache may take at most this share of the machine's memory.
 _MEMORY_SHARE = 0.5
 
@@ -31,7 +37,8 @@ def check_cacheable(objective: DistillationObjective, mask_inputs: bool) -> None
     terms = [option for name, option in _UNCACHEABLE.items() if name in objective.alphas]
     if terms:
         raise BadInput(
-            f"--cache-teacher keeps sentence embeddings and last hidden states only, not what {', '.join(terms)} needs: "
+            "--cache-teacher keeps sentence embeddings and last hidden states only, "
+            f"not what {', '.join(terms)} needs: "
             f"set {' and '.join(f'{t} 0' for t in terms)}, or leave out --cache-teacher"
         )
     if mask_inputs:
@@ -95,5 +102,9 @@ class TeacherCache:
     def record(self) -> dict[str, Any]:
         """What the report keeps: sequences cached, teacher passes saved, the memory it holds."""
         held = sum(t.numel() * t.element_size() for t in (*self.pooled.values(), *self.tokens.values()))
-        return {"sequences": max(len(self.pooled), len(self.tokens)), "hits": self.hits, "misses": self.misses,
-                "megabytes": round(held / 2**20, 1)}  # fmt: skip
+        return {
+            "sequences": max(len(self.pooled), len(self.tokens)),
+            "hits": self.hits,
+            "misses": self.misses,
+            "megabytes": round(held / 2**20, 1),
+        }

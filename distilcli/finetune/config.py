@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from distilcli.training.options import TaskOptions
 
 # Fields that may change between a run and its --resume (everything else must match).
-RESUMABLE_CHANGES = frozenset({"out", "resume", "overwrite", "log_every", "output", "precision", "eval_batch_size", "final_only"})
+RESUMABLE_CHANGES = frozenset(
+    {"out", "resume", "overwrite", "log_every", "output", "precision", "eval_batch_size", "final_only"}
+)
 
 
 @dataclass(kw_only=True)

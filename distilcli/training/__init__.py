@@ -5,6 +5,6 @@
 ``checkpoint`` (all of a run's state, GradScaler included),
 ``batches`` (per-process, length-grouped batches), ``runtime`` (rank and option checks),
 ``task_run`` (a run on a task: evaluation on dev, best model, early stopping) with its
-``task_protocols``, ``task_summary``, ``task_card`` and ``run_files``, ``inference`` (longest-first
+``task_protocols``, ``task_record``, ``task_summary``, ``task_card`` and ``run_files``, ``inference`` (longest-first
 batched inference) and ``saving`` (a trained model with its card, placed atomically).
 """

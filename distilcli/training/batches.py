@@ -77,7 +77,8 @@ class Batches:
         return math.ceil(len(self.ids) / self.cfg.batch_size)
 
     def steps(self, epoch: int) -> EpochSteps:
-        """This process's optimizer steps of an epoch, each a list of ``grad_accum`` micro-batches (then split by length)."""
+        """This process's optimizer steps of an epoch, each a list of ``grad_accum`` micro-batches (then split by
+        length)."""
         from distilcli.data.batching import LengthGroupedBatchSampler
 
         if self.cfg.group_by_length and self.split == 1:

@@ -235,4 +235,3 @@ def drop_checkpoints(out: Path) -> int:
     if root.is_dir() and not any(root.iterdir()):
         root.rmdir()
     return len(found)
-

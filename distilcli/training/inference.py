@@ -46,10 +46,6 @@ def run_longest_first(
         model.train(was_training)
 
 
-
-
-
-
 def pad_inputs(
     input_ids: list[list[int]], token_type_ids: list[list[int]] | None, indices: list[int], pad_token_id: int
 ) -> dict[str, torch.Tensor]:

@@ -90,7 +90,8 @@ class LogWindow:
         self._step.append((dict(values), items))
 
     def end_step(self, values: dict[str, float] | None = None) -> None:
-        """The step is done: its micro-batches' figures and ``values`` (the step's own, say its loss) join the window."""
+        """The step is done: its micro-batches' figures and ``values`` (the step's own, say its loss) join the
+        window."""
         for micro, items in [*self._step, (values or {}, 0)]:
             for name, value in micro.items():
                 self.terms.setdefault(name, []).append(value)
@@ -116,7 +117,8 @@ class LogWindow:
         return {name: float(np.mean(values)) for name, values in self.terms.items()}
 
     def counted(self, accelerator: Accelerator | None = None) -> Counted:
-        """The window's counts; summed over every process with an ``accelerator`` of several (a collective: call on all)."""
+        """The window's counts; summed over every process with an ``accelerator`` of several (a collective: call on
+        all)."""
         own = Counted(self.items, self.untimed, self.sums())
         if accelerator is None or accelerator.num_processes == 1:
             return own

@@ -67,8 +67,9 @@ class LoopHooks:
     ``no_sync`` for all but the step's last micro-batch); the recipe may note its parts.
     ``end_step(step, loss)`` gets the step's mean loss over its micro-batches, right after the
     optimizer step. ``log(step)`` writes the status line every ``log_every`` steps (and at the
-    last step with ``log_last``) and returns the values to track (``train/loss``, ...) or None. ``after_step(step)`` evaluates or saves a checkpoint; True
-    stops the run (early stopping). ``extra_state()`` is what else the recipe's checkpoints hold.
+    last step with ``log_last``) and returns the values to track (``train/loss``, ...) or None. ``after_step(step)``
+    evaluates or saves a checkpoint; True stops the run (early stopping). ``extra_state()`` is what else the
+    recipe's checkpoints hold.
     ``terms()`` (optional) gives the loss terms of the last micro-batch, to name the one that diverged.
     """
 
@@ -198,7 +199,9 @@ class TrainLoop:
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def run(self, plan: StepPlan, hooks: LoopHooks, *, description: str, on_step: Callable[[int], None] | None = None) -> None:
+    def run(
+        self, plan: StepPlan, hooks: LoopHooks, *, description: str, on_step: Callable[[int], None] | None = None
+    ) -> None:
         """Optimizer steps until ``total_steps`` (or ``after_step`` stops the run); Ctrl-C saves a checkpoint."""
         self._terms = hooks.terms
         try:
@@ -227,7 +230,9 @@ class TrainLoop:
             self.optimizer.zero_grad(set_to_none=True)
             if self.accelerator.is_main_process:
                 folder = self.save(hooks.extra_state())
-                raise Interrupted(f"interrupted at step {self.step}: checkpoint saved in {folder}; continue with --resume") from None
+                raise Interrupted(
+                    f"interrupted at step {self.step}: checkpoint saved in {folder}; continue with --resume"
+                ) from None
             raise Interrupted(f"interrupted at step {self.step}") from None
         finally:
             tracking.finish(self.accelerator)  # flushed, whether the steps ended, stopped early or were cut short

@@ -78,7 +78,8 @@ class TaskOptions(TrainOptions):
     max_seq_length: int | None = None  # 128 for GLUE, 384 for SQuAD
     eval_every: int | None = None
     early_stopping: int = 0
-    #: Where the best checkpoint is chosen: dev, or holdout[:FRACTION] of the training data (dev scored once, at the end).
+    #: Where the best checkpoint is chosen: dev, or holdout[:FRACTION] of the training data (dev scored once, at the
+    # end).
     select_on: str = "dev"
     eval_batch_size: int = 128
     # SQuAD only: windows over long contexts, and how answers are read from the logits.
@@ -116,7 +117,9 @@ def parse_select_on(value: str) -> Selection:
             fraction = -1.0
         if 0 < fraction <= 0.5:
             return Selection("holdout", fraction)
-    raise BadInput(f"--select-on {value!r}: expected dev, holdout or holdout:FRACTION with 0 < FRACTION <= 0.5 (e.g. holdout:0.1)")
+    raise BadInput(
+        f"--select-on {value!r}: expected dev, holdout or holdout:FRACTION with 0 < FRACTION <= 0.5 (e.g. holdout:0.1)"
+    )
 
 
 def check_train_options(opts: TrainOptions) -> None:

@@ -14,7 +14,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def save_student(
-    out: Path, model: Any, tokenizer: Any, card: str, *, sentence_files_from: Path | None = None, dense: DenseLayer | None = None
+    out: Path,
+    model: Any,
+    tokenizer: Any,
+    card: str,
+    *,
+    sentence_files_from: Path | None = None,
+    dense: DenseLayer | None = None,
 ) -> None:
     """Write the student into ``out`` beside the run's checkpoints.
 

@@ -1,4 +1,5 @@
-"""Batches drawn from a chunk stream (``distill --stream``), with the interface of :class:`~distilcli.training.batches.Batches`.
+"""Batches drawn from a chunk stream (``distill --stream``), with the interface of
+:class:`~distilcli.training.batches.Batches`.
 
 A stream has no length, so a run is one "epoch" of ``--max-steps`` steps. Each step draws the rows
 of every process's micro-batches from the stream (the same draws in every process, each taking its

@@ -18,7 +18,13 @@ def task_model_card(info: dict[str, Any], tags: list[str], auto_class: str) -> s
     verb = "fine-tuned" if made_with == "distil finetune" else "distilled"
     facts = [
         ("base model", f"`{ft['base_model']}` ({ft['model_type']})"),
-        ("task", f"{ft['task_display']} ({ft['train_examples']:,} training examples{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''})"),
+        (
+            "task",
+            (
+                f"{ft['task_display']} ({ft['train_examples']:,} training examples"
+                f"{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''})"
+            ),
+        ),
         ("training data", f"`{ft['train_source']}`"),
         ("dev data", f"`{ft['dev_source']}` ({ft['dev_examples']:,} examples)"),
         ("training", f"{ft['steps']:,} steps × batch {ft['batch_size']}, lr {ft['lr']:g}, seed {ft['seed']}"),
@@ -32,8 +38,12 @@ def task_model_card(info: dict[str, Any], tags: list[str], auto_class: str) -> s
     # The base model is what the weights come from: the teacher for a distilled student.
     base = ft.get("teacher") if verb == "distilled" and ft.get("teacher") else ft["base_model"]
     return render_model_card(
-        f"{ft['base_model']} {verb} on {ft['task_display']}", summary, facts, ".",
+        f"{ft['base_model']} {verb} on {ft['task_display']}",
+        summary,
+        facts,
+        ".",
         tags,
         auto_class=auto_class,
-        base_model=base, datasets=ft.get("datasets"),
+        base_model=base,
+        datasets=ft.get("datasets"),
     )

@@ -77,7 +77,9 @@ class TaskEntry(Protocol):
 
     def load(self, ref: ModelRef, *, for_training: bool) -> TaskModel: ...
 
-    def features(self, examples: Sequence[Any], tokenizer: Any, adapter: ArchitectureAdapter, opts: TaskOptions) -> Features: ...
+    def features(
+        self, examples: Sequence[Any], tokenizer: Any, adapter: ArchitectureAdapter, opts: TaskOptions
+    ) -> Features: ...
 
     def collate(self, features: Any, tokenizer: Any) -> Collate: ...
 
@@ -93,7 +95,8 @@ class Guide(Protocol):
     """A teacher guiding the student of a task run (task-specific distillation)."""
 
     def wrap(self, student: torch.nn.Module) -> torch.nn.Module:
-        """What the loop trains: the student, or a :class:`~distilcli.training.extras.WithExtras` holding the guide's trainable modules too."""
+        """What the loop trains: the student, or a :class:`~distilcli.training.extras.WithExtras` holding the guide's
+        trainable modules too."""
 
     def plan_steps(self, steps_per_epoch: int) -> int:
         """Steps the guide adds before the run's own (a first stage); no evaluation happens during them."""
@@ -104,12 +107,14 @@ class Guide(Protocol):
     def prepare(self, examples: Sequence[Any], tokenizer: Any, device: torch.device) -> None:
         """Ready the teacher for the run's training examples (its features, its cached outputs)."""
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int) -> dict[str, torch.Tensor]:
-        """``{"loss", ...parts}`` of one micro-batch of optimizer step ``step``: the student's outputs against the teacher's."""
+    def loss(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int
+    ) -> dict[str, torch.Tensor]:
+        """``{"loss", ...parts}`` of one micro-batch of optimizer step ``step``: the student's outputs against the
+        teacher's."""
 
     def record(self) -> dict[str, Any]:
         """What the guide ran, for the run's result and report."""
-
 
 
 @dataclass

@@ -28,45 +28,18 @@ from distilcli.errors import BadInput
 from distilcli.training import checkpoint as ckpt
 from distilcli.training.batches import Batches
 from distilcli.training.extras import student_of
-from distilcli.training.log_window import STATE_KEY, LogWindow, saved_window
+from distilcli.training.log_window import saved_window
 from distilcli.training.loop import LoopHooks, MicroBatch, TrainLoop
 from distilcli.training.options import TaskOptions, build_optimizer, build_scheduler, optimizer_record, parse_select_on
 from distilcli.training.run_files import RESULT_FILE
 from distilcli.training.saving import save_student
 from distilcli.training.task_card import task_model_card
 from distilcli.training.task_protocols import Collate, Evaluator, Guide, TaskData, TaskEntry, TaskModel, TaskSpec
+from distilcli.training.task_record import TaskRecord
 from distilcli.training.tracking import accelerator_kwargs
 
 if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
-
-
-@dataclass
-class TaskRecord:
-    """What a task run records, all kept in its checkpoints."""
-
-    #: Every evaluation: its step, epoch, mean training loss since the one before, and metrics.
-    history: list[dict[str, Any]] = field(default_factory=list)
-    #: Each optimizer step's loss (the report's loss curve).
-    losses: list[tuple[int, float]] = field(default_factory=list)
-    best: dict[str, Any] | None = None
-    bad_evals: int = 0
-    stopped_early: bool = False
-    head_init: str | None = None
-    #: The status lines' window: the steps' losses, a guide's loss terms and the examples (of every process).
-    window: LogWindow = field(default_factory=lambda: LogWindow("examples"))
-
-    def state(self) -> dict[str, Any]:
-        """What a checkpoint keeps."""
-        return {"history": self.history, "losses": self.losses, "best": self.best, "bad_evals": self.bad_evals,
-                "stopped_early": self.stopped_early, "head_init": self.head_init, STATE_KEY: self.window.state()}  # fmt: skip
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Take a checkpoint's :meth:`state` (on every process: each counts every process's examples)."""
-        self.history, self.losses, self.best = state["history"], state["losses"], state["best"]
-        self.bad_evals, self.stopped_early = state["bad_evals"], state["stopped_early"]
-        self.head_init = state["head_init"]
-        self.window.restore(state[STATE_KEY])
 
 
 @dataclass
@@ -95,9 +68,15 @@ class TaskRun:
 
 
 def run_task_training(
-    entry: TaskEntry, data: TaskData, opts: TaskOptions, *, model: str, resumable: frozenset[str],
-    on_step: Callable[[int], None] | None = None, guide: Guide | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    entry: TaskEntry,
+    data: TaskData,
+    opts: TaskOptions,
+    *,
+    model: str,
+    resumable: frozenset[str],
+    on_step: Callable[[int], None] | None = None,
+    guide: Guide | None = None,
+) -> dict[str, Any]:
     """Train ``model`` on the task into ``opts.out`` (best model at the top, checkpoints below); return the result.
 
     With a ``guide``, the student learns from the teacher's outputs too (task-specific distillation).
@@ -119,7 +98,9 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
 
     from distilcli.models.resolve import resolve_model
 
-    accelerator = Accelerator(mixed_precision=opts.precision, cpu=not torch.cuda.is_available(), **accelerator_kwargs(opts))
+    accelerator = Accelerator(
+        mixed_precision=opts.precision, cpu=not torch.cuda.is_available(), **accelerator_kwargs(opts)
+    )
     log = progress.log if accelerator.is_main_process else (lambda message: None)
     set_seed(opts.seed)
     loaded = entry.load(resolve_model(model), for_training=True)
@@ -135,7 +116,9 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
     # Evaluations during training score the held-out slice when there is one, else dev.
     evaluate_dev = entry.evaluator(loaded, data.selection if data.selection is not None else data.dev, opts)
     collate = entry.collate(features, loaded.tokenizer)
-    batches = Batches(opts, features.input_ids, loaded.tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
+    batches = Batches(
+        opts, features.input_ids, loaded.tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes
+    )
     if batches.steps_per_epoch == 0:
         raise BadInput(
             f"{len(features)} training examples are too few for --batch-size {opts.batch_size} × --grad-accum "
@@ -145,7 +128,22 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
     total_steps = quiet_steps + (opts.max_steps or opts.epochs * batches.steps_per_epoch)
     eval_every = opts.eval_every or batches.steps_per_epoch
     trained = guide.wrap(loaded.model) if guide is not None else loaded.model
-    run = TaskRun(entry, data, opts, model, accelerator, loaded, collate, batches, evaluate_dev, total_steps, eval_every, log, trained, quiet_steps)
+    run = TaskRun(
+        entry,
+        data,
+        opts,
+        model,
+        accelerator,
+        loaded,
+        collate,
+        batches,
+        evaluate_dev,
+        total_steps,
+        eval_every,
+        log,
+        trained,
+        quiet_steps,
+    )
     run.record.head_init = head_init
     return run
 
@@ -154,8 +152,17 @@ def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
     """The optimizer, the schedule and the loop, continued from the last checkpoint with --resume."""
     opts, model = run.opts, run.model
     optimizer = build_optimizer(model, opts)
-    loop = TrainLoop(run.accelerator, model, optimizer, build_scheduler(optimizer, opts, run.total_steps), total_steps=run.total_steps,
-                     max_grad_norm=opts.max_grad_norm, out=Path(opts.out), config=config_to_dict(opts), keep=1)  # fmt: skip
+    loop = TrainLoop(
+        run.accelerator,
+        model,
+        optimizer,
+        build_scheduler(optimizer, opts, run.total_steps),
+        total_steps=run.total_steps,
+        max_grad_norm=opts.max_grad_norm,
+        out=Path(opts.out),
+        config=config_to_dict(opts),
+        keep=1,
+    )
     found = ckpt.load_latest(Path(opts.out), run.log) if opts.resume else None
     if found is not None:
         folder, state = found
@@ -184,19 +191,24 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
             parts = guide.loss(loop.model, batch, micro.indices, loop.step + 1)
             loss = parts["loss"]
             last_terms.clear()  # the terms of this micro-batch (a two-stage run changes them)
-            last_terms.update({name: float(value.detach()) for name, value in parts.items() if name.startswith("loss_")})
+            last_terms.update(
+                {name: float(value.detach()) for name, value in parts.items() if name.startswith("loss_")}
+            )
         # This process's terms; its examples counted for every process (each reads an equal share).
         window.add(last_terms, len(micro.indices) * accelerator.num_processes)
         return loss
 
     def end_step(step: int, loss: float) -> None:
-        if accelerator.num_processes > 1:  # each process has its share of the batch (weighed): the step's loss is their mean
+        if (
+            accelerator.num_processes > 1
+        ):  # each process has its share of the batch (weighed): the step's loss is their mean
             loss = float(accelerator.reduce(torch.tensor([loss], device=accelerator.device), reduction="mean"))
         record.losses.append((step, loss))
         window.end_step({"loss": loss})
 
     def log_window(step: int) -> dict[str, float]:
-        # The mean of the report's loss_curve over the steps since the last line, then each term's over its micro-batches.
+        # The mean of the report's loss_curve over the steps since the last line, then each term's over its
+        # micro-batches.
         terms = window.means()
         means = {"loss": terms.pop("loss")} | terms
         parts_text = "".join(f"  {name.removeprefix('loss_')} {value:.4f}" for name, value in terms.items())
@@ -218,8 +230,15 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         # Interrupted during this step's evaluation: do it now, as the uninterrupted run did.
         evaluate_and_save(run, loop)
     loop.stopped = record.stopped_early
-    hooks = LoopHooks(micro_loss=micro_loss, log=log_window, extra_state=record.state, end_step=end_step,
-                      after_step=after_step, log_every=opts.log_every, terms=lambda: last_terms)  # fmt: skip
+    hooks = LoopHooks(
+        micro_loss=micro_loss,
+        log=log_window,
+        extra_state=record.state,
+        end_step=end_step,
+        after_step=after_step,
+        log_every=opts.log_every,
+        terms=lambda: last_terms,
+    )
     loop.run(run.batches.steps, hooks, description=f"{_verb(run)} {spec.display_name}", on_step=on_step)
 
 
@@ -242,13 +261,20 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     metrics = run.evaluate_dev(student_of(loop.unwrapped), run.accelerator.device)
     since = record.history[-1]["step"] if record.history else 0
     recent = [loss for s, loss in record.losses if s > since]
-    entry = {"step": step, "epoch": round(step / run.batches.steps_per_epoch, 3), "train_loss": float(np.mean(recent)) if recent else None, "metrics": metrics}
+    entry = {
+        "step": step,
+        "epoch": round(step / run.batches.steps_per_epoch, 3),
+        "train_loss": float(np.mean(recent)) if recent else None,
+        "metrics": metrics,
+    }
     record.history.append(entry)
     best = record.best
     improved = best is None or metrics[spec.primary_metric] > best["metrics"][spec.primary_metric]
     shown = _shown(metrics, spec)
     run.log(f"eval step {step}/{run.total_steps}  {shown}" + ("  (best so far)" if improved else ""))
-    loop.track(step, {f"eval/{name}": float(value) for name, value in metrics.items() if isinstance(value, (int, float))})
+    loop.track(
+        step, {f"eval/{name}": float(value) for name, value in metrics.items() if isinstance(value, (int, float))}
+    )
     if improved:
         loop.check_finite()  # every process: a non-finite model is never saved as the best
         record.best, record.bad_evals = {"step": step, "metrics": metrics}, 0
@@ -269,20 +295,34 @@ def save_best(run: TaskRun, loop: TrainLoop) -> None:
     final = student_of(loop.unwrapped)
     info = dict(getattr(final.config, "distilcli", None) or {})
     info["finetune"] = {
-        "task": spec.name, "task_display": spec.display_name, "base_model": run.model_spec,
-        "model_type": final.config.model_type, "primary_metric": spec.primary_metric,
-        "train_source": data.train.source, "dev_source": data.dev.source,
-        "train_examples": len(data.train_examples), "train_total": len(data.train.examples),
-        "train_limit": opts.train_limit, "dev_examples": len(data.dev.examples),
-        "steps": loop.step, "batch_size": opts.batch_size, "lr": opts.lr, "seed": opts.seed,
-        "max_seq_length": opts.max_seq_length, "best": run.record.best, "distilcli_version": __version__,
-        "selected_on": parse_select_on(opts.select_on).on, "made_with": run.command,
+        "task": spec.name,
+        "task_display": spec.display_name,
+        "base_model": run.model_spec,
+        "model_type": final.config.model_type,
+        "primary_metric": spec.primary_metric,
+        "train_source": data.train.source,
+        "dev_source": data.dev.source,
+        "train_examples": len(data.train_examples),
+        "train_total": len(data.train.examples),
+        "train_limit": opts.train_limit,
+        "dev_examples": len(data.dev.examples),
+        "steps": loop.step,
+        "batch_size": opts.batch_size,
+        "lr": opts.lr,
+        "seed": opts.seed,
+        "max_seq_length": opts.max_seq_length,
+        "best": run.record.best,
+        "distilcli_version": __version__,
+        "selected_on": parse_select_on(opts.select_on).on,
+        "made_with": run.command,
         "teacher": getattr(opts, "teacher", None),  # distill --task: the card's base model
         **run.entry.card_details(opts),
-    }  # fmt: skip
+    }
     final.config.distilcli = info
     final.config.architectures = [type(final).__name__]
-    save_student(Path(opts.out), final, run.loaded.tokenizer, task_model_card(info, run.entry.tags, run.entry.auto_class))
+    save_student(
+        Path(opts.out), final, run.loaded.tokenizer, task_model_card(info, run.entry.tags, run.entry.auto_class)
+    )
 
 
 def score_best_on_dev(run: TaskRun) -> dict[str, Any]:
@@ -313,7 +353,9 @@ def finish(run: TaskRun, loop: TrainLoop, guide: Guide | None = None) -> dict[st
         "seed": opts.seed,
         "out": str(opts.out),
         "best": record.best if run.data.selection is None else score_best_on_dev(run),
-        "selection": parse_select_on(opts.select_on).to_dict(len(run.data.selection.examples) if run.data.selection else 0),
+        "selection": parse_select_on(opts.select_on).to_dict(
+            len(run.data.selection.examples) if run.data.selection else 0
+        ),
         "history": record.history,
         "loss_curve": {"step": [s for s, _ in record.losses], "loss": [v for _, v in record.losses]},
         "steps": loop.step,

@@ -78,7 +78,8 @@ def accelerator_kwargs(opts: TrackingOptions) -> dict[str, Any]:
 
 
 def run_label(out: Path) -> str:
-    """The run's name in W&B, MLflow and trackio: its folder, with the parent for generic names (``seed-1``, ``run``)."""
+    """The run's name in W&B, MLflow and trackio: its folder, with the parent for generic names (``seed-1``,
+    ``run``)."""
     out = Path(out)
     generic = out.name == "run" or out.name.startswith("seed-")
     return f"{out.parent.name}/{out.name}" if generic and out.parent.name else out.name

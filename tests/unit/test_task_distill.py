@@ -15,7 +15,7 @@ import torch
 
 from distilcli.distill.config import DistillConfig
 from distilcli.distill.engine import run_distill
-from distilcli.distill.losses import SpanKDLoss, TaskKDLoss
+from distilcli.distill.task_kd import SpanKDLoss, TaskKDLoss
 from distilcli.errors import BadInput, Interrupted
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.finetune.engine import run_finetune

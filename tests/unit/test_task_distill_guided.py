@@ -13,7 +13,8 @@ import torch
 from distilcli.distill.augmentation import AUGMENTED_FILE, SAMPLE_FILE
 from distilcli.distill.config import DistillConfig
 from distilcli.distill.engine import run_distill
-from distilcli.distill.losses import HiddenStateLoss, TaskKDLoss
+from distilcli.distill.losses import HiddenStateLoss
+from distilcli.distill.task_kd import TaskKDLoss
 from distilcli.distill.task_losses import PatientLoss, TaskIntermediateLoss
 from distilcli.errors import BadInput, Interrupted
 
