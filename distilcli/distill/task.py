@@ -3,7 +3,7 @@
 A teacher already fine-tuned on the task teaches a student on the task's training data:
 ``alpha_ce · KL(teacher/T ‖ student/T) · T²`` on the task logits (MSE for STS-B's scores; on
 SQuAD the mean of the start and end KLs) plus ``alpha_task`` times the task loss against the
-gold labels (:class:`~distilcli.distill.losses.TaskKDLoss`, :class:`~distilcli.distill.losses.SpanKDLoss`).
+gold labels (:class:`~distilcli.distill.task_kd.TaskKDLoss`, :class:`~distilcli.distill.task_kd.SpanKDLoss`).
 The run on the task (steps, evaluation, best checkpoint, early stopping, resume) is the shared
 :func:`~distilcli.training.task_run.run_task_training`, with every training option of the
 command. The phases: check the options and read the data, load the teacher and plan the
