@@ -40,8 +40,7 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
     ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
     """
     start = time.perf_counter()
-    check_task_options(cfg)
-    entry = get_task(cfg.task)
+    entry = check_options(cfg)
     explicit = cfg.max_seq_length is not None
     cfg = replace(cfg, out=Path(cfg.out), max_seq_length=cfg.max_seq_length or entry.default_max_seq_length)
     cfg, data = prepare(cfg, entry, explicit)
@@ -64,13 +63,25 @@ def run_finetune(cfg: FinetuneConfig, on_step: Callable[[int], None] | None = No
         return build_report(cfg, data, results, time.perf_counter() - start)
 
 
+def check_options(cfg: FinetuneConfig) -> TaskEntry:
+    """The options of fine-tuning alone (no model, no data read); returns the task's entry.
+
+    The command and the pipeline's pre-flight both call it, so a recipe's bad option fails
+    ``pipeline --dry-run`` exactly as it would fail the stage.
+    """
+    check_task_options(cfg)
+    parse_seeds(cfg.seeds)
+    entry = get_task(cfg.task)
+    entry.check_options(cfg)
+    return entry
+
+
 def prepare(cfg: FinetuneConfig, entry: TaskEntry, explicit_length: bool = True) -> tuple[FinetuneConfig, TaskData]:
     """Every check that needs no model, and the data itself: bad rows fail before any weight is read.
 
     An ``explicit_length`` (--max-seq-length given) must fit the model's positions; a default is cut to
     them (in the returned config).
     """
-    parse_seeds(cfg.seeds)
     run = RunFolder.of(cfg, COMMAND)
     run.check(run_inputs(cfg))
     data = hold_out(entry.load_data(cfg), parse_select_on(cfg.select_on))

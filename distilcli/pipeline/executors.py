@@ -184,15 +184,12 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str
 
 
 def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str]) -> None:
-    from distilcli.tasks.registry import get_task
-    from distilcli.training.options import check_task_options
-
     if kind == "finetune":
         from distilcli.finetune.config import FinetuneConfig
+        from distilcli.finetune.engine import check_options as check_finetune_options
 
         cfg: Any = _config(FinetuneConfig, options, out=run_dir)
-        check_task_options(cfg)
-        get_task(cfg.task).check_options(cfg)
+        check_finetune_options(cfg)  # the very checks `distil finetune` makes of its options
         _check_inputs(cfg, cfg.task, [cfg.model], seen)
         return
     from distilcli.distill.config import DistillConfig, with_mode_defaults
