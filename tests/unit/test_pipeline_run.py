@@ -226,6 +226,20 @@ def test_a_bad_distill_option_fails_the_dry_run(tmp_path: Path, tiny_models, tin
         plan_pipeline(_cfg(tmp_path, recipe, tmp_path / "dry", corpus, tiny_glue))
 
 
+def test_the_dry_run_checks_finetune_stages_with_the_commands_own_check(
+    tmp_path: Path, tiny_models, tiny_squad, corpus, tiny_glue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-flight runs `distil finetune`'s own check_options on every fine-tuning stage, not a copy of it."""
+    from distilcli.finetune import engine
+
+    checked = []
+    original = engine.check_options
+    monkeypatch.setattr(engine, "check_options", lambda cfg: checked.append(cfg.task) or original(cfg))
+    recipe = _recipe(tiny_models["bert"], tiny_squad)
+    plan_pipeline(_cfg(tmp_path, recipe, tmp_path / "dry", corpus, tiny_glue))
+    assert checked and set(checked) >= set(recipe["glue"]["tasks"])
+
+
 def test_jobs_run_stages_side_by_side_to_the_same_results(
     tmp_path: Path, tiny_models: dict[str, Path], tiny_squad: Path, tiny_glue: Path, corpus: Path
 ) -> None:
