@@ -114,6 +114,16 @@ class Recipe:
             for k, v in (("layers", self.layers), ("layer_map", self.layer_map), ("arch", self.arch))
             if v is not None
         }
+        common = {
+            "recipe": self.name,
+            "description": self.description,
+            "teacher": self.teacher,
+            "student": student,
+            "distill": self.distill,
+            "arms": self.arms,
+        }
+        if self.embeddings is not None:  # no GLUE or SQuAD in an embeddings recipe
+            return {**common, "embeddings": self.embeddings, "benchmark": self.benchmark}
         glue = {
             "tasks": self.glue_tasks,
             "seeds": self.seeds,
@@ -122,28 +132,7 @@ class Recipe:
             "int8": self.int8,
             **({"task_distill": self.task_distill} if self.task_distill else {}),
         }
-        if self.embeddings is not None:  # no GLUE or SQuAD in an embeddings recipe
-            return {
-                "recipe": self.name,
-                "description": self.description,
-                "teacher": self.teacher,
-                "student": student,
-                "distill": self.distill,
-                "arms": self.arms,
-                "embeddings": self.embeddings,
-                "benchmark": self.benchmark,
-            }
-        return {
-            "recipe": self.name,
-            "description": self.description,
-            "teacher": self.teacher,
-            "student": student,
-            "distill": self.distill,
-            "arms": self.arms,
-            "glue": glue,
-            "squad": self.squad,
-            "benchmark": self.benchmark,
-        }
+        return {**common, "glue": glue, "squad": self.squad, "benchmark": self.benchmark}
 
 
 def builtin_names() -> list[str]:
