@@ -63,9 +63,11 @@ class SquadEntry:
             raise BadInput(f"--null-threshold must be a finite number, got {opts.null_threshold}")
 
     def load_data(self, opts: TaskOptions) -> TaskData:
-        """The window options, then the official JSON files (or the hub): answers aligned, no shared questions."""
+        """The official JSON files (or the hub): answers aligned, no shared questions.
+
+        The options were checked by the caller's ``check_options`` pass (finetune, task distillation, the pipeline).
+        """
         task = self.spec
-        self.check_options(opts)
         use_hub = opts.train_file is None and opts.dev_file is None
         train = load_squad_split(task, "train", opts.train_file, use_hub)
         dev = load_squad_split(task, "dev", opts.dev_file, use_hub)
