@@ -12,8 +12,10 @@ each --num-proc, runs in a fresh process, with an empty cache:
 and once more with the cache in place (the restart). Each run's peak memory is the largest sum of the
 resident memory of the process and its workers, sampled every 0.1 s; "to first step" is the time until
 the run prints its first step. Preparation MB/s is the corpus size over the time the first run spent
-before its first step, less the restart's (what the cache saves). Prints one JSON summary and writes it
-to OUT/bench-corpus.json.
+before its first step, less the restart's (what the cache saves); "cores busy" is the CPU seconds of the
+process and its workers spent on that preparation (the first run's less the restart's) over its wall
+seconds: 2.0 on two cores means both were kept busy. Prints one JSON summary and writes it to
+OUT/bench-corpus.json.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -76,7 +79,9 @@ def _tree_rss(pid: int) -> int:
 
 
 def timed_run(command: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
-    """Run ``command``; seconds to its first "step " line and in all, and the peak resident memory of its tree."""
+    """Run ``command``; seconds to its first "step " line and in all, the CPU seconds of its whole tree
+    (the workers included: each is waited for), and the peak resident memory of its tree."""
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     first_step: float | None = None
     peak = 0
@@ -102,8 +107,14 @@ def timed_run(command: list[str], env: dict[str, str], log: Path) -> dict[str, f
         sampler.join()
     if code != 0:
         raise SystemExit(f"{' '.join(command)} failed with exit {code}: see {log}")
-    return {"to_first_step_s": round(first_step or float("nan"), 1), "wall_s": round(time.perf_counter() - start, 1),
-            "peak_rss_mb": round(peak / 2**20)}  # fmt: skip
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return {
+        "to_first_step_s": round(first_step or float("nan"), 1),
+        "wall_s": round(time.perf_counter() - start, 1),
+        "cpu_s": round(cpu_s, 1),
+        "peak_rss_mb": round(peak / 2**20),
+    }
 
 
 def main() -> None:
@@ -131,8 +142,18 @@ def main() -> None:
             first = timed_run(command, env, out / f"first-{size:g}gb-np{num_proc}.log")
             again = timed_run(command, env, out / f"restart-{size:g}gb-np{num_proc}.log")
             prepare_s = first["to_first_step_s"] - again["to_first_step_s"]
-            row = {"size_gb": size, "bytes": nbytes, "num_proc": num_proc, "first": first, "restart": again,
-                   "prepare_s": round(prepare_s, 1), "prepare_mb_per_s": round(nbytes / 1e6 / prepare_s, 2)}  # fmt: skip
+            # What preparing alone cost: the first run less the restart (the same run, the cache in place).
+            prepare_cpu_s = first["cpu_s"] - again["cpu_s"]
+            row = {
+                "size_gb": size,
+                "bytes": nbytes,
+                "num_proc": num_proc,
+                "first": first,
+                "restart": again,
+                "prepare_s": round(prepare_s, 1),
+                "prepare_mb_per_s": round(nbytes / 1e6 / prepare_s, 2),
+                "prepare_cores_busy": round(prepare_cpu_s / prepare_s, 2),
+            }
             print(json.dumps(row), flush=True)
             results.append(row)
             subprocess.run(["rm", "-rf", str(cache)], check=True)
