@@ -8,12 +8,13 @@ longest member.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from distilcli.errors import BadInput
 from distilcli.models.loading import check_positions, load_config, load_tokenizer, quiet_transformers, usable_positions
 from distilcli.models.pooling import SentencePooling, pool, read_pooling
-from distilcli.models.resolve import ModelRef
+from distilcli.models.resolve import ModelRef, resolve_model
 from distilcli.training.inference import pad_inputs, run_longest_first
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,3 +94,46 @@ def embed(
         model, lengths, collate, take, batch_size=batch_size, device=device, description=description, unit=unit
     )
     return torch.stack([vector for vector in out if vector is not None])
+
+
+#: One model's scores: (its reference, pooling, token length, device) -> its metrics and speed.
+Scorer = Callable[[ModelRef, SentencePooling, int, "torch.device"], dict[str, Any]]
+
+
+def score_models(
+    models: list[str], max_seq_length: int | None, primary: str, score: Scorer
+) -> tuple[list[dict[str, Any]], torch.device]:
+    """One row per model, in order, and the device they ran on. A row says who the model is and how it
+    embeds, then holds ``score``'s metrics; from the second model on, ``retention`` is its ``primary``
+    metric over the first's. Every model is resolved and its config read before any weights are loaded,
+    so a bad one fails in seconds."""
+    import torch
+
+    refs = [resolve_model(spec) for spec in models]
+    setups = [embedding_setup(ref, max_seq_length) for ref in refs]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    rows = [
+        {
+            "model": ref.spec,
+            "path": str(ref.path),
+            "pooling": pooling.name,
+            "pooling_source": pooling.source,
+            "max_seq_length": length,
+            **score(ref, pooling, length, device),
+        }
+        for ref, (pooling, length) in zip(refs, setups, strict=True)
+    ]
+    reference = rows[0][primary]
+    for row in rows[1:]:
+        row["retention"] = row[primary] / reference if reference else None
+    return rows, device
+
+
+def per_model_metrics(rows: list[dict[str, Any]], names: Any) -> dict[str, float]:
+    """``model<N>.<name>`` for every row's metrics among ``names`` (numbered from 1, the report's gate names)."""
+    return {
+        f"model{number}.{name}": row[name]
+        for number, row in enumerate(rows, 1)
+        for name in names
+        if row.get(name) is not None
+    }

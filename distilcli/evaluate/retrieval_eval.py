@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput, DistilError
-from distilcli.evaluate.encoder import check_embedding_options, embed, embedding_setup, load_encoder
+from distilcli.evaluate.encoder import check_embedding_options, embed, load_encoder, per_model_metrics, score_models
 from distilcli.evaluate.gates import ModelGate, check_model_gates, parse_model_gate
 from distilcli.evaluate.retrieval_metrics import METRICS, mean_metrics, normalized, per_query, top_k
 from distilcli.models.pooling import SentencePooling
-from distilcli.models.resolve import ModelRef, resolve_model
+from distilcli.models.resolve import ModelRef
 from distilcli.reports import Report
 from distilcli.tasks.retrieval import RetrievalSet, load_retrieval
 from distilcli.training.run_files import subsample
@@ -74,27 +74,19 @@ def check_options(cfg: EvalRetrievalConfig) -> list[ModelGate]:
 
 def run_eval_retrieval(cfg: EvalRetrievalConfig) -> tuple[Report, list[dict[str, Any]]]:
     """Score every model; return the report and the gate outcomes (the caller exits 3 on a failure)."""
-    import torch
-
     start = time.perf_counter()
     gates = check_options(cfg)
     collection = load_retrieval(cfg.data)
     total = len(collection)
     if cfg.limit is not None and cfg.limit < total:
         collection = collection.subset(subsample(total, cfg.limit))
-    refs = [resolve_model(spec) for spec in cfg.model]
-    setups = [embedding_setup(ref, cfg.max_seq_length) for ref in refs]  # configs and pooling read before any weights
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    rows = [
-        _score_model(ref, pooling, length, collection, cfg, device)
-        for ref, (pooling, length) in zip(refs, setups, strict=True)
-    ]
-    reference = rows[0][PRIMARY]
-    for row in rows[1:]:
-        row["retention"] = row[PRIMARY] / reference if reference else None
+
+    def score(ref: ModelRef, pooling: SentencePooling, length: int, device: torch.device) -> dict[str, Any]:
+        return _score_model(ref, pooling, length, collection, cfg, device)
+
+    rows, device = score_models(cfg.model, cfg.max_seq_length, PRIMARY, score)
     metrics: dict[str, float] = {name: rows[0][name] for name in METRICS}
-    for number, row in enumerate(rows, 1):
-        metrics.update({f"model{number}.{name}": row[name] for name in _RANGES if row.get(name) is not None})
+    metrics.update(per_model_metrics(rows, _RANGES))
     outcomes = check_model_gates(gates, rows)
     body = {
         "source": collection.source,
@@ -160,7 +152,7 @@ def _score_model(
     cfg: EvalRetrievalConfig,
     device: torch.device,
 ) -> dict[str, Any]:
-    """One model's row: the metrics, pooling, speed."""
+    """One model's metrics and speed."""
     tokenizer, model = load_encoder(ref, device)
     began = time.perf_counter()
     passages = _vectors(collection.passages, "passages", model, tokenizer, pooling, length, cfg, device, ref.spec)
@@ -174,11 +166,6 @@ def _score_model(
     values = mean_metrics(per_query(ranked, relevant))
     texts = len(set(collection.passages)) + len(set(collection.queries))
     return {
-        "model": ref.spec,
-        "path": str(ref.path),
-        "pooling": pooling.name,
-        "pooling_source": pooling.source,
-        "max_seq_length": length,
         **values,
         "texts_per_s": texts / embedded if embedded > 0 else 0.0,
         "search_s": time.perf_counter() - began - embedded,

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from distilcli.config import config_to_dict
 from distilcli.errors import BadInput
-from distilcli.evaluate.encoder import check_embedding_options, embed, embedding_setup, load_encoder
+from distilcli.evaluate.encoder import check_embedding_options, embed, load_encoder, per_model_metrics, score_models
 from distilcli.evaluate.gates import ModelGate, check_model_gates, parse_model_gate
 from distilcli.models.pooling import SentencePooling
-from distilcli.models.resolve import ModelRef, resolve_model
+from distilcli.models.resolve import ModelRef
 from distilcli.reports import Report
 from distilcli.tasks.sts import StsPairs, load_pairs
 from distilcli.training.run_files import subsample
@@ -74,26 +74,18 @@ def check_options(cfg: EvalStsConfig) -> list[StsGate]:
 
 def run_eval_sts(cfg: EvalStsConfig) -> tuple[Report, list[dict[str, Any]]]:
     """Score every model; return the report and the gate outcomes (the caller exits 3 on a failure)."""
-    import torch
-
     start = time.perf_counter()
     gates = check_options(cfg)
     pairs = load_pairs(pairs=cfg.pairs, glue_dir=cfg.glue_dir, hub_dir=cfg.hub_dir)
     total = len(pairs)
     pairs = _limited(pairs, cfg.limit)
-    refs = [resolve_model(spec) for spec in cfg.model]
-    setups = [embedding_setup(ref, cfg.max_seq_length) for ref in refs]  # configs and pooling read before any weights
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    rows = [
-        _score_model(ref, pooling, length, pairs, cfg, device)
-        for ref, (pooling, length) in zip(refs, setups, strict=True)
-    ]
-    reference = rows[0]["spearman"]
-    for row in rows[1:]:
-        row["retention"] = row["spearman"] / reference if reference else None
+
+    def score(ref: ModelRef, pooling: SentencePooling, length: int, device: torch.device) -> dict[str, Any]:
+        return _score_model(ref, pooling, length, pairs, cfg, device)
+
+    rows, device = score_models(cfg.model, cfg.max_seq_length, "spearman", score)
     metrics: dict[str, float] = {"spearman": rows[0]["spearman"], "pearson": rows[0]["pearson"]}
-    for number, row in enumerate(rows, 1):
-        metrics.update({f"model{number}.{name}": row[name] for name in METRICS if row.get(name) is not None})
+    metrics.update(per_model_metrics(rows, METRICS))
     outcomes = check_model_gates(gates, rows)
     body = {
         "pairs": len(pairs),
@@ -131,7 +123,7 @@ def _limited(pairs: StsPairs, limit: int | None) -> StsPairs:
 def _score_model(
     ref: ModelRef, pooling: SentencePooling, length: int, pairs: StsPairs, cfg: EvalStsConfig, device: torch.device
 ) -> dict[str, Any]:
-    """One model's row: correlations, pooling, speed."""
+    """One model's correlations and speed."""
     import torch
     from scipy.stats import pearsonr, spearmanr
 
@@ -147,11 +139,6 @@ def _score_model(
     b = vectors[[row_of[s] for s in pairs.sentence2]]
     cosines = torch.nn.functional.cosine_similarity(a, b, dim=-1).numpy()
     return {
-        "model": ref.spec,
-        "path": str(ref.path),
-        "pooling": pooling.name,
-        "pooling_source": pooling.source,
-        "max_seq_length": length,
         "spearman": float(spearmanr(cosines, pairs.scores).statistic),
         "pearson": float(pearsonr(cosines, pairs.scores).statistic),
         "sentences_per_s": len(sentences) / seconds if seconds > 0 else 0.0,
