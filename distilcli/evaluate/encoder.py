@@ -8,7 +8,7 @@ longest member.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from distilcli.errors import BadInput
@@ -129,7 +129,7 @@ def score_models(
     return rows, device
 
 
-def per_model_metrics(rows: list[dict[str, Any]], names: Any) -> dict[str, float]:
+def per_model_metrics(rows: list[dict[str, Any]], names: Iterable[str]) -> dict[str, float]:
     """``model<N>.<name>`` for every row's metrics among ``names`` (numbered from 1, the report's gate names)."""
     return {
         f"model{number}.{name}": row[name]
