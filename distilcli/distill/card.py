@@ -26,16 +26,11 @@ def _embedding_facts(embedding: dict[str, Any] | None) -> list[tuple[str, str]]:
         else []
     )
     if embedding["dense"]:
-        dense = embedding["dense"]
-        facts.append(
-            (
-                "Dense layer",
-                (
-                    f"{dense['in']} → {dense['out']}, "
-                    f"started {'as the PCA' if dense['init'] == 'pca' else 'at random'}, trained"
-                ),
-            )
-        )
+        dense, fit = embedding["dense"], embedding.get("least_squares")
+        start = {"pca": "as the PCA", "random": "at random"}.get(dense["init"], "")
+        if fit:
+            start = f"as the least-squares map on {fit['sentences']:,} sentences (R² {fit['r2']:.3f})"
+        facts.append(("Dense layer", f"{dense['in']} → {dense['out']}, started {start}, trained"))
     if embedding["pca"]:
         pca = embedding["pca"]
         facts.append(

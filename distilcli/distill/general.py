@@ -70,13 +70,13 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         choose_layer_map(teacher.adapter.num_layers(teacher.config), cfg.layers, parse_layer_map(cfg.layer_map))
     student_tokenizer = other_tokenizer(cfg, tokenizer)  # None: the student reads the teacher's ids
     corpus = prepare(cfg, accelerator, tokenizer, student_tokenizer)
-    pca = teacher_pca(cfg, teacher, corpus, log)  # --embedding-dim
+    sample = teacher_pca(cfg, teacher, corpus, log)  # --embedding-dim
     if cfg.cache_teacher:  # the whole cache must fit, checked before the folder is touched
         check_fits(objective, corpus.train_ids, teacher.adapter.hidden_size(teacher.config))
         corpus.teacher_cache = TeacherCache()
     start_run(run_folder(cfg))  # once every input (the corpus too) has passed: before the head is fitted into out
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
-    student = build_student_model(cfg, teacher, eager, corpus, log, pca, objective)
+    student = build_student_model(cfg, teacher, eager, corpus, log, sample, objective)
     loop, window = train(cfg, accelerator, teacher, student, corpus, log, on_step)
     if cfg.final_only and accelerator.is_main_process:
         ckpt.drop_checkpoints(cfg.out)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from accelerate import Accelerator
 
     from distilcli.distill.config import DistillConfig
-    from distilcli.distill.embedding_head import Pca
+    from distilcli.distill.sentence_student import TeacherSample
     from distilcli.models.loading import LoadedModel
 
 
@@ -117,7 +117,7 @@ def build_student_model(
     eager: dict[str, str],
     corpus: Corpus,
     log: Callable[[str], None],
-    pca: Pca | None,
+    sample: TeacherSample | None,
     objective: DistillationObjective,
 ) -> Student:
     """The student: made from the (fitted) teacher, or an existing model.
@@ -158,7 +158,9 @@ def build_student_model(
         if eager:
             student_model.set_attn_implementation("eager")
     # The teacher's embedding (its sentence-transformers pooling, else mean), the student's own pooling or the same.
-    sentence_files = sentence_objective(cfg, objective, teacher, student_model, s_adapter, student_path, pca)
+    sentence_files = sentence_objective(
+        cfg, objective, teacher, student_model, s_adapter, student_path, corpus, sample, log
+    )
     student = DistillationStudent(student_model, s_adapter, objective)
     student.train()
     return Student(student, s_adapter, layer_map, objective, layer_choice, sentence_files)

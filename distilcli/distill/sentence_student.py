@@ -8,21 +8,33 @@ dimensions.
 * The student's pooling is its own when its folder has sentence-transformers files, else the teacher's;
   its saved folder keeps those files.
 * Where the embeddings' widths differ, or with ``--embedding-dim``, an
-  :class:`~distilcli.distill.embedding_head.EmbeddingHead` sits between the pooled embeddings and the loss.
+  :class:`~distilcli.distill.embedding_head.EmbeddingHead` sits between the pooled embeddings and the loss,
+  started as the teacher's PCA where the widths allow, else as the least-squares map from the student's
+  embeddings to the teacher's on a sample of the corpus (one pass of each model over it, before training).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from distilcli.data.corpus import CorpusSpec
 from distilcli.data.token_rows import TokenRows
 from distilcli.distill.config import EMBEDDINGS, DistillConfig, mode_of
-from distilcli.distill.embedding_head import EmbeddingHead, Pca, fit_pca, pca_sample, teacher_embeddings
+from distilcli.distill.embedding_head import (
+    LSQ_SENTENCES,
+    EmbeddingHead,
+    Pca,
+    fit_least_squares,
+    fit_pca,
+    pca_sample,
+    pooled_embeddings,
+)
 from distilcli.distill.objective import DistillationObjective, fit_to_models
 from distilcli.distill.run_parts import Corpus
 from distilcli.errors import BadInput
@@ -170,24 +182,88 @@ def prepare(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any, studen
     )
 
 
-def teacher_pca(cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, log: Callable[[str], None]) -> Pca | None:
-    """With ``--embedding-dim D``: the PCA of the teacher's embeddings of (up to 20,000 of) the training sentences."""
+@dataclass(frozen=True)
+class TeacherSample:
+    """The teacher's embeddings of a sample of the training sequences (``indices`` into the corpus), and their PCA."""
+
+    indices: np.ndarray
+    embeddings: np.ndarray  # [len(indices), width]
+    pca: Pca | None
+
+
+def _teacher_sample(teacher: LoadedModel, corpus: Corpus, indices: np.ndarray) -> np.ndarray:
+    """The teacher's embeddings of the corpus's sequences at ``indices``, with its own pooling."""
     from distilcli.data.batching import pad_collate
 
+    rows = [corpus.train_ids[int(i)] for i in indices]
+    return pooled_embeddings(
+        teacher.model,
+        rows,
+        pad_collate(corpus.pad_id),
+        read_pooling(teacher.ref.path),
+        corpus.device,
+        "the teacher's embeddings of a sample",
+    )
+
+
+def teacher_pca(
+    cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, log: Callable[[str], None]
+) -> TeacherSample | None:
+    """With ``--embedding-dim D``: the PCA of the teacher's embeddings of (up to 20,000 of) the training sentences."""
     if cfg.embedding_dim is None:
         return None
-    rows = corpus.train_ids
-    picked = pca_sample(len(rows), cfg.seed)
-    sample = [rows[int(i)] for i in picked]
-    embeddings = teacher_embeddings(
-        teacher.model, sample, pad_collate(corpus.pad_id), read_pooling(teacher.ref.path), corpus.device
-    )
+    picked = pca_sample(len(corpus.train_ids), cfg.seed)
+    embeddings = _teacher_sample(teacher, corpus, picked)
     pca = fit_pca(embeddings, cfg.embedding_dim)
     log(
         f"--embedding-dim {cfg.embedding_dim}: the PCA of the teacher's embeddings of {pca.sentences:,} sentences "
         f"keeps {pca.explained_variance:.1%} of their variance"
     )
-    return pca
+    return TeacherSample(picked, embeddings, pca)
+
+
+def start_least_squares(
+    head: EmbeddingHead,
+    sample: TeacherSample | None,
+    teacher: LoadedModel,
+    student_model: Any,
+    student_pooling: SentencePooling,
+    corpus: Corpus,
+    seed: int,
+    log: Callable[[str], None],
+) -> None:
+    """Start ``head``'s Dense as the least-squares map from the student's embeddings to the teacher side's.
+
+    Fitted on up to :data:`LSQ_SENTENCES` training sequences (drawn from the PCA's sample when there is one),
+    each read by each model with its own tokens; the student in eval mode (no dropout), then put back.
+    """
+    from distilcli.data.batching import pad_collate
+
+    count = len(corpus.train_ids)
+    if sample is not None:
+        kept = pca_sample(len(sample.indices), seed, LSQ_SENTENCES)
+        indices, embeddings = sample.indices[kept], sample.embeddings[kept]
+    else:
+        indices = pca_sample(count, seed, LSQ_SENTENCES)
+        embeddings = _teacher_sample(teacher, corpus, indices)
+    own_rows = corpus.student_rows if corpus.student_rows is not None else corpus.train_ids
+    pad_id = corpus.student_pad_id if corpus.student_rows is not None else corpus.pad_id
+    was_training = student_model.training
+    student_model.eval()
+    device = next(student_model.parameters()).device
+    rows = [own_rows[int(i)] for i in indices]
+    inputs = pooled_embeddings(
+        student_model, rows, pad_collate(pad_id), student_pooling, device, "the student's embeddings of the sample"
+    )
+    student_model.train(was_training)
+    with torch.no_grad():
+        targets = head.teacher_side(torch.tensor(embeddings)).double().numpy()
+    fit = fit_least_squares(inputs, targets)
+    head.set_least_squares(fit)
+    log(
+        f"the student's Dense ({head.student_width} → {head.dense.out_features}) starts as the least-squares map "
+        f"to the teacher's embeddings of {fit.sentences:,} sentences (R² {fit.r2:.3f})"
+    )
 
 
 def _unit_length(pooling: SentencePooling) -> bool:
@@ -202,11 +278,14 @@ def sentence_objective(
     student_model: Any,
     adapter: ArchitectureAdapter,
     student_path: Path | None,
-    pca: Pca | None,
+    corpus: Corpus,
+    sample: TeacherSample | None,
+    log: Callable[[str], None],
 ) -> Path:
     """Fit the run's ``objective`` to the two models (their widths, each one's pooling, a head where needed).
 
-    Returns the folder whose sentence-transformers files the student keeps.
+    A head starts as the teacher's PCA (``sample``'s, from :func:`teacher_pca`) where the widths allow, else as the
+    least-squares map on the corpus. Returns the folder whose sentence-transformers files the student keeps.
     """
     dims = adapter.hidden_size(student_model.config), teacher.adapter.hidden_size(teacher.config)
     own = student_path is not None and (Path(student_path) / "modules.json").is_file()
@@ -220,8 +299,10 @@ def sentence_objective(
     head = None
     if cfg.embedding_dim is not None or widths[0] != widths[1]:
         head = EmbeddingHead(*widths, cfg.embedding_dim, normalize=_unit_length(pooling))
-        if pca is not None:
-            head.set_pca(pca)
+        if sample is not None and sample.pca is not None:
+            head.set_pca(sample.pca)
+        if head.init != "pca":
+            start_least_squares(head, sample, teacher, student_model, student_pooling, corpus, cfg.seed, log)
     fit_to_models(objective, *dims, pooling, student_pooling=student_pooling, head=head)
     return files
 

@@ -54,7 +54,7 @@ def test_another_tokenizer_and_fewer_dimensions_from_the_command_line(
     assert (
         embedding["tokenizer"] == "student's own"
         and embedding["pca"]["dim"] == 4
-        and embedding["dense"]["init"] == "random"
+        and embedding["dense"]["init"] == "least-squares"
     )
     sentence_transformers = pytest.importorskip("sentence_transformers")
     vectors = sentence_transformers.SentenceTransformer(str(out), device="cpu").encode(["the cat sat by the river"])

@@ -108,7 +108,8 @@ def test_a_student_with_its_own_tokenizer_and_width_distils_end_to_end(
         and embedding["sentences"]["kept"] == report.body["distillation"]["train_chunks"]
     )
     assert embedding["student_pooling"]["modes"] == ["mean"]  # its own pooling, not the teacher's [CLS]
-    assert embedding["dense"] == {"in": OTHER_HIDDEN, "out": HIDDEN, "init": "random", "normalize": True}
+    assert embedding["dense"] == {"in": OTHER_HIDDEN, "out": HIDDEN, "init": "least-squares", "normalize": True}
+    assert embedding["least_squares"]["sentences"] == embedding["sentences"]["kept"]  # a small corpus: all of it
     assert report.metrics["steps"] == 4 and np.isfinite(report.metrics["mse_emb_final"])
     # Its own tokenizer, its own pooling files (fitted to its width), then the Dense to the teacher's width, normalised.
     assert (
@@ -122,6 +123,75 @@ def test_a_student_with_its_own_tokenizer_and_width_distils_end_to_end(
     assert theirs.shape == (2, HIDDEN)
     torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(theirs.norm(dim=-1), torch.ones(2))
+
+
+def test_fit_least_squares_is_scikit_learns_linear_regression() -> None:
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+
+    from distilcli.distill.embedding_head import fit_least_squares
+
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(200, 6))
+    targets = inputs @ rng.normal(size=(6, 4)) + 0.3 * rng.normal(size=(200, 4)) + 2.0
+    fit = fit_least_squares(inputs, targets)
+    reference = LinearRegression().fit(inputs, targets)
+    np.testing.assert_allclose(fit.weight, reference.coef_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fit.bias, reference.intercept_, rtol=1e-4, atol=1e-6)
+    predicted = inputs @ fit.weight.T + fit.bias
+    assert fit.r2 == pytest.approx(r2_score(targets, predicted, multioutput="variance_weighted"), rel=1e-9)
+    assert fit.r2 == pytest.approx(reference.score(inputs, targets), abs=0.02)  # sklearn averages per output
+    assert fit.sentences == 200
+
+
+def test_a_student_of_another_width_starts_as_the_least_squares_map_to_the_teacher(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    from distilcli.data.batching import pad_collate
+    from distilcli.distill import general
+    from distilcli.distill.embedding_head import pooled_embeddings
+    from distilcli.models.loading import load_mlm_model
+    from distilcli.models.pooling import read_pooling
+    from distilcli.models.resolve import resolve_model
+
+    built, corpora = {}, []
+    build, prepare = general.build_student_model, general.prepare
+
+    def keep_first_layer(*args, **kwargs):  # the Dense as built, before any step
+        student = build(*args, **kwargs)
+        head = student.objective.embedding_head
+        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
+        return student
+
+    def keep_corpus(*args, **kwargs):
+        corpora.append(prepare(*args, **kwargs))
+        return corpora[-1]
+
+    monkeypatch.setattr(general, "build_student_model", keep_first_layer)
+    monkeypatch.setattr(general, "prepare", keep_corpus)
+    report = run_distill(
+        config(st_teacher, sentences, tmp_path / "student", student=str(other_tokenizer_student), alpha_cos=0.0)
+    )
+    corpus = corpora[0]
+    rows = range(len(corpus.train_ids))
+    teacher, student = (
+        load_mlm_model(resolve_model(str(path))).model.eval() for path in (st_teacher, other_tokenizer_student)
+    )
+    cpu = torch.device("cpu")
+    targets = pooled_embeddings(
+        teacher, [corpus.train_ids[i] for i in rows], pad_collate(corpus.pad_id), read_pooling(st_teacher), cpu
+    )
+    inputs = pooled_embeddings(
+        student, [corpus.student_rows[i] for i in rows], pad_collate(corpus.student_pad_id),
+        read_pooling(other_tokenizer_student), cpu,
+    )  # fmt: skip
+    expected = LinearRegression().fit(inputs, targets).predict(inputs)
+    got = (torch.tensor(inputs, dtype=torch.float32) @ built["weight"].T + built["bias"]).double().numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    fit = report.body["distillation"]["embedding"]["least_squares"]
+    assert fit["sentences"] == len(rows) and 0 < fit["r2"] <= 1
 
 
 def test_token_level_losses_and_chunked_documents_are_refused_before_anything_is_written(
@@ -167,7 +237,7 @@ def test_embedding_dim_starts_as_the_teachers_pca_and_saves_a_dense_module(
 ) -> None:
     from distilcli.data.batching import pad_collate
     from distilcli.distill import embedding_head, general
-    from distilcli.distill.embedding_head import teacher_embeddings
+    from distilcli.distill.embedding_head import pooled_embeddings
     from distilcli.models.loading import load_mlm_model, load_tokenizer
     from distilcli.models.pooling import read_pooling
     from distilcli.models.resolve import resolve_model
@@ -189,7 +259,7 @@ def test_embedding_dim_starts_as_the_teachers_pca_and_saves_a_dense_module(
     tokenizer = load_tokenizer(teacher.ref)
     texts_ids = [tokenizer(t, truncation=True, max_length=32)["input_ids"] for t in _corpus_sentences(sentences)]
     rows = [ids for ids in texts_ids if len(ids) >= 12]
-    embeddings = teacher_embeddings(
+    embeddings = pooled_embeddings(
         teacher.model, rows, pad_collate(tokenizer.pad_token_id), read_pooling(st_teacher), torch.device("cpu")
     )
     centred = embeddings - embeddings.mean(axis=0)
