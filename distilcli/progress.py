@@ -56,7 +56,9 @@ class LineReporter(NullReporter):
         print(message, file=self.stream, flush=True)
 
 
-_current: contextvars.ContextVar[Reporter] = contextvars.ContextVar("distilcli_reporter", default=NullReporter())
+#: The reporter when none is installed (stateless: one shared instance, given by ``get`` rather than as the default).
+_NULL = NullReporter()
+_current: contextvars.ContextVar[Reporter] = contextvars.ContextVar("distilcli_reporter")
 
 
 @contextlib.contextmanager
@@ -73,9 +75,9 @@ def task(
     description: str, total: float | None = None, unit: str = "steps"
 ) -> contextlib.AbstractContextManager[TaskHandle]:
     """Open a progress task on the current reporter; ``unit`` is "steps" (a count) or "bytes"."""
-    return _current.get().task(description, total, unit)
+    return _current.get(_NULL).task(description, total, unit)
 
 
 def log(message: str) -> None:
     """A plain status line (e.g. every N training steps) for logs where no bar is drawn."""
-    _current.get().log(message)
+    _current.get(_NULL).log(message)

@@ -1,10 +1,11 @@
 """Sentence-embedding distillation beyond a student cut from its teacher: another tokenizer, another width, fewer
 dimensions.
 
-* ``--student`` with its own tokenizer (``--task embeddings``): every sentence is tokenised by each
-  model itself (:mod:`distilcli.data.sentence_pairs`), the teacher reads its ids, the student its own,
-  and only the sentence embeddings are compared (token-level losses are refused: the two tokenizers
-  cut the text at different places). The saved student keeps its own tokenizer.
+* ``--student`` with its own tokenizer (``--task embeddings``): every sentence (or line, with
+  ``--document-per line``) is tokenised by each model itself (:mod:`distilcli.data.sentence_pairs`),
+  the teacher reads its ids, the student its own, and only the sentence embeddings are compared
+  (token-level losses are refused: the two tokenizers cut the text at different places). The saved
+  student keeps its own tokenizer.
 * The student's pooling is its own when its folder has sentence-transformers files, else the teacher's;
   its saved folder keeps those files.
 * Where the embeddings' widths differ, or with ``--embedding-dim``, an
@@ -106,8 +107,11 @@ def check_student_tokenizer(cfg: DistillConfig) -> bool:
         )
     refused = [
         (
-            cfg.document_per != "sentence",
-            "use --document-per sentence (both models read whole sentences, never chunks cut by one tokenizer)",
+            cfg.document_per not in ("sentence", "line"),
+            (
+                "use --document-per sentence or line (each model reads a whole sentence or line, truncated at "
+                "--max-seq-length by its own tokenizer, never chunks cut by one tokenizer)"
+            ),
         ),
         (cfg.stream, "leave out --stream: the sentences are tokenised by both models before the run"),
         (bool(cfg.mask_inputs), "leave out --mask-inputs: both models read the clean sentences"),

@@ -79,7 +79,7 @@ def load_mlm_model(spec: str | Path | ModelRef, **kwargs: Any) -> LoadedModel:
     missing = sorted(info.get("missing_keys", ()))
     mismatched = info.get("mismatched_keys") or []
     if mismatched:
-        raise BadInput(f"weights of {ref.spec} do not match its config.json (e.g. {sorted(mismatched)[0]})")
+        raise BadInput(f"weights of {ref.spec} do not match its config.json (e.g. {min(mismatched)})")
     # Extra layers or embeddings in the checkpoint: config.json describes a smaller model.
     layer_list = adapter.layers_path.split(".", 1)[1] + "."
     extra = sorted(k for k in info.get("unexpected_keys", ()) if layer_list in k or "embeddings." in k)

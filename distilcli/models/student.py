@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,7 @@ def choose_layer_map(teacher_layers: int, layers: int | None = None, layer_map: 
     bad = [i for i in layer_map if not 0 <= i < teacher_layers]
     if bad:
         raise BadInput(f"--layer-map has layer {bad[0]}, but the teacher's layers are 0..{teacher_layers - 1}")
-    if any(b <= a for a, b in zip(layer_map, layer_map[1:])):
+    if any(b <= a for a, b in itertools.pairwise(layer_map)):
         raise BadInput(
             f"--layer-map {','.join(map(str, layer_map))} must list teacher layers in increasing order, each once"
         )

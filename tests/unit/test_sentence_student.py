@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -194,6 +195,18 @@ def test_a_student_of_another_width_starts_as_the_least_squares_map_to_the_teach
     assert fit["sentences"] == len(rows) and 0 < fit["r2"] <= 1
 
 
+def test_a_student_with_its_own_tokenizer_reads_whole_lines_with_document_per_line(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "student"
+    cfg = config(st_teacher, sentences, out, student=str(other_tokenizer_student), alpha_cos=0.0, document_per="line")
+    report = run_distill(replace(cfg, max_seq_length=40))
+    pairs = report.body["distillation"]["embedding"]["sentences"]
+    lines = sentences.read_text(encoding="utf-8").splitlines()
+    assert pairs["sentences"] == pairs["kept"] == len(lines) == 40  # each line is one sequence, three sentences long
+    assert pairs["truncated"] > 0 and report.metrics["steps"] == 4  # lines past 40 tokens: truncated, not cut in two
+
+
 def test_token_level_losses_and_chunked_documents_are_refused_before_anything_is_written(
     st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
 ) -> None:
@@ -203,8 +216,8 @@ def test_token_level_losses_and_chunked_documents_are_refused_before_anything_is
         run_distill(config(st_teacher, sentences, out, **other))
     with pytest.raises(BadInput, match="set --alpha-ce 0 --alpha-cos 0 --alpha-hidden 0$"):
         run_distill(config(st_teacher, sentences, out, alpha_ce=1.0, alpha_hidden=1.0, **other))
-    with pytest.raises(BadInput, match="--document-per sentence"):
-        run_distill(config(st_teacher, sentences, out, alpha_cos=0.0, document_per="line", **other))
+    with pytest.raises(BadInput, match="--document-per sentence or line"):
+        run_distill(config(st_teacher, sentences, out, alpha_cos=0.0, document_per="file", **other))
     with pytest.raises(BadInput, match="tokenizers differ.*--task embeddings"):
         run_distill(config(st_teacher, sentences, out, task=None, **other))
     assert not out.exists()

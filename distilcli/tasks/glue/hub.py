@@ -61,7 +61,7 @@ def read_glue_parquet(
     for file in files:
         try:
             table = pq.read_table(file)
-        except Exception as exc:  # pyarrow raises several types for a damaged or non-parquet file
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged or non-parquet file
             raise BadInput(f"{file}: not a readable parquet file ({first_line(exc)})") from None
         examples += _from_arrow(table, task, str(file), require_labels, start=len(examples))
     return examples
@@ -123,7 +123,7 @@ def load_glue_hub(
         dataset = datasets.load_dataset(
             HUB_DATASET, task.hub_config, split=split, cache_dir=None if cache_dir is None else str(cache_dir)
         )
-    except Exception as exc:  # offline, unknown split, hub outage: all become one line for the user
+    except Exception as exc:  # noqa: BLE001 - offline, unknown split, hub outage: all become one line for the user
         raise BadInput(
             f"cannot load {HUB_DATASET} config {task.hub_config!r} split {split!r} from the Hugging Face hub "
             f"({first_line(exc)}); point at a local copy (GLUE TSV folder or the hub's parquet files) instead"

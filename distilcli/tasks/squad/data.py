@@ -202,7 +202,7 @@ def load_squad_hub(task: SquadTask, split: str = "validation") -> SquadSplit:
     quiet_hub()
     try:
         dataset = datasets.load_dataset(task.hub_dataset, split=split)
-    except Exception as exc:  # offline, unknown split, hub outage: one line for the user
+    except Exception as exc:  # noqa: BLE001 - offline, unknown split, hub outage: one line for the user
         raise BadInput(
             f"cannot load {task.hub_dataset} split {split!r} from the Hugging Face hub ({first_line(exc)}); "
             "pass the official JSON file with --train-file / --dev-file instead"
