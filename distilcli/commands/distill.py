@@ -170,6 +170,11 @@ def distill_cmd(
         "Weight of the squared distance between the sentence embeddings (the teacher's pooling), as "
         "sentence-transformers distils.",
     ) = None,
+    alpha_sim: _loss(
+        "--alpha-sim",
+        "Weight of the squared difference between student's and teacher's cosine similarities of every pair of "
+        "sentences in a batch: no common width needed.",
+    ) = None,
     alpha_mse: _loss("--alpha-mse", "Logits MSE weight.") = None,
     alpha_hidden: _loss("--alpha-hidden", "Intermediate hidden-state loss weight, mapped layers.") = None,
     hidden_loss: _loss("--hidden-loss", "Intermediate loss: mse or cosine.", str) = None,

@@ -19,6 +19,7 @@ from distilcli.distill.losses import (
     LogitsMSELoss,
     MaskedLMLoss,
     PooledCosineLoss,
+    SimilarityMatrixLoss,
     SoftTargetLoss,
 )
 from distilcli.errors import BadInput
@@ -52,6 +53,7 @@ class DistillationObjective(nn.Module):
         teacher_dim: int | None = None,
         alpha_pooled: float = 0.0,
         alpha_mse_emb: float = 0.0,
+        alpha_sim: float = 0.0,
         pooling: SentencePooling | None = None,
         student_pooling: SentencePooling | None = None,
         embedding_head: EmbeddingHead | None = None,
@@ -63,6 +65,7 @@ class DistillationObjective(nn.Module):
             "cos": alpha_cos,
             "pooled": alpha_pooled,
             "mse_emb": alpha_mse_emb,
+            "sim": alpha_sim,
             "mse": alpha_mse,
             "hidden": alpha_hidden,
             "attention": alpha_attention,
@@ -85,6 +88,7 @@ class DistillationObjective(nn.Module):
         self.cos = HiddenCosineLoss() if "cos" in self.alphas else None
         self.pooled = PooledCosineLoss() if "pooled" in self.alphas else None
         self.mse_emb = EmbeddingMSELoss() if "mse_emb" in self.alphas else None
+        self.sim = SimilarityMatrixLoss() if "sim" in self.alphas else None
         self.mse = LogitsMSELoss() if "mse" in self.alphas else None
         self.attention = AttentionKLLoss() if "attention" in self.alphas else None
         self.fit_models(
@@ -144,7 +148,12 @@ class DistillationObjective(nn.Module):
 
     @property
     def needs_pooled(self) -> bool:
-        """Whether sentence embeddings are needed (the pooled cosine or the embedding MSE is on)."""
+        """Whether sentence embeddings are needed (the pooled cosine, the embedding MSE or the similarities is on)."""
+        return any(name in self.alphas for name in ("pooled", "mse_emb", "sim"))
+
+    @property
+    def compares_vectors(self) -> bool:
+        """Whether a term compares the two embeddings coordinate by coordinate (they must then have one width)."""
         return "pooled" in self.alphas or "mse_emb" in self.alphas
 
     @property
@@ -180,6 +189,7 @@ class DistillationObjective(nn.Module):
             "cos": (student_last_hidden, teacher_last_hidden),
             "pooled": (student_pooled, teacher_pooled),
             "mse_emb": (student_pooled, teacher_pooled),
+            "sim": (student_pooled, teacher_pooled),
             "mse": (student_logits, teacher_logits),
             "hidden": (student_layer_states, teacher_layer_states),
             "attention": (student_attentions, teacher_attentions, attention_mask),
@@ -190,13 +200,14 @@ class DistillationObjective(nn.Module):
             "cos": "student_last_hidden, teacher_last_hidden",
             "pooled": "student_pooled, teacher_pooled",
             "mse_emb": "student_pooled, teacher_pooled",
+            "sim": "student_pooled, teacher_pooled",
             "mse": "student_logits, teacher_logits",
             "hidden": "student_layer_states, teacher_layer_states",
             "attention": "student_attentions, teacher_attentions, attention_mask",
         }
         if self.embedding_head is not None and student_pooled is not None and teacher_pooled is not None:
             student_pooled, teacher_pooled = self.embedding_head(student_pooled, teacher_pooled)
-            inputs["pooled"] = inputs["mse_emb"] = (student_pooled, teacher_pooled)
+            inputs["pooled"] = inputs["mse_emb"] = inputs["sim"] = (student_pooled, teacher_pooled)
         out: dict[str, Tensor] = {}
         total: Tensor | None = None
         for name, alpha in self.alphas.items():
@@ -243,6 +254,7 @@ def make_objective(cfg: DistillConfig) -> DistillationObjective:
             alpha_attention=cfg.alpha_attention,
             alpha_pooled=cfg.alpha_pooled,
             alpha_mse_emb=cfg.alpha_mse_emb,
+            alpha_sim=cfg.alpha_sim,
         )
 
 

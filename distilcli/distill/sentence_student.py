@@ -103,7 +103,7 @@ def check_student_tokenizer(cfg: DistillConfig) -> bool:
     if token_level:
         raise BadInput(
             f"the student's tokenizer is not the teacher's, so only sentence embeddings are compared "
-            f"(--alpha-mse-emb, --alpha-pooled): set {' '.join(f'{flag} 0' for flag in token_level)}"
+            f"(--alpha-mse-emb, --alpha-pooled, --alpha-sim): set {' '.join(f'{flag} 0' for flag in token_level)}"
         )
     refused = [
         (
@@ -301,7 +301,8 @@ def sentence_objective(
     student_pooling = read_pooling(files) if own else pooling
     widths = student_pooling.width(dims[0]), pooling.width(dims[1])
     head = None
-    if cfg.embedding_dim is not None or widths[0] != widths[1]:
+    # --alpha-sim alone compares similarities, which need no common width: the student keeps its own space.
+    if cfg.embedding_dim is not None or (widths[0] != widths[1] and objective.compares_vectors):
         head = EmbeddingHead(*widths, cfg.embedding_dim, normalize=_unit_length(pooling))
         if sample is not None and sample.pca is not None:
             head.set_pca(sample.pca)

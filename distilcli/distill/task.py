@@ -157,6 +157,17 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
         )
     if cfg.embedding_dim is not None:
         raise BadInput("--embedding-dim reduces sentence embeddings: use --task embeddings, or leave it out")
+    sentence_terms = {
+        "--alpha-pooled": cfg.alpha_pooled,
+        "--alpha-mse-emb": cfg.alpha_mse_emb,
+        "--alpha-sim": cfg.alpha_sim,
+    }
+    if any(sentence_terms.values()):
+        named = " and ".join(flag for flag, value in sentence_terms.items() if value)
+        raise BadInput(
+            f"{named} compare sentence embeddings, which task distillation does not train: "
+            "use --task embeddings, or leave them out"
+        )
     parse_seeds(cfg.seeds)
     check_task_options(cfg)
     check_intermediate_options(cfg)

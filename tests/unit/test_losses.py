@@ -297,6 +297,32 @@ def test_pooled_cosine_is_one_minus_cos_of_masked_means() -> None:
         mean_pool(s_full, MASK[:, :2])
 
 
+def test_similarity_matrix_loss_is_the_mean_squared_gap_between_pairwise_cosines() -> None:
+    from itertools import permutations
+
+    from distilcli.distill.losses import SimilarityMatrixLoss
+
+    torch.manual_seed(0)
+    student, teacher = torch.randn(5, 3, requires_grad=True), torch.randn(5, 7)  # two widths: nothing projects
+
+    def cos(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+    s, t = student.tolist(), teacher.tolist()
+    gaps = [(cos(s[i], s[j]) - cos(t[i], t[j])) ** 2 for i, j in permutations(range(5), 2)]
+    loss = SimilarityMatrixLoss()(student, teacher)
+    assert loss.item() == pytest.approx(sum(gaps) / len(gaps), rel=1e-5)
+    loss.backward()
+    assert student.grad is not None and student.grad.abs().sum() > 0
+    # Only the similarities count: rescaled or rotated, the teacher's embeddings teach the same.
+    rotation, _ = torch.linalg.qr(torch.randn(7, 7))
+    assert SimilarityMatrixLoss()(student, 3.0 * teacher @ rotation).item() == pytest.approx(loss.item(), rel=1e-4)
+    assert SimilarityMatrixLoss()(teacher, teacher).item() == pytest.approx(0.0, abs=1e-7)
+    assert SimilarityMatrixLoss()(student[:1], teacher[:1]).item() == 0.0  # one sentence: no pair
+    with pytest.raises(ValueError, match="same B sentences"):
+        SimilarityMatrixLoss()(student, teacher[:4])
+
+
 def test_hidden_cosine_gradient_reaches_student_only() -> None:
     s = _rand(6, H, seed=45).requires_grad_(True)
     t = _rand(6, H, seed=46).requires_grad_(True)
@@ -550,6 +576,8 @@ def test_objective_needs_properties() -> None:
     feature_only = DistillationObjective(alpha_ce=0, alpha_mlm=0, alpha_cos=0, alpha_hidden=1, alpha_attention=1)
     assert not feature_only.needs_vocab_logits and not feature_only.needs_teacher_logits
     assert feature_only.needs_hidden_states and feature_only.needs_attentions
+    similarities = DistillationObjective(alpha_ce=0, alpha_mlm=0, alpha_cos=0, alpha_sim=1)
+    assert similarities.needs_pooled and not similarities.compares_vectors and not similarities.needs_hidden_states
 
 
 @pytest.mark.parametrize(

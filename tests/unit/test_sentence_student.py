@@ -207,6 +207,22 @@ def test_a_student_with_its_own_tokenizer_reads_whole_lines_with_document_per_li
     assert pairs["truncated"] > 0 and report.metrics["steps"] == 4  # lines past 40 tokens: truncated, not cut in two
 
 
+def test_with_similarities_only_a_student_of_another_width_keeps_its_own_space(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "student"
+    cfg = config(st_teacher, sentences, out, student=str(other_tokenizer_student), alpha_cos=0.0, alpha_mse_emb=0.0)
+    report = run_distill(replace(cfg, alpha_sim=1.0))
+    embedding = report.body["distillation"]["embedding"]
+    assert embedding["dense"] is None and embedding["width"] is None  # no Dense: nothing maps it to 32 wide
+    assert np.isfinite(report.metrics["sim_final"]) and "mse_emb_final" not in report.metrics
+    modules = json.loads((out / "modules.json").read_text())
+    assert [m["path"] for m in modules] == ["", "1_Pooling"]
+    theirs, ours = encode_both_ways(out, ["the cat sat by the river", "a small model learns fast"])
+    assert theirs.shape == (2, OTHER_HIDDEN)
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
+
+
 def test_token_level_losses_and_chunked_documents_are_refused_before_anything_is_written(
     st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
 ) -> None:
