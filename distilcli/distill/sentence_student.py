@@ -334,5 +334,5 @@ def embedding_record(objective: DistillationObjective, corpus: Corpus) -> dict[s
         "sentences": corpus.pair_stats,
         "student_pooling": {"modes": list(pooling.modes), "normalize": pooling.normalize, "source": pooling.source},
         "width": head.dense.out_features if head is not None else None,
-        **(head.record() if head is not None else {"dense": None, "pca": None}),
+        **(head.record() if head is not None else {"dense": None, "pca": None, "least_squares": None}),
     }
