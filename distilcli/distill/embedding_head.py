@@ -38,7 +38,8 @@ from distilcli.models.pooling import SentencePooling, pool
 PCA_SENTENCES = 20_000
 #: Sentences the least-squares start of the Dense is fitted on: ten times the unknowns per output of a 384-wide input.
 LSQ_SENTENCES = 4_096
-#: The ridge added to the least-squares normal equations, as a share of the inputs' mean variance (keeps it solvable).
+#: The ridge added to the least-squares normal equations, as a share of the Gram matrix's mean diagonal (sentences ×
+#: the inputs' mean variance): negligible, but it keeps the system solvable.
 _RIDGE = 1e-6
 PCA_BATCH = 64
 
