@@ -37,7 +37,7 @@ def _embedding_facts(embedding: dict[str, Any] | None) -> list[tuple[str, str]]:
             (
                 "embedding dimension",
                 (
-                    f"{pca['dim']}: the teacher's PCA on {pca['sentences']:,} sentences "
+                    f"{pca['dim']}: the {pca.get('of', 'teacher')}'s PCA on {pca['sentences']:,} sentences "
                     f"keeps {pca['explained_variance']:.1%} of the variance"
                 ),
             )

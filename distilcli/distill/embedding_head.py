@@ -13,7 +13,10 @@ Two cases need more than the two pooled embeddings side by side:
   (its top ``D`` components, centred: ``W (t - mean)``, fixed), and the student's Dense layer maps
   to ``D`` (initialised as that same PCA when the student's embedding has the teacher's width,
   then trained), so the student learns the teacher's ``D``-wide projection (sentence-transformers'
-  recipe for smaller vectors, with the reduction trained instead of fixed).
+  recipe for smaller vectors, with the reduction trained instead of fixed). When the losses compare
+  only similarities (``--alpha-sim`` alone), the teacher keeps its full width and the Dense starts as
+  the PCA of the *student's own* embeddings (:meth:`EmbeddingHead.set_own_pca`): the student's
+  ``D`` most varied directions, learning to reproduce the teacher's similarities.
 
 When the teacher's embeddings are unit-length (it normalises), both sides are normalised again
 after these layers: the loss compares what a cosine search would.
@@ -110,12 +113,22 @@ def fit_least_squares(inputs: np.ndarray, targets: np.ndarray) -> LeastSquares:
 class EmbeddingHead(nn.Module):
     """The layers between the pooled embeddings and the loss: the student's Dense, the teacher's fixed PCA."""
 
-    def __init__(self, student_width: int, teacher_width: int, dim: int | None = None, normalize: bool = False) -> None:
+    def __init__(
+        self,
+        student_width: int,
+        teacher_width: int,
+        dim: int | None = None,
+        normalize: bool = False,
+        reduce_teacher: bool = True,
+    ) -> None:
         super().__init__()
         self.student_width, self.teacher_width, self.dim, self.normalize = student_width, teacher_width, dim, normalize
+        # Without reduce_teacher (the losses compare similarities only) the teacher side keeps its full width.
+        self.reduce_teacher = reduce_teacher and dim is not None
         self.dense = nn.Linear(student_width, dim or teacher_width)
         self.init = "random"
-        if dim is not None:
+        self.pca_of = "teacher"
+        if self.reduce_teacher:
             self.register_buffer("pca_weight", torch.zeros(dim, teacher_width))
             self.register_buffer("pca_bias", torch.zeros(dim))
         self.pca: Pca | None = None
@@ -135,6 +148,15 @@ class EmbeddingHead(nn.Module):
                 self.init = "pca"
         self.pca = pca
 
+    def set_own_pca(self, pca: Pca) -> None:
+        """Start the student's Dense as ``pca``, the PCA of the student's own embeddings (the teacher side is not
+        reduced)."""
+        assert not self.reduce_teacher and pca.components.shape == (self.dense.out_features, self.student_width)
+        with torch.no_grad():
+            self.dense.weight.copy_(torch.tensor(pca.components, dtype=torch.float32))
+            self.dense.bias.copy_(-(torch.tensor(pca.components) @ torch.tensor(pca.mean)).float())
+        self.init, self.pca, self.pca_of = "pca", pca, "student"
+
     def set_least_squares(self, fit: LeastSquares) -> None:
         """Start the Dense as ``fit``: the least-squares map from the student's embeddings to the teacher side's."""
         with torch.no_grad():
@@ -146,7 +168,7 @@ class EmbeddingHead(nn.Module):
         """The teacher's embeddings [B, width] as the losses see them: PCA-reduced (and normalised again) with a
         ``dim``."""
         teacher = teacher.float()
-        if self.dim is None:
+        if not self.reduce_teacher:
             return teacher
         teacher = F.linear(teacher, self.pca_weight, self.pca_bias)
         return F.normalize(teacher, dim=-1) if self.normalize else teacher
@@ -168,7 +190,7 @@ class EmbeddingHead(nn.Module):
                 "init": self.init,
                 "normalize": self.normalize,
             },
-            "pca": self.pca.record() if self.pca is not None else None,
+            "pca": {**self.pca.record(), "of": self.pca_of} if self.pca is not None else None,
             "least_squares": self.least_squares.record() if self.least_squares is not None else None,
         }
 

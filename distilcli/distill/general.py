@@ -70,7 +70,7 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         choose_layer_map(teacher.adapter.num_layers(teacher.config), cfg.layers, parse_layer_map(cfg.layer_map))
     student_tokenizer = other_tokenizer(cfg, tokenizer)  # None: the student reads the teacher's ids
     corpus = prepare(cfg, accelerator, tokenizer, student_tokenizer)
-    sample = teacher_pca(cfg, teacher, corpus, log)  # --embedding-dim
+    sample = teacher_pca(cfg, objective, teacher, corpus, log)  # --embedding-dim
     if cfg.cache_teacher:  # the whole cache must fit, checked before the folder is touched
         check_fits(objective, corpus.train_ids, teacher.adapter.hidden_size(teacher.config))
         corpus.teacher_cache = TeacherCache()

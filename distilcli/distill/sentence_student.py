@@ -11,7 +11,8 @@ dimensions.
 * Where the embeddings' widths differ, or with ``--embedding-dim``, an
   :class:`~distilcli.distill.embedding_head.EmbeddingHead` sits between the pooled embeddings and the loss,
   started as the teacher's PCA where the widths allow, else as the least-squares map from the student's
-  embeddings to the teacher's on a sample of the corpus (one pass of each model over it, before training).
+  embeddings to the teacher's on a sample of the corpus (one pass of each model over it, before training);
+  with ``--alpha-sim`` alone, as the PCA of the student's own embeddings (the teacher keeps its width).
 """
 
 from __future__ import annotations
@@ -136,18 +137,24 @@ def check_embedding_option(cfg: DistillConfig) -> None:
 
 
 def check_embedding_dim(cfg: DistillConfig) -> None:
-    """``--embedding-dim`` at most the teacher's embedding width (read from its config and sentence-transformers
-    files)."""
+    """``--embedding-dim`` at most the width it reduces (read from the configs and sentence-transformers files): the
+    teacher's, or the student's own when the losses compare only similarities (:func:`start_own_pca`)."""
+    from distilcli.distill.objective import make_objective
     from distilcli.models.loading import load_config
     from distilcli.models.resolve import resolve_model
 
     if cfg.embedding_dim is None:
         return
-    ref = resolve_model(cfg.teacher)
+    whose, ref = "teacher", resolve_model(cfg.teacher)
     width = read_pooling(ref.path).width(int(load_config(ref).hidden_size))
+    if not make_objective(cfg).compares_vectors and cfg.student:
+        student = resolve_model(str(cfg.student))
+        own = (Path(student.path) / "modules.json").is_file()
+        pooling = read_pooling(student.path if own else ref.path)
+        whose, width = "student", pooling.width(int(load_config(student).hidden_size))
     if cfg.embedding_dim > width:
         raise BadInput(
-            f"--embedding-dim {cfg.embedding_dim} is wider than the teacher's {width}-wide embeddings: "
+            f"--embedding-dim {cfg.embedding_dim} is wider than the {whose}'s {width}-wide embeddings: "
             f"use {width} or less"
         )
 
@@ -211,10 +218,18 @@ def _teacher_sample(teacher: LoadedModel, corpus: Corpus, indices: np.ndarray) -
 
 
 def teacher_pca(
-    cfg: DistillConfig, teacher: LoadedModel, corpus: Corpus, log: Callable[[str], None]
+    cfg: DistillConfig,
+    objective: DistillationObjective,
+    teacher: LoadedModel,
+    corpus: Corpus,
+    log: Callable[[str], None],
 ) -> TeacherSample | None:
-    """With ``--embedding-dim D``: the PCA of the teacher's embeddings of (up to 20,000 of) the training sentences."""
-    if cfg.embedding_dim is None:
+    """With ``--embedding-dim D``: the PCA of the teacher's embeddings of (up to 20,000 of) the training sentences.
+
+    None when the losses compare only similarities: the teacher then keeps its full width (see
+    :func:`start_own_pca`).
+    """
+    if cfg.embedding_dim is None or not objective.compares_vectors:
         return None
     picked = pca_sample(len(corpus.train_ids), cfg.seed)
     embeddings = _teacher_sample(teacher, corpus, picked)
@@ -224,6 +239,50 @@ def teacher_pca(
         f"keeps {pca.explained_variance:.1%} of their variance"
     )
     return TeacherSample(picked, embeddings, pca)
+
+
+def _student_sample(
+    student_model: Any, student_pooling: SentencePooling, corpus: Corpus, indices: np.ndarray, what: str
+) -> np.ndarray:
+    """The student's embeddings of the corpus's sequences at ``indices``, each read with its own tokens; the student
+    in eval mode (no dropout), then put back."""
+    from distilcli.data.batching import pad_collate
+
+    own_rows = corpus.student_rows if corpus.student_rows is not None else corpus.train_ids
+    pad_id = corpus.student_pad_id if corpus.student_rows is not None else corpus.pad_id
+    was_training = student_model.training
+    student_model.eval()
+    device = next(student_model.parameters()).device
+    rows = [own_rows[int(i)] for i in indices]
+    try:
+        return pooled_embeddings(student_model, rows, pad_collate(pad_id), student_pooling, device, what)
+    finally:
+        student_model.train(was_training)
+
+
+def start_own_pca(
+    head: EmbeddingHead,
+    student_model: Any,
+    student_pooling: SentencePooling,
+    corpus: Corpus,
+    seed: int,
+    log: Callable[[str], None],
+) -> None:
+    """Start ``head``'s Dense as the PCA of the student's own embeddings of (up to 20,000 of) the training sentences.
+
+    For ``--embedding-dim`` when the losses compare only similarities: no teacher pass (the teacher is not reduced),
+    and the student starts from its own ``D`` most varied directions, as sentence-transformers reduces a model.
+    """
+    assert head.dim is not None  # wider than the student's embeddings: refused by check_embedding_dim
+    picked = pca_sample(len(corpus.train_ids), seed)
+    embeddings = _student_sample(student_model, student_pooling, corpus, picked, "the student's embeddings of a sample")
+    pca = fit_pca(embeddings, head.dim)
+    head.set_own_pca(pca)
+    log(
+        f"--embedding-dim {head.dim}: the student's Dense starts as the PCA of its own embeddings of "
+        f"{pca.sentences:,} sentences, keeping {pca.explained_variance:.1%} of their variance; the teacher keeps its "
+        f"{head.teacher_width} dimensions (only similarities are compared)"
+    )
 
 
 def start_least_squares(
@@ -241,8 +300,6 @@ def start_least_squares(
     Fitted on up to :data:`LSQ_SENTENCES` training sequences (drawn from the PCA's sample when there is one),
     each read by each model with its own tokens; the student in eval mode (no dropout), then put back.
     """
-    from distilcli.data.batching import pad_collate
-
     count = len(corpus.train_ids)
     if sample is not None:
         kept = pca_sample(len(sample.indices), seed, LSQ_SENTENCES)
@@ -250,16 +307,7 @@ def start_least_squares(
     else:
         indices = pca_sample(count, seed, LSQ_SENTENCES)
         embeddings = _teacher_sample(teacher, corpus, indices)
-    own_rows = corpus.student_rows if corpus.student_rows is not None else corpus.train_ids
-    pad_id = corpus.student_pad_id if corpus.student_rows is not None else corpus.pad_id
-    was_training = student_model.training
-    student_model.eval()
-    device = next(student_model.parameters()).device
-    rows = [own_rows[int(i)] for i in indices]
-    inputs = pooled_embeddings(
-        student_model, rows, pad_collate(pad_id), student_pooling, device, "the student's embeddings of the sample"
-    )
-    student_model.train(was_training)
+    inputs = _student_sample(student_model, student_pooling, corpus, indices, "the student's embeddings of the sample")
     with torch.no_grad():
         targets = head.teacher_side(torch.tensor(embeddings)).double().numpy()
     fit = fit_least_squares(inputs, targets)
@@ -303,8 +351,12 @@ def sentence_objective(
     head = None
     # --alpha-sim alone compares similarities, which need no common width: the student keeps its own space.
     if cfg.embedding_dim is not None or (widths[0] != widths[1] and objective.compares_vectors):
-        head = EmbeddingHead(*widths, cfg.embedding_dim, normalize=_unit_length(pooling))
-        if sample is not None and sample.pca is not None:
+        head = EmbeddingHead(
+            *widths, cfg.embedding_dim, normalize=_unit_length(pooling), reduce_teacher=objective.compares_vectors
+        )
+        if not objective.compares_vectors:
+            start_own_pca(head, student_model, student_pooling, corpus, cfg.seed, log)
+        elif sample is not None and sample.pca is not None:
             head.set_pca(sample.pca)
         if head.init != "pca":
             start_least_squares(head, sample, teacher, student_model, student_pooling, corpus, cfg.seed, log)

@@ -223,6 +223,64 @@ def test_with_similarities_only_a_student_of_another_width_keeps_its_own_space(
     torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
 
 
+def test_embedding_dim_with_similarities_only_starts_as_the_students_own_pca(
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.decomposition import PCA
+
+    from distilcli.data.batching import pad_collate
+    from distilcli.distill import general, sentence_student
+    from distilcli.distill.embedding_head import pooled_embeddings
+    from distilcli.models.loading import load_mlm_model
+    from distilcli.models.pooling import read_pooling
+    from distilcli.models.resolve import resolve_model
+
+    built, corpora = {}, []
+    build, prepare = general.build_student_model, general.prepare
+
+    def keep_first_layer(*args, **kwargs):  # the head as built, before any step
+        student = build(*args, **kwargs)
+        built["head"] = head = student.objective.embedding_head
+        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
+        return student
+
+    def keep_corpus(*args, **kwargs):
+        corpora.append(prepare(*args, **kwargs))
+        return corpora[-1]
+
+    monkeypatch.setattr(general, "build_student_model", keep_first_layer)
+    monkeypatch.setattr(general, "prepare", keep_corpus)
+    monkeypatch.setattr(sentence_student, "_teacher_sample", None)  # no pass of the teacher over a sample is needed
+    out = tmp_path / "student"
+    cfg = config(st_teacher, sentences, out, student=str(other_tokenizer_student), alpha_cos=0.0, alpha_mse_emb=0.0)
+    report = run_distill(replace(cfg, alpha_sim=1.0, embedding_dim=5))
+    corpus = corpora[0]
+    student = load_mlm_model(resolve_model(str(other_tokenizer_student))).model.eval()
+    inputs = pooled_embeddings(
+        student, list(corpus.student_rows), pad_collate(corpus.student_pad_id),
+        read_pooling(other_tokenizer_student), torch.device("cpu"),
+    )  # fmt: skip
+    expected = PCA(n_components=5).fit(inputs)
+    got = (torch.tensor(inputs, dtype=torch.float32) @ built["weight"].T + built["bias"]).double().numpy()
+    projected = expected.transform(inputs)
+    np.testing.assert_allclose(got, projected * np.sign((got * projected).sum(axis=0)), atol=1e-4)
+    # The teacher is not reduced: the similarities it teaches are those of its full-width embeddings.
+    teacher = torch.randn(3, HIDDEN)
+    assert torch.equal(built["head"].teacher_side(teacher), teacher)
+    embedding = report.body["distillation"]["embedding"]
+    assert embedding["dense"] == {"in": OTHER_HIDDEN, "out": 5, "init": "pca", "normalize": True}
+    assert embedding["pca"]["of"] == "student" and embedding["pca"]["sentences"] == len(corpus.student_rows)
+    assert embedding["pca"]["explained_variance"] == pytest.approx(expected.explained_variance_ratio_.sum(), rel=1e-4)
+    assert "the student's PCA" in (out / "README.md").read_text()
+    theirs, ours = encode_both_ways(out, ["the cat sat by the river", "a small model learns fast"])
+    assert theirs.shape == (2, 5)
+    torch.testing.assert_close(theirs, ours, atol=1e-5, rtol=1e-4)
+    # Reducing the student's own embeddings, it can be no wider than they are (refused before anything is written).
+    with pytest.raises(BadInput, match=f"--embedding-dim {OTHER_HIDDEN + 1} is wider than the student's {OTHER_HIDDEN}"):
+        run_distill(replace(cfg, alpha_sim=1.0, embedding_dim=OTHER_HIDDEN + 1, out=tmp_path / "wide"))
+    assert not (tmp_path / "wide").exists()
+
+
 def test_token_level_losses_and_chunked_documents_are_refused_before_anything_is_written(
     st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
 ) -> None:
