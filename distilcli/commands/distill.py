@@ -175,6 +175,11 @@ def distill_cmd(
         "Weight of the squared difference between student's and teacher's cosine similarities of every pair of "
         "sentences in a batch: no common width needed.",
     ) = None,
+    alpha_rank: _loss(
+        "--alpha-rank",
+        "Weight of the KL divergence between teacher's and student's in-batch neighbour rankings (each sentence's "
+        "softmax over its cosine similarities to the others, temperature 0.05): no common width needed.",
+    ) = None,
     alpha_mse: _loss("--alpha-mse", "Logits MSE weight.") = None,
     alpha_hidden: _loss("--alpha-hidden", "Intermediate hidden-state loss weight, mapped layers.") = None,
     hidden_loss: _loss("--hidden-loss", "Intermediate loss: mse or cosine.", str) = None,

@@ -63,6 +63,7 @@ class DistillConfig(TaskOptions):
     alpha_pooled: float = 0.0
     alpha_mse_emb: float | None = None  # 0 (general); 1 with --task embeddings
     alpha_sim: float = 0.0
+    alpha_rank: float = 0.0
     alpha_mse: float = 0.0
     alpha_hidden: float = 0.0
     hidden_loss: str = "mse"

@@ -197,6 +197,48 @@ class SimilarityMatrixLoss(nn.Module):
         return difference[off_diagonal].pow(2).mean()
 
 
+#: The temperature of :class:`SimilarityRankingLoss`: 1/20, the scale sentence-transformers' in-batch ranking loss
+#: (MultipleNegativesRankingLoss) trains its encoders with, so the ranks it sharpens are those they were trained on.
+RANK_TEMPERATURE = 0.05
+
+
+class SimilarityRankingLoss(nn.Module):
+    """KL divergence between the teacher's and the student's in-batch neighbour distributions: for each sentence,
+    a softmax over its cosine similarities to the batch's other sentences at :data:`RANK_TEMPERATURE`.
+
+    :class:`SimilarityMatrixLoss` weighs every pair alike; a search reads only the top of each ranking. At a
+    low temperature each row's distribution is nearly all on the nearest few sentences, so this term asks the
+    student to rank a sentence's neighbours as the teacher does (listwise distillation of the similarity matrix,
+    as in-batch distillation for dense retrieval does). Like the matrix loss it needs no common width.
+    Mean over the ``B`` rows of ``KL(p_t(. | i) || p_s(. | i))``, each row over the ``B - 1`` other sentences.
+    """
+
+    def __init__(self, temperature: float = RANK_TEMPERATURE) -> None:
+        super().__init__()
+        check_positive("temperature", temperature)
+        self.temperature = float(temperature)
+
+    def forward(self, student_pooled: Tensor, teacher_pooled: Tensor) -> Tensor:
+        """``mean_i KL(softmax_{j != i}(cos(t_i, t_j) / T) || softmax_{j != i}(cos(s_i, s_j) / T))``."""
+        if student_pooled.dim() != 2 or teacher_pooled.dim() != 2 or student_pooled.shape[0] != teacher_pooled.shape[0]:
+            raise ValueError(
+                f"SimilarityRankingLoss takes [B, H] embeddings of the same B sentences, "
+                f"got {tuple(student_pooled.shape)} and {tuple(teacher_pooled.shape)}"
+            )
+        rows = student_pooled.shape[0]
+        if rows < 2:  # no neighbour to rank
+            return _zero_like_graph(student_pooled)
+        student = F.normalize(student_pooled.float(), dim=-1)
+        teacher = F.normalize(teacher_pooled.detach().float(), dim=-1)
+        others = ~torch.eye(rows, dtype=torch.bool, device=student.device)  # a sentence is not its own neighbour
+
+        def neighbours(x: Tensor) -> Tensor:  # [B, B - 1] log-probabilities of each row's other sentences
+            return F.log_softmax((x @ x.T)[others].view(rows, rows - 1) / self.temperature, dim=-1)
+
+        teacher_logp = neighbours(teacher)
+        return (teacher_logp.exp() * (teacher_logp - neighbours(student))).sum(-1).mean()
+
+
 class LogitsMSELoss(nn.Module):
     """Optional ``L_mse`` on the logits: summed squared error divided by the number of rows."""
 

@@ -20,6 +20,7 @@ from distilcli.distill.losses import (
     MaskedLMLoss,
     PooledCosineLoss,
     SimilarityMatrixLoss,
+    SimilarityRankingLoss,
     SoftTargetLoss,
 )
 from distilcli.errors import BadInput
@@ -54,6 +55,7 @@ class DistillationObjective(nn.Module):
         alpha_pooled: float = 0.0,
         alpha_mse_emb: float = 0.0,
         alpha_sim: float = 0.0,
+        alpha_rank: float = 0.0,
         pooling: SentencePooling | None = None,
         student_pooling: SentencePooling | None = None,
         embedding_head: EmbeddingHead | None = None,
@@ -66,6 +68,7 @@ class DistillationObjective(nn.Module):
             "pooled": alpha_pooled,
             "mse_emb": alpha_mse_emb,
             "sim": alpha_sim,
+            "rank": alpha_rank,
             "mse": alpha_mse,
             "hidden": alpha_hidden,
             "attention": alpha_attention,
@@ -89,6 +92,7 @@ class DistillationObjective(nn.Module):
         self.pooled = PooledCosineLoss() if "pooled" in self.alphas else None
         self.mse_emb = EmbeddingMSELoss() if "mse_emb" in self.alphas else None
         self.sim = SimilarityMatrixLoss() if "sim" in self.alphas else None
+        self.rank = SimilarityRankingLoss() if "rank" in self.alphas else None
         self.mse = LogitsMSELoss() if "mse" in self.alphas else None
         self.attention = AttentionKLLoss() if "attention" in self.alphas else None
         self.fit_models(
@@ -149,7 +153,7 @@ class DistillationObjective(nn.Module):
     @property
     def needs_pooled(self) -> bool:
         """Whether sentence embeddings are needed (the pooled cosine, the embedding MSE or the similarities is on)."""
-        return any(name in self.alphas for name in ("pooled", "mse_emb", "sim"))
+        return any(name in self.alphas for name in ("pooled", "mse_emb", "sim", "rank"))
 
     @property
     def compares_vectors(self) -> bool:
@@ -190,6 +194,7 @@ class DistillationObjective(nn.Module):
             "pooled": (student_pooled, teacher_pooled),
             "mse_emb": (student_pooled, teacher_pooled),
             "sim": (student_pooled, teacher_pooled),
+            "rank": (student_pooled, teacher_pooled),
             "mse": (student_logits, teacher_logits),
             "hidden": (student_layer_states, teacher_layer_states),
             "attention": (student_attentions, teacher_attentions, attention_mask),
@@ -201,13 +206,14 @@ class DistillationObjective(nn.Module):
             "pooled": "student_pooled, teacher_pooled",
             "mse_emb": "student_pooled, teacher_pooled",
             "sim": "student_pooled, teacher_pooled",
+            "rank": "student_pooled, teacher_pooled",
             "mse": "student_logits, teacher_logits",
             "hidden": "student_layer_states, teacher_layer_states",
             "attention": "student_attentions, teacher_attentions, attention_mask",
         }
         if self.embedding_head is not None and student_pooled is not None and teacher_pooled is not None:
             student_pooled, teacher_pooled = self.embedding_head(student_pooled, teacher_pooled)
-            inputs["pooled"] = inputs["mse_emb"] = inputs["sim"] = (student_pooled, teacher_pooled)
+            inputs["pooled"] = inputs["mse_emb"] = inputs["sim"] = inputs["rank"] = (student_pooled, teacher_pooled)
         out: dict[str, Tensor] = {}
         total: Tensor | None = None
         for name, alpha in self.alphas.items():
@@ -255,6 +261,7 @@ def make_objective(cfg: DistillConfig) -> DistillationObjective:
             alpha_pooled=cfg.alpha_pooled,
             alpha_mse_emb=cfg.alpha_mse_emb,
             alpha_sim=cfg.alpha_sim,
+            alpha_rank=cfg.alpha_rank,
         )
 
 

@@ -102,9 +102,10 @@ def check_student_tokenizer(cfg: DistillConfig) -> bool:
     }
     token_level = [flag for flag, alpha in alphas.items() if alpha]
     if token_level:
+        zeros = " ".join(f"{flag} 0" for flag in token_level)
         raise BadInput(
             f"the student's tokenizer is not the teacher's, so only sentence embeddings are compared "
-            f"(--alpha-mse-emb, --alpha-pooled, --alpha-sim): set {' '.join(f'{flag} 0' for flag in token_level)}"
+            f"(--alpha-mse-emb, --alpha-pooled, --alpha-sim, --alpha-rank): set {zeros}"
         )
     refused = [
         (

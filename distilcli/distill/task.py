@@ -161,6 +161,7 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
         "--alpha-pooled": cfg.alpha_pooled,
         "--alpha-mse-emb": cfg.alpha_mse_emb,
         "--alpha-sim": cfg.alpha_sim,
+        "--alpha-rank": cfg.alpha_rank,
     }
     if any(sentence_terms.values()):
         named = " and ".join(flag for flag, value in sentence_terms.items() if value)

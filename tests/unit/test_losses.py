@@ -323,6 +323,40 @@ def test_similarity_matrix_loss_is_the_mean_squared_gap_between_pairwise_cosines
         SimilarityMatrixLoss()(student, teacher[:4])
 
 
+def test_similarity_ranking_loss_is_the_kl_between_each_sentences_neighbour_softmaxes() -> None:
+    from distilcli.distill.losses import RANK_TEMPERATURE, SimilarityRankingLoss
+
+    torch.manual_seed(0)
+    student, teacher = torch.randn(5, 3, requires_grad=True), torch.randn(5, 7)  # two widths: nothing projects
+
+    def cos(a: list[float], b: list[float]) -> float:
+        return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+    def softmax(values: list[float]) -> list[float]:
+        exps = [math.exp(v / RANK_TEMPERATURE) for v in values]
+        return [e / sum(exps) for e in exps]
+
+    s, t = student.tolist(), teacher.tolist()
+    rows = []
+    for i in range(5):
+        others = [j for j in range(5) if j != i]
+        p = softmax([cos(t[i], t[j]) for j in others])
+        q = softmax([cos(s[i], s[j]) for j in others])
+        rows.append(sum(pk * math.log(pk / qk) for pk, qk in zip(p, q)))
+    loss = SimilarityRankingLoss()(student, teacher)
+    assert RANK_TEMPERATURE == 0.05 and loss.item() == pytest.approx(sum(rows) / 5, rel=1e-4)
+    loss.backward()
+    assert student.grad is not None and torch.isfinite(student.grad).all() and student.grad.abs().sum() > 0
+    # Only the similarities count: rescaled or rotated, the teacher's embeddings teach the same.
+    rotation, _ = torch.linalg.qr(torch.randn(7, 7))
+    assert SimilarityRankingLoss()(student, 3.0 * teacher @ rotation).item() == pytest.approx(loss.item(), rel=1e-4)
+    assert SimilarityRankingLoss()(teacher, teacher).item() == pytest.approx(0.0, abs=1e-6)
+    assert SimilarityRankingLoss(temperature=1.0)(student, teacher).item() < loss.item()  # softer: closer rankings
+    assert SimilarityRankingLoss()(student[:1], teacher[:1]).item() == 0.0  # one sentence: no neighbour
+    with pytest.raises(ValueError, match="same B sentences"):
+        SimilarityRankingLoss()(student, teacher[:4])
+
+
 def test_hidden_cosine_gradient_reaches_student_only() -> None:
     s = _rand(6, H, seed=45).requires_grad_(True)
     t = _rand(6, H, seed=46).requires_grad_(True)
@@ -578,6 +612,8 @@ def test_objective_needs_properties() -> None:
     assert feature_only.needs_hidden_states and feature_only.needs_attentions
     similarities = DistillationObjective(alpha_ce=0, alpha_mlm=0, alpha_cos=0, alpha_sim=1)
     assert similarities.needs_pooled and not similarities.compares_vectors and not similarities.needs_hidden_states
+    rankings = DistillationObjective(alpha_ce=0, alpha_mlm=0, alpha_cos=0, alpha_rank=1)
+    assert rankings.needs_pooled and not rankings.compares_vectors and rankings.alphas == {"rank": 1.0}
 
 
 @pytest.mark.parametrize(

@@ -212,10 +212,11 @@ def test_with_similarities_only_a_student_of_another_width_keeps_its_own_space(
 ) -> None:
     out = tmp_path / "student"
     cfg = config(st_teacher, sentences, out, student=str(other_tokenizer_student), alpha_cos=0.0, alpha_mse_emb=0.0)
-    report = run_distill(replace(cfg, alpha_sim=1.0))
+    report = run_distill(replace(cfg, alpha_sim=1.0, alpha_rank=1.0))
     embedding = report.body["distillation"]["embedding"]
     assert embedding["dense"] is None and embedding["width"] is None and embedding["least_squares"] is None  # no Dense
-    assert np.isfinite(report.metrics["sim_final"]) and "mse_emb_final" not in report.metrics
+    assert np.isfinite(report.metrics["sim_final"]) and np.isfinite(report.metrics["rank_final"])
+    assert "mse_emb_final" not in report.metrics
     modules = json.loads((out / "modules.json").read_text())
     assert [m["path"] for m in modules] == ["", "1_Pooling"]
     theirs, ours = encode_both_ways(out, ["the cat sat by the river", "a small model learns fast"])

@@ -177,7 +177,9 @@ def test_task_distillation_errors(sst2_teacher: Path, tiny_encoders: dict[str, P
         run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "e", alpha_ce=0.0, alpha_task=0.0))
     with pytest.raises(BadInput, match="^--alpha-sim compare sentence embeddings.*use --task embeddings"):
         run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "f", alpha_sim=1.0))
-    assert not any((tmp_path / name).exists() for name in "abcdef")
+    with pytest.raises(BadInput, match="^--alpha-rank compare sentence embeddings"):
+        run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "g", alpha_rank=1.0))
+    assert not any((tmp_path / name).exists() for name in "abcdefg")
 
 
 def test_student_head_starts_from_the_teachers(sst2_teacher: Path, tiny_encoders: dict[str, Path]) -> None:
