@@ -127,12 +127,12 @@ class EmbeddingHead(nn.Module):
         self.reduce_teacher = reduce_teacher and dim is not None
         self.dense = nn.Linear(student_width, dim or teacher_width)
         self.init = "random"
-        self.pca_of = "teacher"
         if self.reduce_teacher:
             self.register_buffer("pca_weight", torch.zeros(dim, teacher_width))
             self.register_buffer("pca_bias", torch.zeros(dim))
-        self.pca: Pca | None = None
-        self.least_squares: LeastSquares | None = None
+        # How the head started, as the report says it (kept as records, so a resumed run can restore them).
+        self.pca_record: dict[str, Any] | None = None
+        self.least_squares_record: dict[str, Any] | None = None
 
     def set_pca(self, pca: Pca) -> None:
         """Fix the teacher's reduction to ``pca``; start the student's Dense as the same projection where widths
@@ -146,7 +146,7 @@ class EmbeddingHead(nn.Module):
                 self.dense.weight.copy_(weight)
                 self.dense.bias.copy_(bias)
                 self.init = "pca"
-        self.pca = pca
+        self.pca_record = {**pca.record(), "of": "teacher"}
 
     def set_own_pca(self, pca: Pca) -> None:
         """Start the student's Dense as ``pca``, the PCA of the student's own embeddings (the teacher side is not
@@ -155,14 +155,23 @@ class EmbeddingHead(nn.Module):
         with torch.no_grad():
             self.dense.weight.copy_(torch.tensor(pca.components, dtype=torch.float32))
             self.dense.bias.copy_(-(torch.tensor(pca.components) @ torch.tensor(pca.mean)).float())
-        self.init, self.pca, self.pca_of = "pca", pca, "student"
+        self.init, self.pca_record = "pca", {**pca.record(), "of": "student"}
 
     def set_least_squares(self, fit: LeastSquares) -> None:
         """Start the Dense as ``fit``: the least-squares map from the student's embeddings to the teacher side's."""
         with torch.no_grad():
             self.dense.weight.copy_(torch.tensor(fit.weight, dtype=torch.float32))
             self.dense.bias.copy_(torch.tensor(fit.bias, dtype=torch.float32))
-        self.init, self.least_squares = "least-squares", fit
+        self.init, self.least_squares_record = "least-squares", fit.record()
+
+    def start_record(self) -> dict[str, Any]:
+        """How the head started (its init and fits), for :meth:`restore` in a resumed run."""
+        return {"init": self.init, "pca": self.pca_record, "least_squares": self.least_squares_record}
+
+    def restore(self, state: dict[str, torch.Tensor], start: dict[str, Any]) -> None:
+        """Start as a run that saved ``state`` (this head's tensors) and ``start`` (:meth:`start_record`) did."""
+        self.load_state_dict(state)
+        self.init, self.pca_record, self.least_squares_record = start["init"], start["pca"], start["least_squares"]
 
     def teacher_side(self, teacher: torch.Tensor) -> torch.Tensor:
         """The teacher's embeddings [B, width] as the losses see them: PCA-reduced (and normalised again) with a
@@ -190,8 +199,8 @@ class EmbeddingHead(nn.Module):
                 "init": self.init,
                 "normalize": self.normalize,
             },
-            "pca": {**self.pca.record(), "of": self.pca_of} if self.pca is not None else None,
-            "least_squares": self.least_squares.record() if self.least_squares is not None else None,
+            "pca": self.pca_record,
+            "least_squares": self.least_squares_record,
         }
 
 

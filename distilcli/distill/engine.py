@@ -13,7 +13,7 @@ from pathlib import Path
 from distilcli.distill.config import DistillConfig, mode_of, with_mode_defaults
 from distilcli.distill.objective import make_objective
 from distilcli.distill.run_parts import run_folder
-from distilcli.distill.sentence_student import check_embedding_dim, check_embedding_option, check_student_tokenizer
+from distilcli.distill.sentence_checks import check_embedding_dim, check_embedding_option, check_student_tokenizer
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.training.options import check_train_options

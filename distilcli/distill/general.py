@@ -38,6 +38,7 @@ from distilcli.distill.sentence_student import (
     embedding_record,
     other_tokenizer,
     prepare,
+    save_head_start,
     teacher_pca,
 )
 from distilcli.distill.teacher_cache import TeacherCache, check_fits
@@ -77,6 +78,8 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     start_run(run_folder(cfg))  # once every input (the corpus too) has passed: before the head is fitted into out
     head_fit = teacher_head(cfg, teacher, corpus, accelerator, log)
     student = build_student_model(cfg, teacher, eager, corpus, log, sample, objective)
+    if accelerator.is_main_process:
+        save_head_start(cfg, objective)
     loop, window = train(cfg, accelerator, teacher, student, corpus, log, on_step)
     if cfg.final_only and accelerator.is_main_process:
         ckpt.drop_checkpoints(cfg.out)

@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from distilcli.training.loop import TrainLoop
 
 HEAD_DIR = "teacher-head"
+#: How a sentence distillation's embedding head started (its PCA or least-squares fit), reused by --resume.
+EMBEDDING_HEAD_DIR = "embedding-head"
 #: The fitted head's tensors (safetensors: nothing in a run folder is ever unpickled) and, in its
 #: metadata, how it was fitted.
 HEAD_FILE = "head.safetensors"
@@ -41,11 +43,11 @@ Batch = dict[str, torch.Tensor]
 
 
 def run_folder(cfg: DistillConfig) -> RunFolder:
-    """General distillation's ``--out``: a run has started once it made its checkpoints folder or fitted its head.
+    """General distillation's ``--out``: a run has started once it made its checkpoints folder or fitted a head.
 
     A run stopped before its first checkpoint (but past that point) is resumed from step 0.
     """
-    return RunFolder.of(cfg, COMMAND, started=(CHECKPOINTS, HEAD_DIR))
+    return RunFolder.of(cfg, COMMAND, started=(CHECKPOINTS, HEAD_DIR, EMBEDDING_HEAD_DIR))
 
 
 @dataclass
@@ -167,7 +169,9 @@ def save_head(head_dir: Path, state: dict[str, torch.Tensor], fit: dict[str, Any
     os.replace(tmp, head_dir / HEAD_FILE)
 
 
-def load_head(path: Path, shapes: dict[str, torch.Size]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def load_head(
+    path: Path, shapes: dict[str, torch.Size], what: str = "teacher head"
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(tensors, fit record) of a head saved by :func:`save_head`, of these ``shapes``; else :class:`BadInput` naming
     the file."""
     from safetensors import safe_open
@@ -177,9 +181,9 @@ def load_head(path: Path, shapes: dict[str, torch.Size]) -> tuple[dict[str, torc
             fit = json.loads((f.metadata() or {})["fit"])
             tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
         if {name: t.shape for name, t in tensors.items()} != shapes:
-            raise ValueError("its tensors are not this teacher's head")
+            raise ValueError(f"its tensors are not this run's {what}")
     except Exception as exc:  # noqa: BLE001 - whatever the file holds, one clear line
         raise BadInput(
-            f"teacher head file {path} is not readable ({first_line(exc, 160)}): remove it to fit the head again"
+            f"{what} file {path} is not readable ({first_line(exc, 160)}): remove it to fit the head again"
         ) from None
     return tensors, fit

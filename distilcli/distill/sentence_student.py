@@ -27,7 +27,7 @@ import torch
 
 from distilcli.data.corpus import CorpusSpec
 from distilcli.data.token_rows import TokenRows
-from distilcli.distill.config import EMBEDDINGS, DistillConfig, mode_of
+from distilcli.distill.config import DistillConfig
 from distilcli.distill.embedding_head import (
     LSQ_SENTENCES,
     EmbeddingHead,
@@ -38,7 +38,8 @@ from distilcli.distill.embedding_head import (
     pooled_embeddings,
 )
 from distilcli.distill.objective import DistillationObjective, fit_to_models
-from distilcli.distill.run_parts import Corpus
+from distilcli.distill.run_parts import EMBEDDING_HEAD_DIR, HEAD_FILE, Corpus, load_head, save_head
+from distilcli.distill.sentence_checks import same_tokenizer, tokenizer_of
 from distilcli.errors import BadInput
 from distilcli.models.pooling import SentencePooling, read_pooling
 from distilcli.training.batches import Batches
@@ -50,23 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from distilcli.models.loading import LoadedModel
     from distilcli.models.sentence_files import DenseLayer
 
-#: A text whose ids differ between tokenizers that would read a corpus differently (case, accents, digits, symbols).
-_PROBE = "Naïve Café-owners DON'T stop: 3.14 × 10⁶ über-fast sentences ❤ (2024)!"
-
-
-def same_tokenizer(teacher: Any, student: Any) -> bool:
-    """Whether ``student`` reads text as ``teacher`` does: the same vocabulary, and the same ids for a probe text."""
-    if teacher.get_vocab() != student.get_vocab() or teacher.pad_token_id != student.pad_token_id:
-        return False
-    return list(teacher(_PROBE)["input_ids"]) == list(student(_PROBE)["input_ids"])
-
-
-def _tokenizer(spec: str) -> Any:
-    from distilcli.models.loading import load_tokenizer
-    from distilcli.models.resolve import resolve_model
-
-    return load_tokenizer(resolve_model(spec))
-
 
 def other_tokenizer(cfg: DistillConfig, teacher_tokenizer: Any) -> Any | None:
     """The student's tokenizer when it is not the teacher's (a ``--student`` with its own), else None.
@@ -75,89 +59,8 @@ def other_tokenizer(cfg: DistillConfig, teacher_tokenizer: Any) -> Any | None:
     """
     if not cfg.student:
         return None
-    student = _tokenizer(cfg.student)
+    student = tokenizer_of(cfg.student)
     return None if student is None or same_tokenizer(teacher_tokenizer, student) else student
-
-
-def check_student_tokenizer(cfg: DistillConfig) -> bool:
-    """Whether ``--student`` reads with a tokenizer of its own; the options that cannot work with one are refused.
-
-    Only the files are read (no weights): the command fails with exit 2 before anything is written.
-    """
-    teacher, student = _tokenizer(cfg.teacher), _tokenizer(str(cfg.student))
-    if teacher is None or student is None or same_tokenizer(teacher, student):
-        return False
-    if mode_of(cfg) != EMBEDDINGS:
-        raise BadInput(
-            "student and teacher tokenizers differ: a student with its own tokenizer learns sentence "
-            "embeddings only (--task embeddings); else use a student made with the teacher's tokenizer"
-        )
-    alphas = {
-        "--alpha-ce": cfg.alpha_ce,
-        "--alpha-mlm": cfg.alpha_mlm,
-        "--alpha-mse": cfg.alpha_mse,
-        "--alpha-cos": cfg.alpha_cos,
-        "--alpha-hidden": cfg.alpha_hidden,
-        "--alpha-attention": cfg.alpha_attention,
-    }
-    token_level = [flag for flag, alpha in alphas.items() if alpha]
-    if token_level:
-        zeros = " ".join(f"{flag} 0" for flag in token_level)
-        raise BadInput(
-            f"the student's tokenizer is not the teacher's, so only sentence embeddings are compared "
-            f"(--alpha-mse-emb, --alpha-pooled, --alpha-sim, --alpha-rank): set {zeros}"
-        )
-    refused = [
-        (
-            cfg.document_per not in ("sentence", "line"),
-            (
-                "use --document-per sentence or line (each model reads a whole sentence or line, truncated at "
-                "--max-seq-length by its own tokenizer, never chunks cut by one tokenizer)"
-            ),
-        ),
-        (cfg.stream, "leave out --stream: the sentences are tokenised by both models before the run"),
-        (bool(cfg.mask_inputs), "leave out --mask-inputs: both models read the clean sentences"),
-        (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
-        (student.pad_token_id is None, "the student's tokenizer needs a pad token"),
-    ]
-    for bad, what in refused:
-        if bad:
-            raise BadInput(f"the student's tokenizer is not the teacher's: {what}")
-    return True
-
-
-def check_embedding_option(cfg: DistillConfig) -> None:
-    """``--embedding-dim`` only with ``--task embeddings``, and at least 1 (no file read: the pipeline's pre-flight
-    too)."""
-    if cfg.embedding_dim is None:
-        return
-    if mode_of(cfg) != EMBEDDINGS:
-        raise BadInput("--embedding-dim reduces sentence embeddings: add --task embeddings, or leave it out")
-    if cfg.embedding_dim < 1:
-        raise BadInput(f"--embedding-dim must be at least 1, got {cfg.embedding_dim}")
-
-
-def check_embedding_dim(cfg: DistillConfig) -> None:
-    """``--embedding-dim`` at most the width it reduces (read from the configs and sentence-transformers files): the
-    teacher's, or the student's own when the losses compare only similarities (:func:`start_own_pca`)."""
-    from distilcli.distill.objective import make_objective
-    from distilcli.models.loading import load_config
-    from distilcli.models.resolve import resolve_model
-
-    if cfg.embedding_dim is None:
-        return
-    whose, ref = "teacher", resolve_model(cfg.teacher)
-    width = read_pooling(ref.path).width(int(load_config(ref).hidden_size))
-    if not make_objective(cfg).compares_vectors and cfg.student:
-        student = resolve_model(str(cfg.student))
-        own = (Path(student.path) / "modules.json").is_file()
-        pooling = read_pooling(student.path if own else ref.path)
-        whose, width = "student", pooling.width(int(load_config(student).hidden_size))
-    if cfg.embedding_dim > width:
-        raise BadInput(
-            f"--embedding-dim {cfg.embedding_dim} is wider than the {whose}'s {width}-wide embeddings: "
-            f"use {width} or less"
-        )
 
 
 def prepare(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any, student_tokenizer: Any | None) -> Corpus:
@@ -230,7 +133,7 @@ def teacher_pca(
     None when the losses compare only similarities: the teacher then keeps its full width (see
     :func:`start_own_pca`).
     """
-    if cfg.embedding_dim is None or not objective.compares_vectors:
+    if cfg.embedding_dim is None or not objective.compares_vectors or _saved_start(cfg):
         return None
     picked = pca_sample(len(corpus.train_ids), cfg.seed)
     embeddings = _teacher_sample(teacher, corpus, picked)
@@ -355,14 +258,38 @@ def sentence_objective(
         head = EmbeddingHead(
             *widths, cfg.embedding_dim, normalize=_unit_length(pooling), reduce_teacher=objective.compares_vectors
         )
-        if not objective.compares_vectors:
+        saved = _saved_start(cfg)
+        if saved:  # resumed: the start the run fitted, not minutes of passes to fit it again
+            state, start = load_head(saved, _shapes(head), "embedding head")
+            head.restore(state, start)
+            log(f"the embedding head starts as the run being resumed fitted it ({start['init']})")
+        elif not objective.compares_vectors:
             start_own_pca(head, student_model, student_pooling, corpus, cfg.seed, log)
-        elif sample is not None and sample.pca is not None:
-            head.set_pca(sample.pca)
-        if head.init != "pca":
-            start_least_squares(head, sample, teacher, student_model, student_pooling, corpus, cfg.seed, log)
+        else:
+            if sample is not None and sample.pca is not None:
+                head.set_pca(sample.pca)
+            if head.init != "pca":
+                start_least_squares(head, sample, teacher, student_model, student_pooling, corpus, cfg.seed, log)
     fit_to_models(objective, *dims, pooling, student_pooling=student_pooling, head=head)
     return files
+
+
+def _saved_start(cfg: DistillConfig) -> Path | None:
+    """The embedding head's start saved by the run that ``--resume`` continues (None: not resuming, or none saved)."""
+    path = cfg.out / EMBEDDING_HEAD_DIR / HEAD_FILE
+    return path if cfg.resume and path.is_file() else None
+
+
+def _shapes(head: EmbeddingHead) -> dict[str, torch.Size]:
+    return {name: tensor.shape for name, tensor in head.state_dict().items()}
+
+
+def save_head_start(cfg: DistillConfig, objective: DistillationObjective) -> None:
+    """Keep the embedding head's start (tensors and fits) in the run folder, so that ``--resume`` need not fit it
+    again (a PCA of mpnet-base's embeddings is many CPU-minutes). Written before the first step."""
+    head = objective.embedding_head
+    if head is not None:
+        save_head(cfg.out / EMBEDDING_HEAD_DIR, head.state_dict(), head.start_record(), cfg.teacher)
 
 
 def dense_layer(objective: DistillationObjective) -> DenseLayer | None:

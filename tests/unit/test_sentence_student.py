@@ -73,7 +73,7 @@ def test_each_model_reads_the_sentences_with_its_own_tokenizer(
 
     from distilcli.data.corpus import CorpusSpec, read_documents
     from distilcli.data.sentence_pairs import tokenize_pairs
-    from distilcli.distill.sentence_student import same_tokenizer
+    from distilcli.distill.sentence_checks import same_tokenizer
 
     teacher, student = (AutoTokenizer.from_pretrained(path) for path in (st_teacher, other_tokenizer_student))
     assert not same_tokenizer(teacher, student) and same_tokenizer(teacher, AutoTokenizer.from_pretrained(st_teacher))
@@ -416,14 +416,15 @@ def test_pooling_reads_a_dense_module_as_sentence_transformers_saves_it(
 
 
 def test_a_resumed_run_equals_the_uninterrupted_one_dense_layer_included(
-    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path
+    st_teacher: Path, other_tokenizer_student: Path, sentences: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from safetensors.torch import load_file
 
+    from distilcli.distill import sentence_student
     from distilcli.errors import Interrupted
 
-    def run(out: Path, **extra) -> None:
-        run_distill(
+    def run(out: Path, **extra) -> dict:
+        return run_distill(
             config(
                 st_teacher,
                 sentences,
@@ -433,17 +434,21 @@ def test_a_resumed_run_equals_the_uninterrupted_one_dense_layer_included(
                 embedding_dim=5,
                 **extra,
             )
-        )
+        ).body["distillation"]["embedding"]
 
     def stop_at_3(step: int) -> None:
         if step == 3:
             raise KeyboardInterrupt
 
-    run(tmp_path / "reference")
+    reference = run(tmp_path / "reference")
     with pytest.raises(Interrupted):
         run_distill(config(st_teacher, sentences, tmp_path / "resumed", student=str(other_tokenizer_student), alpha_cos=0.0,
                            embedding_dim=5), on_step=stop_at_3)  # fmt: skip
-    run(tmp_path / "resumed", resume=True)
+    # The resumed run reuses the head's start (PCA, least squares) saved by the first: no model reads the sample again.
+    monkeypatch.setattr(sentence_student, "pooled_embeddings", None)
+    resumed = run(tmp_path / "resumed", resume=True)
+    assert resumed["pca"] == reference["pca"] and resumed["least_squares"] == reference["least_squares"]
+    assert resumed["dense"]["init"] == "least-squares" and resumed["pca"]["of"] == "teacher"
     for name in ("model.safetensors", "2_Dense/model.safetensors"):
         expected, got = (load_file(str(tmp_path / folder / name)) for folder in ("reference", "resumed"))
         assert expected.keys() == got.keys()
