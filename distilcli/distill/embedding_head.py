@@ -14,7 +14,7 @@ Two cases need more than the two pooled embeddings side by side:
   to ``D`` (initialised as that same PCA when the student's embedding has the teacher's width,
   then trained), so the student learns the teacher's ``D``-wide projection (sentence-transformers'
   recipe for smaller vectors, with the reduction trained instead of fixed). When the losses compare
-  only similarities (``--alpha-sim`` alone), the teacher keeps its full width and the Dense starts as
+  only similarities (``--alpha-sim``, ``--alpha-rank``), the teacher keeps its full width and the Dense starts as
   the PCA of the *student's own* embeddings (:meth:`EmbeddingHead.set_own_pca`): the student's
   ``D`` most varied directions, learning to reproduce the teacher's similarities.
 

@@ -12,7 +12,7 @@ dimensions.
   :class:`~distilcli.distill.embedding_head.EmbeddingHead` sits between the pooled embeddings and the loss,
   started as the teacher's PCA where the widths allow, else as the least-squares map from the student's
   embeddings to the teacher's on a sample of the corpus (one pass of each model over it, before training);
-  with ``--alpha-sim`` alone, as the PCA of the student's own embeddings (the teacher keeps its width).
+  with similarity losses alone (``--alpha-sim``, ``--alpha-rank``), as the PCA of the student's own embeddings (the teacher keeps its width).
 """
 
 from __future__ import annotations
@@ -253,7 +253,7 @@ def sentence_objective(
     student_pooling = read_pooling(files) if own else pooling
     widths = student_pooling.width(dims[0]), pooling.width(dims[1])
     head = None
-    # --alpha-sim alone compares similarities, which need no common width: the student keeps its own space.
+    # Similarity losses alone (--alpha-sim, --alpha-rank) need no common width: the student keeps its own space.
     if cfg.embedding_dim is not None or (widths[0] != widths[1] and objective.compares_vectors):
         head = EmbeddingHead(
             *widths, cfg.embedding_dim, normalize=_unit_length(pooling), reduce_teacher=objective.compares_vectors
