@@ -12,7 +12,8 @@ dimensions.
   :class:`~distilcli.distill.embedding_head.EmbeddingHead` sits between the pooled embeddings and the loss,
   started as the teacher's PCA where the widths allow, else as the least-squares map from the student's
   embeddings to the teacher's on a sample of the corpus (one pass of each model over it, before training);
-  with similarity losses alone (``--alpha-sim``, ``--alpha-rank``), as the PCA of the student's own embeddings (the teacher keeps its width).
+  with similarity losses alone (``--alpha-sim``, ``--alpha-rank``), as the PCA of the student's own embeddings
+  (the teacher keeps its width).
 """
 
 from __future__ import annotations
