@@ -100,9 +100,8 @@ def distill_cmd(
             "--embedding-dim",
             rich_help_panel=MODEL,
             help="--task embeddings: D-wide sentence embeddings, from a Dense layer started as the PCA of the "
-            "teacher's embeddings on the corpus (of the student's own with --alpha-sim/--alpha-rank alone) and trained "
-            "with the "
-            "student (saved as a sentence-transformers Dense module).",
+            "teacher's embeddings on the corpus (of the student's own with --alpha-sim/--alpha-rank alone) and "
+            "trained with the student (saved as a sentence-transformers Dense module).",
         ),
     ] = None,
     corpus: CorpusOpt = None,
