@@ -231,6 +231,15 @@ def distill_cmd(
             "corpus distillation on clean inputs).",
         ),
     ] = False,
+    fresh_head: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-head",
+            rich_help_panel=LOSSES,
+            help="--task: start the student's pooler and classifier fresh (random), as TextBrewer, TinyBERT and "
+            "Patient KD do, instead of as the teacher's.",
+        ),
+    ] = False,
     precision: PrecisionOpt = None,
     eval_every: EvalEveryOpt = None,
     early_stopping: EarlyStoppingOpt = None,
@@ -264,12 +273,14 @@ def distill_cmd(
         "resume",
         "overwrite",
         "cache_teacher",
+        "fresh_head",
         "final_only",
         "stream",
     ):
         values.pop(name)
     values.update(
         cache_teacher=cache_teacher or None,
+        fresh_head=fresh_head or None,
         group_by_length=False if no_length_grouping else None,
         resume=resume or None,
         overwrite=overwrite or None,

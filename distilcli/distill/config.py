@@ -89,6 +89,8 @@ class DistillConfig(TaskOptions):
     task: str | None = None
     alpha_task: float = 1.0
     cache_teacher: bool = False
+    #: Start the student's pooler and classifier fresh (random) instead of as the teacher's (--task).
+    fresh_head: bool = False
     #: Patient KD: distance between the normalised [CLS] states of mapped layers (--task).
     alpha_pkd: float = 0.0
     #: TinyBERT's two stages (--task): this many epochs of the intermediate losses alone first, then

@@ -68,6 +68,7 @@ def check_options(cfg: DistillConfig) -> None:
             ("--augment-mlm", cfg.augment_mlm),
             ("--alpha-pkd", cfg.alpha_pkd),
             ("--intermediate-epochs", cfg.intermediate_epochs),
+            ("--fresh-head", cfg.fresh_head),
         )
         if on
     ]

@@ -47,6 +47,8 @@ class TaskDistiller:
 
         self.cfg, self.entry, self.teacher = cfg, entry, teacher
         self.layer_pairs, self.n_gold, self.inputs = layer_pairs, n_gold, inputs
+        # How the student's head started, for the report (a resumed run reads it from its options).
+        self.head = "fresh" if cfg.fresh_head else "the teacher's"
         kd_args = {"alpha_ce": cfg.alpha_ce, "alpha_task": cfg.alpha_task, "temperature": cfg.temperature}
         # SQuAD learns a start and an end distribution per window; GLUE one row of logits per example.
         self.kd = (
@@ -86,10 +88,16 @@ class TaskDistiller:
             return WithExtras(student, self.inter)
         return student
 
-    def init_student(self, student: TaskModel) -> None:
+    def init_student(self, student: TaskModel) -> bool:
+        """Start the student's fresh head as the teacher's (unless --fresh-head); whether it was."""
+        if self.cfg.fresh_head:
+            self.head = "fresh"
+            return False
         copied = copy_head(self.teacher.model, student)
+        self.head = f"the teacher's ({len(copied)} tensors)" if copied else "fresh"
         if copied:
             progress.log(f"student head started from the teacher's ({len(copied)} tensors)")
+        return bool(copied)
 
     def prepare(self, examples: Sequence[Any], tokenizer: Any, device: torch.device) -> None:
         from distilcli.models.adapters import adapter_for
@@ -173,6 +181,7 @@ class TaskDistiller:
                 "mode": "two-stage" if self.stage1_steps else "joint",
             },
             "teacher_cached": self.cache is not None,
+            "student_head": self.head,
             "inputs": self.inputs,
         }
 

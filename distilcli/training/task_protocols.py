@@ -101,8 +101,9 @@ class Guide(Protocol):
     def plan_steps(self, steps_per_epoch: int) -> int:
         """Steps the guide adds before the run's own (a first stage); no evaluation happens during them."""
 
-    def init_student(self, student: TaskModel) -> None:
-        """Called with the freshly loaded student (not on --resume), e.g. to copy the teacher's head."""
+    def init_student(self, student: TaskModel) -> bool:
+        """Called with the freshly loaded student (not on --resume), e.g. to copy the teacher's head; whether the
+        student's fresh head was started from the teacher's (then kept as it is)."""
 
     def prepare(self, examples: Sequence[Any], tokenizer: Any, device: torch.device) -> None:
         """Ready the teacher for the run's training examples (its features, its cached outputs)."""

@@ -198,6 +198,30 @@ def test_student_head_starts_from_the_teachers(sst2_teacher: Path, tiny_encoders
     assert torch.equal(student.model.classifier.weight, teacher.model.classifier.weight)
 
 
+def test_fresh_head_leaves_the_students_head_random_and_the_report_says_how_it_started(
+    sst2_teacher: Path, tiny_glue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distilcli.distill import task_guide
+
+    heads = []
+    copy = task_guide.copy_head
+
+    def spy(teacher_model, student):  # the classifier as it starts: taken from the teacher or not
+        copied = copy(teacher_model, student)
+        heads.append((student.model.classifier.weight.detach().clone(), teacher_model.classifier.weight.detach()))
+        return copied
+
+    monkeypatch.setattr(task_guide, "copy_head", spy)
+    default = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "copied", max_steps=1))
+    assert default.body["student_head"].startswith("the teacher's (") and torch.equal(*heads[0])
+    fresh = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "fresh", max_steps=1, fresh_head=True))
+    assert fresh.body["student_head"] == "fresh" and len(heads) == 1  # never copied
+    assert fresh.config["fresh_head"] is True
+    with pytest.raises(BadInput, match="^--fresh-head is an option of task distillation"):
+        run_distill(DistillConfig(teacher=str(sst2_teacher), out=tmp_path / "general", corpus=str(tiny_glue), fresh_head=True))
+    assert not (tmp_path / "general").exists()
+
+
 # -- SQuAD: start and end logits ------------------------------------------------------------------
 
 
