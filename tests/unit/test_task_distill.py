@@ -222,6 +222,21 @@ def test_fresh_head_leaves_the_students_head_random_and_the_report_says_how_it_s
     assert not (tmp_path / "general").exists()
 
 
+def test_a_fresh_regression_head_starts_at_the_mean_score_as_in_fine_tuning(
+    tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path: Path
+) -> None:
+    from distilcli.finetune.config import FinetuneConfig
+    from distilcli.finetune.engine import run_finetune
+
+    teacher = tmp_path / "stsb-teacher"
+    run_finetune(FinetuneConfig(model=str(tiny_encoders["bert"]), task="stsb", out=teacher, glue_dir=tiny_glue,
+                                batch_size=8, lr=1e-3, max_steps=2))  # fmt: skip
+    copied = run_distill(_cfg(teacher, tiny_glue, tmp_path / "copied", task="stsb", max_steps=1))
+    fresh = run_distill(_cfg(teacher, tiny_glue, tmp_path / "fresh", task="stsb", max_steps=1, fresh_head=True))
+    assert copied.body["runs"][0]["head_init"] is None  # the teacher's head is kept as it is
+    assert "mean" in fresh.body["runs"][0]["head_init"]
+
+
 # -- SQuAD: start and end logits ------------------------------------------------------------------
 
 
