@@ -1,6 +1,7 @@
 #!/bin/bash
 # Issue 21: the TextBrewer comparison to 5 seeds: TextBrewer seeds 4-5 (1-3 in /work/runs/toolkit), distil seeds 1-5
 # on the current code (snapshot /work/snap30), interleaved; one thread each.
+# /work/snap30 was a git worktree of commit 27de606; nohead.sh ran on it too, freshopt.sh on 9fd1ea5 (/work/snap33).
 source /work/main/.venv/bin/activate
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 G=/work/shared/data/glue; T=/work/runs/batching/teacher; S=/work/runs/init3; HERE=/work/main/docs/issue21-runs
