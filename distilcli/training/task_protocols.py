@@ -87,12 +87,16 @@ class TaskEntry(Protocol):
 
     def card_details(self, opts: TaskOptions) -> dict[str, Any]: ...
 
-    def init_head(self, loaded: TaskModel, features: Any) -> str | None:
-        """Start a freshly initialised head from the training data; what was done, for the log and report."""
+    def init_head(self, loaded: TaskModel, features: Any, gold: int | None = None) -> str | None:
+        """Start a freshly initialised head from the training data (its first ``gold`` examples only, when the rest
+        are a guide's unlabelled new inputs); what was done, for the log and report."""
 
 
 class Guide(Protocol):
     """A teacher guiding the student of a task run (task-specific distillation)."""
+
+    #: The training examples that carry a gold label: the first ``n_gold`` (the guide's new inputs follow them).
+    n_gold: int
 
     def wrap(self, student: torch.nn.Module) -> torch.nn.Module:
         """What the loop trains: the student, or a :class:`~distilcli.training.extras.WithExtras` holding the guide's

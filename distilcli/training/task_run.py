@@ -108,8 +108,9 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
         log(f"{model}: {entry.spec.display_name} head initialised fresh ({len(loaded.missing_keys)} tensors)")
     copied = guide.init_student(loaded) if guide is not None and not opts.resume else False
     features = entry.features(data.train_examples, loaded.tokenizer, loaded.adapter, opts)
-    # A fresh head may start from the training labels (STS-B: the mean score); a guide's copied head is kept.
-    head_init = entry.init_head(loaded, features) if not copied and not opts.resume else None
+    # A fresh head may start from the gold labels (STS-B: the mean score); a guide's copied head is kept.
+    gold = guide.n_gold if guide is not None else None
+    head_init = entry.init_head(loaded, features, gold) if not copied and not opts.resume else None
     if head_init and accelerator.is_main_process:
         log(f"{model}: {head_init}")
     # Evaluations during training score the held-out slice when there is one, else dev.

@@ -232,9 +232,11 @@ def test_a_fresh_regression_head_starts_at_the_mean_score_as_in_fine_tuning(
     run_finetune(FinetuneConfig(model=str(tiny_encoders["bert"]), task="stsb", out=teacher, glue_dir=tiny_glue,
                                 batch_size=8, lr=1e-3, max_steps=2))  # fmt: skip
     copied = run_distill(_cfg(teacher, tiny_glue, tmp_path / "copied", task="stsb", max_steps=1))
-    fresh = run_distill(_cfg(teacher, tiny_glue, tmp_path / "fresh", task="stsb", max_steps=1, fresh_head=True))
+    # With new inputs (no gold score) among the training examples: the mean is the gold examples' only.
+    fresh = run_distill(_cfg(teacher, tiny_glue, tmp_path / "fresh", task="stsb", max_steps=1, fresh_head=True, augment=2))
     assert copied.body["runs"][0]["head_init"] is None  # the teacher's head is kept as it is
-    assert "mean" in fresh.body["runs"][0]["head_init"]
+    scores = [float(row.split("\t")[-1]) for row in (tiny_glue / "STS-B" / "train.tsv").read_text().splitlines()[1:]]
+    assert fresh.body["runs"][0]["head_init"] == f"regression head bias set to the mean training label {sum(scores) / len(scores):.4f}"
 
 
 # -- SQuAD: start and end logits ------------------------------------------------------------------

@@ -130,9 +130,10 @@ class GlueEntry:
         # Without --train-file the data is GLUE's own (--glue-dir, --hub-dir or the hub): the card names it.
         return {"datasets": [HUB_DATASET] if opts.train_file is None else []}
 
-    def init_head(self, loaded: LoadedClassifier, features: Features) -> str | None:
-        """A fresh regression head starts at the mean training score (see :func:`start_at_mean_label`)."""
-        return start_at_mean_label(loaded, features.labels) if self.spec.is_regression else None
+    def init_head(self, loaded: LoadedClassifier, features: Features, gold: int | None = None) -> str | None:
+        """A fresh regression head starts at the mean gold training score (see :func:`start_at_mean_label`)."""
+        labels = features.labels[:gold] if gold is not None else features.labels  # new inputs carry no score
+        return start_at_mean_label(loaded, labels) if self.spec.is_regression else None
 
     # -- task-specific distillation: the logits ------------------------------------------------------
 

@@ -132,7 +132,7 @@ class SquadEntry:
         datasets = [self.spec.hub_dataset] if opts.train_file is None else []
         return {"doc_stride": opts.doc_stride, "max_query_length": opts.max_query_length, "datasets": datasets}
 
-    def init_head(self, loaded: LoadedClassifier, features: QAFeatures) -> str | None:
+    def init_head(self, loaded: LoadedClassifier, features: QAFeatures, gold: int | None = None) -> str | None:
         """Span heads keep their random start: no label statistic gives a better one."""
         return None
 
