@@ -61,6 +61,17 @@ def _check_rows(name: str, student: Tensor, teacher: Tensor) -> None:
         raise ValueError(f"{name}: student {tuple(student.shape)} and teacher {tuple(teacher.shape)} differ in shape")
 
 
+def _unit_sentences(name: str, student_pooled: Tensor, teacher_pooled: Tensor) -> tuple[Tensor, Tensor]:
+    """The two models' [B, H] sentence embeddings of the same B sentences, L2-normalised in float32 (the teacher's
+    detached): what the similarity losses compare. The widths may differ."""
+    if student_pooled.dim() != 2 or teacher_pooled.dim() != 2 or student_pooled.shape[0] != teacher_pooled.shape[0]:
+        raise ValueError(
+            f"{name} takes [B, H] embeddings of the same B sentences, "
+            f"got {tuple(student_pooled.shape)} and {tuple(teacher_pooled.shape)}"
+        )
+    return F.normalize(student_pooled.float(), dim=-1), F.normalize(teacher_pooled.detach().float(), dim=-1)
+
+
 def tempered_kl(
     student_logits: Tensor, teacher_logits: Tensor, temperature: float, padding: Tensor | None = None
 ) -> Tensor:
@@ -182,16 +193,10 @@ class SimilarityMatrixLoss(nn.Module):
 
     def forward(self, student_pooled: Tensor, teacher_pooled: Tensor) -> Tensor:
         """``mean_{i != j} (cos(s_i, s_j) - cos(t_i, t_j))^2`` over [B, Hs] and [B, Ht] embeddings."""
-        if student_pooled.dim() != 2 or teacher_pooled.dim() != 2 or student_pooled.shape[0] != teacher_pooled.shape[0]:
-            raise ValueError(
-                f"SimilarityMatrixLoss takes [B, H] embeddings of the same B sentences, "
-                f"got {tuple(student_pooled.shape)} and {tuple(teacher_pooled.shape)}"
-            )
-        rows = student_pooled.shape[0]
+        student, teacher = _unit_sentences("SimilarityMatrixLoss", student_pooled, teacher_pooled)
+        rows = student.shape[0]
         if rows < 2:  # no pair to compare
             return _zero_like_graph(student_pooled)
-        student = F.normalize(student_pooled.float(), dim=-1)
-        teacher = F.normalize(teacher_pooled.detach().float(), dim=-1)
         difference = student @ student.T - teacher @ teacher.T
         off_diagonal = ~torch.eye(rows, dtype=torch.bool, device=difference.device)
         return difference[off_diagonal].pow(2).mean()
@@ -220,16 +225,10 @@ class SimilarityRankingLoss(nn.Module):
 
     def forward(self, student_pooled: Tensor, teacher_pooled: Tensor) -> Tensor:
         """``mean_i KL(softmax_{j != i}(cos(t_i, t_j) / T) || softmax_{j != i}(cos(s_i, s_j) / T))``."""
-        if student_pooled.dim() != 2 or teacher_pooled.dim() != 2 or student_pooled.shape[0] != teacher_pooled.shape[0]:
-            raise ValueError(
-                f"SimilarityRankingLoss takes [B, H] embeddings of the same B sentences, "
-                f"got {tuple(student_pooled.shape)} and {tuple(teacher_pooled.shape)}"
-            )
-        rows = student_pooled.shape[0]
+        student, teacher = _unit_sentences("SimilarityRankingLoss", student_pooled, teacher_pooled)
+        rows = student.shape[0]
         if rows < 2:  # no neighbour to rank
             return _zero_like_graph(student_pooled)
-        student = F.normalize(student_pooled.float(), dim=-1)
-        teacher = F.normalize(teacher_pooled.detach().float(), dim=-1)
         others = ~torch.eye(rows, dtype=torch.bool, device=student.device)  # a sentence is not its own neighbour
 
         def neighbours(x: Tensor) -> Tensor:  # [B, B - 1] log-probabilities of each row's other sentences

@@ -90,8 +90,7 @@ class TaskDistiller:
 
     def init_student(self, student: TaskModel) -> bool:
         """Start the student's fresh head as the teacher's (unless --fresh-head); whether it was."""
-        if self.cfg.fresh_head:
-            self.head = "fresh"
+        if self.cfg.fresh_head:  # self.head already says so
             return False
         copied = copy_head(self.teacher.model, student)
         self.head = f"the teacher's ({len(copied)} tensors)" if copied else "fresh"
