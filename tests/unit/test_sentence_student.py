@@ -49,6 +49,29 @@ def config(teacher: Path, corpus: Path, out: Path, **overrides) -> DistillConfig
     return DistillConfig(**(base | overrides))
 
 
+def watch_run(monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list]:
+    """Spy on the next run: its embedding head as built, before any step (``head``, ``weight``, ``bias``), and its
+    prepared corpus."""
+    from distilcli.distill import general
+
+    built, corpora = {}, []
+    build, prepare = general.build_student_model, general.prepare
+
+    def keep_first_layer(*args, **kwargs):
+        student = build(*args, **kwargs)
+        built["head"] = head = student.objective.embedding_head
+        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
+        return student
+
+    def keep_corpus(*args, **kwargs):
+        corpora.append(prepare(*args, **kwargs))
+        return corpora[-1]
+
+    monkeypatch.setattr(general, "build_student_model", keep_first_layer)
+    monkeypatch.setattr(general, "prepare", keep_corpus)
+    return built, corpora
+
+
 def encode_both_ways(folder: Path, sentences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """The folder's embeddings by sentence-transformers and by distilcli's own pooling (what eval-sts reads)."""
     from transformers import AutoModel, AutoTokenizer
@@ -151,27 +174,12 @@ def test_a_student_of_another_width_starts_as_the_least_squares_map_to_the_teach
     from sklearn.linear_model import LinearRegression
 
     from distilcli.data.batching import pad_collate
-    from distilcli.distill import general
     from distilcli.distill.embedding_head import pooled_embeddings
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.pooling import read_pooling
     from distilcli.models.resolve import resolve_model
 
-    built, corpora = {}, []
-    build, prepare = general.build_student_model, general.prepare
-
-    def keep_first_layer(*args, **kwargs):  # the Dense as built, before any step
-        student = build(*args, **kwargs)
-        head = student.objective.embedding_head
-        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
-        return student
-
-    def keep_corpus(*args, **kwargs):
-        corpora.append(prepare(*args, **kwargs))
-        return corpora[-1]
-
-    monkeypatch.setattr(general, "build_student_model", keep_first_layer)
-    monkeypatch.setattr(general, "prepare", keep_corpus)
+    built, corpora = watch_run(monkeypatch)
     report = run_distill(
         config(st_teacher, sentences, tmp_path / "student", student=str(other_tokenizer_student), alpha_cos=0.0)
     )
@@ -230,27 +238,13 @@ def test_embedding_dim_with_similarities_only_starts_as_the_students_own_pca(
     from sklearn.decomposition import PCA
 
     from distilcli.data.batching import pad_collate
-    from distilcli.distill import general, sentence_student
+    from distilcli.distill import sentence_student
     from distilcli.distill.embedding_head import pooled_embeddings
     from distilcli.models.loading import load_mlm_model
     from distilcli.models.pooling import read_pooling
     from distilcli.models.resolve import resolve_model
 
-    built, corpora = {}, []
-    build, prepare = general.build_student_model, general.prepare
-
-    def keep_first_layer(*args, **kwargs):  # the head as built, before any step
-        student = build(*args, **kwargs)
-        built["head"] = head = student.objective.embedding_head
-        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
-        return student
-
-    def keep_corpus(*args, **kwargs):
-        corpora.append(prepare(*args, **kwargs))
-        return corpora[-1]
-
-    monkeypatch.setattr(general, "build_student_model", keep_first_layer)
-    monkeypatch.setattr(general, "prepare", keep_corpus)
+    built, corpora = watch_run(monkeypatch)
     monkeypatch.setattr(sentence_student, "_teacher_sample", None)  # no pass of the teacher over a sample is needed
     out = tmp_path / "student"
     cfg = config(st_teacher, sentences, out, student=str(other_tokenizer_student), alpha_cos=0.0, alpha_mse_emb=0.0)
@@ -324,22 +318,13 @@ def test_embedding_dim_starts_as_the_teachers_pca_and_saves_a_dense_module(
     st_teacher: Path, sentences: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from distilcli.data.batching import pad_collate
-    from distilcli.distill import embedding_head, general
+    from distilcli.distill import embedding_head
     from distilcli.distill.embedding_head import pooled_embeddings
     from distilcli.models.loading import load_mlm_model, load_tokenizer
     from distilcli.models.pooling import read_pooling
     from distilcli.models.resolve import resolve_model
 
-    built = {}
-    original = general.build_student_model
-
-    def keep_first_layer(*args, **kwargs):  # the Dense as built, before any step
-        student = original(*args, **kwargs)
-        head = student.objective.embedding_head
-        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
-        return student
-
-    monkeypatch.setattr(general, "build_student_model", keep_first_layer)
+    built, _ = watch_run(monkeypatch)
     out = tmp_path / "student"
     report = run_distill(config(st_teacher, sentences, out, embedding_dim=6, layer_map=[0, 2]))
     # Before training, the student's Dense is numpy's PCA projection of the teacher's embeddings of the corpus.
