@@ -105,6 +105,16 @@ def distill_cmd(
         ),
     ] = None,
     corpus: CorpusOpt = None,
+    query_passage: Annotated[
+        bool,
+        typer.Option(
+            "--query-passage",
+            rich_help_panel=DATA,
+            help="--task embeddings, for students that will run search: train on pairs cut from each line (one "
+            "sentence as a pseudo-query, the rest as its passage), both in one batch, instead of on sentences "
+            "(the inverse cloze task); use with --alpha-sim.",
+        ),
+    ] = False,
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
     num_proc: NumProcOpt = None,
@@ -274,6 +284,7 @@ def distill_cmd(
         "overwrite",
         "cache_teacher",
         "fresh_head",
+        "query_passage",
         "final_only",
         "stream",
     ):
@@ -281,6 +292,7 @@ def distill_cmd(
     values.update(
         cache_teacher=cache_teacher or None,
         fresh_head=fresh_head or None,
+        query_passage=query_passage or None,
         group_by_length=False if no_length_grouping else None,
         resume=resume or None,
         overwrite=overwrite or None,

@@ -7,12 +7,16 @@ truncates at inference, never cut into chunks (the two tokenizers would cut it a
 A sentence is kept when the teacher's sequence has at least ``min_tokens`` ids and neither sequence
 is half or more unknown tokens, the chunking rules of :mod:`distilcli.data.chunk_rules`. The rows
 are held in memory as int32 arrays (no cache on disk: the corpus is tokenised at every start).
+
+With ``group`` > 1 the texts come in groups that belong together (a query and its passage,
+:mod:`distilcli.data.query_passage`): a group is kept or dropped whole, so row ``group * k + j``
+is always the ``j``-th text of the ``k``-th kept group.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,41 +73,57 @@ def _part(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return values, offsets
 
 
-def _batches(spec: CorpusSpec) -> Iterator[list[str]]:
-    documents = read_documents(spec)
-    while batch := list(itertools.islice(documents, BATCH_SENTENCES)):
+def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    documents = iter(texts)
+    while batch := list(itertools.islice(documents, size)):
         yield batch
 
 
-def tokenize_pairs(spec: CorpusSpec, teacher: Any, student: Any, max_seq_length: int, min_tokens: int) -> SentencePairs:
+def tokenize_pairs(
+    spec: CorpusSpec,
+    teacher: Any,
+    student: Any,
+    max_seq_length: int,
+    min_tokens: int,
+    *,
+    texts: Iterable[str] | None = None,
+    group: int = 1,
+) -> SentencePairs:
     """Every document of ``spec`` (a sentence with ``document_per="sentence"``) in both tokenizers' ids.
 
-    Raises :class:`BadInput` when no sentence is kept.
+    ``texts``: these texts of the corpus instead of its documents (``spec`` then only names it), in groups of
+    ``group`` kept or dropped together. Raises :class:`BadInput` when no sentence is kept.
     """
+    texts = read_documents(spec) if texts is None else texts
     stats = PairStats()
     teacher_parts: list[tuple[np.ndarray, np.ndarray]] = []
     student_parts: list[tuple[np.ndarray, np.ndarray]] = []
     unk_t, unk_s = teacher.unk_token_id, student.unk_token_id
     with progress.task("tokenizing (teacher and student)", None) as bar:
-        for texts in _batches(spec):
+        # A multiple of the group, so that no group is cut between two tokenizer calls.
+        for batch in _batches(texts, BATCH_SENTENCES * group):
             kept_t, kept_s = [], []
-            for ids_t, ids_s in zip(
-                _encode(teacher, texts, max_seq_length), _encode(student, texts, max_seq_length), strict=True
-            ):
-                if len(ids_t) < min_tokens:
-                    stats.too_short += 1
-                elif _mostly_unknown(ids_t, unk_t) or _mostly_unknown(ids_s, unk_s):
-                    stats.mostly_unknown += 1
+            encoded_t, encoded_s = _encode(teacher, batch, max_seq_length), _encode(student, batch, max_seq_length)
+            for start in range(0, len(batch) - group + 1, group):
+                ids_t, ids_s = encoded_t[start : start + group], encoded_s[start : start + group]
+                if any(len(ids) < min_tokens for ids in ids_t):
+                    stats.too_short += group
+                elif any(_mostly_unknown(ids, unk_t) for ids in ids_t) or any(
+                    _mostly_unknown(ids, unk_s) for ids in ids_s
+                ):
+                    stats.mostly_unknown += group
                 else:
-                    stats.truncated += len(ids_t) == max_seq_length or len(ids_s) == max_seq_length
-                    kept_t.append(ids_t)
-                    kept_s.append(ids_s)
-            stats.sentences += len(texts)
+                    stats.truncated += sum(
+                        max_seq_length in (len(a), len(b)) for a, b in zip(ids_t, ids_s, strict=True)
+                    )
+                    kept_t.extend(ids_t)
+                    kept_s.extend(ids_s)
+            stats.sentences += len(batch)
             stats.kept += len(kept_t)
             if kept_t:
                 teacher_parts.append(_part(kept_t))
                 student_parts.append(_part(kept_s))
-            bar.advance(len(texts))
+            bar.advance(len(batch))
     if stats.kept == 0:
         raise BadInput(
             f"no sentence of at least {min_tokens} tokens in corpus {spec.source} ({stats.sentences} sentences; "

@@ -70,6 +70,9 @@ class DistillConfig(TaskOptions):
     alpha_attention: float = 0.0
     #: --task embeddings: D-wide sentence embeddings (a Dense layer started as the PCA of the teacher's, trained).
     embedding_dim: int | None = None
+    #: --task embeddings: train on query–passage pairs (a sentence of each line, and the line without it) instead
+    #: of sentences, each pair in one batch (the inverse cloze task), for students that will run search.
+    query_passage: bool = False
     temperature: float = 2.0
     mlm_probability: float = 0.15
     # Mask the inputs both models read (the MLM recipe). None: only when L_ce, L_mlm or L_mse is on.
@@ -174,6 +177,8 @@ def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
 
     mode = mode_of(cfg)
     unset = {name: value for name, value in MODE_DEFAULTS[mode].items() if getattr(cfg, name) is None}
+    if cfg.query_passage and cfg.document_per is None:
+        unset["document_per"] = "line"  # a pair is cut from one paragraph: a line of the corpus
     if cfg.mask_inputs is None and mode != "task":
         # Masks exist for the vocabulary losses; the others learn the teacher's view of the clean
         # text, which is what the student will read (masking cost 0.013 zero-shot STS-B Spearman).

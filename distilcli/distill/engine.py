@@ -13,7 +13,12 @@ from pathlib import Path
 from distilcli.distill.config import DistillConfig, mode_of, with_mode_defaults
 from distilcli.distill.objective import make_objective
 from distilcli.distill.run_parts import run_folder
-from distilcli.distill.sentence_checks import check_embedding_dim, check_embedding_option, check_student_tokenizer
+from distilcli.distill.sentence_checks import (
+    check_embedding_dim,
+    check_embedding_option,
+    check_query_passage,
+    check_student_tokenizer,
+)
 from distilcli.errors import BadInput
 from distilcli.reports import Report
 from distilcli.training.options import check_train_options
@@ -78,6 +83,7 @@ def check_options(cfg: DistillConfig) -> None:
             " (with a teacher fine-tuned on it), or leave it out"
         )
     check_embedding_option(cfg)
+    check_query_passage(cfg)
     if cfg.fit_teacher_head < 0:
         raise BadInput(f"--fit-teacher-head must be >= 0 steps, got {cfg.fit_teacher_head}")
     check_positive("head_lr", cfg.head_lr)

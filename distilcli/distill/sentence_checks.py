@@ -89,6 +89,28 @@ def check_embedding_option(cfg: DistillConfig) -> None:
         raise BadInput(f"--embedding-dim must be at least 1, got {cfg.embedding_dim}")
 
 
+def check_query_passage(cfg: DistillConfig) -> None:
+    """``--query-passage`` only with ``--task embeddings``, on whole lines or files, with even batches and clean
+    inputs (no file read: the pipeline's pre-flight too)."""
+    if not cfg.query_passage:
+        return
+    if mode_of(cfg) != EMBEDDINGS:
+        raise BadInput("--query-passage makes pairs for sentence embeddings: add --task embeddings, or leave it out")
+    refused = [
+        (
+            cfg.document_per == "sentence",
+            "use --document-per line or file: a pair is cut from a paragraph, not a sentence",
+        ),
+        (cfg.stream, "leave out --stream: the pairs are made and tokenised before the run"),
+        (bool(cfg.mask_inputs), "leave out --mask-inputs, --alpha-ce, --alpha-mlm, --alpha-mse: no text is masked"),
+        (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
+        (bool(cfg.batch_size and cfg.batch_size % 2), f"use an even --batch-size, not {cfg.batch_size}: whole pairs"),
+    ]
+    for bad, what in refused:
+        if bad:
+            raise BadInput(f"--query-passage: {what}")
+
+
 def check_embedding_dim(cfg: DistillConfig) -> None:
     """``--embedding-dim`` at most the width it reduces (read from the configs and sentence-transformers files): the
     teacher's, or the student's own when the losses compare only similarities (:func:`start_own_pca`)."""

@@ -65,25 +65,32 @@ def other_tokenizer(cfg: DistillConfig, teacher_tokenizer: Any) -> Any | None:
 
 
 def prepare(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any, student_tokenizer: Any | None) -> Corpus:
-    """The run's corpus: the teacher's token chunks, or (a student with its own tokenizer) the sentences in both."""
+    """The run's corpus: the teacher's token chunks, or (a student with its own tokenizer, or ``--query-passage``)
+    whole sentences, lines or query–passage pairs in each model's ids."""
     from distilcli.data.masking import DynamicMasker, mlm_token_weights
+    from distilcli.data.query_passage import PAIR, query_passage_texts
     from distilcli.data.sentence_pairs import tokenize_pairs
     from distilcli.distill.corpus_prep import prepare_corpus
 
-    if student_tokenizer is None:
+    if student_tokenizer is None and not cfg.query_passage:
         return prepare_corpus(cfg, accelerator, tokenizer)
     assert cfg.max_seq_length is not None
     spec = CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per)
-    pairs = tokenize_pairs(spec, tokenizer, student_tokenizer, cfg.max_seq_length, cfg.min_tokens)
-    batches = Batches(cfg, pairs.teacher, tokenizer.pad_token_id, accelerator.process_index, accelerator.num_processes)
+    group = PAIR if cfg.query_passage else 1
+    texts = query_passage_texts(spec, cfg.seed) if cfg.query_passage else None
+    own = student_tokenizer if student_tokenizer is not None else tokenizer
+    pairs = tokenize_pairs(spec, tokenizer, own, cfg.max_seq_length, cfg.min_tokens, texts=texts, group=group)
+    rank, world = accelerator.process_index, accelerator.num_processes
+    batches = Batches(cfg, pairs.teacher, tokenizer.pad_token_id, rank, world, group=group)
     if batches.steps_per_epoch == 0:
         raise BadInput(
-            f"the corpus gives {pairs.stats.kept} sentences: too few for --batch-size {cfg.batch_size} × --grad-accum "
+            f"the corpus gives {pairs.stats.kept} texts: too few for --batch-size {cfg.batch_size} × --grad-accum "
             f"{cfg.grad_accum} × {accelerator.num_processes} process(es); use a larger corpus or smaller batches"
         )
-    # No loss masks anything here (check_student_tokenizer): the masker is never called.
+    # No loss masks anything here (check_student_tokenizer, check_query_passage): the masker is never called.
     weights = mlm_token_weights(np.ones(len(tokenizer)), tokenizer.all_special_ids)
     masker = DynamicMasker(weights, tokenizer.mask_token_id, len(tokenizer), cfg.mlm_probability)
+    stats = vars(pairs.stats) | ({"query_passage_pairs": pairs.stats.kept // PAIR} if cfg.query_passage else {})
     return Corpus(
         pairs.teacher,
         TokenRows.from_lists([]),
@@ -92,9 +99,9 @@ def prepare(cfg: DistillConfig, accelerator: Accelerator, tokenizer: Any, studen
         accelerator.device,
         False,
         tokenizer.pad_token_id,
-        student_rows=pairs.student,
-        student_pad_id=student_tokenizer.pad_token_id,
-        pair_stats=vars(pairs.stats),
+        student_rows=pairs.student if student_tokenizer is not None else None,
+        student_pad_id=own.pad_token_id,
+        pair_stats=stats,
     )
 
 

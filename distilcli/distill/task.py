@@ -155,8 +155,9 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
         raise BadInput(
             "--stream reads a corpus as the run trains: task distillation reads the task's data; leave it out"
         )
-    if cfg.embedding_dim is not None:
-        raise BadInput("--embedding-dim reduces sentence embeddings: use --task embeddings, or leave it out")
+    if cfg.embedding_dim is not None or cfg.query_passage:
+        flag = "--embedding-dim reduces" if cfg.embedding_dim is not None else "--query-passage makes pairs for"
+        raise BadInput(f"{flag} sentence embeddings: use --task embeddings, or leave it out")
     sentence_terms = {
         "--alpha-pooled": cfg.alpha_pooled,
         "--alpha-mse-emb": cfg.alpha_mse_emb,

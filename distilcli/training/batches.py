@@ -61,12 +61,18 @@ class EpochSteps(Sequence[list[list[int]]]):
 
 
 class Batches:
-    """Deterministic batches: the same (seed, epoch) always yields the same batches, per process."""
+    """Deterministic batches: the same (seed, epoch) always yields the same batches, per process.
 
-    def __init__(self, cfg: TrainOptions, ids: Sequence[Sequence[int]], pad_id: int, rank: int, world: int) -> None:
+    ``group`` > 1: the rows come in consecutive groups that must share a batch (a query and its passage): the
+    batches are random, of whole groups, never grouped or split by length.
+    """
+
+    def __init__(
+        self, cfg: TrainOptions, ids: Sequence[Sequence[int]], pad_id: int, rank: int, world: int, group: int = 1
+    ) -> None:
         from distilcli.data.batching import pad_collate
 
-        self.cfg, self.ids, self.rank, self.world = cfg, ids, rank, world
+        self.cfg, self.ids, self.rank, self.world, self.group = cfg, ids, rank, world, group
         self.collate = pad_collate(pad_id)
         lengths = getattr(ids, "lengths", None)  # TokenRows know theirs without reading a token
         self.lengths = lengths if lengths is not None else np.array([len(x) for x in ids], dtype=np.int64)
@@ -81,6 +87,12 @@ class Batches:
         length)."""
         from distilcli.data.batching import LengthGroupedBatchSampler
 
+        if self.group > 1:
+            order = torch.randperm(
+                len(self.ids) // self.group, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)
+            )
+            members = (order[:, None] * self.group + torch.arange(self.group)).flatten()
+            return EpochSteps(self, members, torch.arange(self._count_all()))
         if self.cfg.group_by_length and self.split == 1:
             group = self.cfg.group_batches or GROUP_BATCHES
             sampler = LengthGroupedBatchSampler(
@@ -96,7 +108,7 @@ class Batches:
     @property
     def split(self) -> int:
         """Micro-batches each random batch is cut into by length (1: the batches as drawn, or grouped)."""
-        return (self.cfg.length_split or 1) if self.cfg.group_by_length else 1
+        return (self.cfg.length_split or 1) if self.cfg.group_by_length and self.group == 1 else 1
 
     def tensors(self, indices: list[int]) -> dict[str, torch.Tensor]:
         """The rows ``indices`` as one right-padded batch (``input_ids``, ``attention_mask``)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import torch
 from distilcli.distill.config import DistillConfig
 from distilcli.distill.engine import run_distill
 from distilcli.errors import BadInput
-from tests.conftest import HIDDEN, OTHER_HIDDEN, WORDS, write_sentence_transformers_files
+from tests.conftest import HIDDEN, OTHER_HIDDEN, WORDS
 
 
 @pytest.fixture(scope="module")
@@ -32,17 +31,6 @@ def sentences(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def st_teacher(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny BERT as a sentence encoder: [CLS] pooling, normalised."""
-    teacher = tmp_path_factory.mktemp("st-teacher") / "teacher"
-    shutil.copytree(tiny_models["bert"], teacher)
-    write_sentence_transformers_files(
-        teacher, {"pooling_mode_cls_token": True}, normalize="2_Normalize", max_seq_length=32
-    )
-    return teacher
-
-
 def config(teacher: Path, corpus: Path, out: Path, **overrides) -> DistillConfig:
     base = dict(teacher=str(teacher), corpus=str(corpus), out=out, task="embeddings", max_steps=4, batch_size=8,
                 max_seq_length=32, save_every=2, log_every=2, cache_dir=out.parent / "cache")  # fmt: skip
@@ -50,8 +38,8 @@ def config(teacher: Path, corpus: Path, out: Path, **overrides) -> DistillConfig
 
 
 def watch_run(monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list]:
-    """Spy on the next run: its embedding head as built, before any step (``head``, ``weight``, ``bias``), and its
-    prepared corpus."""
+    """Spy on the next run: its embedding head as built, before any step (``head``, and where there is one ``weight``,
+    ``bias``), and its prepared corpus."""
     from distilcli.distill import general
 
     built, corpora = {}, []
@@ -60,7 +48,8 @@ def watch_run(monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list]:
     def keep_first_layer(*args, **kwargs):
         student = build(*args, **kwargs)
         built["head"] = head = student.objective.embedding_head
-        built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
+        if head is not None:
+            built.update(weight=head.dense.weight.detach().clone(), bias=head.dense.bias.detach().clone())
         return student
 
     def keep_corpus(*args, **kwargs):
