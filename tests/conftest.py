@@ -266,3 +266,16 @@ def other_tokenizer_student(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pooling = folder / "1_Pooling" / "config.json"
     pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "word_embedding_dimension": OTHER_HIDDEN}))
     return folder
+
+
+@pytest.fixture(scope="session")
+def st_teacher(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT as a sentence encoder: [CLS] pooling, normalised."""
+    import shutil
+
+    teacher = tmp_path_factory.mktemp("st-teacher") / "teacher"
+    shutil.copytree(tiny_models["bert"], teacher)
+    write_sentence_transformers_files(
+        teacher, {"pooling_mode_cls_token": True}, normalize="2_Normalize", max_seq_length=32
+    )
+    return teacher

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import assert_one_line_error
-from tests.unit.test_sentence_student import sentences, st_teacher  # noqa: F401 - the shared fixtures
+from tests.unit.test_sentence_student import sentences  # noqa: F401 - the shared fixture
 
 ARGS = ["--task", "embeddings", "--max-steps", "2", "--batch-size", "8", "--max-seq-length", "32", "--log-every", "1"]
 
@@ -24,7 +24,7 @@ ARGS = ["--task", "embeddings", "--max-steps", "2", "--batch-size", "8", "--max-
 )
 def test_token_level_losses_exit_2_and_write_nothing(
     distil,
-    st_teacher: Path,  # noqa: F811
+    st_teacher: Path,
     other_tokenizer_student: Path,
     sentences: Path,  # noqa: F811
     tmp_path: Path,
@@ -40,7 +40,7 @@ def test_token_level_losses_exit_2_and_write_nothing(
 
 def test_another_tokenizer_and_fewer_dimensions_from_the_command_line(
     distil,
-    st_teacher: Path,  # noqa: F811
+    st_teacher: Path,
     other_tokenizer_student: Path,
     sentences: Path,  # noqa: F811
     tmp_path: Path,
@@ -59,3 +59,21 @@ def test_another_tokenizer_and_fewer_dimensions_from_the_command_line(
     sentence_transformers = pytest.importorskip("sentence_transformers")
     vectors = sentence_transformers.SentenceTransformer(str(out), device="cpu").encode(["the cat sat by the river"])
     assert vectors.shape == (1, 4)
+
+
+def test_query_passage_pairs_from_the_command_line(
+    distil,
+    st_teacher: Path,
+    sentences: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    out, report = tmp_path / "run", tmp_path / "report.json"
+    result = distil("distill", "--teacher", st_teacher, "--corpus", sentences, "--query-passage", "--alpha-sim", "1",
+                    "--out", out, "--output", report, *ARGS)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(report.read_text())["body"]
+    assert body["distillation"]["embedding"]["sentences"]["query_passage_pairs"] == 40  # one per line of 3 sentences
+    refused = distil("distill", "--teacher", st_teacher, "--corpus", sentences, "--query-passage",
+                     "--out", tmp_path / "other", *ARGS[2:])  # fmt: skip
+    assert_one_line_error(refused, 2, "--query-passage makes pairs for sentence embeddings: add --task embeddings")
+    assert not (tmp_path / "other").exists()

@@ -1,15 +1,13 @@
-"""Fixtures of the unit tests that several modules share: tiny task-fine-tuned teachers, a tiny sentence encoder."""
+"""Fixtures of the unit tests that several modules share: tiny task-fine-tuned teachers."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.finetune.engine import run_finetune
-from tests.conftest import write_sentence_transformers_files
 
 
 @pytest.fixture(scope="session")
@@ -26,14 +24,3 @@ def rte_teacher(tiny_encoders: dict[str, Path], tiny_glue: Path, tmp_path_factor
     out = tmp_path_factory.mktemp("teacher") / "rte"
     run_finetune(FinetuneConfig(model=str(tiny_encoders["bert"]), task="rte", out=out, glue_dir=tiny_glue, batch_size=8, lr=1e-3, epochs=3))
     return out
-
-
-@pytest.fixture(scope="session")
-def st_teacher(tiny_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny BERT as a sentence encoder: [CLS] pooling, normalised."""
-    teacher = tmp_path_factory.mktemp("st-teacher") / "teacher"
-    shutil.copytree(tiny_models["bert"], teacher)
-    write_sentence_transformers_files(
-        teacher, {"pooling_mode_cls_token": True}, normalize="2_Normalize", max_seq_length=32
-    )
-    return teacher

@@ -87,6 +87,8 @@ def test_a_student_distils_on_query_passage_pairs(
     st_teacher: Path, other_tokenizer_student: Path, paragraphs: Path, tmp_path: Path, other: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
+    from transformers import AutoTokenizer
+
     _, corpora = watch_run(monkeypatch)
     extra = dict(student=str(other_tokenizer_student), alpha_cos=0.0, alpha_mse_emb=0.0) if other else {}
     cfg = config(st_teacher, paragraphs, tmp_path / "student", query_passage=True, alpha_sim=1.0, min_tokens=4, **extra)
@@ -102,7 +104,7 @@ def test_a_student_distils_on_query_passage_pairs(
     assert first[1] == first[0] + 1 and first[0] % 2 == 0  # a query, then its own passage
     decoded = corpus.batches.collate([{"input_ids": corpus.train_ids[first[0]]}])["input_ids"][0]
     assert decoded.tolist() == list(corpus.train_ids[first[0]])
-    tokenizer = __import__("transformers").AutoTokenizer.from_pretrained(st_teacher)
+    tokenizer = AutoTokenizer.from_pretrained(st_teacher)
     query = tokenizer.decode(corpus.train_ids[first[0]], skip_special_tokens=True)
     assert query == tokenizer.decode(tokenizer(pairs[first[0] // 2][0])["input_ids"], skip_special_tokens=True)
 
