@@ -210,6 +210,9 @@ def parse_list(
 def check_unchanged(saved: dict[str, Any], config: Any, resumable: frozenset[str]) -> None:
     """On --resume: ``config`` must match the ``saved`` run's options, except the ``resumable`` ones."""
     now = config_to_dict(config)
+    # An option added after the run was saved is not in its config: the run used that option's default.
+    added = {f.name: _plain(f.default) for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
+    saved = added | saved
     changed = sorted(k for k in now if k not in resumable and saved.get(k) != now[k])
     if changed:
         first = changed[0]
@@ -221,14 +224,15 @@ def check_unchanged(saved: dict[str, Any], config: Any, resumable: frozenset[str
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a config dataclass (paths become strings)."""
+    return {key: _plain(value) for key, value in dataclasses.asdict(config).items()}
 
-    def plain(value: Any) -> Any:
-        if isinstance(value, Path):
-            return str(value)
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
 
-    return {key: plain(value) for key, value in dataclasses.asdict(config).items()}
+def _plain(value: Any) -> Any:
+    """``value`` as JSON holds it: paths as strings, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -102,6 +102,8 @@ def tokenize_pairs(
     with progress.task("tokenizing (teacher and student)", None) as bar:
         # A multiple of the group, so that no group is cut between two tokenizer calls.
         for batch in _batches(texts, BATCH_SENTENCES * group):
+            if len(batch) % group:
+                raise ValueError(f"{len(batch)} texts do not make whole groups of {group}")
             kept_t, kept_s = [], []
             encoded_t, encoded_s = _encode(teacher, batch, max_seq_length), _encode(student, batch, max_seq_length)
             for start in range(0, len(batch) - group + 1, group):

@@ -102,7 +102,14 @@ def check_query_passage(cfg: DistillConfig) -> None:
             "use --document-per line or file: a pair is cut from a paragraph, not a sentence",
         ),
         (cfg.stream, "leave out --stream: the pairs are made and tokenised before the run"),
-        (bool(cfg.mask_inputs), "leave out --mask-inputs, --alpha-ce, --alpha-mlm, --alpha-mse: no text is masked"),
+        (
+            bool(cfg.mask_inputs or cfg.alpha_ce or cfg.alpha_mlm or cfg.alpha_mse),
+            "leave out --mask-inputs, --alpha-ce, --alpha-mlm, --alpha-mse: no text is masked",
+        ),
+        (
+            not (cfg.alpha_sim or cfg.alpha_rank),
+            "add --alpha-sim or --alpha-rank: only a loss that compares a batch's texts with each other uses the pairs",
+        ),
         (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
         (bool(cfg.batch_size and cfg.batch_size % 2), f"use an even --batch-size, not {cfg.batch_size}: whole pairs"),
     ]

@@ -81,3 +81,14 @@ def test_embeddings_mode_reads_sentences_as_its_measured_recipe() -> None:
     assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), corpus="c", task="embeddings")).document_per == "sentence"
     assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), corpus="c")).document_per == "line"
     assert with_mode_defaults(DistillConfig(teacher="t", out=Path("o"), corpus="c", task="embeddings", document_per="line")).document_per == "line"
+
+
+def test_a_resumed_run_saved_before_an_option_existed_used_its_default() -> None:
+    from distilcli.config import check_unchanged, config_to_dict
+    from distilcli.distill.config import DistillConfig
+
+    cfg = DistillConfig(teacher="t", out=Path("run"), corpus="c")
+    saved = {k: v for k, v in config_to_dict(cfg).items() if k != "query_passage"}  # an older run's config
+    check_unchanged(saved, cfg, frozenset())  # the option's default is what that run used
+    with pytest.raises(BadInput, match="--resume with different options \\(query_passage"):
+        check_unchanged(saved, DistillConfig(teacher="t", out=Path("run"), corpus="c", query_passage=True), frozenset())

@@ -117,6 +117,8 @@ def test_a_student_distils_on_query_passage_pairs(
         (dict(document_per="sentence"), "use --document-per line or file"),
         (dict(batch_size=7), "use an even --batch-size, not 7"),
         (dict(mask_inputs=True), "leave out --mask-inputs"),
+        (dict(mask_inputs=False, alpha_ce=5.0), "leave out --mask-inputs, --alpha-ce"),
+        (dict(alpha_sim=0.0), "add --alpha-sim or --alpha-rank"),
     ],
 )
 def test_query_passage_refuses_what_cannot_make_pairs(
