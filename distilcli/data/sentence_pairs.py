@@ -99,13 +99,15 @@ def tokenize_pairs(
     teacher_parts: list[tuple[np.ndarray, np.ndarray]] = []
     student_parts: list[tuple[np.ndarray, np.ndarray]] = []
     unk_t, unk_s = teacher.unk_token_id, student.unk_token_id
+    same = student is teacher  # one tokenizer (--query-passage, a student cut from the teacher): encode once
     with progress.task("tokenizing (teacher and student)", None) as bar:
         # A multiple of the group, so that no group is cut between two tokenizer calls.
         for batch in _batches(texts, BATCH_SENTENCES * group):
             if len(batch) % group:
                 raise ValueError(f"{len(batch)} texts do not make whole groups of {group}")
             kept_t, kept_s = [], []
-            encoded_t, encoded_s = _encode(teacher, batch, max_seq_length), _encode(student, batch, max_seq_length)
+            encoded_t = _encode(teacher, batch, max_seq_length)
+            encoded_s = encoded_t if same else _encode(student, batch, max_seq_length)
             for start in range(0, len(batch) - group + 1, group):
                 ids_t, ids_s = encoded_t[start : start + group], encoded_s[start : start + group]
                 if any(len(ids) < min_tokens for ids in ids_t):
@@ -124,11 +126,13 @@ def tokenize_pairs(
             stats.kept += len(kept_t)
             if kept_t:
                 teacher_parts.append(_part(kept_t))
-                student_parts.append(_part(kept_s))
+                if not same:
+                    student_parts.append(_part(kept_s))
             bar.advance(len(batch))
     if stats.kept == 0:
         raise BadInput(
             f"no sentence of at least {min_tokens} tokens in corpus {spec.source} ({stats.sentences} sentences; "
             f"{stats.too_short} too short, {stats.mostly_unknown} mostly unknown tokens): the corpus is too small"
         )
-    return SentencePairs(TokenRows(teacher_parts), TokenRows(student_parts), stats)
+    teacher_rows = TokenRows(teacher_parts)
+    return SentencePairs(teacher_rows, teacher_rows if same else TokenRows(student_parts), stats)

@@ -31,6 +31,13 @@ def tokenizer_of(spec: str) -> Any:
     return load_tokenizer(resolve_model(spec))
 
 
+def _refuse(why: str, checks: list[tuple[bool, str]]) -> None:
+    """Raise :class:`BadInput` (``why: what``) for the first ``(bad, what)`` of ``checks`` that is bad."""
+    for bad, what in checks:
+        if bad:
+            raise BadInput(f"{why}: {what}")
+
+
 def check_student_tokenizer(cfg: DistillConfig) -> bool:
     """Whether ``--student`` reads with a tokenizer of its own; the options that cannot work with one are refused.
 
@@ -72,9 +79,7 @@ def check_student_tokenizer(cfg: DistillConfig) -> bool:
         (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
         (student.pad_token_id is None, "the student's tokenizer needs a pad token"),
     ]
-    for bad, what in refused:
-        if bad:
-            raise BadInput(f"the student's tokenizer is not the teacher's: {what}")
+    _refuse("the student's tokenizer is not the teacher's", refused)
     return True
 
 
@@ -113,9 +118,7 @@ def check_query_passage(cfg: DistillConfig) -> None:
         (cfg.fit_teacher_head > 0, "leave out --fit-teacher-head: no loss reads the teacher's MLM head"),
         (bool(cfg.batch_size and cfg.batch_size % 2), f"use an even --batch-size, not {cfg.batch_size}: whole pairs"),
     ]
-    for bad, what in refused:
-        if bad:
-            raise BadInput(f"--query-passage: {what}")
+    _refuse("--query-passage", refused)
 
 
 def check_embedding_dim(cfg: DistillConfig) -> None:

@@ -87,13 +87,7 @@ class Batches:
         length)."""
         from distilcli.data.batching import LengthGroupedBatchSampler
 
-        if self.group > 1:
-            order = torch.randperm(
-                len(self.ids) // self.group, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)
-            )
-            members = (order[:, None] * self.group + torch.arange(self.group)).flatten()
-            return EpochSteps(self, members, torch.arange(self._count_all()))
-        if self.cfg.group_by_length and self.split == 1:
+        if self.cfg.group_by_length and self.split == 1 and self.group == 1:
             group = self.cfg.group_batches or GROUP_BATCHES
             sampler = LengthGroupedBatchSampler(
                 self.lengths, self.cfg.batch_size, seed=self.cfg.seed, mega_batch_mult=group
@@ -101,8 +95,11 @@ class Batches:
             sampler.set_epoch(epoch)
             members, order = sampler.arrangement()
             return EpochSteps(self, members, order)
-        # The reference way: random batches, whatever their lengths.
-        members = torch.randperm(len(self.ids), generator=torch.Generator().manual_seed(self.cfg.seed + epoch))
+        # The reference way: random batches, whatever their lengths (of whole groups: one row each unless grouped).
+        order = torch.randperm(
+            len(self.ids) // self.group, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)
+        )
+        members = (order[:, None] * self.group + torch.arange(self.group)).flatten()
         return EpochSteps(self, members, torch.arange(self._count_all()))
 
     @property
