@@ -120,6 +120,15 @@ def distill_cmd(
     num_proc: NumProcOpt = None,
     stream: StreamOpt = False,
     max_seq_length: MaxSeqLengthOpt = None,
+    min_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--min-tokens",
+            rich_help_panel=DATA,
+            help="Drop corpus texts (chunks; --task embeddings: sentences, each pair's texts) shorter than this "
+            "many teacher tokens, [CLS]/[SEP] included; lower it to keep short texts such as search queries.",
+        ),
+    ] = None,
     glue_dir: GlueDirOpt = None,
     hub_dir: HubDirOpt = None,
     train_file: TrainFileOpt = None,

@@ -77,3 +77,20 @@ def test_query_passage_pairs_from_the_command_line(
                      "--out", tmp_path / "other", *ARGS[2:])  # fmt: skip
     assert_one_line_error(refused, 2, "--query-passage makes pairs for sentence embeddings: add --task embeddings")
     assert not (tmp_path / "other").exists()
+
+
+def test_min_tokens_keeps_short_queries(distil, st_teacher: Path, tmp_path: Path) -> None:
+    """Questions of 9 tokens ([CLS] is the cat at the river ? [SEP]) are under the default 12: refused by
+    default, kept with --min-tokens 6."""
+    corpus = tmp_path / "questions.txt"
+    corpus.write_text("".join(f"is the {word} at the river?\n" for word in ("cat", "dog", "tree", "house") * 6))
+    refused = distil("distill", "--teacher", st_teacher, "--corpus", corpus, "--out", tmp_path / "default", *ARGS)
+    assert_one_line_error(refused, 2, "of at least 12 tokens")
+    assert not (tmp_path / "default").exists()
+    out, report = tmp_path / "run", tmp_path / "report.json"
+    result = distil("distill", "--teacher", st_teacher, "--corpus", corpus, "--min-tokens", "6",
+                    "--out", out, "--output", report, *ARGS)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    saved = json.loads(report.read_text())
+    assert saved["body"]["distillation"]["train_chunks"] == 24
+    assert saved["config"]["min_tokens"] == 6
