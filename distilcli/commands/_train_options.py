@@ -41,6 +41,9 @@ WeightDecayOpt = Annotated[
         help="AdamW weight decay (fine-tuning and task distillation: not on biases or LayerNorm).",
     ),
 ]
+AdamBeta1Opt = Annotated[
+    float | None, typer.Option("--adam-beta1", rich_help_panel=OPTIMISATION, help="AdamW's first-moment decay.")
+]
 AdamBeta2Opt = Annotated[
     float | None, typer.Option("--adam-beta2", rich_help_panel=OPTIMISATION, help="AdamW's second-moment decay.")
 ]

@@ -25,7 +25,7 @@ from distilcli.commands._data_options import (
     TrainFileOpt,
     TrainLimitOpt,
 )
-from distilcli.commands._eval_options import EarlyStoppingOpt, EvalEveryOpt, SelectOnOpt
+from distilcli.commands._eval_options import EarlyStoppingOpt, EvalBatchSizeOpt, EvalEveryOpt, SelectOnOpt
 from distilcli.commands._model_options import ArchOpt, LayerMapOpt, LayersOpt, StudentModelOpt, TeacherOpt
 from distilcli.commands._options import Defaults, field_defaults, help_defaults, joined, mode_defaults, unset_config
 from distilcli.commands._panels import DATA, LOSSES, MODEL, OPTIMISATION, TASK
@@ -41,8 +41,16 @@ from distilcli.commands._run_options import (
     SaveEveryOpt,
     TrackingDirOpt,
 )
-from distilcli.commands._task_options import DistillTaskOpt, DocStrideOpt, MaxQueryLengthOpt
+from distilcli.commands._task_options import (
+    DistillTaskOpt,
+    DocStrideOpt,
+    MaxAnswerLengthOpt,
+    MaxQueryLengthOpt,
+    NBestOpt,
+    NullThresholdOpt,
+)
 from distilcli.commands._train_options import (
+    AdamBeta1Opt,
     AdamBeta2Opt,
     AdamEpsOpt,
     BatchSizeOpt,
@@ -118,6 +126,15 @@ def distill_cmd(
     text_field: TextFieldOpt = None,
     document_per: DocumentPerOpt = None,
     num_proc: NumProcOpt = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            rich_help_panel=DATA,
+            help="Folder of the tokenised-corpus cache (default: corpora/ under $DISTILCLI_CACHE, else "
+            "~/.cache/distilcli), reused by any run on the same corpus, tokenizer and lengths.",
+        ),
+    ] = None,
     stream: StreamOpt = False,
     max_seq_length: MaxSeqLengthOpt = None,
     min_tokens: Annotated[
@@ -149,6 +166,9 @@ def distill_cmd(
     task: DistillTaskOpt = None,
     doc_stride: DocStrideOpt = None,
     max_query_length: MaxQueryLengthOpt = None,
+    n_best: NBestOpt = None,
+    max_answer_length: MaxAnswerLengthOpt = None,
+    null_threshold: NullThresholdOpt = None,
     augment: Annotated[
         int | None,
         typer.Option(
@@ -208,12 +228,17 @@ def distill_cmd(
     ) = None,
     alpha_task: _loss("--alpha-task", "--task: weight of the task loss on gold labels.") = None,
     temperature: _loss("--temperature", "Softmax temperature of L_ce.") = None,
+    mlm_probability: _loss("--mlm-probability", "Share of each sequence's tokens masked (L_mlm's targets).") = None,
+    mlm_smoothing: _loss(
+        "--mlm-smoothing", "Masking draws a token with weight count^-S over the corpus: rare ones more (0: uniform)."
+    ) = None,
     mask_inputs: Annotated[
         bool | None,
         typer.Option(
             "--mask-inputs/--no-mask-inputs",
             rich_help_panel=LOSSES,
-            help="Mask 15% of the tokens both models read. Default: only when L_ce, L_mlm or L_mse is on.",
+            help="Mask --mlm-probability of the tokens both models read. Default: only when L_ce, L_mlm or L_mse "
+            "is on.",
             show_default=False,
         ),
     ] = None,
@@ -226,6 +251,12 @@ def distill_cmd(
     fit_teacher_head: _loss(
         "--fit-teacher-head", "First train the teacher's MLM head for N steps (encoder frozen).", int
     ) = None,
+    head_lr: _loss("--head-lr", "--fit-teacher-head: learning rate of the teacher's MLM head.") = None,
+    heldout_chunks: _loss(
+        "--heldout-chunks",
+        "--fit-teacher-head: corpus chunks kept out of training to score the fitted head.",
+        int,
+    ) = None,
     epochs: EpochsOpt = None,
     max_steps: MaxStepsOpt = None,
     batch_size: BatchSizeOpt = None,
@@ -233,6 +264,7 @@ def distill_cmd(
     lr: LrOpt = None,
     warmup_ratio: WarmupRatioOpt = None,
     weight_decay: WeightDecayOpt = None,
+    adam_beta1: AdamBeta1Opt = None,
     adam_beta2: AdamBeta2Opt = None,
     adam_eps: AdamEpsOpt = None,
     max_grad_norm: MaxGradNormOpt = None,
@@ -261,6 +293,7 @@ def distill_cmd(
     ] = False,
     precision: PrecisionOpt = None,
     eval_every: EvalEveryOpt = None,
+    eval_batch_size: EvalBatchSizeOpt = None,
     early_stopping: EarlyStoppingOpt = None,
     select_on: SelectOnOpt = None,
     report_to: ReportToOpt = None,

@@ -37,6 +37,7 @@ from distilcli.commands._task_options import (
     TaskOpt,
 )
 from distilcli.commands._train_options import (
+    AdamBeta1Opt,
     AdamBeta2Opt,
     AdamEpsOpt,
     BatchSizeOpt,
@@ -93,6 +94,7 @@ def finetune_cmd(
     lr: LrOpt = None,
     warmup_ratio: WarmupRatioOpt = None,
     weight_decay: WeightDecayOpt = None,
+    adam_beta1: AdamBeta1Opt = None,
     adam_beta2: AdamBeta2Opt = None,
     adam_eps: AdamEpsOpt = None,
     max_grad_norm: MaxGradNormOpt = None,

@@ -164,3 +164,13 @@ def test_every_command_with_a_config_shows_its_defaults() -> None:
         assert marked == (path not in without_config), path
         assert isinstance(command, DefaultsCommand) == marked, path
         assert path in COMMANDS or path in without_config, f"{' '.join(path)}: add it to COMMANDS above"
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=" ".join)
+def test_every_config_field_is_an_option(path: tuple[str, ...]) -> None:
+    """Errors name a field by its flag (--min-tokens), so each field must be one: not only a --config key."""
+    config, renamed = COMMANDS[path]
+    params = {p.name for p in click_command(path).params}
+    negated = {"group_by_length": "no_length_grouping"}  # --no-length-grouping sets it False
+    missing = [f.name for f in dataclasses.fields(config) if negated.get(f.name, renamed.get(f.name, f.name)) not in params]
+    assert not missing, f"{' '.join(path)}: no option for {missing}"
