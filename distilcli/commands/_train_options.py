@@ -23,6 +23,9 @@ BatchSizeOpt = Annotated[
     int | None,
     typer.Option("--batch-size", rich_help_panel=OPTIMISATION, help="Training examples per micro-batch and process."),
 ]
+SuggestBatchSizeOpt = Annotated[
+    int | None, typer.Option("--batch-size", rich_help_panel=DATA, help="Sequences per teacher forward pass.")
+]
 EvalCommandBatchSizeOpt = Annotated[
     int | None, typer.Option("--batch-size", rich_help_panel=EVALUATION, help="Examples per evaluation batch.")
 ]

@@ -131,8 +131,9 @@ def distill_cmd(
         typer.Option(
             "--cache-dir",
             rich_help_panel=DATA,
-            help="Folder of the tokenised-corpus cache (default: corpora/ under $DISTILCLI_CACHE, else "
-            "~/.cache/distilcli), reused by any run on the same corpus, tokenizer and lengths.",
+            help="Folder of the tokenised-corpus cache, reused by any run on the same corpus, tokenizer and lengths "
+            "(default: corpora/ in $DISTILCLI_CACHE, else in $XDG_CACHE_HOME/distilcli or ~/.cache/distilcli). Not "
+            "used with --stream, a student with its own tokenizer, --query-passage or --task glue/squad.",
         ),
     ] = None,
     stream: StreamOpt = False,
@@ -228,7 +229,11 @@ def distill_cmd(
     ) = None,
     alpha_task: _loss("--alpha-task", "--task: weight of the task loss on gold labels.") = None,
     temperature: _loss("--temperature", "Softmax temperature of L_ce.") = None,
-    mlm_probability: _loss("--mlm-probability", "Share of each sequence's tokens masked (L_mlm's targets).") = None,
+    mlm_probability: _loss(
+        "--mlm-probability",
+        "Share of a batch's tokens chosen as L_mlm's targets (80% [MASK], 10% random, 10% kept) when the inputs are "
+        "masked (--mask-inputs) and when the teacher's head is fitted.",
+    ) = None,
     mlm_smoothing: _loss(
         "--mlm-smoothing", "Masking draws a token with weight count^-S over the corpus: rare ones more (0: uniform)."
     ) = None,
@@ -254,7 +259,7 @@ def distill_cmd(
     head_lr: _loss("--head-lr", "--fit-teacher-head: learning rate of the teacher's MLM head.") = None,
     heldout_chunks: _loss(
         "--heldout-chunks",
-        "--fit-teacher-head: corpus chunks kept out of training to score the fitted head.",
+        "--fit-teacher-head: corpus chunks kept out of training to score the fitted head (at most a tenth of them).",
         int,
     ) = None,
     epochs: EpochsOpt = None,

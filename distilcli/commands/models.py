@@ -21,7 +21,7 @@ from distilcli.commands._options import (
 )
 from distilcli.commands._panels import DATA, MODEL
 from distilcli.commands._run_options import ConfigOpt, JsonOpt, OutputOpt, OverwriteOpt, StudentOutOpt, SuggestPlotOpt
-from distilcli.commands._train_options import EvalCommandBatchSizeOpt, SampleSeedOpt
+from distilcli.commands._train_options import SampleSeedOpt, SuggestBatchSizeOpt
 
 app = typer.Typer(
     cls=HelpGroup,
@@ -180,7 +180,7 @@ def suggest_layers_cmd(
             "--max-tokens", rich_help_panel=DATA, help="Token rows compared (a fixed random subset of the sample's)."
         ),
     ] = None,
-    batch_size: EvalCommandBatchSizeOpt = None,
+    batch_size: SuggestBatchSizeOpt = None,
     seed: SampleSeedOpt = None,
     plot: SuggestPlotOpt = None,
     config: ConfigOpt = None,

@@ -89,6 +89,11 @@ def check_options(cfg: DistillConfig) -> None:
     check_positive("head_lr", cfg.head_lr)
     check_at_least("heldout_chunks", cfg.heldout_chunks, 0)
     check_at_least("min_tokens", cfg.min_tokens, 1)
+    if cfg.max_seq_length is not None and cfg.min_tokens > cfg.max_seq_length:
+        raise BadInput(
+            f"--min-tokens {cfg.min_tokens} is above --max-seq-length {cfg.max_seq_length}, so every text would be "
+            "dropped: lower --min-tokens or raise --max-seq-length"
+        )
     check_at_least("mlm_smoothing", cfg.mlm_smoothing, 0)
     if not 0 < cfg.mlm_probability < 1:
         raise BadInput(f"--mlm-probability must be between 0 and 1, got {cfg.mlm_probability}")

@@ -216,7 +216,8 @@ def _check_options(cfg: EvalSquadConfig) -> None:
         if value is None and name in ("max_query_length", "limit"):
             continue
         if not isinstance(value, int) or value < 1:
-            raise BadInput(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+            flag = "--batch-size" if name == "eval_batch_size" else f"--{name.replace('_', '-')}"  # its flag here
+            raise BadInput(f"{flag} must be a positive integer, got {value!r}")
     for name in ("null_threshold", "na_prob_thresh"):
         if not math.isfinite(getattr(cfg, name)):
             raise BadInput(

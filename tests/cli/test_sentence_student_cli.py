@@ -84,13 +84,18 @@ def test_min_tokens_keeps_short_queries(distil, st_teacher: Path, tmp_path: Path
     default, kept with --min-tokens 6."""
     corpus = tmp_path / "questions.txt"
     corpus.write_text("".join(f"is the {word} at the river?\n" for word in ("cat", "dog", "tree", "house") * 6))
-    refused = distil("distill", "--teacher", st_teacher, "--corpus", corpus, "--out", tmp_path / "default", *ARGS)
+    cache = ["--cache-dir", tmp_path / "cache"]
+    refused = distil("distill", "--teacher", st_teacher, "--corpus", corpus, "--out", tmp_path / "default", *cache, *ARGS)
     assert_one_line_error(refused, 2, "of at least 12 tokens")
     assert not (tmp_path / "default").exists()
+    above = distil("distill", "--teacher", st_teacher, "--corpus", corpus, "--min-tokens", "40", "--out", tmp_path / "x",
+                   *ARGS)  # fmt: skip
+    assert_one_line_error(above, 2, "--min-tokens 40 is above --max-seq-length 32")
     out, report = tmp_path / "run", tmp_path / "report.json"
     result = distil("distill", "--teacher", st_teacher, "--corpus", corpus, "--min-tokens", "6",
-                    "--out", out, "--output", report, *ARGS)  # fmt: skip
+                    "--out", out, "--output", report, *cache, *ARGS)  # fmt: skip
     assert result.exit_code == 0, result.stderr
     saved = json.loads(report.read_text())
     assert saved["body"]["distillation"]["train_chunks"] == 24
     assert saved["config"]["min_tokens"] == 6
+    assert any((tmp_path / "cache").iterdir())  # the tokenised corpus went to --cache-dir

@@ -160,3 +160,4 @@ def test_eval_squad_limit_scores_a_fixed_subsample(distil, squad_models, tiny_sq
     again = json.loads((tmp_path / "s.json").read_text())
     assert again["body"]["unknown_predictions"] == 0 and again["metrics"]["f1"] == pytest.approx(report["metrics"]["f1"])
     assert_one_line_error(distil(*args[:-1], "0"), 2, "--limit must be a positive integer")
+    assert_one_line_error(distil(*args, "--batch-size", "0"), 2, "--batch-size must be a positive integer")  # its flag
