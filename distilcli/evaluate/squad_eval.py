@@ -211,12 +211,17 @@ def _check_options(cfg: EvalSquadConfig) -> None:
         )
     if cfg.model is not None and cfg.null_odds is not None:
         raise BadInput("--null-odds scores a --predictions file: with --model the null odds come from the model")
-    for name in ("max_query_length", "n_best", "max_answer_length", "eval_batch_size", "limit"):
-        value = getattr(cfg, name)
-        if value is None and name in ("max_query_length", "limit"):
+    counts = {  # each count by this command's flag (its batch size is --batch-size), and whether it may be unset
+        "--max-query-length": (cfg.max_query_length, True),
+        "--n-best": (cfg.n_best, False),
+        "--max-answer-length": (cfg.max_answer_length, False),
+        "--batch-size": (cfg.eval_batch_size, False),
+        "--limit": (cfg.limit, True),
+    }
+    for flag, (value, optional) in counts.items():
+        if value is None and optional:
             continue
         if not isinstance(value, int) or value < 1:
-            flag = "--batch-size" if name == "eval_batch_size" else f"--{name.replace('_', '-')}"  # its flag here
             raise BadInput(f"{flag} must be a positive integer, got {value!r}")
     for name in ("null_threshold", "na_prob_thresh"):
         if not math.isfinite(getattr(cfg, name)):
