@@ -288,7 +288,7 @@ def report(
         "rank_param_checksums": checksums,
         "student_parameters": student_params,
         "teacher_parameters": teacher_params,
-        "optimizer": optimizer_record(cfg, loop.total_steps),
+        "optimizer": optimizer_record(cfg, loop.total_steps, loop.optimizer),
     }
     head_file = {"teacher_head": str(cfg.out / HEAD_DIR / HEAD_FILE)} if head_fit else {}
     return Report.create(

@@ -368,7 +368,7 @@ def finish(run: TaskRun, loop: TrainLoop, guide: Guide | None = None) -> dict[st
         "head_init": record.head_init,
         "device": str(run.accelerator.device),
         "processes": run.accelerator.num_processes,
-        "optimizer": optimizer_record(opts, run.total_steps),
+        "optimizer": optimizer_record(opts, run.total_steps, loop.optimizer),
     }
     if guide is not None:
         result["guide"] = guide.record()  # what the teacher's side ran (losses, schedule, inputs)

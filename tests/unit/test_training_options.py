@@ -20,7 +20,7 @@ from distilcli.distill.engine import run_distill
 from distilcli.errors import BadInput
 from distilcli.finetune.config import FinetuneConfig
 from distilcli.finetune.engine import run_finetune
-from distilcli.training.options import TaskOptions, TrainOptions, check_train_options
+from distilcli.training.options import TaskOptions, TrainOptions, check_train_options, fused_adamw_fits, optimizer_kernel
 from tests.unit.test_distill_engine import config as distill_config
 from tests.unit.test_distill_engine import corpus  # noqa: F401 - the shared corpus fixture
 
@@ -64,6 +64,8 @@ def assert_optimizer_matches(seen: dict[str, Any], recorded: dict[str, Any], con
         assert list(group["betas"]) == recorded["betas"] == [config["adam_beta1"], config["adam_beta2"]]
         assert group["eps"] == recorded["eps"] == config["adam_eps"]
     assert decayed["weight_decay"] == recorded["weight_decay"] == config["weight_decay"]
+    # On the CPU every run uses torch's fused kernel, and the report says so.
+    assert all(group["fused"] for group in optimizer.param_groups) and recorded["kernel"] == "fused"
     assert all(group["weight_decay"] == 0.0 for group in rest)  # biases and LayerNorm: no decay
     assert seen["clip"] == {recorded["max_grad_norm"]} and recorded["max_grad_norm"] == config["max_grad_norm"]
     assert seen["warmup"] == [(recorded["warmup_steps"], recorded["total_steps"])]
@@ -142,3 +144,35 @@ def test_the_task_run_gets_every_task_option() -> None:
 def test_bad_training_options_are_refused(change: dict[str, Any], message: str) -> None:
     with pytest.raises(BadInput, match=message):
         check_train_options(replace(TrainOptions(out=Path("o")), **change))
+
+
+def test_fused_adamw_makes_the_default_kernels_update() -> None:
+    """The fused kernel applies AdamW's rule, weight decay included: a few steps land where foreach's do."""
+    import torch
+
+    torch.manual_seed(0)
+    start = [torch.randn(50, 8), torch.randn(8)]
+    grads = [[torch.randn_like(t) for t in start] for _ in range(5)]
+    ends = []
+    for name, kernel in (("fused", {"fused": True}), ("foreach", {"foreach": True}), ("for-loop", {"foreach": False})):
+        params = [torch.nn.Parameter(t.clone()) for t in start]
+        optimizer = torch.optim.AdamW(params, lr=1e-2, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01, **kernel)
+        for step in grads:
+            for param, grad in zip(params, step):
+                param.grad = grad.clone()
+            optimizer.step()
+        assert optimizer_kernel(optimizer) == name
+        ends.append([p.detach() for p in params])
+    for other in ends[1:]:
+        for a, b in zip(ends[0], other):
+            assert torch.allclose(a, b, atol=1e-6)
+    assert not torch.equal(ends[0][0], start[0])  # the steps moved the weights
+
+
+def test_fused_adamw_only_where_the_kernel_exists() -> None:
+    import torch
+
+    assert fused_adamw_fits([torch.zeros(3), torch.zeros(2, 2)])
+    assert not fused_adamw_fits([torch.zeros(3, dtype=torch.long)])
+    assert not fused_adamw_fits([torch.zeros(3, device="meta")])
+    assert not fused_adamw_fits([])
