@@ -355,12 +355,13 @@ def distill_cmd(
 def _run(values: dict[str, object], config: Path | None, output: str | None, json_: bool) -> None:
     """Build the config (YAML under the command line), distill, render and write the report."""
     with _ui.command_context(output) as console:
-        from distilcli.distill.config import DistillConfig
+        from distilcli.distill.config import DistillConfig, inert_fields
         from distilcli.distill.engine import run_distill
         from distilcli.reports.render import render_report
         from distilcli.training.runtime import is_main_process
 
         cfg = _ui.build(DistillConfig, config, output, **values)
+        _ui.refuse_inert(values, inert_fields(cfg))
         _ui.check_config_outside(cfg, config)
         report = run_distill(cfg)
         if is_main_process():

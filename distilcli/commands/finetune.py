@@ -139,9 +139,12 @@ def finetune_cmd(
         from distilcli.finetune.config import FinetuneConfig
         from distilcli.finetune.engine import run_finetune
         from distilcli.reports.render import render_report
+        from distilcli.tasks.registry import get_task
         from distilcli.training.runtime import is_main_process
+        from distilcli.training.scope import task_scope
 
         cfg = _ui.build(FinetuneConfig, config, output, **values)
+        _ui.refuse_inert(values, task_scope(get_task(cfg.task).per_token_outputs))
         _ui.check_config_outside(cfg, config)
         report = run_finetune(cfg)
         if is_main_process():

@@ -194,3 +194,66 @@ def with_mode_defaults(cfg: DistillConfig) -> DistillConfig:
         except BadInput:  # a bad --task is reported with the run's other checks, in their order
             unset["max_seq_length"] = 128
     return replace(cfg, **unset)
+
+
+#: Options of corpus distillation (general, --task embeddings) that task distillation never reads.
+CORPUS_ONLY = (
+    "corpus",
+    "document_per",
+    "num_proc",
+    "cache_dir",
+    "min_tokens",
+    "mask_inputs",
+    "mlm_probability",
+    "mlm_smoothing",
+    "fit_teacher_head",
+    "head_lr",
+    "heldout_chunks",
+    "alpha_mlm",
+    "alpha_cos",
+)
+#: Options of task distillation that corpus distillation never reads. Those with a more specific check of
+#: their own when switched on (--augment, --transfer-corpus, --alpha-pkd, --fresh-head ...) are left to it.
+TASK_ONLY = (
+    "alpha_task",
+    "glue_dir",
+    "hub_dir",
+    "train_file",
+    "dev_file",
+    "train_limit",
+    "eval_every",
+    "early_stopping",
+    "select_on",
+    "eval_batch_size",
+    "seeds",
+    "text_a",
+    "text_b",
+    "label_column",
+    "doc_stride",
+    "max_query_length",
+    "n_best",
+    "max_answer_length",
+    "null_threshold",
+)
+#: The rules of --augment: they act on its new inputs only.
+AUGMENT_RULES = ("augment_mask", "augment_replace", "augment_delete", "augment_ngram")
+
+
+def inert_fields(cfg: DistillConfig) -> dict[str, str]:
+    """The options that do nothing in ``cfg``'s mode, each with where it acts (see :mod:`distilcli.training.scope`)."""
+    from distilcli.tasks.registry import get_task
+    from distilcli.training.scope import task_scope
+
+    if mode_of(cfg) != "task":
+        where = "is an option of task distillation: add --task glue:<name> or squad"
+        return dict.fromkeys(TASK_ONLY + AUGMENT_RULES, where)
+    inert = dict.fromkeys(CORPUS_ONLY, "is an option of distillation on a corpus (general, --task embeddings)")
+    if not cfg.transfer_corpus:
+        inert["text_field"] = "names the text field of a corpus: here only of --transfer-corpus"
+    squad = get_task(parse_task(cfg.task or "")).per_token_outputs
+    inert |= task_scope(squad)
+    if squad or not cfg.augment:
+        inert |= dict.fromkeys(
+            AUGMENT_RULES, "sets a rule of --augment (GLUE-style tasks), which this run does not use"
+        )
+    return inert
