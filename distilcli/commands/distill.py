@@ -133,7 +133,7 @@ def distill_cmd(
             rich_help_panel=DATA,
             help="Folder of the tokenised-corpus cache, reused by any run on the same corpus, tokenizer and lengths "
             "(default: corpora/ in $DISTILCLI_CACHE, else in $XDG_CACHE_HOME/distilcli or ~/.cache/distilcli). Not "
-            "used with --stream, a student with its own tokenizer, --query-passage or --task glue/squad.",
+            "used with --stream, a student with its own tokenizer or --query-passage; refused with --task glue/squad.",
         ),
     ] = None,
     stream: StreamOpt = False,
@@ -361,7 +361,8 @@ def _run(values: dict[str, object], config: Path | None, output: str | None, jso
         from distilcli.training.runtime import is_main_process
 
         cfg = _ui.build(DistillConfig, config, output, **values)
-        _ui.refuse_inert(values, inert_fields(cfg))
+        if not cfg.resume:  # a run is resumed with its own options, whatever they were
+            _ui.refuse_inert(values, inert_fields(cfg))
         _ui.check_config_outside(cfg, config)
         report = run_distill(cfg)
         if is_main_process():

@@ -144,7 +144,8 @@ def finetune_cmd(
         from distilcli.training.scope import task_scope
 
         cfg = _ui.build(FinetuneConfig, config, output, **values)
-        _ui.refuse_inert(values, task_scope(get_task(cfg.task).per_token_outputs))
+        if not cfg.resume:  # a run is resumed with its own options, whatever they were
+            _ui.refuse_inert(values, task_scope(get_task(cfg.task).per_token_outputs))
         _ui.check_config_outside(cfg, config)
         report = run_finetune(cfg)
         if is_main_process():

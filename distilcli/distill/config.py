@@ -244,16 +244,18 @@ def inert_fields(cfg: DistillConfig) -> dict[str, str]:
     from distilcli.tasks.registry import get_task
     from distilcli.training.scope import task_scope
 
-    if mode_of(cfg) != "task":
-        where = "is an option of task distillation: add --task glue:<name> or squad"
-        return dict.fromkeys(TASK_ONLY + AUGMENT_RULES, where)
+    mode = mode_of(cfg)
+    if mode == EMBEDDINGS:
+        return dict.fromkeys(TASK_ONLY + AUGMENT_RULES, "is an option of task distillation, not of --task embeddings")
+    if mode == "general":
+        return dict.fromkeys(TASK_ONLY + AUGMENT_RULES, "is an option of task distillation: add --task glue:<name>")
     inert = dict.fromkeys(CORPUS_ONLY, "is an option of distillation on a corpus (general, --task embeddings)")
     if not cfg.transfer_corpus:
-        inert["text_field"] = "names the text field of a corpus: here only of --transfer-corpus"
+        inert["text_field"] = "names the text field of a corpus, here only of --transfer-corpus"
     squad = get_task(parse_task(cfg.task or "")).per_token_outputs
     inert |= task_scope(squad)
-    if squad or not cfg.augment:
-        inert |= dict.fromkeys(
-            AUGMENT_RULES, "sets a rule of --augment (GLUE-style tasks), which this run does not use"
-        )
+    if squad:
+        inert |= dict.fromkeys(AUGMENT_RULES, "sets a rule of --augment, which SQuAD does not use")
+    elif not cfg.augment:
+        inert |= dict.fromkeys(AUGMENT_RULES, "sets a rule of --augment's new inputs: add --augment N")
     return inert

@@ -140,6 +140,7 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
 
     Returns the task's registry entry. A transfer corpus is checked as ``--corpus`` is (its head read).
     """
+    from distilcli.distill.layer_choice import is_auto
     from distilcli.models.student import parse_layer_map
 
     task_name = parse_task(cfg.task or "")
@@ -150,6 +151,11 @@ def check_options(cfg: DistillConfig) -> TaskEntry:
     check_positive("temperature", cfg.temperature)
     if cfg.student and (cfg.layers or cfg.layer_map or cfg.arch):
         raise BadInput("--student is an existing model: leave out --layers, --layer-map and --arch")
+    if is_auto(cfg.layer_map):
+        raise BadInput(
+            "--layer-map auto measures the teacher on a corpus, which task distillation does not read: run "
+            "distil models suggest-layers TEACHER --corpus C and pass the map it prints"
+        )
     parse_layer_map(cfg.layer_map)
     if cfg.stream:
         raise BadInput(

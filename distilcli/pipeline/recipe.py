@@ -52,6 +52,18 @@ TD_ABLATIONS = {
     "student_td_noaug": {"augment": 0, "transfer_corpus": None},
     "student_td_nointer": {"alpha_hidden": 0.0, "alpha_attention": 0.0, "alpha_pkd": 0.0, "intermediate_epochs": 0},
 }
+#: What an ablation arm also leaves out because it would do nothing there: the rules of the augmentation
+#: it turns off (so that the stage's printed command runs when pasted: distil refuses an inert flag).
+TD_ABLATION_DEPENDENTS = {
+    "student_td_noaug": (
+        "augment_mask",
+        "augment_replace",
+        "augment_delete",
+        "augment_ngram",
+        "augment_mlm",
+        "text_field",
+    ),
+}
 
 _TOP_KEYS = {
     "recipe",

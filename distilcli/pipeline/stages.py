@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distilcli.pipeline.embeddings import embedding_stages
-from distilcli.pipeline.recipe import ABLATIONS, TD_ABLATIONS, TD_STUDENTS, Recipe
+from distilcli.pipeline.recipe import ABLATIONS, TD_ABLATION_DEPENDENTS, TD_ABLATIONS, TD_STUDENTS, Recipe
 
 #: What each kind of stage runs.
 KINDS = {
@@ -209,6 +209,7 @@ def _task_distill_stages(recipe: Recipe, data: dict[str, Any]) -> list[Stage]:
                 **options,
                 **recipe.task_distill,
                 **TD_ABLATIONS.get(arm, {}),
+                **dict.fromkeys(TD_ABLATION_DEPENDENTS.get(arm, ()), None),
             }
             stages.append(
                 Stage(

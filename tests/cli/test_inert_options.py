@@ -25,6 +25,7 @@ from tests.cli.conftest import assert_one_line_error
         (["--task", "sst2"], ["--augment-mask", "0.2"], "--augment-mask sets a rule of --augment"),
         (["--task", "sst2"], ["--text-field", "body"], "--text-field names the text field of a corpus"),
         (["--task", "squad"], ["--text-a", "question"], "--text-a names a column of a GLUE-style"),
+        (["--task", "sst2"], ["--no-mask-inputs"], "--no-mask-inputs is an option of distillation on a corpus"),
     ],
 )
 def test_distill_refuses_a_flag_its_mode_ignores(distil, tmp_path: Path, mode, extra, fragment) -> None:
@@ -32,6 +33,13 @@ def test_distill_refuses_a_flag_its_mode_ignores(distil, tmp_path: Path, mode, e
     result = distil("distill", "--teacher", "minilm-l6", *mode, *extra, "--out", out)
     assert_one_line_error(result, 2, fragment, "leave it out")
     assert not out.exists()
+
+
+def test_task_distillation_sends_layer_map_auto_to_suggest_layers(distil, tmp_path: Path) -> None:
+    """Not to --corpus, which task distillation refuses."""
+    result = distil("distill", "--teacher", "minilm-l6", "--task", "sst2", "--layer-map", "auto", "--out", tmp_path / "run")
+    assert_one_line_error(result, 2, "distil models suggest-layers TEACHER --corpus C")
+    assert "pass --corpus" not in result.stderr and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(

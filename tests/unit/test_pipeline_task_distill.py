@@ -113,3 +113,27 @@ def test_a_bad_task_distillation_option_fails_the_dry_run(tiny_models: dict[str,
     path.write_text(yaml.safe_dump(recipe))
     with pytest.raises(BadInput, match="set --alpha-hidden"):
         plan_pipeline(PipelineConfig(recipe=str(path), out=tmp_path / "run", corpus=str(corpus), glue_dir=tiny_glue))
+
+
+def test_the_augmentation_ablation_drops_the_rules_it_turns_off() -> None:
+    """Its printed command runs when pasted: distil refuses --augment-mask without --augment."""
+    recipe = _recipe("minilm-l6")
+    recipe["glue"]["task_distill"] = {"augment": 1, "augment_mask": 0.2, "alpha_pkd": 1.0}
+    stages = {s.name: s for s in plan(parse_recipe(recipe, "test"), Inputs(corpus="c", glue_dir="g"))}
+    assert stages["td-student_td-sst2"].options["augment_mask"] == 0.2
+    noaug = stages["td-student_td_noaug-sst2"]
+    assert noaug.options["augment"] == 0 and "augment_mask" not in noaug.options
+    assert "--augment-mask" not in noaug.describe()
+
+
+def test_an_option_a_stage_would_ignore_fails_the_dry_run(tiny_models: dict[str, Path], tiny_glue: Path, tmp_path: Path) -> None:
+    from distilcli.pipeline.run import plan_pipeline
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the good film was fast\n")
+    recipe = _recipe(str(tiny_models["bert"]))
+    recipe["distill"]["eval_batch_size"] = 64  # general distillation evaluates nothing
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(BadInput, match="^--eval-batch-size is an option of task distillation"):
+        plan_pipeline(PipelineConfig(recipe=str(path), out=tmp_path / "run", corpus=str(corpus), glue_dir=tiny_glue))

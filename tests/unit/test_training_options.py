@@ -176,3 +176,12 @@ def test_fused_adamw_only_where_the_kernel_exists() -> None:
     assert not fused_adamw_fits([torch.zeros(3, dtype=torch.long)])
     assert not fused_adamw_fits([torch.zeros(3, device="meta")])
     assert not fused_adamw_fits([])
+
+
+def test_the_recorded_kernel_is_torchs_own_choice_when_none_was_made() -> None:
+    """An optimizer restored from an older checkpoint has neither flag set: torch then loops on the CPU."""
+    import torch
+
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(3))])
+    assert optimizer.param_groups[0]["foreach"] is None and not optimizer.param_groups[0]["fused"]
+    assert optimizer_kernel(optimizer) == "for-loop"
