@@ -173,7 +173,9 @@ def test_a_regression_head_is_checked_by_correlation(tokenizer, tiny_glue: Path,
     report, failed = run_export(ExportConfig(model=str(tmp_path / "stsb"), out=tmp_path / "o", task="stsb", glue_dir=tiny_glue))
     assert not failed
     assert report.metrics["check.correlation"] > 0.9999 and "check.label_agreement" not in report.metrics
-    assert report.metrics["onnx.pearson"] == pytest.approx(report.metrics["pytorch.pearson"], abs=1e-5)
+    # A random head's scores barely vary, so the two runtimes' float rounding moves its Pearson by about
+    # 1e-5 (measured 1.2e-5 with onnxruntime 1.32, onnxscript 0.7.2); a wrong graph would move it far more.
+    assert report.metrics["onnx.pearson"] == pytest.approx(report.metrics["pytorch.pearson"], abs=1e-4)
     assert "| correlation |" in (tmp_path / "o" / "README.md").read_text()
 
 
