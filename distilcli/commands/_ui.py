@@ -179,17 +179,6 @@ def build(cls: type[Any], config: Path | None, output: str | Path | None, **valu
         raise BadInput(f"{exc} (-o/--output {output} is the JSON report; --out is the output folder)") from None
 
 
-def refuse_inert(values: dict[str, Any], inert: dict[str, str]) -> None:
-    """Exit 2 on an option given on the command line (``values``; ``None`` = not given) that ``inert`` says
-    does nothing in this run's mode (:mod:`distilcli.training.scope`)."""
-    from distilcli.errors import BadInput
-    from distilcli.training.scope import inert_given
-
-    problem = inert_given(values, inert)
-    if problem:
-        raise BadInput(problem)
-
-
 def raise_failed_gates(outcomes: list[dict[str, Any]], digits: str) -> None:
     """After the report is out: exit 3 naming every --fail-under gate that failed (``digits`` formats values)."""
     from distilcli.errors import QualityGateFailed

@@ -359,10 +359,11 @@ def _run(values: dict[str, object], config: Path | None, output: str | None, jso
         from distilcli.distill.engine import run_distill
         from distilcli.reports.render import render_report
         from distilcli.training.runtime import is_main_process
+        from distilcli.training.scope import refuse_inert
 
         cfg = _ui.build(DistillConfig, config, output, **values)
         if not cfg.resume:  # a run is resumed with its own options, whatever they were
-            _ui.refuse_inert(values, inert_fields(cfg))
+            refuse_inert(values, inert_fields(cfg))
         _ui.check_config_outside(cfg, config)
         report = run_distill(cfg)
         if is_main_process():

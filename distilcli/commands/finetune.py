@@ -136,16 +136,15 @@ def finetune_cmd(
         report_to=joined(report_to),
     )
     with _ui.command_context(output) as console:
-        from distilcli.finetune.config import FinetuneConfig
+        from distilcli.finetune.config import FinetuneConfig, inert_fields
         from distilcli.finetune.engine import run_finetune
         from distilcli.reports.render import render_report
-        from distilcli.tasks.registry import get_task
         from distilcli.training.runtime import is_main_process
-        from distilcli.training.scope import task_scope
+        from distilcli.training.scope import refuse_inert
 
         cfg = _ui.build(FinetuneConfig, config, output, **values)
         if not cfg.resume:  # a run is resumed with its own options, whatever they were
-            _ui.refuse_inert(values, task_scope(get_task(cfg.task).per_token_outputs))
+            refuse_inert(values, inert_fields(cfg))
         _ui.check_config_outside(cfg, config)
         report = run_finetune(cfg)
         if is_main_process():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from distilcli.errors import BadInput
 from distilcli.training.options import TaskOptions
+from distilcli.training.scope import SENTENCE_TASK_ONLY, SQUAD_ONLY
 
 # Fields that may change between a run and its --resume (everything else must match).
 RESUMABLE_CHANGES = frozenset(
@@ -226,14 +227,8 @@ TASK_ONLY = (
     "select_on",
     "eval_batch_size",
     "seeds",
-    "text_a",
-    "text_b",
-    "label_column",
-    "doc_stride",
-    "max_query_length",
-    "n_best",
-    "max_answer_length",
-    "null_threshold",
+    *SENTENCE_TASK_ONLY,
+    *SQUAD_ONLY,
 )
 #: The rules of --augment: they act on its new inputs only.
 AUGMENT_RULES = ("augment_mask", "augment_replace", "augment_delete", "augment_ngram")

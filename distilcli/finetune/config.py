@@ -33,3 +33,11 @@ class FinetuneConfig(TaskOptions):
         if self.max_seq_length is not None:
             return self
         return replace(self, max_seq_length=get_task(self.task).default_max_seq_length)
+
+
+def inert_fields(cfg: FinetuneConfig) -> dict[str, str]:
+    """The options that do nothing for ``cfg``'s kind of task (see :mod:`distilcli.training.scope`)."""
+    from distilcli.tasks.registry import get_task
+    from distilcli.training.scope import task_scope
+
+    return task_scope(get_task(cfg.task).per_token_outputs)

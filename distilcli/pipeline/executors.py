@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from distilcli.config import coerce_options
 from distilcli.reports import Report
 from distilcli.rundir import RUN_CONFIG
+from distilcli.training.scope import refuse_inert
 
 C = TypeVar("C")
 
@@ -185,20 +186,18 @@ def check_stage(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str
 
 def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set[str]) -> None:
     if kind == "finetune":
-        from distilcli.finetune.config import FinetuneConfig
+        from distilcli.finetune.config import FinetuneConfig, inert_fields
         from distilcli.finetune.engine import check_options as check_finetune_options
-        from distilcli.tasks.registry import get_task
-        from distilcli.training.scope import task_scope
 
         cfg: Any = _config(FinetuneConfig, options, out=run_dir)
         check_finetune_options(cfg)  # the very checks `distil finetune` makes of its options
-        _refuse_inert(options, task_scope(get_task(cfg.task).per_token_outputs))
+        refuse_inert(options, inert_fields(cfg))  # as the printed command would be refused when pasted
         _check_inputs(cfg, cfg.task, [cfg.model], seen)
         return
     from distilcli.distill.config import DistillConfig, inert_fields, with_mode_defaults
 
     cfg = with_mode_defaults(_config(DistillConfig, options, out=run_dir))
-    _refuse_inert(options, inert_fields(cfg))
+    refuse_inert(options, inert_fields(cfg))
     if kind == "task_distill":
         from distilcli.distill.task import check_options as check_task_distill_options
 
@@ -213,16 +212,6 @@ def _check_training(kind: str, options: dict[str, Any], run_dir: Path, seen: set
             check_corpus(CorpusSpec(str(cfg.corpus), cfg.text_field, cfg.document_per or "line"))
             seen.add(f"corpus:{cfg.corpus}")
         _check_inputs(cfg, None, [cfg.teacher, cfg.student], seen)
-
-
-def _refuse_inert(options: dict[str, Any], inert: dict[str, str]) -> None:
-    """A stage option that would do nothing fails the pre-flight, as its printed command would fail when pasted."""
-    from distilcli.errors import BadInput
-    from distilcli.training.scope import inert_given
-
-    problem = inert_given(options, inert)
-    if problem:
-        raise BadInput(problem)
 
 
 def _check_inputs(cfg: Any, task: str | None, models: list[str | None], seen: set[str]) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from distilcli.errors import BadInput
+
 #: SQuAD's window and answer options: no GLUE task reads them.
 SQUAD_ONLY = ("doc_stride", "max_query_length", "n_best", "max_answer_length", "null_threshold")
 #: A custom CSV/JSONL classification set's columns: SQuAD files have their own fields.
@@ -41,3 +43,10 @@ def inert_given(given: dict[str, Any], inert: dict[str, str]) -> str | None:
             reason = inert[field]
             return f"{flag_of(field, value)} {reason}{', or' if ': ' in reason else ':'} leave it out"
     return None
+
+
+def refuse_inert(given: dict[str, Any], inert: dict[str, str]) -> None:
+    """:class:`BadInput` (exit 2) on the first option of ``given`` that ``inert`` says does nothing here."""
+    problem = inert_given(given, inert)
+    if problem:
+        raise BadInput(problem)
