@@ -7,6 +7,7 @@ keep the file's value or the dataclass default.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -131,8 +132,14 @@ def unknown_options(unknown: list[str], known: set[str]) -> str:
     return f"unknown option(s) {', '.join(parts)}{more}: the command's options are in its --help"
 
 
-def build_config(cls: type[C], config_file: Path | None = None, **cli_values: Any) -> C:
-    """Make a ``cls`` dataclass from an optional config file, then command-line values on top."""
+def build_config(
+    cls: type[C], config_file: Path | None = None, *, check: Callable[[C], None] | None = None, **cli_values: Any
+) -> C:
+    """Make a ``cls`` dataclass from an optional config file, then command-line values on top.
+
+    ``check(config)`` runs on the result before ``--print-config`` stops the command, so a printed
+    config is one whose command line would run.
+    """
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     if config_file is not None:
@@ -152,6 +159,8 @@ def build_config(cls: type[C], config_file: Path | None = None, **cli_values: An
         options = ", ".join("--" + name.replace("_", "-") for name in missing)
         raise BadInput(f"missing required option(s) {options}: give them on the command line or in --config")
     config = cls(**values)
+    if check is not None:
+        check(config)
     if PRINT_ONLY.get():
         # The command stops here, before any work. A config that resolves its mode's defaults
         # itself (``resolved()``) is printed resolved, so the file states every value used.

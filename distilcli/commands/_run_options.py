@@ -72,7 +72,12 @@ PipelineOutOpt = Annotated[
     ),
 ]
 SaveEveryOpt = Annotated[
-    int | None, typer.Option("--save-every", rich_help_panel=RUN, help="Checkpoint every N steps.")
+    int | None,
+    typer.Option(
+        "--save-every",
+        rich_help_panel=RUN,
+        help="Checkpoint every N steps (distillation on a corpus; task distillation checkpoints each epoch).",
+    ),
 ]
 LogEveryOpt = Annotated[int | None, typer.Option("--log-every", rich_help_panel=RUN, help="Status line every N steps.")]
 

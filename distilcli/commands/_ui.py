@@ -9,7 +9,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,13 +166,21 @@ def check_config_outside(cfg: Any, config: Path | None) -> None:
         check_inputs_outside(Path(cfg.out), {"--config": config})
 
 
-def build(cls: type[Any], config: Path | None, output: str | Path | None, **values: Any) -> Any:
-    """``build_config``; a missing --out given -o hints that -o/--output is the report and --out the folder."""
+def build(
+    cls: type[Any],
+    config: Path | None,
+    output: str | Path | None,
+    *,
+    check: Callable[[Any], None] | None = None,
+    **values: Any,
+) -> Any:
+    """``build_config`` (``check`` runs before --print-config stops); a missing --out given -o hints that
+    -o/--output is the report and --out the folder."""
     from distilcli.config import build_config
     from distilcli.errors import BadInput
 
     try:
-        return build_config(cls, config, **values)
+        return build_config(cls, config, check=check, **values)
     except BadInput as exc:
         if output is None or "missing required option(s)" not in str(exc) or "--out" not in str(exc).split(":")[0]:
             raise

@@ -220,7 +220,7 @@ def distill_cmd(
         "Weight of the KL divergence between teacher's and student's in-batch neighbour rankings (each sentence's "
         "softmax over its cosine similarities to the others, temperature 0.05): no common width needed.",
     ) = None,
-    alpha_mse: _loss("--alpha-mse", "Logits MSE weight.") = None,
+    alpha_mse: _loss("--alpha-mse", "MSE of the masked-LM logits (distillation on a corpus).") = None,
     alpha_hidden: _loss("--alpha-hidden", "Intermediate hidden-state loss weight, mapped layers.") = None,
     hidden_loss: _loss("--hidden-loss", "Intermediate loss: mse or cosine.", str) = None,
     alpha_attention: _loss("--alpha-attention", "Attention-map KL weight, mapped layers.") = None,
@@ -359,11 +359,9 @@ def _run(values: dict[str, object], config: Path | None, output: str | None, jso
         from distilcli.distill.engine import run_distill
         from distilcli.reports.render import render_report
         from distilcli.training.runtime import is_main_process
-        from distilcli.training.scope import refuse_inert
+        from distilcli.training.scope import inert_check
 
-        cfg = _ui.build(DistillConfig, config, output, **values)
-        if not cfg.resume:  # a run is resumed with its own options, whatever they were
-            refuse_inert(values, inert_fields(cfg))
+        cfg = _ui.build(DistillConfig, config, output, check=inert_check(values, inert_fields), **values)
         _ui.check_config_outside(cfg, config)
         report = run_distill(cfg)
         if is_main_process():

@@ -140,11 +140,9 @@ def finetune_cmd(
         from distilcli.finetune.engine import run_finetune
         from distilcli.reports.render import render_report
         from distilcli.training.runtime import is_main_process
-        from distilcli.training.scope import refuse_inert
+        from distilcli.training.scope import inert_check
 
-        cfg = _ui.build(FinetuneConfig, config, output, **values)
-        if not cfg.resume:  # a run is resumed with its own options, whatever they were
-            refuse_inert(values, inert_fields(cfg))
+        cfg = _ui.build(FinetuneConfig, config, output, check=inert_check(values, inert_fields), **values)
         _ui.check_config_outside(cfg, config)
         report = run_finetune(cfg)
         if is_main_process():

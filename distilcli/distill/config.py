@@ -212,6 +212,8 @@ CORPUS_ONLY = (
     "heldout_chunks",
     "alpha_mlm",
     "alpha_cos",
+    "alpha_mse",
+    "save_every",
 )
 #: Options of task distillation that corpus distillation never reads. Those with a more specific check of
 #: their own when switched on (--augment, --transfer-corpus, --alpha-pkd, --fresh-head ...) are left to it.

@@ -11,6 +11,7 @@ keep these options for other modes: it is not checked against these tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from distilcli.errors import BadInput
@@ -50,3 +51,16 @@ def refuse_inert(given: dict[str, Any], inert: dict[str, str]) -> None:
     problem = inert_given(given, inert)
     if problem:
         raise BadInput(problem)
+
+
+def inert_check(given: dict[str, Any], inert_of: Callable[[Any], dict[str, str]]) -> Callable[[Any], None]:
+    """The check a command gives ``build_config``: refuse ``given``'s options that ``inert_of(config)`` lists.
+
+    A ``--resume`` is let through: it runs with its own saved options, whatever they were.
+    """
+
+    def check(config: Any) -> None:
+        if not config.resume:
+            refuse_inert(given, inert_of(config))
+
+    return check

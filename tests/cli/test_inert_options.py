@@ -26,6 +26,8 @@ from tests.cli.conftest import assert_one_line_error
         (["--task", "sst2"], ["--text-field", "body"], "--text-field names the text field of a corpus"),
         (["--task", "squad"], ["--text-a", "question"], "--text-a names a column of a GLUE-style"),
         (["--task", "sst2"], ["--no-mask-inputs"], "--no-mask-inputs is an option of distillation on a corpus"),
+        (["--task", "sst2"], ["--alpha-mse", "1"], "--alpha-mse is an option of distillation on a corpus"),
+        (["--task", "sst2"], ["--save-every", "50"], "--save-every is an option of distillation on a corpus"),
     ],
 )
 def test_distill_refuses_a_flag_its_mode_ignores(distil, tmp_path: Path, mode, extra, fragment) -> None:
@@ -33,6 +35,20 @@ def test_distill_refuses_a_flag_its_mode_ignores(distil, tmp_path: Path, mode, e
     result = distil("distill", "--teacher", "minilm-l6", *mode, *extra, "--out", out)
     assert_one_line_error(result, 2, fragment, "leave it out")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["distill", "--teacher", "minilm-l6", "--task", "sst2", "--alpha-mse", "1"],
+        ["finetune", "--model", "minilm-l6", "--task", "sst2", "--doc-stride", "64"],
+    ],
+)
+def test_print_config_refuses_what_the_run_would(distil, tmp_path: Path, command) -> None:
+    """--print-config prints only a config whose command line would run: the same refusal, nothing on stdout."""
+    result = distil(*command, "--out", tmp_path / "run", "--print-config")
+    assert_one_line_error(result, 2, "leave it out")
+    assert result.stdout.strip() == "" and not (tmp_path / "run").exists()
 
 
 def test_task_distillation_sends_layer_map_auto_to_suggest_layers(distil, tmp_path: Path) -> None:
@@ -66,6 +82,7 @@ def test_the_tables_name_real_fields() -> None:
 def test_flags_that_act_are_not_refused() -> None:
     general = DistillConfig(teacher="t", out=Path("o"), corpus="c")
     assert "corpus" not in inert_fields(general) and "mlm_probability" not in inert_fields(general)
+    assert not {"alpha_mse", "save_every"} & set(inert_fields(general))
     augmented = DistillConfig(teacher="t", out=Path("o"), task="sst2", augment=2, transfer_corpus="c")
     inert = inert_fields(augmented)
     assert not {"augment_mask", "text_field", "alpha_task", "train_limit"} & set(inert)

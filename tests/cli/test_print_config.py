@@ -158,18 +158,21 @@ def test_every_config_command_shows_print_config() -> None:
 
 
 def test_options_that_were_config_keys_only_reach_the_config(distil, tmp_path: Path) -> None:
-    """Flags added so that every error's named flag exists: each one's value lands in its field."""
-    given = {"--mlm-probability": ("mlm_probability", "0.2", 0.2), "--mlm-smoothing": ("mlm_smoothing", "0.5", 0.5),
-             "--head-lr": ("head_lr", "0.01", 0.01), "--heldout-chunks": ("heldout_chunks", "8", 8),
-             "--min-tokens": ("min_tokens", "6", 6), "--adam-beta1": ("adam_beta1", "0.8", 0.8),
-             "--eval-batch-size": ("eval_batch_size", "16", 16), "--n-best": ("n_best", "5", 5),
-             "--max-answer-length": ("max_answer_length", "20", 20), "--null-threshold": ("null_threshold", "0.5", 0.5),
-             "--cache-dir": ("cache_dir", str(tmp_path / "cache"), str(tmp_path / "cache"))}  # fmt: skip
-    options = [part for flag, (_, text, _) in given.items() for part in (flag, text)]
-    result = distil("distill", "--teacher", "t", "--corpus", "c", "--out", tmp_path / "o", *options, "--print-config")
-    assert result.exit_code == 0, result.stderr
-    values = yaml.safe_load(result.stdout)
-    assert {field: values[field] for field, _, _ in given.values()} == {field: want for field, _, want in given.values()}
+    """Flags added so that every error's named flag exists: each one's value lands in its field.
+
+    Each set is given in a mode where it acts (the others are refused, --print-config included)."""
+    corpus = {"--mlm-probability": ("mlm_probability", "0.2", 0.2), "--mlm-smoothing": ("mlm_smoothing", "0.5", 0.5),
+              "--head-lr": ("head_lr", "0.01", 0.01), "--heldout-chunks": ("heldout_chunks", "8", 8),
+              "--min-tokens": ("min_tokens", "6", 6), "--adam-beta1": ("adam_beta1", "0.8", 0.8),
+              "--cache-dir": ("cache_dir", str(tmp_path / "cache"), str(tmp_path / "cache"))}  # fmt: skip
+    squad = {"--eval-batch-size": ("eval_batch_size", "16", 16), "--n-best": ("n_best", "5", 5),
+             "--max-answer-length": ("max_answer_length", "20", 20), "--null-threshold": ("null_threshold", "0.5", 0.5)}  # fmt: skip
+    for mode, given in ((["--corpus", "c"], corpus), (["--task", "squad"], squad)):
+        options = [part for flag, (_, text, _) in given.items() for part in (flag, text)]
+        result = distil("distill", "--teacher", "t", *mode, "--out", tmp_path / "o", *options, "--print-config")
+        assert result.exit_code == 0, result.stderr
+        values = yaml.safe_load(result.stdout)
+        assert {field: values[field] for field, _, _ in given.values()} == {f: want for f, _, want in given.values()}
     finetune = distil("finetune", "--model", "m", "--task", "sst2", "--out", tmp_path / "o", "--adam-beta1", "0.8",
                       "--print-config")  # fmt: skip
     assert yaml.safe_load(finetune.stdout)["adam_beta1"] == 0.8
