@@ -83,7 +83,9 @@ def train_one(
 ) -> dict[str, Any]:
     """One seed's run: its new inputs (made, or read back on --resume), then the guided training in ``cfg.out``."""
     n_gold = len(data.train_examples)
+    started = time.perf_counter()
     new_inputs = prepare_new_inputs(cfg, data.train_examples, teacher.model, teacher.tokenizer)
+    made_s = time.perf_counter() - started
     # New inputs follow the gold examples and have no label: the guide knows them by their index.
     trained = replace(
         data, train_examples=data.train_examples + [as_example(x, n_gold + i) for i, x in enumerate(new_inputs)]
@@ -94,6 +96,7 @@ def train_one(
         "transfer": sum(x.source == "transfer" for x in new_inputs),
     }
     guide = TaskDistiller(cfg, entry, teacher, pairs, n_gold, counts)
+    guide.seconds["new_inputs"] = round(made_s, 2) if new_inputs else None
     return run_task_training(
         entry, trained, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide
     )

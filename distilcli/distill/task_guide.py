@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,6 +50,9 @@ class TaskDistiller:
         self.layer_pairs, self.n_gold, self.inputs = layer_pairs, n_gold, inputs
         # How the student's head started, for the report (a resumed run reads it from its options).
         self.head = "fresh" if cfg.fresh_head else "the teacher's"
+        # Wall seconds of the run's preparation: making (or, on --resume, reading back) the new inputs,
+        # and the teacher labelling every input once (--cache-teacher); None where that did not happen.
+        self.seconds: dict[str, float | None] = {"new_inputs": None, "teacher_labels": None}
         kd_args = {"alpha_ce": cfg.alpha_ce, "alpha_task": cfg.alpha_task, "temperature": cfg.temperature}
         # SQuAD learns a start and an end distribution per window; GLUE one row of logits per example.
         self.kd = (
@@ -111,9 +115,11 @@ class TaskDistiller:
         features = self.entry.features(examples, tokenizer, adapter_for(self.teacher.model.config), self.cfg)
         self.collate = self.entry.collate(features, tokenizer)
         if self.cfg.cache_teacher and self.cfg.alpha_ce > 0:
+            started = time.perf_counter()
             self.cache = self.entry.cache_outputs(
                 self.teacher.model, features, tokenizer.pad_token_id, self.cfg, device, self.teacher.label_permutation
             )
+            self.seconds["teacher_labels"] = round(time.perf_counter() - started, 2)
 
     # -- the loss of one micro-batch -------------------------------------------------------------------
 
@@ -182,6 +188,7 @@ class TaskDistiller:
             "teacher_cached": self.cache is not None,
             "student_head": self.head,
             "inputs": self.inputs,
+            "seconds": self.seconds,
         }
 
 

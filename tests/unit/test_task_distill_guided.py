@@ -76,6 +76,8 @@ def test_augmented_inputs_are_saved_counted_and_carry_no_label(sst2_teacher: Pat
     assert all(set(r) == {"text_a", "text_b", "source", "of"} and r["source"] == "augment" for r in rows)  # no label field
     assert "original:" in (tmp_path / "s" / SAMPLE_FILE).read_text()
     assert report.body["augmentation"]["count"] == 2
+    # The time it took is recorded; the teacher labelled nothing ahead (no --cache-teacher).
+    assert report.body["seconds"]["new_inputs"] > 0 and report.body["seconds"]["teacher_labels"] is None
     # Training steps cover the originals and the new inputs.
     assert report.body["runs"][0]["steps_per_epoch"] == int(np.ceil(3 * N_TRAIN / 8))
 
@@ -94,6 +96,7 @@ def test_a_cached_teacher_trains_the_same_with_new_inputs(sst2_teacher: Path, ti
     cached = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "cached", cache_teacher=True, **run))
     np.testing.assert_allclose(live.body["runs"][0]["loss_curve"]["loss"], cached.body["runs"][0]["loss_curve"]["loss"], rtol=1e-4)
     assert cached.body["teacher_cached"] and not live.body["teacher_cached"]
+    assert cached.body["seconds"]["teacher_labels"] > 0 and live.body["seconds"]["teacher_labels"] is None
 
 
 def test_resume_reuses_the_saved_new_inputs(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
