@@ -65,6 +65,13 @@ def check_options(cfg: DistillConfig) -> None:
         raise BadInput(problems[0])
     if cfg.augment_mlm and cfg.augment == 0:
         raise BadInput("--augment-mlm gives candidates for --augment: add --augment N (new inputs per example)")
+    layer_losses = cfg.alpha_hidden or cfg.alpha_attention or cfg.alpha_pkd
+    if (cfg.augment or cfg.transfer_corpus) and not cfg.alpha_ce and not layer_losses:
+        flag = "--augment" if cfg.augment else "--transfer-corpus"
+        raise BadInput(
+            f"{flag} adds inputs only the teacher labels, and --alpha-ce 0 with no layer loss learns nothing "
+            f"from them: set --alpha-ce above 0, or leave {flag} out"
+        )
     if cfg.transfer_corpus:
         check_corpus(CorpusSpec(str(cfg.transfer_corpus), cfg.text_field, "sentence"))
 

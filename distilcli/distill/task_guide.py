@@ -14,7 +14,7 @@ import torch
 
 from distilcli import progress
 from distilcli.distill.config import DistillConfig
-from distilcli.distill.task_kd import SpanKDLoss, TaskKDLoss
+from distilcli.distill.task_kd import SpanKDLoss, TaskKDLoss, gold_weight
 from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry
@@ -63,9 +63,13 @@ class TaskDistiller:
         alphas = {"hidden": cfg.alpha_hidden, "attention": cfg.alpha_attention, "pkd": cfg.alpha_pkd}
         self.inter: TaskIntermediateLoss | None = None
         if any(value > 0 for value in alphas.values()):
-            self.inter = TaskIntermediateLoss(
-                alphas, cfg.hidden_loss, student_width(cfg, teacher), teacher.model.config.hidden_size
-            )
+            # The projections (where widths differ) start from the run's seed, whatever the process drew
+            # before: a seed of --seeds, or a pipeline stage, trains as it would alone.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed)
+                self.inter = TaskIntermediateLoss(
+                    alphas, cfg.hidden_loss, student_width(cfg, teacher), teacher.model.config.hidden_size
+                )
         self.collate: Collate | None = None
         self.cache: CachedOutputs | None = None
         self.device = torch.device("cpu")
@@ -96,7 +100,7 @@ class TaskDistiller:
         """Start the student's fresh head as the teacher's (unless --fresh-head); whether it was."""
         if self.cfg.fresh_head:  # self.head already says so
             return False
-        copied = copy_head(self.teacher.model, student)
+        copied = copy_head(self.teacher.model, student, self.teacher.label_permutation)
         self.head = f"the teacher's ({len(copied)} tensors)" if copied else "fresh"
         if copied:
             progress.log(f"student head started from the teacher's ({len(copied)} tensors)")
@@ -124,7 +128,12 @@ class TaskDistiller:
     # -- the loss of one micro-batch -------------------------------------------------------------------
 
     def loss(
-        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int
+        self,
+        model: torch.nn.Module,
+        batch: dict[str, torch.Tensor],
+        indices: list[int],
+        step: int,
+        step_indices: list[int],
     ) -> dict[str, torch.Tensor]:
         labels = self.entry.pop_labels(batch)
         stage1 = self.in_stage1(step)
@@ -154,7 +163,8 @@ class TaskDistiller:
             if self.entry.per_token_outputs:  # padding is masked out of the per-token distributions
                 parts = dict(self.kd(student_out, teacher_out, labels, batch["attention_mask"]))
             else:
-                parts = dict(self.kd(student_out, teacher_out, labels, gold))
+                weight = gold_weight(indices, step_indices, self.n_gold)
+                parts = dict(self.kd(student_out, teacher_out, labels, gold, weight))
         if inter is not None:
             assert teacher_run is not None
             mine = {
@@ -226,14 +236,29 @@ def layer_pairs_for(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: li
     return [round((i + 1) * teacher_layers / student_layers) - 1 for i in range(student_layers)]
 
 
-def copy_head(teacher_model: Any, student: TaskModel) -> list[str]:
-    """Start the student's fresh head (pooler, classifier) from the teacher's where names and shapes match."""
+def copy_head(teacher_model: Any, student: TaskModel, permutation: list[int] | None = None) -> list[str]:
+    """Start the student's fresh head (pooler, classifier) from the teacher's where names and shapes match.
+
+    The student's labels are in the task's order; a teacher that orders them otherwise (``permutation[j]``
+    is the task's label of its output ``j``, e.g. an MNLI model with contradiction first) has the rows of
+    its output layer put in the task's order, as its outputs are.
+    """
     teacher_state = teacher_model.state_dict()
     student_state = student.model.state_dict()
+    modules = dict(student.model.named_modules())
     copied = [
         k for k in student.missing_keys if k in teacher_state and teacher_state[k].shape == student_state[k].shape
     ]
     with torch.no_grad():
         for key in copied:
-            student_state[key].copy_(teacher_state[key])
+            value = teacher_state[key]
+            layer = modules.get(key.rpartition(".")[0])
+            if (
+                permutation is not None
+                and isinstance(layer, torch.nn.Linear)
+                and layer.out_features == len(permutation)
+            ):
+                value = torch.empty_like(value)
+                value[permutation] = teacher_state[key]
+            student_state[key].copy_(value)
     return copied

@@ -36,6 +36,8 @@ class TaskKDLoss(nn.Module):
         labels: ``[B]`` class indices (long), or gold scores (float) for regression.
         gold: ``[B]`` bool, the rows with a gold label (None: all). New inputs made by augmentation
             have none: they are learned from the teacher alone, and ``L_task`` averages over gold rows.
+        gold_weight: multiplies ``L_task`` in ``loss`` (not the reported ``loss_task``): a micro-batch's
+            share of the step's gold rows over its share of the step's rows (see :func:`gold_weight`).
 
     Returns:
         ``{"loss", "loss_kd", "loss_task"}``.
@@ -51,7 +53,12 @@ class TaskKDLoss(nn.Module):
         self.regression = regression
 
     def forward(
-        self, student_logits: Tensor, teacher_logits: Tensor, labels: Tensor, gold: Tensor | None = None
+        self,
+        student_logits: Tensor,
+        teacher_logits: Tensor,
+        labels: Tensor,
+        gold: Tensor | None = None,
+        gold_weight: float = 1.0,
     ) -> dict[str, Tensor]:
         t = teacher_logits.detach().to(student_logits.dtype)
         if self.regression:
@@ -64,7 +71,8 @@ class TaskKDLoss(nn.Module):
         else:
             s, y = (student_logits[rows], labels[rows]) if rows is not None else (student_logits, labels)
             task = F.mse_loss(s.squeeze(-1), y.to(s.dtype)) if self.regression else F.cross_entropy(s, y)
-        return {"loss": self.alpha_ce * kd + self.alpha_task * task, "loss_kd": kd, "loss_task": task}
+        loss = self.alpha_ce * kd + self.alpha_task * gold_weight * task
+        return {"loss": loss, "loss_kd": kd, "loss_task": task}
 
     def extra_repr(self) -> str:
         return (
@@ -117,3 +125,20 @@ class SpanKDLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha_ce={self.alpha_ce}, alpha_task={self.alpha_task}, temperature={self.temperature}"
+
+
+def gold_weight(indices: list[int], step_indices: list[int], n_gold: int) -> float:
+    """How much a micro-batch's ``L_task`` (a mean over its gold rows) must weigh for the step's to be the
+    mean over all the step's gold rows.
+
+    The loop weighs each micro-batch's loss by its share of the step's rows, ``n_k / N``, which is exact
+    for terms averaged over every row (``L_kd``) but not for ``L_task``: batches cut by length put the
+    short augmented inputs and the longer originals in different micro-batches, so a part with one gold
+    row would count it as much as another part's ten. Weighed by ``(g_k / G) / (n_k / N)``, the parts add
+    up to the whole step's gold mean, however the step was cut. Gold rows are the indices below ``n_gold``.
+    """
+    gold_here = sum(i < n_gold for i in indices)
+    gold_step = sum(i < n_gold for i in step_indices)
+    if not gold_here:
+        return 1.0  # L_task is zero here anyway
+    return (gold_here / gold_step) / (len(indices) / len(step_indices))

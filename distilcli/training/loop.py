@@ -57,6 +57,9 @@ class MicroBatch:
     epoch: int
     #: The step's position within the epoch.
     position: int
+    #: Every index of the step on this process, this micro-batch's and its siblings': a loss averaged over a
+    #: subset of the rows (the gold-labelled ones) needs the subset's size in the whole step to weigh itself.
+    step_indices: list[int]
 
 
 @dataclass
@@ -257,12 +260,13 @@ class TrainLoop:
         # shares of unequal size on several processes).
         examples = sum(len(indices) for indices in micro)
         weight = self._process_weight(examples)
+        step_indices = [i for indices in micro for i in indices]
         for k, indices in enumerate(micro):
             with contextlib.ExitStack() as stack:
                 if k < len(micro) - 1:  # gradients are synchronised once, on the step's last micro-batch
                     stack.enter_context(accelerator.no_sync(self.model))
                 stack.enter_context(accelerator.autocast())
-                loss = micro_loss(MicroBatch(indices, k, len(micro), self.epoch, self.position))
+                loss = micro_loss(MicroBatch(indices, k, len(micro), self.epoch, self.position, step_indices))
                 accelerator.backward(loss * (len(indices) / examples * weight))
             value = float(loss.detach())
             if bad is None and not math.isfinite(value):

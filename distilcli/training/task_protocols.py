@@ -113,10 +113,16 @@ class Guide(Protocol):
         """Ready the teacher for the run's training examples (its features, its cached outputs)."""
 
     def loss(
-        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], indices: list[int], step: int
+        self,
+        model: torch.nn.Module,
+        batch: dict[str, torch.Tensor],
+        indices: list[int],
+        step: int,
+        step_indices: list[int],
     ) -> dict[str, torch.Tensor]:
-        """``{"loss", ...parts}`` of one micro-batch of optimizer step ``step``: the student's outputs against the
-        teacher's."""
+        """``{"loss", ...parts}`` of one micro-batch (``indices``, of the step's ``step_indices``) of optimizer
+        step ``step``: the student's outputs against the teacher's. The loop weighs it by its share of the step's
+        examples."""
 
     def record(self) -> dict[str, Any]:
         """What the guide ran, for the run's result and report."""

@@ -188,7 +188,7 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         if guide is None:
             loss = loop.model(**batch).loss
         else:
-            parts = guide.loss(loop.model, batch, micro.indices, loop.step + 1)
+            parts = guide.loss(loop.model, batch, micro.indices, loop.step + 1, micro.step_indices)
             loss = parts["loss"]
             last_terms.clear()  # the terms of this micro-batch (a two-stage run changes them)
             last_terms.update(

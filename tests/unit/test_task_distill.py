@@ -119,6 +119,31 @@ def test_regression_loss_is_mse_against_teacher_and_gold() -> None:
     assert parts["loss"].item() == pytest.approx(0.625 + 2.0)
 
 
+@pytest.mark.parametrize("regression", [False, True])
+def test_a_step_cut_into_micro_batches_learns_the_gold_labels_as_the_whole_step(regression: bool) -> None:
+    """The loop weighs each part by its rows (n_k / N); gold_weight makes L_task the step's gold mean anyway."""
+    from distilcli.distill.task_kd import gold_weight
+
+    torch.manual_seed(0)
+    n_gold, step = 3, [5, 0, 6, 1, 7, 8, 2, 3, 4]  # gold rows are indices 0..2; the rest are new inputs
+    parts = [[5, 0], [6], [1, 7, 8, 2], [3, 4]]  # unequal parts, one without gold, as a length split cuts them
+    logits = torch.randn(9, 1 if regression else 3, requires_grad=True)
+    teacher = torch.randn(9, 1 if regression else 3)
+    labels = torch.randn(9) if regression else torch.randint(0, 3, (9,))
+    loss = TaskKDLoss(alpha_ce=2.0, alpha_task=1.5, regression=regression)
+    gold = torch.tensor(step) < n_gold
+    (whole,) = torch.autograd.grad(loss(logits, teacher, labels, gold)["loss"], logits)
+    cut = torch.zeros(())
+    for part in parts:
+        rows = [step.index(i) for i in part]
+        weight = gold_weight(part, step, n_gold)
+        cut = cut + loss(logits[rows], teacher[rows], labels[rows], gold[rows], weight)["loss"] * len(part) / len(step)
+    (by_parts,) = torch.autograd.grad(cut, logits)
+    torch.testing.assert_close(by_parts, whole)
+    assert gold_weight([0, 5], step, n_gold) == pytest.approx((1 / 3) / (2 / 9))
+    assert gold_weight(step, step, n_gold) == 1.0
+
+
 def test_gradients_reach_only_the_student() -> None:
     s = torch.randn(3, 2, requires_grad=True)
     t = torch.randn(3, 2, requires_grad=True)
@@ -198,6 +223,37 @@ def test_student_head_starts_from_the_teachers(sst2_teacher: Path, tiny_encoders
     assert torch.equal(student.model.classifier.weight, teacher.model.classifier.weight)
 
 
+def test_a_teacher_with_its_labels_in_another_order_gives_the_student_its_head_in_the_tasks(
+    sst2_teacher: Path, tiny_encoders: dict[str, Path], tmp_path: Path
+) -> None:
+    """The same classifier saved with its labels listed the other way round starts the same student head."""
+    from distilcli.distill.task_guide import copy_head
+    from distilcli.models.resolve import resolve_model
+    from distilcli.tasks.glue.head import load_classifier
+    from distilcli.tasks.glue.spec import resolve_task
+
+    sst2 = resolve_task("sst2")
+    teacher = load_classifier(resolve_model(sst2_teacher), sst2, for_training=False)
+    flipped = tmp_path / "flipped"
+    model = teacher.model
+    model.config.id2label, model.config.label2id = {0: "positive", 1: "negative"}, {"positive": 0, "negative": 1}
+    with torch.no_grad():
+        model.classifier.weight.copy_(model.classifier.weight.flip(0))
+        model.classifier.bias.copy_(model.classifier.bias.flip(0))
+    model.save_pretrained(flipped)
+    teacher.tokenizer.save_pretrained(flipped)
+    reordered = load_classifier(resolve_model(str(flipped)), sst2, for_training=False)
+    assert reordered.label_permutation == [1, 0]
+    plain = load_classifier(resolve_model(sst2_teacher), sst2, for_training=False)
+    heads = []
+    for source in (plain, reordered):
+        student = load_classifier(resolve_model(tiny_encoders["bert"]), sst2, for_training=True)
+        copy_head(source.model, student, source.label_permutation)
+        heads.append((student.model.classifier.weight.clone(), student.model.classifier.bias.clone()))
+    assert torch.equal(heads[0][0], heads[1][0]) and torch.equal(heads[0][1], heads[1][1])
+    assert not torch.equal(heads[0][0], heads[0][0].flip(0))  # the test can tell the two orders apart
+
+
 def test_fresh_head_leaves_the_students_head_random_and_the_report_says_how_it_started(
     sst2_teacher: Path, tiny_glue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,8 +262,8 @@ def test_fresh_head_leaves_the_students_head_random_and_the_report_says_how_it_s
     heads = []
     copy = task_guide.copy_head
 
-    def spy(teacher_model, student):  # the classifier as it starts: taken from the teacher or not
-        copied = copy(teacher_model, student)
+    def spy(teacher_model, student, permutation=None):  # the classifier as it starts: taken from the teacher or not
+        copied = copy(teacher_model, student, permutation)
         heads.append((student.model.classifier.weight.detach().clone(), teacher_model.classifier.weight.detach()))
         return copied
 

@@ -138,6 +138,26 @@ def test_a_narrower_student_learns_through_a_projection_that_is_not_saved(
     sst2_teacher: Path, tiny_glue: Path, tokenizer, tmp_path: Path
 ) -> None:
     from safetensors.torch import load_file
+
+    narrow = _narrow_student(tmp_path, tokenizer)
+    report = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "s", student=str(narrow), layer_map=None, alpha_hidden=1.0, alpha_pkd=1.0, max_steps=3))
+    assert report.body["intermediate"]["projection"] and report.body["intermediate"]["layer_pairs"] == [[0, 1], [1, 3]]
+    weights = load_file(tmp_path / "s" / "model.safetensors")
+    assert not [k for k in weights if "extras" in k or "projection" in k]
+    assert weights["bert.embeddings.word_embeddings.weight"].shape[1] == 16
+
+
+def test_a_seed_learns_the_same_alone_or_after_other_seeds(sst2_teacher: Path, tiny_glue: Path, tokenizer, tmp_path: Path) -> None:
+    """The projection of a narrower student starts from the run's seed, not from what the process drew before."""
+    run = {"student": str(_narrow_student(tmp_path, tokenizer)), "layer_map": None, "alpha_hidden": 1.0, "max_steps": 3, "eval_every": 3}
+    both = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "both", seeds="1,2", **run))
+    alone = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "alone", seed=2, **run))
+    second = next(r for r in both.body["runs"] if r["seed"] == 2)
+    np.testing.assert_allclose(second["loss_curve"]["loss"], alone.body["runs"][0]["loss_curve"]["loss"], rtol=1e-6)
+
+
+def _narrow_student(tmp_path: Path, tokenizer) -> Path:
+    """A 2-layer, 16-wide BERT classifier with the tiny teacher's vocabulary: its states need a projection."""
     from transformers import BertConfig, BertForSequenceClassification
 
     from tests.conftest import VOCAB
@@ -145,13 +165,10 @@ def test_a_narrower_student_learns_through_a_projection_that_is_not_saved(
     narrow = tmp_path / "narrow"
     config = BertConfig(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
                         max_position_embeddings=66, pad_token_id=0)  # fmt: skip
+    torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(narrow)
     tokenizer.save_pretrained(narrow)
-    report = run_distill(_cfg(sst2_teacher, tiny_glue, tmp_path / "s", student=str(narrow), layer_map=None, alpha_hidden=1.0, alpha_pkd=1.0, max_steps=3))
-    assert report.body["intermediate"]["projection"] and report.body["intermediate"]["layer_pairs"] == [[0, 1], [1, 3]]
-    weights = load_file(tmp_path / "s" / "model.safetensors")
-    assert not [k for k in weights if "extras" in k or "projection" in k]
-    assert weights["bert.embeddings.word_embeddings.weight"].shape[1] == 16
+    return narrow
 
 
 def test_a_pair_task_keeps_both_segments(rte_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
@@ -188,6 +205,7 @@ def test_a_csv_task_distils_end_to_end(sst2_teacher: Path, tiny_glue: Path, tmp_
     ({"intermediate_epochs": 1}, "set --alpha-hidden"),
     ({"alpha_pkd": -1.0}, "--alpha-pkd must be"),
     ({"hidden_loss": "kl", "alpha_hidden": 1.0}, "--hidden-loss 'kl'"),
+    ({"augment": 2, "alpha_ce": 0.0}, "--alpha-ce 0 with no layer loss learns nothing from them"),
 ])  # fmt: skip
 def test_bad_options_exit_before_anything_is_written(overrides: dict, message: str, sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
     with pytest.raises(BadInput, match=message.replace("(", r"\(")):
