@@ -9,6 +9,7 @@ AdamW's own betas and eps, written out); a command whose defaults differ redecla
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -221,15 +222,47 @@ def optimizer_kernel(optimizer: torch.optim.Optimizer) -> str:
     return "foreach" if foreach else "for-loop"
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, opts: TrainOptions, total_steps: int) -> Any:
-    """Linear warm-up over :func:`warmup_steps`, then linear decay to 0 at ``total_steps``."""
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, opts: TrainOptions, total_steps: int, first_stage_steps: int = 0
+) -> Any:
+    """Linear warm-up over :func:`warmup_steps`, then linear decay to 0 at ``total_steps``.
+
+    With ``first_stage_steps`` (TinyBERT's intermediate stage), each of the two stages has its own
+    warm-up and decay, as the paper's two separate runs do.
+    """
     from transformers import get_linear_schedule_with_warmup
 
-    return get_linear_schedule_with_warmup(optimizer, warmup_steps(opts, total_steps), total_steps)
+    if not first_stage_steps:
+        return get_linear_schedule_with_warmup(optimizer, warmup_steps(opts, total_steps), total_steps)
+    from torch.optim.lr_scheduler import LambdaLR
+
+    stages = [
+        (start, length, warmup_steps(opts, length)) for start, length in stage_spans(first_stage_steps, total_steps)
+    ]
+    return LambdaLR(optimizer, functools.partial(_staged_linear, stages=stages))
 
 
-def optimizer_record(opts: TrainOptions, total_steps: int, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """What the optimizer, the schedule and the clipping of a run use, for its report."""
+def stage_spans(first_stage_steps: int, total_steps: int) -> list[tuple[int, int]]:
+    """``(first step, steps)`` of each stage: the whole run, or the intermediate stage and the prediction stage."""
+    if not first_stage_steps:
+        return [(0, total_steps)]
+    return [(0, first_stage_steps), (first_stage_steps, total_steps - first_stage_steps)]
+
+
+def _staged_linear(step: int, *, stages: list[tuple[int, int, int]]) -> float:
+    """The learning-rate factor at ``step``: linear warm-up then decay to 0 within the stage it falls in."""
+    start, length, warmup = next((s for s in reversed(stages) if step >= s[0]), stages[0])
+    local = step - start
+    if local < warmup:
+        return local / max(1, warmup)
+    return max(0.0, (length - local) / max(1, length - warmup))
+
+
+def optimizer_record(
+    opts: TrainOptions, total_steps: int, optimizer: torch.optim.Optimizer, first_stage_steps: int = 0
+) -> dict[str, Any]:
+    """What the optimizer, the schedule and the clipping of a run use, for its report (``stages``: the steps and
+    warm-up of each stage, which starts a fresh schedule and AdamW)."""
     return {
         "optimizer": "AdamW",
         "kernel": optimizer_kernel(optimizer),
@@ -239,6 +272,10 @@ def optimizer_record(opts: TrainOptions, total_steps: int, optimizer: torch.opti
         "weight_decay": opts.weight_decay,
         "max_grad_norm": opts.max_grad_norm,
         "warmup_ratio": opts.warmup_ratio,
-        "warmup_steps": warmup_steps(opts, total_steps),
+        "warmup_steps": warmup_steps(opts, total_steps) if not first_stage_steps else None,
         "total_steps": total_steps,
+        "stages": [
+            {"steps": length, "warmup_steps": warmup_steps(opts, length)}
+            for _, length in stage_spans(first_stage_steps, total_steps)
+        ],
     }

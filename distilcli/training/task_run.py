@@ -156,7 +156,7 @@ def make_loop(run: TaskRun, resumable: frozenset[str]) -> TrainLoop:
         run.accelerator,
         model,
         optimizer,
-        build_scheduler(optimizer, opts, run.total_steps),
+        build_scheduler(optimizer, opts, run.total_steps, run.quiet_steps),
         total_steps=run.total_steps,
         max_grad_norm=opts.max_grad_norm,
         out=Path(opts.out),
@@ -184,6 +184,10 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
     last_terms: dict[str, float] = {}
 
     def micro_loss(micro: MicroBatch) -> torch.Tensor:
+        if run.quiet_steps and loop.step == run.quiet_steps and micro.index == 0:
+            # The prediction stage starts AdamW afresh (its schedule restarts too), as TinyBERT's second run.
+            getattr(loop.optimizer, "optimizer", loop.optimizer).state.clear()
+            run.log(f"step {loop.step}: the intermediate stage is done; the prediction stage starts a fresh AdamW")
         batch = {key: value.to(accelerator.device) for key, value in run.collate(micro.indices).items()}
         if guide is None:
             loss = loop.model(**batch).loss
@@ -368,7 +372,7 @@ def finish(run: TaskRun, loop: TrainLoop, guide: Guide | None = None) -> dict[st
         "head_init": record.head_init,
         "device": str(run.accelerator.device),
         "processes": run.accelerator.num_processes,
-        "optimizer": optimizer_record(opts, run.total_steps, loop.optimizer),
+        "optimizer": optimizer_record(opts, run.total_steps, loop.optimizer, run.quiet_steps),
     }
     if guide is not None:
         result["guide"] = guide.record()  # what the teacher's side ran (losses, schedule, inputs)

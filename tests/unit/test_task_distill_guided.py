@@ -132,6 +132,45 @@ def test_two_stages_evaluate_only_after_the_intermediate_stage(sst2_teacher: Pat
     assert run["total_steps"] == 2 * per_epoch
     assert report.body["schedule"] == {"intermediate_only_steps": per_epoch, "mode": "two-stage"}
     assert [h["step"] for h in run["history"]] == [2 * per_epoch]  # none during the intermediate stage
+    stages = report.body["optimizer"]["stages"]
+    assert [stage["steps"] for stage in stages] == [per_epoch, per_epoch]
+
+
+def test_each_stage_has_its_own_schedule_and_a_fresh_adamw(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TinyBERT's two stages are two runs: the prediction stage warms up again and starts AdamW afresh."""
+    from distilcli.training import task_run
+
+    made, seen = [], {}
+    build = task_run.build_optimizer
+
+    def spy(*args, **kwargs):
+        made.append(build(*args, **kwargs))
+        return made[-1]
+
+    def after(step: int) -> None:  # AdamW's own step count, read after each optimizer step
+        states = [state for state in made[0].state.values() if "step" in state]
+        seen[step] = max(int(state["step"]) for state in states)
+
+    monkeypatch.setattr(task_run, "build_optimizer", spy)
+    cfg = _cfg(sst2_teacher, tiny_glue, tmp_path / "s", alpha_hidden=1.0, intermediate_epochs=1, epochs=1, batch_size=16, warmup_ratio=0.5)
+    report = run_distill(cfg, on_step=after)
+    per_epoch = report.body["runs"][0]["steps_per_epoch"]
+    assert seen[per_epoch] == per_epoch and seen[per_epoch + 1] == 1 and seen[2 * per_epoch] == per_epoch
+    assert report.body["optimizer"]["stages"] == [{"steps": per_epoch, "warmup_steps": per_epoch // 2}] * 2
+
+
+def test_a_two_stage_schedule_warms_up_and_decays_in_each_stage() -> None:
+    from distilcli.training.options import TrainOptions, build_scheduler
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    schedule = build_scheduler(optimizer, TrainOptions(out=Path("o"), warmup_ratio=0.5), total_steps=10, first_stage_steps=4)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert rates == pytest.approx([0.0, 0.5, 1.0, 0.5, 0.0, 1 / 3, 2 / 3, 1.0, 2 / 3, 1 / 3])
 
 
 def test_a_narrower_student_learns_through_a_projection_that_is_not_saved(
