@@ -22,7 +22,8 @@ def task_model_card(info: dict[str, Any], tags: list[str], auto_class: str) -> s
             "task",
             (
                 f"{ft['task_display']} ({ft['train_examples']:,} training examples"
-                f"{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''})"
+                f"{' of ' + format(ft['train_total'], ',') if ft['train_limit'] else ''}"
+                f"{f', and {new:,} new inputs labelled by the teacher' if (new := ft.get('new_inputs')) else ''})"
             ),
         ),
         ("training data", f"`{ft['train_source']}`"),

@@ -64,6 +64,8 @@ class TaskRun:
     quiet_steps: int = 0
     #: The command this run serves: "distil finetune", or "distil distill --task" (with a teacher's guide).
     command: str = "distil finetune"
+    #: A guide's teacher-labelled new inputs, the last of ``data.train_examples`` (the rest have gold labels).
+    new_inputs: int = 0
     record: TaskRecord = field(default_factory=TaskRecord)
 
 
@@ -144,7 +146,7 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
         trained,
         quiet_steps,
     )
-    run.record.head_init = head_init
+    run.record.head_init, run.new_inputs = head_init, len(data.train_examples) - gold if gold is not None else 0
     return run
 
 
@@ -221,6 +223,11 @@ def train(run: TaskRun, loop: TrainLoop, guide: Guide | None, on_step: Callable[
         return window.close(step, means)
 
     def after_step(step: int) -> bool:
+        if step <= run.quiet_steps and step % run.batches.steps_per_epoch == 0:
+            # The intermediate stage evaluates nothing, so nothing else saves it: a checkpoint per epoch.
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                loop.save(record.state())
         if not _evaluates_at(run, step):
             return False
         stop = evaluate_and_save(run, loop)
@@ -263,7 +270,7 @@ def evaluate_and_save(run: TaskRun, loop: TrainLoop) -> bool:
     record, spec, opts = run.record, run.entry.spec, run.opts
     step = loop.step
     metrics = run.evaluate_dev(student_of(loop.unwrapped), run.accelerator.device)
-    since = record.history[-1]["step"] if record.history else 0
+    since = record.history[-1]["step"] if record.history else run.quiet_steps  # the prediction stage's losses
     recent = [loss for s, loss in record.losses if s > since]
     entry = {
         "step": step,
@@ -306,7 +313,8 @@ def save_best(run: TaskRun, loop: TrainLoop) -> None:
         "primary_metric": spec.primary_metric,
         "train_source": data.train.source,
         "dev_source": data.dev.source,
-        "train_examples": len(data.train_examples),
+        "train_examples": len(data.train_examples) - run.new_inputs,
+        "new_inputs": run.new_inputs,
         "train_total": len(data.train.examples),
         "train_limit": opts.train_limit,
         "dev_examples": len(data.dev.examples),

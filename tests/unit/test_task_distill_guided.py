@@ -76,6 +76,10 @@ def test_augmented_inputs_are_saved_counted_and_carry_no_label(sst2_teacher: Pat
     assert all(set(r) == {"text_a", "text_b", "source", "of"} and r["source"] == "augment" for r in rows)  # no label field
     assert "original:" in (tmp_path / "s" / SAMPLE_FILE).read_text()
     assert report.body["augmentation"]["count"] == 2
+    # The model's provenance and card count the gold examples and the new inputs apart.
+    provenance = json.loads((tmp_path / "s" / "config.json").read_text())["distilcli"]["finetune"]
+    assert (provenance["train_examples"], provenance["new_inputs"]) == (N_TRAIN, 2 * N_TRAIN)
+    assert f"{N_TRAIN} training examples" in (tmp_path / "s" / "README.md").read_text()
     # The time it took is recorded; the teacher labelled nothing ahead (no --cache-teacher).
     assert report.body["seconds"]["new_inputs"] > 0 and report.body["seconds"]["teacher_labels"] is None
     # Training steps cover the originals and the new inputs.
@@ -157,6 +161,25 @@ def test_each_stage_has_its_own_schedule_and_a_fresh_adamw(sst2_teacher: Path, t
     per_epoch = report.body["runs"][0]["steps_per_epoch"]
     assert seen[per_epoch] == per_epoch and seen[per_epoch + 1] == 1 and seen[2 * per_epoch] == per_epoch
     assert report.body["optimizer"]["stages"] == [{"steps": per_epoch, "warmup_steps": per_epoch // 2}] * 2
+
+
+def test_a_run_killed_in_the_intermediate_stage_resumes_from_its_last_epoch(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
+    """The first stage evaluates nothing, so it saves a checkpoint each epoch: a crash there loses at most an epoch."""
+    cfg = _cfg(sst2_teacher, tiny_glue, tmp_path / "full", alpha_hidden=1.0, intermediate_epochs=2, epochs=1, batch_size=16)
+    full = run_distill(cfg)
+    per_epoch = full.body["runs"][0]["steps_per_epoch"]
+
+    def crash(step: int) -> None:  # not Ctrl-C, which saves on its way out: the process dies here
+        if step == per_epoch + 1:
+            raise RuntimeError("killed")
+
+    cut = replace(cfg, out=tmp_path / "cut")
+    with pytest.raises(RuntimeError, match="killed"):
+        run_distill(cut, on_step=crash)
+    steps = []
+    resumed = run_distill(replace(cut, resume=True), on_step=steps.append)
+    assert steps[0] == per_epoch + 1  # from the end of the first epoch, not from step 1
+    assert resumed.body["runs"][0]["loss_curve"] == full.body["runs"][0]["loss_curve"]
 
 
 def test_a_two_stage_schedule_warms_up_and_decays_in_each_stage() -> None:
