@@ -96,12 +96,17 @@ class TaskDistiller:
             return WithExtras(student, self.inter)
         return student
 
-    def init_student(self, student: TaskModel) -> bool:
-        """Start the student's fresh head as the teacher's (unless --fresh-head); whether it was."""
+    def init_student(self, student: TaskModel, resume: bool = False) -> bool:
+        """Start the student's fresh head as the teacher's (unless --fresh-head); whether it was.
+
+        On ``resume`` the checkpoint holds the head: nothing is copied, but the report says how it started.
+        """
         if self.cfg.fresh_head:  # self.head already says so
             return False
-        copied = copy_head(self.teacher.model, student, self.teacher.label_permutation)
+        copied = copy_head(self.teacher.model, student, self.teacher.label_permutation, write=not resume)
         self.head = f"the teacher's ({len(copied)} tensors)" if copied else "fresh"
+        if resume:
+            return False
         if copied:
             progress.log(f"student head started from the teacher's ({len(copied)} tensors)")
         return bool(copied)
@@ -236,12 +241,14 @@ def layer_pairs_for(cfg: DistillConfig, teacher: LoadedClassifier, layer_map: li
     return [round((i + 1) * teacher_layers / student_layers) - 1 for i in range(student_layers)]
 
 
-def copy_head(teacher_model: Any, student: TaskModel, permutation: list[int] | None = None) -> list[str]:
+def copy_head(
+    teacher_model: Any, student: TaskModel, permutation: list[int] | None = None, *, write: bool = True
+) -> list[str]:
     """Start the student's fresh head (pooler, classifier) from the teacher's where names and shapes match.
 
     The student's labels are in the task's order; a teacher that orders them otherwise (``permutation[j]``
     is the task's label of its output ``j``, e.g. an MNLI model with contradiction first) has the rows of
-    its output layer put in the task's order, as its outputs are.
+    its output layer put in the task's order, as its outputs are. ``write=False`` only names what would be copied.
     """
     teacher_state = teacher_model.state_dict()
     student_state = student.model.state_dict()
@@ -250,7 +257,7 @@ def copy_head(teacher_model: Any, student: TaskModel, permutation: list[int] | N
         k for k in student.missing_keys if k in teacher_state and teacher_state[k].shape == student_state[k].shape
     ]
     with torch.no_grad():
-        for key in copied:
+        for key in copied if write else []:
             value = teacher_state[key]
             layer = modules.get(key.rpartition(".")[0])
             if (

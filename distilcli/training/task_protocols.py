@@ -105,9 +105,10 @@ class Guide(Protocol):
     def plan_steps(self, steps_per_epoch: int) -> int:
         """Steps the guide adds before the run's own (a first stage); no evaluation happens during them."""
 
-    def init_student(self, student: TaskModel) -> bool:
-        """Called with the freshly loaded student (not on --resume), e.g. to copy the teacher's head; whether the
-        student's fresh head was started from the teacher's (then kept as it is)."""
+    def init_student(self, student: TaskModel, resume: bool = False) -> bool:
+        """Called with the freshly loaded student, e.g. to copy the teacher's head; whether the student's fresh head
+        was started from the teacher's (then kept as it is). On ``resume`` the checkpoint's weights follow: nothing
+        is changed, and False."""
 
     def prepare(self, examples: Sequence[Any], tokenizer: Any, device: torch.device) -> None:
         """Ready the teacher for the run's training examples (its features, its cached outputs)."""

@@ -108,7 +108,7 @@ def setup(entry: TaskEntry, data: TaskData, opts: TaskOptions, model: str, guide
     loaded = entry.load(resolve_model(model), for_training=True)
     if loaded.missing_keys and accelerator.is_main_process and not opts.resume:
         log(f"{model}: {entry.spec.display_name} head initialised fresh ({len(loaded.missing_keys)} tensors)")
-    copied = guide.init_student(loaded) if guide is not None and not opts.resume else False
+    copied = guide.init_student(loaded, resume=bool(opts.resume)) if guide is not None else False
     features = entry.features(data.train_examples, loaded.tokenizer, loaded.adapter, opts)
     # A fresh head may start from the gold labels (STS-B: the mean score); a guide's copied head is kept.
     gold = guide.n_gold if guide is not None else None

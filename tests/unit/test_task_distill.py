@@ -262,8 +262,8 @@ def test_fresh_head_leaves_the_students_head_random_and_the_report_says_how_it_s
     heads = []
     copy = task_guide.copy_head
 
-    def spy(teacher_model, student, permutation=None):  # the classifier as it starts: taken from the teacher or not
-        copied = copy(teacher_model, student, permutation)
+    def spy(teacher_model, student, permutation=None, **kwargs):  # the classifier as it starts: the teacher's or not
+        copied = copy(teacher_model, student, permutation, **kwargs)
         heads.append((student.model.classifier.weight.detach().clone(), teacher_model.classifier.weight.detach()))
         return copied
 

@@ -218,6 +218,19 @@ def test_a_seed_learns_the_same_alone_or_after_other_seeds(sst2_teacher: Path, t
     np.testing.assert_allclose(second["loss_curve"]["loss"], alone.body["runs"][0]["loss_curve"]["loss"], rtol=1e-6)
 
 
+def test_a_resumed_run_reports_how_its_head_started(sst2_teacher: Path, tiny_glue: Path, tokenizer, tmp_path: Path) -> None:
+    """A narrower student cannot take the teacher's head: fresh, and still so after --resume."""
+    cfg = _cfg(sst2_teacher, tiny_glue, tmp_path / "s", student=str(_narrow_student(tmp_path, tokenizer)), layer_map=None, max_steps=4, eval_every=4)
+
+    def stop(step: int) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        run_distill(cfg, on_step=stop)
+    assert run_distill(replace(cfg, resume=True)).body["student_head"] == "fresh"
+
+
 def _narrow_student(tmp_path: Path, tokenizer) -> Path:
     """A 2-layer, 16-wide BERT classifier with the tiny teacher's vocabulary: its states need a projection."""
     from transformers import BertConfig, BertForSequenceClassification
