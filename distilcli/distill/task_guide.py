@@ -14,7 +14,7 @@ import torch
 
 from distilcli import progress
 from distilcli.distill.config import DistillConfig
-from distilcli.distill.task_kd import SpanKDLoss, TaskKDLoss, gold_weight
+from distilcli.distill.task_kd import SpanKDLoss, TaskKDLoss, gold_weight, share_weight
 from distilcli.tasks.heads import LoadedClassifier
 from distilcli.tasks.outputs import CachedOutputs
 from distilcli.tasks.registry import TaskEntry
@@ -72,6 +72,7 @@ class TaskDistiller:
                 )
         self.collate: Collate | None = None
         self.cache: CachedOutputs | None = None
+        self.lengths: list[int] = []
         self.device = torch.device("cpu")
         self.stage1_steps = 0  # set by plan_steps
 
@@ -122,6 +123,7 @@ class TaskDistiller:
                 self.teacher.model.set_attn_implementation("eager")
         # The teacher reads the same tokens, with segment ids only if its architecture has them.
         features = self.entry.features(examples, tokenizer, adapter_for(self.teacher.model.config), self.cfg)
+        self.lengths = features.lengths  # each input's tokens: the intermediate terms average over a step's
         self.collate = self.entry.collate(features, tokenizer)
         if self.cfg.cache_teacher and self.cfg.alpha_ce > 0:
             started = time.perf_counter()
@@ -180,7 +182,11 @@ class TaskDistiller:
                 "states": [teacher_run.hidden_states[t + 1] for t in self.layer_pairs] if wants_states else [],
                 "attentions": [teacher_run.attentions[t] for t in self.layer_pairs] if wants_attn else [],
             }
-            terms = inter(mine, theirs, batch["attention_mask"])
+            mask = batch["attention_mask"]
+            tokens = share_weight(
+                int(mask.sum()), sum(self.lengths[i] for i in step_indices), len(indices), len(step_indices)
+            )
+            terms = inter(mine, theirs, mask, tokens)
             parts.update(terms)
             parts["loss"] = parts["loss"] + terms["loss_inter"] if "loss" in parts else terms["loss_inter"]
         return parts

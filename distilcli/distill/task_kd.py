@@ -127,6 +127,15 @@ class SpanKDLoss(nn.Module):
         return f"alpha_ce={self.alpha_ce}, alpha_task={self.alpha_task}, temperature={self.temperature}"
 
 
+def share_weight(here: int, in_step: int, rows: int, step_rows: int) -> float:
+    """The weight that makes a micro-batch's mean over some of its units (``here`` of the step's ``in_step``: its
+    gold rows, its real tokens) add up to the step's mean over them, once the loop has weighed the micro-batch by
+    its share of the step's rows (``rows / step_rows``): ``(here / in_step) / (rows / step_rows)``."""
+    if not here:
+        return 1.0  # the mean is zero here anyway
+    return (here / in_step) / (rows / step_rows)
+
+
 def gold_weight(indices: list[int], step_indices: list[int], n_gold: int) -> float:
     """How much a micro-batch's ``L_task`` (a mean over its gold rows) must weigh for the step's to be the
     mean over all the step's gold rows.
@@ -138,7 +147,4 @@ def gold_weight(indices: list[int], step_indices: list[int], n_gold: int) -> flo
     up to the whole step's gold mean, however the step was cut. Gold rows are the indices below ``n_gold``.
     """
     gold_here = sum(i < n_gold for i in indices)
-    gold_step = sum(i < n_gold for i in step_indices)
-    if not gold_here:
-        return 1.0  # L_task is zero here anyway
-    return (gold_here / gold_step) / (len(indices) / len(step_indices))
+    return share_weight(gold_here, sum(i < n_gold for i in step_indices), len(indices), len(step_indices))

@@ -82,12 +82,19 @@ class TaskIntermediateLoss(nn.Module):
         return "attention" in self.alphas
 
     def forward(
-        self, student: dict[str, list[Tensor]], teacher: dict[str, list[Tensor]], attention_mask: Tensor
+        self,
+        student: dict[str, list[Tensor]],
+        teacher: dict[str, list[Tensor]],
+        attention_mask: Tensor,
+        token_weight: float = 1.0,
     ) -> dict[str, Tensor]:
         """``{"loss_hidden", "loss_attention", "loss_pkd"}`` (the active ones) and their weighted sum ``loss_inter``.
 
         ``student``/``teacher`` hold ``states`` (``[B, L, H]`` per mapped layer) and ``attentions``
         (``[B, heads, L, L]``); the teacher's are already those of the mapped layers, in order.
+        ``token_weight`` multiplies the two terms averaged over tokens (hidden, attention) in ``loss_inter``,
+        so that a step cut into micro-batches weighs every token alike (see
+        :func:`distilcli.distill.task_kd.share_weight`).
         """
         parts: dict[str, Tensor] = {}
         real = attention_mask.bool()
@@ -99,5 +106,12 @@ class TaskIntermediateLoss(nn.Module):
             parts["loss_attention"] = self.attention(student["attentions"], teacher["attentions"], attention_mask)
         if self.pkd is not None:
             parts["loss_pkd"] = self.pkd([s[:, 0] for s in student["states"]], [t[:, 0] for t in teacher["states"]])
-        total = sum((self.alphas[name.removeprefix("loss_")] * value for name, value in parts.items()), torch.zeros(()))
+        per_token = {"loss_hidden", "loss_attention"}
+        total = sum(
+            (
+                self.alphas[name.removeprefix("loss_")] * value * (token_weight if name in per_token else 1.0)
+                for name, value in parts.items()
+            ),
+            torch.zeros(()),
+        )
         return {**parts, "loss_inter": total}

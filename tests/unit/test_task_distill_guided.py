@@ -66,6 +66,33 @@ def test_intermediate_terms_are_weighted_and_summed() -> None:
     assert parts["loss_inter"].item() == pytest.approx(2.0 * hidden.item() + 0.5 * parts["loss_pkd"].item())
 
 
+def test_a_step_cut_into_micro_batches_weighs_every_token_of_the_layer_losses_alike() -> None:
+    """Hidden-state and attention terms average over tokens: weighed by share_weight, the parts add up to the step."""
+    from distilcli.distill.task_kd import share_weight
+
+    torch.manual_seed(0)
+    lengths = [7, 2, 3, 8, 2, 5]  # a step of 6 inputs, cut by length into unequal parts
+    parts = [[1, 4], [2], [0, 3, 5]]
+    mask = torch.tensor([[1] * n + [0] * (8 - n) for n in lengths])
+    states_s = [torch.randn(6, 8, 4, requires_grad=True)]
+    states_t = [torch.randn(6, 8, 4)]
+    logits = torch.randn(6, 2, 8, 8, requires_grad=True)
+    attn_t = [torch.randn(6, 2, 8, 8).softmax(-1)]
+    loss = TaskIntermediateLoss({"hidden": 2.0, "attention": 0.5, "pkd": 1.0}, "mse", 4, 4)
+
+    def inter(rows: list[int], weight: float = 1.0) -> torch.Tensor:
+        mine = {"states": [states_s[0][rows]], "attentions": [logits[rows].softmax(-1)]}
+        theirs = {"states": [states_t[0][rows]], "attentions": [attn_t[0][rows]]}
+        return loss(mine, theirs, mask[rows], weight)["loss_inter"]
+
+    whole = torch.autograd.grad(inter(list(range(6))), [states_s[0], logits])
+    cut = sum(
+        inter(p, share_weight(int(mask[p].sum()), sum(lengths), len(p), 6)) * len(p) / 6 for p in parts
+    )
+    for by_parts, at_once in zip(torch.autograd.grad(cut, [states_s[0], logits]), whole):
+        torch.testing.assert_close(by_parts, at_once)
+
+
 # -- runs ----------------------------------------------------------------------------------------------
 
 
