@@ -76,7 +76,7 @@ SaveEveryOpt = Annotated[
     typer.Option(
         "--save-every",
         rich_help_panel=RUN,
-        help="Checkpoint every N steps (distillation on a corpus; task distillation checkpoints each epoch).",
+        help="Checkpoint every N steps (distillation on a corpus; task distillation checkpoints at each evaluation).",
     ),
 ]
 LogEveryOpt = Annotated[int | None, typer.Option("--log-every", rich_help_panel=RUN, help="Status line every N steps.")]

@@ -190,14 +190,16 @@ def test_each_stage_has_its_own_schedule_and_a_fresh_adamw(sst2_teacher: Path, t
     assert report.body["optimizer"]["stages"] == [{"steps": per_epoch, "warmup_steps": per_epoch // 2}] * 2
 
 
-def test_a_run_killed_in_the_intermediate_stage_resumes_from_its_last_epoch(sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("epochs_done", [1, 2])  # within stage 1; at its end, where the next step starts a fresh AdamW
+def test_a_run_killed_in_the_intermediate_stage_resumes_from_its_last_epoch(epochs_done: int, sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
     """The first stage evaluates nothing, so it saves a checkpoint each epoch: a crash there loses at most an epoch."""
     cfg = _cfg(sst2_teacher, tiny_glue, tmp_path / "full", alpha_hidden=1.0, intermediate_epochs=2, epochs=1, batch_size=16)
     full = run_distill(cfg)
     per_epoch = full.body["runs"][0]["steps_per_epoch"]
+    last_saved = epochs_done * per_epoch
 
     def crash(step: int) -> None:  # not Ctrl-C, which saves on its way out: the process dies here
-        if step == per_epoch + 1:
+        if step == last_saved + (1 if epochs_done == 1 else 0):
             raise RuntimeError("killed")
 
     cut = replace(cfg, out=tmp_path / "cut")
@@ -205,7 +207,7 @@ def test_a_run_killed_in_the_intermediate_stage_resumes_from_its_last_epoch(sst2
         run_distill(cut, on_step=crash)
     steps = []
     resumed = run_distill(replace(cut, resume=True), on_step=steps.append)
-    assert steps[0] == per_epoch + 1  # from the end of the first epoch, not from step 1
+    assert steps[0] == last_saved + 1  # from the end of the last epoch done, not from step 1
     assert resumed.body["runs"][0]["loss_curve"] == full.body["runs"][0]["loss_curve"]
 
 
