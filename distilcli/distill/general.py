@@ -81,9 +81,7 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
     if accelerator.is_main_process:
         save_head_start(cfg, objective)
     loop, window = train(cfg, accelerator, teacher, student, corpus, log, on_step)
-    if cfg.final_only and accelerator.is_main_process:
-        ckpt.drop_checkpoints(cfg.out)
-    return report(
+    result = report(
         cfg,
         accelerator,
         loop,
@@ -95,6 +93,9 @@ def run_general(cfg: DistillConfig, on_step: Callable[[int], None] | None = None
         head_fit,
         time.perf_counter() - start,
     )
+    if cfg.final_only and accelerator.is_main_process:  # after report(), which saves the last checkpoint
+        ckpt.drop_checkpoints(cfg.out)
+    return result
 
 
 # -- phases ------------------------------------------------------------------------------------------

@@ -32,10 +32,14 @@ def _has_checkpoint(run_dir: Path) -> bool:
 
 
 def _continue_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
-    """Resume a run that left a checkpoint; otherwise start over in the folder the pipeline made."""
+    """Resume a run that left a checkpoint; otherwise start over in the folder the pipeline made.
+
+    Every training stage runs with ``final_only``: a finished run's checkpoints are dropped (a finished stage
+    is never resumed, and later stages read its model), which keeps a 5-seed recipe at a third of the disk.
+    """
     if resume and _has_checkpoint(run_dir):
-        return {"resume": True, "overwrite": False}
-    return {"resume": False, "overwrite": run_dir.exists()}
+        return {"resume": True, "overwrite": False, "final_only": True}
+    return {"resume": False, "overwrite": run_dir.exists(), "final_only": True}
 
 
 def run_student_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
@@ -62,10 +66,11 @@ def run_distill_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> t
 
 
 def _seeded_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
-    """A task run resumes from its folder (finished seeds are kept, the current one continues)."""
+    """A task run resumes from its folder (finished seeds are kept, the current one continues); each seed drops
+    its checkpoints once it has finished (see :func:`_continue_flags`)."""
     if resume and (run_dir / RUN_CONFIG).is_file():
-        return {"resume": True, "overwrite": False}
-    return {"resume": False, "overwrite": run_dir.exists()}
+        return {"resume": True, "overwrite": False, "final_only": True}
+    return {"resume": False, "overwrite": run_dir.exists(), "final_only": True}
 
 
 def run_finetune_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:

@@ -68,6 +68,16 @@ def test_distill_writes_student_and_report(tiny_models: dict[str, Path], corpus:
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".distilcli-run"]  # the run marker; no temp file, no lock
 
 
+def test_final_only_keeps_the_student_and_no_checkpoint(tiny_models: dict[str, Path], corpus: Path, tmp_path: Path) -> None:
+    """Including the last one, which the run saves with its report."""
+    from transformers import AutoModelForMaskedLM
+
+    out = tmp_path / "run"
+    run_distill(config(tiny_models["bert"], corpus, out, final_only=True))
+    assert ckpt.list_checkpoints(out) == [] and not (out / "checkpoints").exists()
+    assert AutoModelForMaskedLM.from_pretrained(out).config.num_hidden_layers == 2
+
+
 def test_one_objective_serves_the_whole_run(
     tiny_models: dict[str, Path], corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -121,6 +121,9 @@ def test_every_arm_and_table(finished) -> None:
     # Each fine-tuning stage selected its checkpoint on held-out training data, as the recipe said.
     stage = json.loads((out / "glue-student-sst2" / "report.json").read_text())
     assert stage["body"]["selection"]["on"] == "holdout"
+    # A finished stage keeps its models, not its checkpoints (it is never resumed).
+    assert (out / "distill" / "run" / "model.safetensors").is_file()
+    assert not list(out.glob("**/checkpoints/step-*"))
 
 
 def test_a_second_run_skips_every_stage(finished) -> None:
