@@ -35,7 +35,7 @@ def _continue_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
     """Resume a run that left a checkpoint; otherwise start over in the folder the pipeline made.
 
     Every training stage runs with ``final_only``: a finished run's checkpoints are dropped (a finished stage
-    is never resumed, and later stages read its model), which keeps a 5-seed recipe at a third of the disk.
+    is never resumed, and later stages read its model), which keeps a 5-seed recipe at about a quarter of the disk.
     """
     if resume and _has_checkpoint(run_dir):
         return {"resume": True, "overwrite": False, "final_only": True}
