@@ -95,8 +95,7 @@ def train_one(
         "augmented": sum(x.source == "augment" for x in new_inputs),
         "transfer": sum(x.source == "transfer" for x in new_inputs),
     }
-    guide = TaskDistiller(cfg, entry, teacher, pairs, n_gold, counts)
-    guide.seconds["new_inputs"] = round(made_s, 2) if new_inputs else None
+    guide = TaskDistiller(cfg, entry, teacher, pairs, n_gold, counts, round(made_s, 2) if new_inputs else None)
     return run_task_training(
         entry, trained, cfg, model=student, resumable=RESUMABLE_CHANGES, on_step=on_step, guide=guide
     )

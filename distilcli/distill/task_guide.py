@@ -43,6 +43,7 @@ class TaskDistiller:
         layer_pairs: list[int],
         n_gold: int,
         inputs: dict[str, int],
+        new_inputs_s: float | None = None,
     ) -> None:
         from distilcli.distill.task_losses import TaskIntermediateLoss
 
@@ -52,7 +53,7 @@ class TaskDistiller:
         self.head = "fresh" if cfg.fresh_head else "the teacher's"
         # Wall seconds of the run's preparation: making (or, on --resume, reading back) the new inputs,
         # and the teacher labelling every input once (--cache-teacher); None where that did not happen.
-        self.seconds: dict[str, float | None] = {"new_inputs": None, "teacher_labels": None}
+        self.seconds: dict[str, float | None] = {"new_inputs": new_inputs_s, "teacher_labels": None}
         kd_args = {"alpha_ce": cfg.alpha_ce, "alpha_task": cfg.alpha_task, "temperature": cfg.temperature}
         # SQuAD learns a start and an end distribution per window; GLUE one row of logits per example.
         self.kd = (

@@ -31,15 +31,20 @@ def _has_checkpoint(run_dir: Path) -> bool:
     return any((run_dir / "checkpoints").glob("step-*"))
 
 
-def _continue_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
-    """Resume a run that left a checkpoint; otherwise start over in the folder the pipeline made.
+def _run_flags(run_dir: Path, resume_here: bool) -> dict[str, bool]:
+    """Resume the run in ``run_dir``, or start over in the folder the pipeline made.
 
     Every training stage runs with ``final_only``: a finished run's checkpoints are dropped (a finished stage
     is never resumed, and later stages read its model), which keeps a 5-seed recipe at about a quarter of the disk.
     """
-    if resume and _has_checkpoint(run_dir):
+    if resume_here:
         return {"resume": True, "overwrite": False, "final_only": True}
     return {"resume": False, "overwrite": run_dir.exists(), "final_only": True}
+
+
+def _continue_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
+    """Resume a run that left a checkpoint; otherwise start over (see :func:`_run_flags`)."""
+    return _run_flags(run_dir, resume and _has_checkpoint(run_dir))
 
 
 def run_student_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
@@ -67,10 +72,8 @@ def run_distill_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> t
 
 def _seeded_flags(run_dir: Path, resume: bool) -> dict[str, bool]:
     """A task run resumes from its folder (finished seeds are kept, the current one continues); each seed drops
-    its checkpoints once it has finished (see :func:`_continue_flags`)."""
-    if resume and (run_dir / RUN_CONFIG).is_file():
-        return {"resume": True, "overwrite": False, "final_only": True}
-    return {"resume": False, "overwrite": run_dir.exists(), "final_only": True}
+    its checkpoints once it has finished (see :func:`_run_flags`)."""
+    return _run_flags(run_dir, resume and (run_dir / RUN_CONFIG).is_file())
 
 
 def run_finetune_stage(options: dict[str, Any], run_dir: Path, resume: bool) -> tuple[Report, Path | None]:
