@@ -66,12 +66,19 @@ def check_options(cfg: DistillConfig) -> None:
     if cfg.augment_mlm and cfg.augment == 0:
         raise BadInput("--augment-mlm gives candidates for --augment: add --augment N (new inputs per example)")
     layer_losses = cfg.alpha_hidden or cfg.alpha_attention or cfg.alpha_pkd
-    if (cfg.augment or cfg.transfer_corpus) and not cfg.alpha_ce and not layer_losses:
+    if (cfg.augment or cfg.transfer_corpus) and not cfg.alpha_ce:
         flag = "--augment" if cfg.augment else "--transfer-corpus"
-        raise BadInput(
-            f"{flag} adds inputs only the teacher labels, and --alpha-ce 0 with no layer loss learns nothing "
-            f"from them: set --alpha-ce above 0, or leave {flag} out"
-        )
+        if not layer_losses:
+            raise BadInput(
+                f"{flag} adds inputs only the teacher labels, and --alpha-ce 0 with no layer loss learns nothing "
+                f"from them: set --alpha-ce above 0, or leave {flag} out"
+            )
+        if cfg.intermediate_epochs:
+            # The prediction stage has no layer loss, so its passes over the new inputs would train nothing.
+            raise BadInput(
+                f"{flag} with --intermediate-epochs: the prediction stage learns from the new inputs only through "
+                "--alpha-ce, and it is 0: set --alpha-ce above 0, or drop --intermediate-epochs"
+            )
     if cfg.transfer_corpus:
         check_corpus(CorpusSpec(str(cfg.transfer_corpus), cfg.text_field, "sentence"))
 

@@ -310,6 +310,7 @@ def test_a_csv_task_distils_end_to_end(sst2_teacher: Path, tiny_glue: Path, tmp_
     ({"alpha_pkd": -1.0}, "--alpha-pkd must be"),
     ({"hidden_loss": "kl", "alpha_hidden": 1.0}, "--hidden-loss 'kl'"),
     ({"augment": 2, "alpha_ce": 0.0}, "--alpha-ce 0 with no layer loss learns nothing from them"),
+    ({"augment": 2, "alpha_ce": 0.0, "alpha_hidden": 1.0, "intermediate_epochs": 1}, "the prediction stage learns from the new inputs only through"),
 ])  # fmt: skip
 def test_bad_options_exit_before_anything_is_written(overrides: dict, message: str, sst2_teacher: Path, tiny_glue: Path, tmp_path: Path) -> None:
     with pytest.raises(BadInput, match=message.replace("(", r"\(")):
