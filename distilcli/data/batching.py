@@ -90,6 +90,14 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
 
+def _as_ids(ids: Any) -> torch.Tensor:
+    """One row's token ids as a 1-D int64 tensor of its own memory."""
+    if isinstance(ids, torch.Tensor):  # torch's __array__ predates NumPy 2's copy keyword (a warning)
+        return ids.detach().to(torch.long).reshape(-1)
+    # np.array copies: rows of a corpus are read-only views of its memory-mapped Arrow file.
+    return torch.from_numpy(np.array(ids, dtype=np.int64).reshape(-1))
+
+
 class _PadCollate:
     """A class rather than a closure so DataLoader workers started with "spawn" can pickle it."""
 
@@ -99,10 +107,7 @@ class _PadCollate:
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         if not features:
             raise ValueError("cannot collate an empty batch")
-        # np.array copies: rows of a corpus are read-only views of its memory-mapped Arrow file.
-        sequences = [
-            torch.from_numpy(np.array(feature["input_ids"], dtype=np.int64).reshape(-1)) for feature in features
-        ]
+        sequences = [_as_ids(feature["input_ids"]) for feature in features]
         width = max(seq.numel() for seq in sequences)
         input_ids = torch.full((len(sequences), width), self.pad_token_id, dtype=torch.long)
         attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
