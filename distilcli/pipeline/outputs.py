@@ -122,7 +122,7 @@ def _wall(out: Path, stage: Stage) -> float | None:
 
 
 def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[str, float]) -> bool:
-    """Every arm's GLUE macro (median of seeds) with the spread of its per-seed macros; False when nothing to plot.
+    """Every arm's GLUE macro (each task's median seed) and the spread of its per-seed macros; False if nothing to plot.
 
     One row per arm, whether or not a benchmark ran (its speed-up, when measured, is in the label):
     a gain that sits inside the seed spread looks like one.
@@ -156,7 +156,9 @@ def _write_summary(path: Path, recipe: Recipe, results: Results, metrics: dict[s
             f"{macro:.1f}{speed}", (macro, row), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8
         )
     ax.set_yticks(range(len(arms)), [ARM_LABELS[arm] for arm in reversed(arms)], fontsize=8)
-    ax.set_xlabel(f"GLUE dev macro ×100 ({', '.join(tasks)}): median of seeds (dot), each seed (grey)", fontsize=9)
+    ax.set_xlabel(
+        f"GLUE dev macro ×100 ({', '.join(tasks)}): each task's median seed (dot), each seed (grey)", fontsize=9
+    )
     ax.set_title(f"{recipe.name}: each arm's score and its seed spread", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -200,8 +200,8 @@ def _provenance(recipe: Recipe, results: Results) -> str:
     return (
         f"Recipe `{recipe.name}`: teacher `{recipe.teacher}`, student {shape}. "
         f"General distillation: {distill or 'defaults'}.  \n"
-        "GLUE dev scores ×100 (task score = mean of the task's metrics), "
-        f"median of seeds {', '.join(map(str, recipe.seeds))}; "
+        "GLUE dev scores ×100 (task score = mean of the task's metrics) of each task's "
+        f"median seed of {', '.join(map(str, recipe.seeds))} by its primary metric (one model's scores); "
         f"checkpoint selected on {selected}.  \n"
         f"Data: {sizes or 'see the stage reports'}.\n"
     )

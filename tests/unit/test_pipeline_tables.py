@@ -138,7 +138,7 @@ def test_every_number_comes_from_the_stage_reports(finished: Path) -> None:
     assert report.metrics["ablation.no_cos.delta_macro"] == pytest.approx(delta)
     assert _row(tables.split("## Table 4")[1], "without L_cos") == [f"{delta * 100:.2f}", "-1.46"]
     assert report.primary_metric == "glue.student.macro_retention"
-    assert re.search(r"median of seeds 1, 2, 3", tables)
+    assert re.search(r"median seed of 1, 2, 3 by its primary metric", tables)
 
 
 def test_a_missing_task_leaves_the_macro_out(finished: Path) -> None:
