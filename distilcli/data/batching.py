@@ -91,7 +91,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
 
 
 def _as_ids(ids: Any) -> torch.Tensor:
-    """One row's token ids as a 1-D int64 tensor of its own memory."""
+    """One row's token ids as a 1-D int64 tensor (the caller copies it into the padded batch)."""
     if isinstance(ids, torch.Tensor):  # torch's __array__ predates NumPy 2's copy keyword (a warning)
         return ids.detach().to(torch.long).reshape(-1)
     # np.array copies: rows of a corpus are read-only views of its memory-mapped Arrow file.

@@ -7,7 +7,7 @@
 source /work/main/.venv/bin/activate
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONPATH=/work/snap2k
 OUT=/work/runs/cpu8
-RECIPE=/work/runs/cpu-2k.yaml
+RECIPE=/work/runs/cpu-2k.yaml   # a copy of cpu-2k.yaml beside this script, so that edits could not reach the run
 if [ ! -d $OUT ]; then
   mkdir -p $OUT
   cp /work/runs/cpu6/.distil-pipeline /work/runs/cpu6/inputs.json $OUT/
